@@ -1,0 +1,1 @@
+//! Prediction of the Paketo JVM memory calculator (libjvm `helper/memory_calculator.go`).

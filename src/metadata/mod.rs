@@ -1,0 +1,751 @@
+//! One lenient model of what an image says about how it was built: the OCI image config plus the
+//! `io.buildpacks.*` labels, for app images (lifecycle metadata) and builder images (pack
+//! metadata) alike.
+//!
+//! A label that is not valid JSON does not stop anything: it becomes a [`LabelProblem`] naming the
+//! label, the JSON path and line:column, the rest of the image is still read, and the CLI exits 2
+//! after printing the diff.
+
+pub mod labels;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use self::labels::{
+    BuildMetadata, BuilderMetadata, LifecycleMetadata, ModuleRef, lenient_string, nullable,
+};
+
+/// Label names bpdrift reads.
+pub mod label {
+    /// App image: the detected group, processes, launcher.
+    pub const BUILD: &str = "io.buildpacks.build.metadata";
+    /// App image: layers per buildpack, run image.
+    pub const LIFECYCLE: &str = "io.buildpacks.lifecycle.metadata";
+    /// App image: source project metadata.
+    pub const PROJECT: &str = "io.buildpacks.project.metadata";
+    /// Builder image: the buildpacks it holds.
+    pub const BUILDER: &str = "io.buildpacks.builder.metadata";
+    /// Legacy stack id, inherited by app images from the run image.
+    pub const STACK_ID: &str = "io.buildpacks.stack.id";
+    /// Base image id (Platform API ≥ 0.12).
+    pub const BASE_ID: &str = "io.buildpacks.base.id";
+}
+
+/// The image config document (`application/vnd.oci.image.config.v1+json`), leniently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ConfigFile {
+    /// CPU architecture.
+    #[serde(deserialize_with = "lenient_string")]
+    pub architecture: String,
+    /// Operating system.
+    #[serde(deserialize_with = "lenient_string")]
+    pub os: String,
+    /// CPU variant.
+    #[serde(deserialize_with = "nullable")]
+    pub variant: Option<String>,
+    /// The container configuration.
+    #[serde(deserialize_with = "nullable")]
+    pub config: ContainerConfig,
+}
+
+/// `config` inside the image config.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ContainerConfig {
+    /// `User`.
+    #[serde(deserialize_with = "nullable")]
+    pub user: Option<String>,
+    /// `Env` as `KEY=VALUE`.
+    #[serde(deserialize_with = "nullable")]
+    pub env: Vec<String>,
+    /// `Entrypoint`.
+    #[serde(deserialize_with = "nullable")]
+    pub entrypoint: Vec<String>,
+    /// `Cmd`.
+    #[serde(deserialize_with = "nullable")]
+    pub cmd: Vec<String>,
+    /// `WorkingDir`.
+    #[serde(deserialize_with = "nullable")]
+    pub working_dir: Option<String>,
+    /// `ExposedPorts` keys.
+    #[serde(deserialize_with = "nullable")]
+    pub exposed_ports: BTreeMap<String, Value>,
+    /// `Labels` (may be `null`).
+    #[serde(deserialize_with = "nullable")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What kind of image the labels describe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageKind {
+    /// An application image exported by the lifecycle.
+    App,
+    /// A builder image created by `pack builder create`.
+    Builder,
+    /// Not built by buildpacks (no buildpack labels).
+    Plain,
+}
+
+/// A buildpack or extension with its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Module {
+    /// Buildpack id.
+    pub id: String,
+    /// Version exactly as recorded (may be empty or not semver).
+    pub version: String,
+    /// Homepage, when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub homepage: Option<String>,
+}
+
+/// A runtime dependency recorded in a buildpack layer (e.g. the JRE).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dependency {
+    /// The buildpack that contributed it.
+    pub buildpack: String,
+    /// The layer (or BOM entry) name, e.g. `jre`.
+    pub layer: String,
+    /// Dependency id, e.g. `jre`.
+    pub id: String,
+    /// Human name, e.g. `BellSoft Liberica JRE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Version.
+    pub version: String,
+}
+
+impl Dependency {
+    /// The key two images' dependencies are matched on.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.buildpack, self.layer)
+    }
+}
+
+/// The run (base) image an app image was built on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunImage {
+    /// Name from `run.toml`/`stack.toml`, e.g. `paketobuildpacks/run-jammy-base:latest`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Image id or `repo@sha256:…` actually used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// diffID of the run image's top layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_layer: Option<String>,
+    /// Mirrors of `image`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mirrors: Vec<String>,
+}
+
+/// A process type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Process {
+    /// Type, e.g. `web`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Command words.
+    pub command: Vec<String>,
+    /// Arguments.
+    pub args: Vec<String>,
+    /// Runs without a shell.
+    pub direct: bool,
+    /// Working directory, when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// The default process.
+    pub default: bool,
+}
+
+impl Process {
+    /// The command line as one string, for display and comparison.
+    pub fn command_line(&self) -> String {
+        let mut words = self.command.clone();
+        words.extend(self.args.iter().cloned());
+        let mut s = words.join(" ");
+        if !self.direct {
+            s = format!("bash -c '{s}'");
+        }
+        if let Some(dir) = &self.working_dir {
+            s.push_str(&format!(" (in {dir})"));
+        }
+        s
+    }
+}
+
+/// A label whose value could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LabelProblem {
+    /// Label name.
+    pub label: String,
+    /// JSON path where reading stopped, e.g. `buildpacks[1].version` (`.` for the root).
+    pub path: String,
+    /// 1-based line in the label value (0 when only the path is known).
+    pub line: usize,
+    /// 1-based column in the label value (0 when only the path is known).
+    pub column: usize,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl LabelProblem {
+    /// ` (line L, column C)`, or nothing when the position is unknown.
+    pub fn position(&self) -> String {
+        if self.line == 0 {
+            String::new()
+        } else {
+            format!(" (line {}, column {})", self.line, self.column)
+        }
+    }
+}
+
+/// Everything bpdrift knows about one image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageMetadata {
+    /// Operating system.
+    pub os: String,
+    /// Architecture.
+    pub architecture: String,
+    /// Variant.
+    pub variant: Option<String>,
+    /// `User`.
+    pub user: Option<String>,
+    /// `Entrypoint`.
+    pub entrypoint: Vec<String>,
+    /// `Cmd`.
+    pub cmd: Vec<String>,
+    /// `WorkingDir`.
+    pub working_dir: Option<String>,
+    /// Exposed ports.
+    pub ports: Vec<String>,
+    /// Environment.
+    pub env: BTreeMap<String, String>,
+    /// All labels, raw.
+    pub labels: BTreeMap<String, String>,
+    /// Buildpacks in execution order (app) or inventory (builder). Empty for plain images.
+    pub buildpacks: Vec<Module>,
+    /// Extensions.
+    pub extensions: Vec<Module>,
+    /// Lifecycle version (the launcher's for apps, the bundled one for builders).
+    pub lifecycle_version: Option<String>,
+    /// Platform API (`CNB_PLATFORM_API`); for builders, the supported list.
+    pub platform_api: Option<String>,
+    /// Run image.
+    pub run_image: Option<RunImage>,
+    /// `io.buildpacks.stack.id`.
+    pub stack_id: Option<String>,
+    /// `io.buildpacks.base.id`.
+    pub base_id: Option<String>,
+    /// Runtime dependencies from layer metadata and the legacy BOM.
+    pub dependencies: Vec<Dependency>,
+    /// Process types, sorted by type.
+    pub processes: Vec<Process>,
+    /// Labels that could not be read.
+    pub problems: Vec<LabelProblem>,
+}
+
+impl ImageMetadata {
+    /// App, builder, or not built by buildpacks.
+    pub fn kind(&self) -> ImageKind {
+        if self.labels.contains_key(label::BUILDER) {
+            ImageKind::Builder
+        } else if self.labels.contains_key(label::BUILD)
+            || self.labels.contains_key(label::LIFECYCLE)
+        {
+            ImageKind::App
+        } else {
+            ImageKind::Plain
+        }
+    }
+
+    /// The platform as `os/arch[/variant]`.
+    pub fn platform(&self) -> String {
+        let mut s = format!("{}/{}", self.os, self.architecture);
+        if let Some(v) = &self.variant {
+            s.push('/');
+            s.push_str(v);
+        }
+        s
+    }
+
+    /// Reads an image config document. The document itself must be JSON (it is what makes an
+    /// image); its labels are read leniently and their problems collected.
+    pub fn from_config(config: &[u8]) -> Result<Self, ConfigError> {
+        let de = &mut serde_json::Deserializer::from_slice(config);
+        let file: ConfigFile = serde_path_to_error::deserialize(de).map_err(|e| ConfigError {
+            path: display_path(e.path()),
+            source: e.into_inner(),
+        })?;
+        Ok(Self::from_config_file(file))
+    }
+
+    fn from_config_file(file: ConfigFile) -> Self {
+        let c = file.config;
+        let env: BTreeMap<String, String> = c
+            .env
+            .iter()
+            .map(|kv| match kv.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (kv.clone(), String::new()),
+            })
+            .collect();
+        let mut md = ImageMetadata {
+            os: file.os,
+            architecture: file.architecture,
+            variant: file.variant.filter(|v| !v.is_empty()),
+            user: c.user.filter(|u| !u.is_empty()),
+            entrypoint: c.entrypoint,
+            cmd: c.cmd,
+            working_dir: c.working_dir.filter(|w| !w.is_empty()),
+            ports: c.exposed_ports.into_keys().collect(),
+            platform_api: env.get("CNB_PLATFORM_API").cloned(),
+            env,
+            labels: c.labels,
+            ..Default::default()
+        };
+        md.stack_id = non_empty(md.labels.get(label::STACK_ID));
+        md.base_id = non_empty(md.labels.get(label::BASE_ID));
+        md.read_app_labels();
+        md.read_builder_labels();
+        md
+    }
+
+    /// Parses one JSON label; a missing or empty label (pack treats both alike) is `None`.
+    fn parse_label<T: for<'de> Deserialize<'de>>(&mut self, name: &str) -> Option<T> {
+        let text = self.labels.get(name)?;
+        if text.trim().is_empty() {
+            return None;
+        }
+        let (value, problems) = parse_json_label::<T>(name, text);
+        self.problems.extend(problems);
+        value
+    }
+
+    fn read_app_labels(&mut self) {
+        let build: Option<BuildMetadata> = self.parse_label(label::BUILD);
+        let lifecycle: Option<LifecycleMetadata> = self.parse_label(label::LIFECYCLE);
+        // Validated for the problem report only: nothing in it is diffed yet.
+        let _: Option<Value> = self.parse_label(label::PROJECT);
+
+        if let Some(build) = &build {
+            self.buildpacks = build.buildpacks.iter().map(module).collect();
+            self.extensions = build.extensions.iter().map(module).collect();
+            self.lifecycle_version = build
+                .launcher
+                .as_ref()
+                .map(|l| l.version.clone())
+                .filter(|v| !v.is_empty());
+            self.processes = self.processes_from(build);
+            self.dependencies.extend(bom_dependencies(build));
+        }
+        if let Some(lc) = &lifecycle {
+            // Old images may lack build metadata (lifecycle ≤ 0.3): fall back to the layer list.
+            if self.buildpacks.is_empty() {
+                self.buildpacks = lc
+                    .buildpacks
+                    .iter()
+                    .map(|b| Module {
+                        id: b.key.clone(),
+                        version: b.version.clone(),
+                        homepage: None,
+                    })
+                    .collect();
+            }
+            // Layer metadata is the authoritative place; a BOM entry for the same layer is a
+            // legacy copy of it.
+            for dep in layer_dependencies(lc) {
+                self.dependencies.retain(|d| d.key() != dep.key());
+                self.dependencies.push(dep);
+            }
+            let stack_run = lc.stack.as_ref().and_then(|s| s.run_image.as_ref());
+            let run = lc.run_image.clone().unwrap_or_default();
+            let image = run
+                .image
+                .clone()
+                .filter(|i| !i.is_empty())
+                .or_else(|| stack_run.and_then(|s| s.image.clone()));
+            let mirrors = if run.image.as_deref().is_some_and(|i| !i.is_empty()) {
+                run.mirrors.clone()
+            } else {
+                stack_run.map(|s| s.mirrors.clone()).unwrap_or_default()
+            };
+            let ri = RunImage {
+                image: image.filter(|i| !i.is_empty()),
+                reference: run.reference.filter(|r| !r.is_empty()),
+                top_layer: run.top_layer.filter(|t| !t.is_empty()),
+                mirrors,
+            };
+            if ri != RunImage::default() {
+                self.run_image = Some(ri);
+            }
+        }
+        self.dependencies
+            .sort_by(|a, b| a.key().cmp(&b.key()).then(a.id.cmp(&b.id)));
+    }
+
+    fn processes_from(&self, build: &BuildMetadata) -> Vec<Process> {
+        // Platform API ≥ 0.4 marks the default with the entrypoint `/cnb/process/<type>`;
+        // lifecycle ≥ 0.11 also records it in `buildpack-default-process-type`.
+        let from_entrypoint = self
+            .entrypoint
+            .first()
+            .and_then(|e| e.strip_prefix("/cnb/process/"))
+            .map(str::to_string);
+        let default = build
+            .default_process
+            .clone()
+            .filter(|d| !d.is_empty())
+            .or(from_entrypoint);
+        let mut out: Vec<Process> = build
+            .processes
+            .iter()
+            .map(|p| Process {
+                kind: p.kind.clone(),
+                command: p.command.clone(),
+                args: p.args.clone(),
+                direct: p.direct.unwrap_or(false),
+                working_dir: p.working_dir.clone().filter(|w| !w.is_empty()),
+                default: default.as_deref() == Some(p.kind.as_str()) || p.default == Some(true),
+            })
+            .collect();
+        out.sort_by(|a, b| a.kind.cmp(&b.kind));
+        out
+    }
+
+    fn read_builder_labels(&mut self) {
+        let Some(builder): Option<BuilderMetadata> = self.parse_label(label::BUILDER) else {
+            return;
+        };
+        self.buildpacks = builder.buildpacks.iter().map(module).collect();
+        self.buildpacks
+            .sort_by(|a, b| a.id.cmp(&b.id).then(a.version.cmp(&b.version)));
+        self.extensions = builder.extensions.iter().map(module).collect();
+        if let Some(lc) = &builder.lifecycle {
+            self.lifecycle_version = Some(lc.version.clone()).filter(|v| !v.is_empty());
+            self.platform_api = builder_platform_apis(lc);
+        }
+        let image = builder
+            .images
+            .first()
+            .map(|i| (i.image.clone(), i.mirrors.clone()))
+            .or_else(|| {
+                let s = builder.stack.as_ref()?.run_image.as_ref()?;
+                Some((s.image.clone(), s.mirrors.clone()))
+            });
+        if let Some((image, mirrors)) = image {
+            self.run_image = Some(RunImage {
+                image: image.filter(|i| !i.is_empty()),
+                mirrors,
+                ..Default::default()
+            });
+        }
+    }
+}
+
+fn non_empty(v: Option<&String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty()).cloned()
+}
+
+fn module(m: &ModuleRef) -> Module {
+    Module {
+        id: m.id.clone(),
+        version: m.version.clone(),
+        homepage: m.homepage.clone().filter(|h| !h.is_empty()),
+    }
+}
+
+/// `apis.platform.supported` (pack ≥ 0.16) or the single `api.platform` of older builders.
+fn builder_platform_apis(lc: &labels::BuilderLifecycle) -> Option<String> {
+    let supported = lc
+        .apis
+        .pointer("/platform/supported")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .filter(|s| !s.is_empty());
+    supported.or_else(|| {
+        lc.api
+            .pointer("/platform")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    })
+}
+
+/// Dependencies recorded in layer metadata. Two shapes exist (libjvm history):
+/// `data.dependency.{id,version}` (libpak ≥ 1.x, bellsoft-liberica ≥ 3.1.0) and the flat
+/// `data.{id,version,uri|sha256}` before. A `data.version` alone is *not* a dependency: libpak
+/// writes the buildpack's own version into helper layers.
+fn layer_dependencies(lc: &LifecycleMetadata) -> Vec<Dependency> {
+    let mut out = Vec::new();
+    for bp in &lc.buildpacks {
+        for (layer, md) in &bp.layers {
+            let data = &md.data;
+            let dep = data
+                .get("dependency")
+                .filter(|d| d.get("version").is_some())
+                .or_else(|| {
+                    let flat = data.get("id").is_some()
+                        && data.get("version").is_some()
+                        && (data.get("uri").is_some() || data.get("sha256").is_some());
+                    flat.then_some(data)
+                });
+            let Some(dep) = dep else { continue };
+            let text = |k: &str| match dep.get(k) {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            };
+            out.push(Dependency {
+                buildpack: bp.key.clone(),
+                layer: layer.clone(),
+                id: text("id").unwrap_or_else(|| layer.clone()),
+                name: text("name"),
+                version: text("version").unwrap_or_default(),
+            });
+        }
+    }
+    out
+}
+
+/// Versioned entries of the legacy BOM (Platform API ≤ 0.8). Entries without a version (e.g.
+/// spring-boot's per-jar `dependencies` list) are not runtime dependencies of their own.
+fn bom_dependencies(build: &BuildMetadata) -> Vec<Dependency> {
+    build
+        .bom
+        .iter()
+        .filter_map(|e| {
+            let version = e
+                .metadata
+                .get("version")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .filter(|v| !v.is_empty())
+                .or_else(|| Some(e.version.clone()).filter(|v| !v.is_empty()))?;
+            let layer = e
+                .metadata
+                .get("layer")
+                .and_then(Value::as_str)
+                .unwrap_or(&e.name)
+                .to_string();
+            Some(Dependency {
+                buildpack: e.buildpack.id.clone(),
+                layer,
+                id: e.name.clone(),
+                name: e
+                    .metadata
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                version,
+            })
+        })
+        .collect()
+}
+
+/// The image config document itself is not JSON of the expected shape.
+#[derive(Debug, thiserror::Error)]
+#[error("image config is not valid at `{path}`")]
+pub struct ConfigError {
+    /// JSON path.
+    pub path: String,
+    /// Parser error (carries line and column).
+    #[source]
+    pub source: serde_json::Error,
+}
+
+/// Parses the JSON inside a label. A value of the wrong type costs only that value: it is
+/// reported with its path, replaced by `null` (which every field reads as "absent") and the
+/// label parsed again, so one bad field does not hide the JRE or the run image. A syntax error
+/// loses the label.
+pub fn parse_json_label<T: for<'de> Deserialize<'de>>(
+    name: &str,
+    text: &str,
+) -> (Option<T>, Vec<LabelProblem>) {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let first = match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => return (Some(v), Vec::new()),
+        Err(e) => e,
+    };
+    let problem = |path: &serde_path_to_error::Path, e: &serde_json::Error| LabelProblem {
+        label: name.to_string(),
+        path: display_path(path),
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e.to_string()),
+    };
+    let mut problems = vec![problem(first.path(), first.inner())];
+    if first.inner().is_syntax() || first.inner().is_eof() {
+        return (None, problems);
+    }
+    let Ok(mut value) = serde_json::from_str::<Value>(text) else {
+        return (None, problems);
+    };
+    let mut path = first.path().clone();
+    // Bounded: each round removes one value; a label with more bad values than this is lost.
+    for _ in 0..32 {
+        if !null_at(&mut value, &path) {
+            return (None, problems);
+        }
+        match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(v) => return (Some(v), problems),
+            Err(e) => {
+                // Positions refer to the text; after the first repair only the path is known.
+                let mut p = problem(e.path(), e.inner());
+                (p.line, p.column) = (0, 0);
+                problems.push(p);
+                path = e.path().clone();
+            }
+        }
+    }
+    (None, problems)
+}
+
+/// Sets the value at `path` to `null`; false when the path cannot be followed or already is null.
+fn null_at(root: &mut Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let mut cur = root;
+    for seg in path.iter() {
+        cur = match (seg, cur) {
+            (Segment::Seq { index }, Value::Array(a)) => match a.get_mut(*index) {
+                Some(v) => v,
+                None => return false,
+            },
+            (Segment::Map { key }, Value::Object(o)) => match o.get_mut(key) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    if cur.is_null() {
+        return false;
+    }
+    *cur = Value::Null;
+    true
+}
+
+fn display_path(p: &serde_path_to_error::Path) -> String {
+    let s = p.to_string();
+    if s.is_empty() { ".".into() } else { s }
+}
+
+/// serde_json appends " at line L column C"; we report those separately.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_with_labels(labels: &[(&str, &str)]) -> Vec<u8> {
+        let labels: BTreeMap<&str, &str> = labels.iter().copied().collect();
+        serde_json::to_vec(&serde_json::json!({
+            "architecture": "amd64", "os": "linux",
+            "config": {"Labels": labels, "Env": ["CNB_PLATFORM_API=0.8", "PATH=/bin"],
+                       "Entrypoint": ["/cnb/process/web"]}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn null_lists_and_string_commands() {
+        let build = r#"{"bom":null,"buildpacks":null,"processes":[{"type":"web","command":"java -jar app.jar","args":null,"direct":false}],"launcher":{"version":"0.11.3"}}"#;
+        let md = ImageMetadata::from_config(&config_with_labels(&[(label::BUILD, build)])).unwrap();
+        assert!(md.problems.is_empty(), "{:?}", md.problems);
+        assert_eq!(md.processes[0].command, vec!["java -jar app.jar"]);
+        assert!(md.processes[0].default, "default from the entrypoint");
+        assert_eq!(md.lifecycle_version.as_deref(), Some("0.11.3"));
+        assert_eq!(md.kind(), ImageKind::App);
+    }
+
+    #[test]
+    fn app_as_object_and_empty_versions() {
+        let lc = r#"{"app":{"sha":"sha256:1"},"buildpacks":[{"key":"io.buildpacks.samples.nodejs","version":"","layers":null}],"runImage":{"topLayer":"sha256:2","reference":"abc"},"stack":{"runImage":{"image":"run:1","mirrors":null}}}"#;
+        let md =
+            ImageMetadata::from_config(&config_with_labels(&[(label::LIFECYCLE, lc)])).unwrap();
+        assert!(md.problems.is_empty(), "{:?}", md.problems);
+        assert_eq!(md.buildpacks[0].version, "");
+        let run = md.run_image.unwrap();
+        assert_eq!(run.image.as_deref(), Some("run:1"));
+        assert_eq!(run.top_layer.as_deref(), Some("sha256:2"));
+    }
+
+    #[test]
+    fn jre_from_both_layer_shapes_and_bom() {
+        let lc = r#"{"buildpacks":[
+          {"key":"paketo-buildpacks/bellsoft-liberica","version":"9.0.1","layers":{
+             "helper":{"data":{"version":"9.0.1"}},
+             "jre":{"data":{"dependency":{"id":"jre","name":"BellSoft Liberica JRE","version":"11.0.13"}}}}},
+          {"key":"old/liberica","version":"2.8.0","layers":{
+             "jre":{"data":{"id":"jre","version":"11.0.7","uri":"https://x"}}}}]}"#;
+        let build = r#"{"bom":[{"name":"jre","metadata":{"layer":"jre","version":"11.0.7"},"buildpack":{"id":"old/liberica","version":"2.8.0"}},
+                               {"name":"jdk","version":"8.0.1","buildpack":{"id":"other/jdk"}}]}"#;
+        let md = ImageMetadata::from_config(&config_with_labels(&[
+            (label::LIFECYCLE, lc),
+            (label::BUILD, build),
+        ]))
+        .unwrap();
+        let versions: Vec<(String, String)> = md
+            .dependencies
+            .iter()
+            .map(|d| (d.key(), d.version.clone()))
+            .collect();
+        assert_eq!(
+            versions,
+            vec![
+                ("old/liberica jre".into(), "11.0.7".into()),
+                ("other/jdk jdk".into(), "8.0.1".into()),
+                (
+                    "paketo-buildpacks/bellsoft-liberica jre".into(),
+                    "11.0.13".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_label_names_label_and_path() {
+        let md = ImageMetadata::from_config(&config_with_labels(&[
+            (label::BUILD, r#"{"buildpacks":[{"id":"a","version":"1"},]}"#),
+            (
+                label::LIFECYCLE,
+                r#"{"runImage":{"topLayer":7,"reference":"abc"},"buildpacks":[{"key":"a","version":"1","layers":{"jre":{"data":{"dependency":{"version":3}}}}}]}"#,
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(md.problems.len(), 2);
+        assert_eq!(md.problems[0].label, label::BUILD);
+        // A syntax error stops inside the array; the path says where.
+        assert_eq!(md.problems[0].path, "buildpacks");
+        assert_eq!((md.problems[0].line, md.problems[0].column), (1, 41));
+        assert_eq!(md.problems[1].label, label::LIFECYCLE);
+        assert_eq!(md.problems[1].path, "runImage.topLayer");
+        assert!(md.problems[1].message.contains("invalid type"));
+        // The rest of the lifecycle label is still read.
+        assert_eq!(
+            md.run_image.unwrap().reference.as_deref(),
+            Some("abc"),
+            "a bad field costs only that field"
+        );
+    }
+
+    #[test]
+    fn null_labels_is_a_plain_image() {
+        let cfg = br#"{"os":"linux","architecture":"arm64","variant":"v8","config":{"Labels":null,"Env":null,"Cmd":["bash"]}}"#;
+        let md = ImageMetadata::from_config(cfg).unwrap();
+        assert_eq!(md.kind(), ImageKind::Plain);
+        assert_eq!(md.platform(), "linux/arm64/v8");
+    }
+}

@@ -1,0 +1,456 @@
+//! Image references as users type them: registry references the way docker writes them, and
+//! local sources named the way skopeo names its transports (`oci:`, `oci-archive:`,
+//! `docker-archive:`).
+//!
+//! Registry references are parsed by `oci-client` (docker's normalisation rules: `ubuntu` is
+//! `docker.io/library/ubuntu:latest`). See <https://github.com/containers/image/blob/main/docs/containers-transports.5.md>
+//! for the transport syntax.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// A platform selector: `os/arch[/variant]`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Platform {
+    /// Operating system, e.g. `linux`.
+    pub os: String,
+    /// CPU architecture, e.g. `amd64`.
+    pub architecture: String,
+    /// CPU variant, e.g. `v8` for arm64, `v7` for arm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    /// The platform bpdrift selects when none is given. Never the host's: a laptop and CI must
+    /// resolve the same manifest from a multi-arch index.
+    pub fn linux_amd64() -> Self {
+        Self {
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            variant: None,
+        }
+    }
+
+    /// The variant with docker's defaults filled in (`arm64` → `v8`, `arm` → `v7`), so that
+    /// `linux/arm64` and `linux/arm64/v8` name the same platform.
+    pub fn normalized_variant(&self) -> Option<&str> {
+        match (self.architecture.as_str(), self.variant.as_deref()) {
+            (_, Some(v)) if !v.is_empty() => Some(v),
+            ("arm64", _) => Some("v8"),
+            ("arm", _) => Some("v7"),
+            _ => None,
+        }
+    }
+
+    /// Whether an index entry for `other` satisfies this requested platform.
+    pub fn matches(&self, other: &Platform) -> bool {
+        self.os == other.os
+            && self.architecture == other.architecture
+            && self.normalized_variant() == other.normalized_variant()
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Platform {
+    type Err = ReferenceError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<&str> = s.split('/').collect();
+        let bad = || ReferenceError::Platform {
+            input: s.to_string(),
+        };
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(bad());
+        }
+        match parts.as_slice() {
+            [os, arch] => Ok(Self {
+                os: (*os).into(),
+                architecture: (*arch).into(),
+                variant: None,
+            }),
+            [os, arch, variant] => Ok(Self {
+                os: (*os).into(),
+                architecture: (*arch).into(),
+                variant: Some((*variant).into()),
+            }),
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// What the user asked to compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageRef {
+    /// An image in a registry.
+    Registry(RegistryRef),
+    /// `oci:<dir>[:<tag>]`, an OCI image layout directory.
+    OciLayout {
+        /// The layout directory.
+        dir: PathBuf,
+        /// The `org.opencontainers.image.ref.name` to select; the only image when absent.
+        tag: Option<String>,
+    },
+    /// `oci-archive:<file>[:<tag>]`, a tar of an OCI image layout.
+    OciArchive {
+        /// The tar file.
+        file: PathBuf,
+        /// The ref name to select; the only image when absent.
+        tag: Option<String>,
+    },
+    /// `docker-archive:<file>[:<reference>]`, the output of `docker save`.
+    DockerArchive {
+        /// The tar file.
+        file: PathBuf,
+        /// A `RepoTags` entry to select; the only image when absent.
+        reference: Option<String>,
+    },
+}
+
+/// A parsed registry reference, with the text the user typed kept for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryRef {
+    /// What the user typed.
+    pub input: String,
+    /// The normalised reference.
+    pub reference: oci_client::Reference,
+}
+
+impl RegistryRef {
+    /// The registry host to talk to (`index.docker.io` for Docker Hub).
+    pub fn registry(&self) -> &str {
+        self.reference.resolve_registry()
+    }
+
+    /// The repository path, e.g. `library/ubuntu`.
+    pub fn repository(&self) -> &str {
+        self.reference.repository()
+    }
+
+    /// The digest when given, otherwise the tag (`latest` when neither was given).
+    pub fn manifest_reference(&self) -> String {
+        match (self.reference.digest(), self.reference.tag()) {
+            (Some(d), _) => d.to_string(),
+            (None, Some(t)) => t.to_string(),
+            (None, None) => "latest".to_string(),
+        }
+    }
+
+    /// Whether the registry is on the loopback interface, where docker also uses plain HTTP.
+    pub fn is_loopback(&self) -> bool {
+        is_loopback_host(self.registry())
+    }
+}
+
+/// `127.0.0.1`, `localhost` and `[::1]`, with or without a port.
+pub fn is_loopback_host(registry: &str) -> bool {
+    let host = if let Some(rest) = registry.strip_prefix('[') {
+        rest.split(']').next().unwrap_or_default()
+    } else {
+        registry.split(':').next().unwrap_or_default()
+    };
+    host == "localhost" || host == "::1" || host.starts_with("127.")
+}
+
+/// A reference that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ReferenceError {
+    /// Empty input.
+    #[error("empty image reference")]
+    Empty,
+    /// The registry reference grammar rejected it.
+    #[error("invalid image reference `{input}`: {reason}")]
+    Invalid {
+        /// What the user typed.
+        input: String,
+        /// Why, in words.
+        reason: String,
+    },
+    /// A local transport without a path.
+    #[error("invalid image reference `{input}`: `{transport}:` needs a path")]
+    MissingPath {
+        /// What the user typed.
+        input: String,
+        /// The transport prefix.
+        transport: &'static str,
+    },
+    /// A transport bpdrift does not read.
+    #[error(
+        "invalid image reference `{input}`: unsupported transport `{transport}:` (use a registry reference, `oci:`, `oci-archive:` or `docker-archive:`)"
+    )]
+    UnsupportedTransport {
+        /// What the user typed.
+        input: String,
+        /// The prefix.
+        transport: String,
+    },
+    /// `--platform` that is not `os/arch[/variant]`.
+    #[error(
+        "invalid platform `{input}`: expected `os/arch` or `os/arch/variant`, e.g. `linux/arm64/v8`"
+    )]
+    Platform {
+        /// What the user typed.
+        input: String,
+    },
+}
+
+impl FromStr for ImageRef {
+    type Err = ReferenceError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        if input.trim().is_empty() {
+            return Err(ReferenceError::Empty);
+        }
+        if let Some(rest) = input.strip_prefix("oci:") {
+            let (dir, tag) = split_path_tag(input, rest, "oci")?;
+            return Ok(Self::OciLayout { dir, tag });
+        }
+        if let Some(rest) = input.strip_prefix("oci-archive:") {
+            let (file, tag) = split_path_tag(input, rest, "oci-archive")?;
+            return Ok(Self::OciArchive { file, tag });
+        }
+        if let Some(rest) = input.strip_prefix("docker-archive:") {
+            // The optional part is a docker reference that may itself contain ':' (a tag), so
+            // split at the first ':' only: skopeo does the same.
+            let (file, reference) = match rest.split_once(':') {
+                Some((f, r)) => (f, Some(r.to_string()).filter(|r| !r.is_empty())),
+                None => (rest, None),
+            };
+            if file.is_empty() {
+                return Err(ReferenceError::MissingPath {
+                    input: input.into(),
+                    transport: "docker-archive",
+                });
+            }
+            return Ok(Self::DockerArchive {
+                file: file.into(),
+                reference,
+            });
+        }
+        if let Some(rest) = input.strip_prefix("docker://") {
+            return parse_registry(input, rest);
+        }
+        if let Some((scheme, _)) = input.split_once("://") {
+            return Err(ReferenceError::Invalid {
+                input: input.into(),
+                reason: format!(
+                    "a reference has no URL scheme; drop `{scheme}://` (plain HTTP is used for loopback registries and `--insecure-registry` hosts)"
+                ),
+            });
+        }
+        // `containers-storage:`, `dir:` and friends: a transport prefix is a word before ':'
+        // that is not followed by a port number or a tag (which would come after a '/'-free name
+        // too, so only reject the transports we know).
+        if let Some((prefix, _)) = input.split_once(':') {
+            const OTHER: &[&str] = &[
+                "dir",
+                "containers-storage",
+                "docker-daemon",
+                "ostree",
+                "sif",
+            ];
+            if OTHER.contains(&prefix) {
+                return Err(ReferenceError::UnsupportedTransport {
+                    input: input.into(),
+                    transport: prefix.into(),
+                });
+            }
+        }
+        parse_registry(input, input)
+    }
+}
+
+fn split_path_tag(
+    input: &str,
+    rest: &str,
+    transport: &'static str,
+) -> Result<(PathBuf, Option<String>), ReferenceError> {
+    let (path, tag) = match rest.split_once(':') {
+        Some((p, t)) => (p, Some(t.to_string()).filter(|t| !t.is_empty())),
+        None => (rest, None),
+    };
+    if path.is_empty() {
+        return Err(ReferenceError::MissingPath {
+            input: input.into(),
+            transport,
+        });
+    }
+    Ok((path.into(), tag))
+}
+
+fn parse_registry(input: &str, text: &str) -> Result<ImageRef, ReferenceError> {
+    let reference: oci_client::Reference =
+        text.parse()
+            .map_err(|e: oci_client::ParseError| ReferenceError::Invalid {
+                input: input.into(),
+                reason: describe_parse_error(text, &e),
+            })?;
+    Ok(ImageRef::Registry(RegistryRef {
+        input: input.into(),
+        reference,
+    }))
+}
+
+/// oci-spec's messages are terse ("invalid reference format"); say what is wrong instead.
+fn describe_parse_error(text: &str, err: &oci_client::ParseError) -> String {
+    use oci_client::ParseError as P;
+    match err {
+        P::NameContainsUppercase => "repository names must be lowercase".into(),
+        P::DigestInvalidFormat => {
+            "the digest must look like `sha256:` followed by 64 lowercase hex digits".into()
+        }
+        P::DigestInvalidLength => "the digest has the wrong length for its algorithm".into(),
+        P::DigestUnsupported => "unsupported digest algorithm (use sha256 or sha512)".into(),
+        P::NameTooLong => "the repository name is longer than 255 characters".into(),
+        P::NameEmpty => "the repository name is empty".into(),
+        P::TagInvalidFormat => {
+            "a tag is up to 128 characters of letters, digits, `_`, `.` and `-`, not starting with `.` or `-`".into()
+        }
+        P::ReferenceInvalidFormat => {
+            let lower_ok = text
+                .to_lowercase()
+                .parse::<oci_client::Reference>()
+                .is_ok();
+            if text.chars().any(char::is_whitespace) {
+                "references cannot contain spaces".into()
+            } else if lower_ok {
+                "repository names must be lowercase".into()
+            } else if text.ends_with(':') || text.ends_with('@') {
+                "the tag or digest after the last `:`/`@` is empty".into()
+            } else {
+                "not of the form `[registry/]repository[:tag][@digest]`".into()
+            }
+        }
+    }
+}
+
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Registry(r) => f.write_str(&r.input),
+            Self::OciLayout { dir, tag } => {
+                write!(f, "oci:{}", dir.display())?;
+                tag.iter().try_for_each(|t| write!(f, ":{t}"))
+            }
+            Self::OciArchive { file, tag } => {
+                write!(f, "oci-archive:{}", file.display())?;
+                tag.iter().try_for_each(|t| write!(f, ":{t}"))
+            }
+            Self::DockerArchive { file, reference } => {
+                write!(f, "docker-archive:{}", file.display())?;
+                reference.iter().try_for_each(|t| write!(f, ":{t}"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg(s: &str) -> RegistryRef {
+        match s.parse::<ImageRef>().unwrap() {
+            ImageRef::Registry(r) => r,
+            other => panic!("not a registry ref: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn docker_hub_shorthand_is_normalised() {
+        let r = reg("ubuntu");
+        assert_eq!(r.registry(), "index.docker.io");
+        assert_eq!(r.repository(), "library/ubuntu");
+        assert_eq!(r.manifest_reference(), "latest");
+        let r = reg("paketobuildpacks/builder-jammy-base");
+        assert_eq!(r.repository(), "paketobuildpacks/builder-jammy-base");
+    }
+
+    #[test]
+    fn tag_and_digest_forms() {
+        let d = "sha256:".to_string() + &"a".repeat(64);
+        let r = reg(&format!("ghcr.io/org/app:1.2@{d}"));
+        assert_eq!(r.registry(), "ghcr.io");
+        assert_eq!(r.manifest_reference(), d);
+        let r = reg(&format!("127.0.0.1:5000/app@{d}"));
+        assert!(r.is_loopback());
+        assert_eq!(r.registry(), "127.0.0.1:5000");
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        assert!(is_loopback_host("localhost:5000"));
+        assert!(is_loopback_host("[::1]:5000"));
+        assert!(is_loopback_host("127.0.0.1"));
+        assert!(!is_loopback_host("registry.example.com:5000"));
+        assert!(!is_loopback_host("localhost.example.com"));
+    }
+
+    #[test]
+    fn local_transports() {
+        assert_eq!(
+            "oci:testdata/images:good".parse::<ImageRef>().unwrap(),
+            ImageRef::OciLayout {
+                dir: "testdata/images".into(),
+                tag: Some("good".into())
+            }
+        );
+        assert_eq!(
+            "oci-archive:a.tar".parse::<ImageRef>().unwrap(),
+            ImageRef::OciArchive {
+                file: "a.tar".into(),
+                tag: None
+            }
+        );
+        assert_eq!(
+            "docker-archive:a.tar:example.com/app:bad"
+                .parse::<ImageRef>()
+                .unwrap(),
+            ImageRef::DockerArchive {
+                file: "a.tar".into(),
+                reference: Some("example.com/app:bad".into())
+            }
+        );
+    }
+
+    #[test]
+    fn invalid_references_say_why() {
+        for (input, needle) in [
+            ("Ubuntu", "lowercase"),
+            ("app@sha256:123", "digest"),
+            ("https://ghcr.io/a/b", "URL scheme"),
+            ("oci:", "needs a path"),
+            ("dir:/tmp/x", "unsupported transport"),
+            ("app:", "empty"),
+            ("my app", "spaces"),
+        ] {
+            let err = input.parse::<ImageRef>().unwrap_err().to_string();
+            assert!(err.contains(needle), "{input}: {err}");
+            assert!(
+                err.contains(input.trim_end_matches(':')) || input.is_empty(),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn platforms() {
+        let p: Platform = "linux/arm64".parse().unwrap();
+        let q: Platform = "linux/arm64/v8".parse().unwrap();
+        assert!(p.matches(&q));
+        let arm7: Platform = "linux/arm/v7".parse().unwrap();
+        let arm6: Platform = "linux/arm/v6".parse().unwrap();
+        assert!(!arm7.matches(&arm6));
+        assert!("linux".parse::<Platform>().is_err());
+        assert!("linux//v7".parse::<Platform>().is_err());
+    }
+}

@@ -1,0 +1,227 @@
+//! GitHub-flavoured Markdown, as a PR comment or job summary shows it: a one-line verdict, the
+//! two images, findings, a buildpack table with release-notes links, and the rest folded into
+//! `<details>`.
+
+use std::io::{self, Write};
+
+use super::{layers_line, short_digest, shown_value};
+use crate::diff::{Category, Change};
+use crate::report::{DiffReport, ImageSummary};
+use crate::rules::Severity;
+
+/// Makes text safe inside a table cell: no pipes, no line breaks, no HTML.
+pub fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace(['\n', '\r'], " ")
+}
+
+fn code(s: &str) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    // A backtick inside would end the span early.
+    format!("`{}`", escape(s).replace('`', "'"))
+}
+
+fn value(v: &Option<String>) -> String {
+    v.as_deref().map(code).unwrap_or_else(|| "—".into())
+}
+
+fn icon(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "🛑",
+        Severity::Warning => "⚠️",
+        Severity::Info => "ℹ️",
+    }
+}
+
+fn image_row(label: &str, s: &ImageSummary) -> String {
+    let digest = s
+        .origin
+        .digest
+        .as_deref()
+        .unwrap_or(&s.origin.config_digest);
+    let kind = if s.built_by_buildpacks {
+        format!("{:?}", s.kind).to_lowercase()
+    } else {
+        "not built by buildpacks".into()
+    };
+    format!(
+        "| {label} | {} | {} | {} | {} |",
+        code(&s.origin.reference),
+        code(&short_digest(digest)),
+        escape(&s.origin.platform),
+        kind
+    )
+}
+
+fn change_word(c: &Change) -> String {
+    c.class
+        .map(|k| k.as_str().to_string())
+        .unwrap_or_else(|| c.status.as_str().to_string())
+}
+
+pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
+    let head = match r.summary.max_severity {
+        Some(s) => icon(s),
+        None if r.changes.iter().any(Change::is_change) => "🔀",
+        None => "✅",
+    };
+    writeln!(out, "### {head} bpdrift: {}\n", escape(&r.summary.verdict))?;
+    writeln!(out, "| | image | digest | platform | kind |")?;
+    writeln!(out, "|---|---|---|---|---|")?;
+    writeln!(out, "{}", image_row("before", &r.before))?;
+    writeln!(out, "{}", image_row("after", &r.after))?;
+
+    if !r.findings.is_empty() {
+        writeln!(out, "\n#### Findings\n")?;
+        writeln!(out, "| | rule | subject | summary | sources |")?;
+        writeln!(out, "|---|---|---|---|---|")?;
+        for f in &r.findings {
+            let sources: Vec<String> = f
+                .sources
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("[{}]({s})", i + 1))
+                .collect();
+            writeln!(
+                out,
+                "| {} {} | {} | {} | {} | {} |",
+                icon(f.severity),
+                f.severity,
+                code(&f.rule),
+                code(&f.change.subject),
+                escape(&f.summary),
+                sources.join(" ")
+            )?;
+        }
+    }
+
+    let problems: Vec<_> = r.problems().collect();
+    if !problems.is_empty() {
+        writeln!(out, "\n#### Unreadable labels\n")?;
+        for (img, p) in problems {
+            writeln!(
+                out,
+                "- {} label {} at {}{}: {}",
+                code(img),
+                code(&p.label),
+                code(&p.path),
+                p.position(),
+                escape(&p.message)
+            )?;
+        }
+    }
+
+    let of = |cats: &[Category]| -> Vec<&Change> {
+        r.changes
+            .iter()
+            .filter(|c| cats.contains(&c.category))
+            .collect()
+    };
+    let bps = of(&[
+        Category::Buildpack,
+        Category::Extension,
+        Category::BuildpackOrder,
+    ]);
+    if !bps.is_empty() {
+        writeln!(out, "\n#### Buildpacks\n")?;
+        writeln!(out, "| buildpack | before | after | change |")?;
+        writeln!(out, "|---|---|---|---|")?;
+        for c in bps {
+            let mut id = match &c.homepage {
+                Some(h) if h.starts_with("https://") => format!("[{}]({h})", escape(&c.subject)),
+                _ => escape(&c.subject),
+            };
+            if c.category == Category::Extension {
+                id.push_str(" (extension)");
+            }
+            let mut word = change_word(c);
+            if let Some(d) = &c.detail {
+                word = format!("{word} ({})", escape(d));
+            }
+            if let Some(link) = &c.release_notes {
+                word = format!("{word} · [release notes]({link})");
+            }
+            writeln!(
+                out,
+                "| {id} | {} | {} | {word} |",
+                value(&shown_value(c, &c.before)),
+                value(&shown_value(c, &c.after))
+            )?;
+        }
+    }
+
+    let deps = of(&[Category::Dependency]);
+    if !deps.is_empty() {
+        let moved = deps.iter().filter(|c| c.is_change()).count();
+        let summary = if moved == 0 {
+            format!("Runtime dependencies ({} unchanged)", deps.len())
+        } else {
+            format!("Runtime dependencies ({moved} changed)")
+        };
+        writeln!(
+            out,
+            "\n<details{}><summary>{summary}</summary>\n",
+            if moved > 0 { " open" } else { "" }
+        )?;
+        writeln!(out, "| dependency | before | after | change |")?;
+        writeln!(out, "|---|---|---|---|")?;
+        for c in deps {
+            let name = match &c.detail {
+                Some(n) => format!("{} ({})", escape(&c.subject), escape(n)),
+                None => escape(&c.subject),
+            };
+            writeln!(
+                out,
+                "| {name} | {} | {} | {} |",
+                value(&c.before),
+                value(&c.after),
+                change_word(c)
+            )?;
+        }
+        writeln!(out, "\n</details>")?;
+    }
+
+    let others = of(&[
+        Category::Lifecycle,
+        Category::PlatformApi,
+        Category::RunImage,
+        Category::Stack,
+        Category::Process,
+        Category::Env,
+        Category::Label,
+        Category::Config,
+    ]);
+    if !others.is_empty() {
+        writeln!(
+            out,
+            "\n<details><summary>Image: {} other item{}</summary>\n",
+            others.len(),
+            if others.len() == 1 { "" } else { "s" }
+        )?;
+        writeln!(out, "| what | item | before | after | change |")?;
+        writeln!(out, "|---|---|---|---|---|")?;
+        for c in others {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                c.category.as_str(),
+                code(&c.subject),
+                value(&shown_value(c, &c.before)),
+                value(&shown_value(c, &c.after)),
+                change_word(c)
+            )?;
+        }
+        writeln!(out, "\n</details>")?;
+    }
+
+    writeln!(out, "\n{}", escape(&layers_line(r)))?;
+    if r.unchanged_hidden > 0 {
+        writeln!(out, "\n_{} unchanged items hidden._", r.unchanged_hidden)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! Renderers: pure functions from a [`DiffReport`] to a writer. They never print, read the clock
+//! or the environment, so the same report always renders the same bytes.
+
+mod json;
+mod markdown;
+mod table;
+
+use std::io::{self, Write};
+
+use crate::report::DiffReport;
+
+pub use markdown::escape as markdown_escape;
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Tables for a terminal.
+    #[default]
+    Table,
+    /// The versioned JSON document (`schema_version`).
+    Json,
+    /// GitHub-flavoured Markdown, as a PR comment shows it.
+    Markdown,
+}
+
+/// Writes `report` in `format`.
+pub fn render(report: &DiffReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Table => table::render(report, out),
+        Format::Json => json::render(report, out),
+        Format::Markdown => markdown::render(report, out),
+    }
+}
+
+/// `1.2 MiB`-style sizes, exact below 1 KiB.
+pub(crate) fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// `sha256:0123456789ab` (12 hex digits), enough to tell images apart on screen.
+pub(crate) fn short_digest(d: &str) -> String {
+    // Only the image header lines use this; cells use `shorten_digests`.
+    match d.split_once(':') {
+        Some((alg, hex)) if hex.len() > 12 => format!("{alg}:{}", &hex[..12]),
+        _ => d.to_string(),
+    }
+}
+
+/// Shortens every `sha256:<64 hex>` inside `s` to 12 hex digits and `…`: on screen the prefix
+/// tells digests apart; JSON keeps them whole.
+pub(crate) fn shorten_digests(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("sha256:") {
+        let (head, tail) = rest.split_at(i + 7);
+        out.push_str(head);
+        let hex = tail.bytes().take_while(u8::is_ascii_hexdigit).count();
+        if hex == 64 {
+            out.push_str(&tail[..12]);
+            out.push('…');
+            rest = &tail[64..];
+        } else {
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What a renderer shows in the before/after cells of a change: order changes are told by what
+/// moved (in `detail`), not by two long lists.
+pub(crate) fn shown_value(c: &crate::diff::Change, v: &Option<String>) -> Option<String> {
+    if c.category == crate::diff::Category::BuildpackOrder {
+        return None;
+    }
+    v.as_deref().map(shorten_digests)
+}
+
+/// The layer line shared by table and Markdown.
+pub(crate) fn layers_line(r: &DiffReport) -> String {
+    let l = &r.layers;
+    format!(
+        "layers: {} ({}) → {} ({}); {} shared ({}), {} new ({}) to pull",
+        l.before.count,
+        human_bytes(l.before.bytes),
+        l.after.count,
+        human_bytes(l.after.bytes),
+        l.shared.count,
+        human_bytes(l.shared.bytes),
+        l.new.count,
+        human_bytes(l.new.bytes),
+    )
+}

@@ -1,0 +1,183 @@
+//! The terminal view: who is compared, the verdict, findings first, then buildpacks, runtime
+//! dependencies and everything else that moved. Columns follow `pack inspect` (ID, VERSION) so
+//! the view is familiar.
+
+use std::io::{self, Write};
+
+use comfy_table::{ContentArrangement, Table, presets};
+
+use super::{layers_line, short_digest, shown_value};
+use crate::diff::{Category, Change};
+use crate::report::{DiffReport, ImageSummary};
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED)
+        .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    t
+}
+
+fn image_line(label: &str, s: &ImageSummary) -> String {
+    let digest = s
+        .origin
+        .digest
+        .as_deref()
+        .map(short_digest)
+        .unwrap_or_else(|| format!("config {}", short_digest(&s.origin.config_digest)));
+    let index = s
+        .origin
+        .index_digest
+        .as_deref()
+        .map(|d| format!(", index {}", short_digest(d)))
+        .unwrap_or_default();
+    format!(
+        "{label} {}  {digest}{index}  {}",
+        s.origin.reference, s.origin.platform
+    )
+}
+
+fn value(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "-".into())
+}
+
+fn change_word(c: &Change) -> String {
+    match c.class {
+        Some(class) => class.as_str().to_string(),
+        None => c.status.as_str().to_string(),
+    }
+}
+
+pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{}", image_line("before:", &r.before))?;
+    writeln!(out, "{}", image_line("after: ", &r.after))?;
+    for s in [&r.before, &r.after] {
+        if !s.built_by_buildpacks {
+            writeln!(
+                out,
+                "note: {} was not built by buildpacks (no io.buildpacks labels); comparing its config only",
+                s.origin.reference
+            )?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", r.summary.verdict)?;
+
+    if !r.findings.is_empty() {
+        writeln!(out, "\nFindings")?;
+        let mut t = table(&["SEVERITY", "RULE", "SUBJECT", "SUMMARY"]);
+        for f in &r.findings {
+            t.add_row(vec![
+                f.severity.as_str().to_string(),
+                f.rule.clone(),
+                f.change.subject.clone(),
+                f.summary.clone(),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+
+    let problems: Vec<_> = r.problems().collect();
+    if !problems.is_empty() {
+        writeln!(out, "\nUnreadable labels")?;
+        let mut t = table(&["IMAGE", "LABEL", "PATH", "PROBLEM"]);
+        for (img, p) in problems {
+            t.add_row(vec![
+                img.to_string(),
+                p.label.clone(),
+                p.path.clone(),
+                format!("{}{}", p.message, p.position()),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+
+    let in_cat = |cats: &[Category]| -> Vec<&Change> {
+        r.changes
+            .iter()
+            .filter(|c| cats.contains(&c.category))
+            .collect()
+    };
+
+    let bps = in_cat(&[
+        Category::Buildpack,
+        Category::Extension,
+        Category::BuildpackOrder,
+    ]);
+    if !bps.is_empty() {
+        writeln!(out, "\nBuildpacks")?;
+        let mut t = table(&["ID", "BEFORE", "AFTER", "CHANGE"]);
+        for c in bps {
+            let mut id = c.subject.clone();
+            if c.category == Category::Extension {
+                id.push_str(" (extension)");
+            }
+            let mut word = change_word(c);
+            if let Some(d) = &c.detail {
+                word = format!("{word} ({d})");
+            }
+            t.add_row(vec![
+                id,
+                value(&shown_value(c, &c.before)),
+                value(&shown_value(c, &c.after)),
+                word,
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+
+    let deps = in_cat(&[Category::Dependency]);
+    if !deps.is_empty() {
+        writeln!(out, "\nRuntime dependencies")?;
+        let mut t = table(&["DEPENDENCY", "BEFORE", "AFTER", "CHANGE"]);
+        for c in deps {
+            let name = match &c.detail {
+                Some(n) => format!("{} [{n}]", c.subject),
+                None => c.subject.clone(),
+            };
+            t.add_row(vec![
+                name,
+                value(&c.before),
+                value(&c.after),
+                change_word(c),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+
+    let others = in_cat(&[
+        Category::Lifecycle,
+        Category::PlatformApi,
+        Category::RunImage,
+        Category::Stack,
+        Category::Process,
+        Category::Env,
+        Category::Label,
+        Category::Config,
+    ]);
+    if !others.is_empty() {
+        writeln!(out, "\nImage")?;
+        let mut t = table(&["WHAT", "ITEM", "BEFORE", "AFTER", "CHANGE"]);
+        for c in others {
+            t.add_row(vec![
+                c.category.as_str().to_string(),
+                c.subject.clone(),
+                value(&shown_value(c, &c.before)),
+                value(&shown_value(c, &c.after)),
+                change_word(c),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+
+    writeln!(out, "\n{}", layers_line(r))?;
+    if r.unchanged_hidden > 0 {
+        writeln!(
+            out,
+            "{} unchanged items hidden (--all shows them)",
+            r.unchanged_hidden
+        )?;
+    }
+    Ok(())
+}

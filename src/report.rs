@@ -1,0 +1,314 @@
+//! The serialisable result of `bpdrift diff`, shared by every renderer.
+//!
+//! JSON is this struct through serde (schema documented in `docs/json.md`). Bump
+//! [`SCHEMA_VERSION`] on any change that removes or renames a field; adding fields does not.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::diff::{Category, Change, Diff, LayerCount, LayerStats, Status};
+use crate::metadata::{Dependency, ImageKind, LabelProblem, Module, RunImage};
+use crate::rules::{Finding, Severity};
+use crate::source::{Image, Origin};
+
+/// Version of the JSON document.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One image as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageSummary {
+    /// Provenance: reference, transport, digests, platform.
+    #[serde(flatten)]
+    pub origin: Origin,
+    /// `app`, `builder` or `plain`.
+    pub kind: ImageKind,
+    /// Whether buildpack labels were found.
+    pub built_by_buildpacks: bool,
+    /// Every buildpack with its version.
+    pub buildpacks: Vec<Module>,
+    /// Every extension with its version.
+    pub extensions: Vec<Module>,
+    /// Lifecycle version.
+    pub lifecycle_version: Option<String>,
+    /// Platform API.
+    pub platform_api: Option<String>,
+    /// Run image.
+    pub run_image: Option<RunImage>,
+    /// Stack id.
+    pub stack_id: Option<String>,
+    /// Runtime dependencies.
+    pub dependencies: Vec<Dependency>,
+    /// Layer count and bytes.
+    pub layers: LayerCount,
+    /// Labels that could not be read.
+    pub problems: Vec<LabelProblem>,
+}
+
+impl ImageSummary {
+    fn new(img: &Image, layers: LayerCount) -> Self {
+        let m = &img.metadata;
+        Self {
+            origin: img.origin.clone(),
+            kind: m.kind(),
+            built_by_buildpacks: m.kind() != ImageKind::Plain,
+            buildpacks: m.buildpacks.clone(),
+            extensions: m.extensions.clone(),
+            lifecycle_version: m.lifecycle_version.clone(),
+            platform_api: m.platform_api.clone(),
+            run_image: m.run_image.clone(),
+            stack_id: m.stack_id.clone(),
+            dependencies: m.dependencies.clone(),
+            layers,
+            problems: m.problems.clone(),
+        }
+    }
+}
+
+/// Counts for the verdict line and for scripts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// One line a person reads first.
+    pub verdict: String,
+    /// Items that differ, by category.
+    pub changed: BTreeMap<&'static str, usize>,
+    /// Changed buildpacks by version class (plus `added`, `removed`).
+    pub buildpacks: BTreeMap<String, usize>,
+    /// Findings by severity.
+    pub findings: BTreeMap<Severity, usize>,
+    /// The highest finding severity.
+    pub max_severity: Option<Severity>,
+}
+
+/// The diff report.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffReport {
+    /// JSON schema version.
+    pub schema_version: u32,
+    /// bpdrift version that wrote it.
+    pub bpdrift_version: &'static str,
+    /// The first (last-good) image.
+    pub before: ImageSummary,
+    /// The second (new) image.
+    pub after: ImageSummary,
+    /// Verdict and counts.
+    pub summary: Summary,
+    /// Findings, most severe first.
+    pub findings: Vec<Finding>,
+    /// Compared items: differences and runtime dependencies; everything with `--all`.
+    pub changes: Vec<Change>,
+    /// How many unchanged items were left out.
+    pub unchanged_hidden: usize,
+    /// Layer sharing.
+    pub layers: LayerStats,
+}
+
+impl DiffReport {
+    /// Assembles the report.
+    pub fn new(
+        before: &Image,
+        after: &Image,
+        diff: Diff,
+        mut findings: Vec<Finding>,
+        all: bool,
+    ) -> Self {
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.rule.cmp(&b.rule))
+                .then_with(|| a.change.subject.cmp(&b.change.subject))
+        });
+        let summary = summarize(before, after, &diff, &findings);
+        let total = diff.changes.len();
+        let changes: Vec<Change> = diff
+            .changes
+            .into_iter()
+            // Runtime dependencies stay even when unchanged: "the JRE did not move" is an answer.
+            .filter(|c| all || c.is_change() || c.category == Category::Dependency)
+            .collect();
+        Self {
+            schema_version: SCHEMA_VERSION,
+            bpdrift_version: env!("CARGO_PKG_VERSION"),
+            before: ImageSummary::new(before, diff.layers.before),
+            after: ImageSummary::new(after, diff.layers.after),
+            summary,
+            findings,
+            unchanged_hidden: total - changes.len(),
+            changes,
+            layers: diff.layers,
+        }
+    }
+
+    /// Labels that could not be read, with the image they belong to.
+    pub fn problems(&self) -> impl Iterator<Item = (&str, &LabelProblem)> {
+        let b = self
+            .before
+            .problems
+            .iter()
+            .map(|p| (self.before.origin.reference.as_str(), p));
+        let a = self
+            .after
+            .problems
+            .iter()
+            .map(|p| (self.after.origin.reference.as_str(), p));
+        b.chain(a)
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn summarize(before: &Image, after: &Image, diff: &Diff, findings: &[Finding]) -> Summary {
+    let mut changed: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut buildpacks: BTreeMap<String, usize> = BTreeMap::new();
+    for c in diff.changed() {
+        *changed.entry(c.category.as_str()).or_default() += 1;
+        if c.category == Category::Buildpack {
+            let key = match (c.status, c.class) {
+                (Status::Changed, Some(class)) => class.as_str().to_string(),
+                (s, _) => s.as_str().to_string(),
+            };
+            *buildpacks.entry(key).or_default() += 1;
+        }
+    }
+    let mut by_sev: BTreeMap<Severity, usize> = BTreeMap::new();
+    for f in findings {
+        *by_sev.entry(f.severity).or_default() += 1;
+    }
+    let max_severity = by_sev.keys().max().copied();
+
+    let mut parts: Vec<String> = Vec::new();
+    let bp_changed: usize = diff
+        .changed()
+        .filter(|c| c.category == Category::Buildpack && c.status == Status::Changed)
+        .count();
+    if bp_changed > 0 {
+        let classes: Vec<String> = buildpacks
+            .iter()
+            .filter(|(k, _)| k.as_str() != "added" && k.as_str() != "removed")
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        parts.push(format!(
+            "{} changed ({})",
+            plural(bp_changed, "buildpack", "buildpacks"),
+            classes.join(", ")
+        ));
+    }
+    for (key, one, many) in [
+        ("added", "buildpack added", "buildpacks added"),
+        ("removed", "buildpack removed", "buildpacks removed"),
+    ] {
+        if let Some(n) = buildpacks.get(key) {
+            parts.push(plural(*n, one, many));
+        }
+    }
+    let deps: Vec<&Change> = diff
+        .changed()
+        .filter(|c| c.category == Category::Dependency)
+        .collect();
+    let all_deps: Vec<&Change> = diff
+        .changes
+        .iter()
+        .filter(|c| c.category == Category::Dependency)
+        .collect();
+    match deps.as_slice() {
+        // Said out loud: during an incident "the JRE did not move" rules out a suspect.
+        [] if !all_deps.is_empty() && !parts.is_empty() => {
+            let list: Vec<String> = all_deps
+                .iter()
+                .map(|c| {
+                    let name = c.subject.split(' ').next().unwrap_or(&c.subject);
+                    format!("{name} {}", c.after.as_deref().unwrap_or_default())
+                })
+                .collect();
+            parts.push(format!(
+                "runtime dependencies unchanged ({})",
+                list.join(", ")
+            ));
+        }
+        [] => {}
+        [one] => parts.push(format!(
+            "{} {} → {}",
+            one.subject,
+            one.before.as_deref().unwrap_or("none"),
+            one.after.as_deref().unwrap_or("none")
+        )),
+        many => parts.push(plural(
+            many.len(),
+            "runtime dependency changed",
+            "runtime dependencies changed",
+        )),
+    }
+    for cat in [
+        Category::Lifecycle,
+        Category::RunImage,
+        Category::PlatformApi,
+    ] {
+        if changed.contains_key(cat.as_str()) {
+            parts.push(format!("{} changed", cat.as_str().replace('-', " ")));
+        }
+    }
+    let listed = [
+        Category::Buildpack,
+        Category::Dependency,
+        Category::Lifecycle,
+        Category::RunImage,
+        Category::PlatformApi,
+    ];
+    let other: usize = changed
+        .iter()
+        .filter(|(k, _)| !listed.iter().any(|c| c.as_str() == **k))
+        .map(|(_, n)| n)
+        .sum();
+    let other_items: Vec<&Change> = diff
+        .changed()
+        .filter(|c| !listed.contains(&c.category))
+        .collect();
+    if other > 0 && other <= 3 {
+        // Few enough to name: "env PYTHON_VERSION changed" beats "1 other change".
+        for c in other_items {
+            parts.push(format!(
+                "{} {} {}",
+                c.category.as_str(),
+                c.subject,
+                c.status.as_str()
+            ));
+        }
+    } else if other > 0 {
+        parts.push(plural(other, "other change", "other changes"));
+    }
+    let mut verdict = if parts.is_empty() {
+        "no drift".to_string()
+    } else {
+        parts.join(", ")
+    };
+    let plain = [before, after]
+        .iter()
+        .filter(|i| i.metadata.kind() == ImageKind::Plain)
+        .count();
+    if plain == 2 {
+        verdict.push_str(" (neither image was built by buildpacks)");
+    } else if plain == 1 {
+        verdict.push_str(" (one image was not built by buildpacks)");
+    }
+    let findings_text = if findings.is_empty() {
+        "no findings".to_string()
+    } else {
+        by_sev
+            .iter()
+            .rev()
+            .map(|(s, n)| plural(*n, s.as_str(), &format!("{}s", s.as_str())))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    verdict.push_str("; ");
+    verdict.push_str(&findings_text);
+    Summary {
+        verdict,
+        changed,
+        buildpacks,
+        findings: by_sev,
+        max_severity,
+    }
+}

@@ -1,0 +1,129 @@
+//! Version strings as buildpacks record them, and the class of a change between two of them.
+//!
+//! Recorded versions are mostly semver, but not always: `""` (lifecycle 0.3), `v1.0.87`, `0.1`,
+//! `v0.0.5.0.1`, `{{.version}}`. A version is normalised only where that is unambiguous (`v1.2`
+//! and `1.2` are 1.2.0); anything else is "not comparable", never silently equal or ordered.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use serde::Serialize;
+
+/// Parses a recorded version: strips one leading `v`, pads `1` and `1.2` to three parts.
+pub fn parse(text: &str) -> Option<semver::Version> {
+    let t = text.trim();
+    let t = t.strip_prefix('v').unwrap_or(t);
+    if t.is_empty() {
+        return None;
+    }
+    if let Ok(v) = semver::Version::parse(t) {
+        return Some(v);
+    }
+    // Pad only the numeric core; `1.2-rc1` is ambiguous enough to leave alone.
+    let parts: Vec<&str> = t.split('.').collect();
+    if parts.len() < 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        let mut padded = parts.join(".");
+        for _ in parts.len()..3 {
+            padded.push_str(".0");
+        }
+        return semver::Version::parse(&padded).ok();
+    }
+    None
+}
+
+/// How a version moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VersionClass {
+    /// First component went up.
+    Major,
+    /// Second component went up.
+    Minor,
+    /// Third component went up.
+    Patch,
+    /// Only pre-release or build metadata changed, upwards.
+    Prerelease,
+    /// The new version is lower.
+    Downgrade,
+    /// At least one side is not a version bpdrift can order; the strings differ.
+    NotComparable,
+}
+
+impl VersionClass {
+    /// The kebab-case name used in every output format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Major => "major",
+            Self::Minor => "minor",
+            Self::Patch => "patch",
+            Self::Prerelease => "prerelease",
+            Self::Downgrade => "downgrade",
+            Self::NotComparable => "not-comparable",
+        }
+    }
+}
+
+impl fmt::Display for VersionClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The class of a change from `before` to `after`, or `None` when they are the same version
+/// (`1.2` and `v1.2.0` are the same).
+pub fn classify(before: &str, after: &str) -> Option<VersionClass> {
+    if before == after {
+        return None;
+    }
+    let (Some(b), Some(a)) = (parse(before), parse(after)) else {
+        return Some(VersionClass::NotComparable);
+    };
+    match a.cmp_precedence(&b) {
+        Ordering::Equal if a.build == b.build => None,
+        Ordering::Equal => Some(VersionClass::NotComparable),
+        Ordering::Less => Some(VersionClass::Downgrade),
+        Ordering::Greater => Some(if a.major != b.major {
+            VersionClass::Major
+        } else if a.minor != b.minor {
+            VersionClass::Minor
+        } else if a.patch != b.patch {
+            VersionClass::Patch
+        } else {
+            VersionClass::Prerelease
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use VersionClass::*;
+
+    #[test]
+    fn classes() {
+        assert_eq!(classify("10.2.3", "10.2.4"), Some(Patch));
+        assert_eq!(classify("1.30.1", "1.31.0"), Some(Minor));
+        assert_eq!(classify("9.9.0", "10.0.0"), Some(Major));
+        assert_eq!(classify("10.2.4", "10.2.3"), Some(Downgrade));
+        assert_eq!(classify("1.0.0-rc1", "1.0.0"), Some(Prerelease));
+        assert_eq!(classify("v1.0.87", "1.0.88"), Some(Patch));
+        assert_eq!(classify("0.1", "0.2"), Some(Minor));
+        assert_eq!(classify("v1.2", "1.2.0"), None);
+        assert_eq!(classify("", "1.0.0"), Some(NotComparable));
+        assert_eq!(classify("v0.0.5.0.1", "v0.0.5.0.2"), Some(NotComparable));
+        assert_eq!(classify("{{.version}}", "1.0.0"), Some(NotComparable));
+        assert_eq!(classify("same", "same"), None);
+    }
+
+    #[test]
+    fn parse_is_strict_about_ambiguity() {
+        assert_eq!(parse("v1.2").unwrap().to_string(), "1.2.0");
+        assert_eq!(parse("7").unwrap().to_string(), "7.0.0");
+        assert!(parse("1.2-rc1").is_none());
+        assert!(parse("17.0.4.1").is_none());
+    }
+}

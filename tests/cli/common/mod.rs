@@ -1,0 +1,271 @@
+//! Test fixtures: a CLI runner that snapshots exit code, stdout and stderr, and a real
+//! `docker-registry` on a free loopback port, seeded with `skopeo copy`, stopped on drop.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root (testdata paths in references are relative to it).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Result of one bpdrift run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The form snapshots store: exit code, then both streams.
+    pub fn snapshot(&self) -> String {
+        format!(
+            "exit: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// A bpdrift invocation with a clean environment: no user docker config, no log filter.
+pub struct Bpdrift {
+    cmd: Command,
+    home: tempfile::TempDir,
+}
+
+pub fn bpdrift() -> Bpdrift {
+    let home = tempfile::tempdir().expect("temp home");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bpdrift"));
+    cmd.env_clear()
+        .current_dir(root())
+        .env("HOME", home.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(Stdio::null());
+    Bpdrift { cmd, home }
+}
+
+impl Bpdrift {
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(k, v);
+        self
+    }
+
+    /// The temporary `$HOME` of this run.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    pub fn run(mut self) -> Run {
+        let out = self.cmd.output().expect("run bpdrift");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// Replaces what differs between runs (ports, temp dirs) in snapshots.
+pub fn settings(extra: &[(&str, &str)]) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_prepend_module_to_snapshot(false);
+    s.add_filter(r"127\.0\.0\.1:\d+", "[REGISTRY]");
+    s.add_filter(r"/tmp/\.tmp[A-Za-z0-9]+", "[TMP]");
+    s.add_filter(r"\(os error \d+\)", "(os error N)");
+    for (re, with) in extra {
+        s.add_filter(re, *with);
+    }
+    s
+}
+
+/// Picks a free loopback port (bound, then released for the child to take).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// A request seen in the registry's access log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub user_agent: String,
+}
+
+/// Debian's `docker-registry` (distribution 2.8) on `127.0.0.1:<free port>`.
+pub struct Registry {
+    child: Child,
+    pub addr: String,
+    dir: tempfile::TempDir,
+    log: PathBuf,
+    pub htpasswd: bool,
+}
+
+pub const USER: &str = "bpdrift-test";
+pub const PASSWORD: &str = "bpdrift-test-password";
+
+impl Registry {
+    /// Anonymous registry.
+    pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// Registry with htpasswd basic auth (`USER`/`PASSWORD`).
+    pub fn start_htpasswd() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(htpasswd: bool) -> Self {
+        let dir = tempfile::tempdir().expect("registry dir");
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let auth = if htpasswd {
+            format!(
+                "auth:\n  htpasswd:\n    realm: bpdrift-test\n    path: {}\n",
+                root().join("tests/cli/fixtures/htpasswd").display()
+            )
+        } else {
+            String::new()
+        };
+        let config = format!(
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{auth}",
+            dir.path().join("data").display()
+        );
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).expect("registry config");
+        let log = dir.path().join("registry.log");
+        let log_file = std::fs::File::create(&log).expect("registry log");
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(log_file.try_clone().expect("log clone"))
+            .stderr(log_file)
+            .spawn()
+            .expect(
+                "docker-registry must be installed: run scripts/test.sh, which installs it with apt-get",
+            );
+        let reg = Self {
+            child,
+            addr,
+            dir,
+            log,
+            htpasswd,
+        };
+        reg.wait_ready();
+        reg
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if TcpStream::connect(&self.addr).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "docker-registry did not listen on {} within 20 s; log:\n{}",
+            self.addr,
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
+    }
+
+    /// `skopeo copy` an image (all platforms) into `repo:tag` of this registry.
+    pub fn seed(&self, source: &str, repo_tag: &str) {
+        let mut cmd = Command::new("skopeo");
+        cmd.args(["copy", "--quiet", "--all", "--dest-tls-verify=false"]);
+        if self.htpasswd {
+            cmd.arg(format!("--dest-creds={USER}:{PASSWORD}"));
+        }
+        let out = cmd
+            .arg(source)
+            .arg(format!("docker://{}/{repo_tag}", self.addr))
+            .current_dir(root())
+            .output()
+            .expect(
+                "skopeo must be installed: run scripts/test.sh, which installs it with apt-get",
+            );
+        assert!(
+            out.status.success(),
+            "skopeo copy {source} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `<addr>/<repo_tag>`, a reference bpdrift can use.
+    pub fn image(&self, repo_tag: &str) -> String {
+        format!("{}/{repo_tag}", self.addr)
+    }
+
+    /// Requests bpdrift made (identified by its user agent), in order.
+    pub fn bpdrift_requests(&self) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.user_agent.starts_with("bpdrift/"))
+            .collect()
+    }
+
+    /// Every request in the access log (combined log format).
+    pub fn requests(&self) -> Vec<Request> {
+        let f = std::fs::File::open(&self.log).expect("registry log");
+        BufReader::new(f)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| parse_access_line(&l))
+            .collect()
+    }
+
+    /// Forgets the requests logged so far.
+    pub fn clear_log(&self) {
+        std::fs::write(&self.log, "").expect("truncate log");
+    }
+
+    /// The registry's storage directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+}
+
+/// `127.0.0.1 - - [date] "GET /v2/ HTTP/1.1" 200 2 "" "bpdrift/0.1.0"`
+fn parse_access_line(line: &str) -> Option<Request> {
+    let start = line.find("\"")?;
+    let rest = &line[start + 1..];
+    let (req, rest) = rest.split_once('"')?;
+    let mut parts = req.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    if !["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) {
+        return None;
+    }
+    let status: u16 = rest.split_whitespace().next()?.parse().ok()?;
+    let user_agent = rest.rsplit('"').nth(1).unwrap_or_default().to_string();
+    Some(Request {
+        method,
+        path,
+        status,
+        user_agent,
+    })
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,347 @@
+//! `bpdrift diff` on the shipped OCI layouts and archives: every output format, every image shape.
+
+use insta::assert_snapshot;
+use serde_json::Value;
+
+use crate::common::{bpdrift, settings};
+
+const GOOD: &str = "oci:testdata/images:incident-good";
+const BAD: &str = "oci:testdata/images:incident-bad";
+
+fn json(args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["diff", "--format", "json"];
+    all.extend_from_slice(args);
+    let run = bpdrift().args(all).run();
+    let v: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", run.stdout, run.stderr));
+    (run.code, v)
+}
+
+/// `(subject, code, class)` of every change in a JSON report, in order.
+fn changes(v: &Value, category: &str) -> Vec<(String, String, String)> {
+    v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["category"] == category)
+        .map(|c| {
+            (
+                c["subject"].as_str().unwrap().to_string(),
+                c["code"].as_str().unwrap().to_string(),
+                c["class"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn s(a: &str, b: &str, c: &str) -> (String, String, String) {
+    (a.into(), b.into(), c.into())
+}
+
+#[test]
+fn incident_table() {
+    let run = bpdrift().args(["diff", GOOD, BAD]).run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    settings(&[]).bind(|| assert_snapshot!("incident_table", run.snapshot()));
+}
+
+#[test]
+fn incident_markdown() {
+    let run = bpdrift()
+        .args(["diff", "--format", "markdown", GOOD, BAD])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "https://github.com/paketo-buildpacks/bellsoft-liberica/releases/tag/v10.2.4"
+        )
+    );
+    settings(&[]).bind(|| assert_snapshot!("incident_markdown", run.snapshot()));
+}
+
+#[test]
+fn incident_json_has_exactly_the_four_changes() {
+    let (code, v) = json(&[GOOD, BAD]);
+    assert_eq!(code, 0);
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(
+        changes(&v, "buildpack"),
+        vec![
+            s(
+                "paketo-buildpacks/bellsoft-liberica",
+                "buildpack-changed",
+                "patch"
+            ),
+            s("paketo-buildpacks/syft", "buildpack-changed", "minor"),
+            s("paketo-buildpacks/dist-zip", "buildpack-changed", "patch"),
+            s(
+                "paketo-buildpacks/spring-boot",
+                "buildpack-changed",
+                "patch"
+            ),
+        ]
+    );
+    // The JRE is shown, unchanged.
+    let jre: Vec<_> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["category"] == "dependency" && c["subject"].as_str().unwrap().starts_with("jre ")
+        })
+        .collect();
+    assert_eq!(jre.len(), 1);
+    assert_eq!(jre[0]["status"], "unchanged");
+    assert_eq!(jre[0]["before"], "17.0.7");
+    assert_eq!(jre[0]["after"], "17.0.7");
+    // Both images' buildpacks are listed in full, with versions.
+    for (side, expect) in [
+        (
+            "before",
+            ["3.6.2", "10.2.3", "1.30.1", "6.7.3", "5.6.2", "5.25.1"],
+        ),
+        (
+            "after",
+            ["3.6.2", "10.2.4", "1.31.0", "6.7.3", "5.6.3", "5.25.2"],
+        ),
+    ] {
+        let got: Vec<&str> = v[side]["buildpacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["version"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, expect, "{side}");
+        assert!(v[side]["digest"].as_str().unwrap().starts_with("sha256:"));
+        assert_eq!(v[side]["platform"], "linux/amd64");
+    }
+    assert!(v["findings"].as_array().unwrap().is_empty());
+    assert!(v["layers"]["shared"]["count"].as_u64().unwrap() > 0);
+    settings(&[])
+        .bind(|| assert_snapshot!("incident_json", serde_json::to_string_pretty(&v).unwrap()));
+}
+
+#[test]
+fn all_shows_unchanged_items() {
+    let run = bpdrift().args(["diff", "--all", GOOD, BAD]).run();
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("paketo-buildpacks/ca-certificates"));
+    assert!(run.stdout.contains("paketo-buildpacks/executable-jar"));
+    let hidden = bpdrift().args(["diff", GOOD, BAD]).run();
+    assert!(!hidden.stdout.contains("paketo-buildpacks/ca-certificates"));
+}
+
+#[test]
+fn same_image_is_no_drift() {
+    let run = bpdrift().args(["diff", GOOD, GOOD]).run();
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout.contains("no drift; no findings"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn archives_give_the_same_buildpack_diff_as_the_layout() {
+    let (_, layout) = json(&[GOOD, BAD]);
+    let (code, archives) = json(&[
+        "oci-archive:testdata/archives/incident-good.oci.tar",
+        "docker-archive:testdata/archives/incident-bad.docker.tar",
+    ]);
+    assert_eq!(code, 0);
+    for cat in [
+        "buildpack",
+        "dependency",
+        "process",
+        "env",
+        "label",
+        "lifecycle",
+    ] {
+        assert_eq!(changes(&layout, cat), changes(&archives, cat), "{cat}");
+    }
+    assert_eq!(archives["before"]["transport"], "oci-archive");
+    assert_eq!(archives["after"]["transport"], "docker-archive");
+    assert_eq!(archives["before"]["digest"], layout["before"]["digest"]);
+    assert_eq!(
+        archives["after"]["config_digest"],
+        layout["after"]["config_digest"]
+    );
+}
+
+#[test]
+fn plain_images_get_a_config_diff() {
+    let run = bpdrift()
+        .args([
+            "diff",
+            "oci:testdata/images:plain-a",
+            "oci:testdata/images:plain-b",
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("was not built by buildpacks"));
+    settings(&[]).bind(|| assert_snapshot!("plain_table", run.snapshot()));
+    let (_, v) = json(&["oci:testdata/images:plain-a", "oci:testdata/images:plain-b"]);
+    assert_eq!(v["before"]["built_by_buildpacks"], false);
+    assert!(changes(&v, "label").contains(&s("repo2docker.version", "label-changed", "")));
+    let (code, _) = json(&[
+        "oci:testdata/images:plain-null",
+        "oci:testdata/images:plain-a",
+    ]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn petclinic_2020_to_2021_flags_major_bumps() {
+    let run = bpdrift()
+        .args([
+            "diff",
+            "oci:testdata/images:petclinic-2020-06",
+            "oci:testdata/images:petclinic-2021-12",
+        ])
+        .run();
+    assert_eq!(run.code, 1, "major bumps are warnings: {}", run.stderr);
+    settings(&[]).bind(|| assert_snapshot!("petclinic_table", run.snapshot()));
+    let (_, v) = json(&[
+        "oci:testdata/images:petclinic-2020-06",
+        "oci:testdata/images:petclinic-2021-12",
+    ]);
+    let jre = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["category"] == "dependency")
+        .unwrap();
+    assert_eq!(
+        (jre["before"].as_str(), jre["after"].as_str()),
+        (Some("11.0.7"), Some("11.0.13"))
+    );
+    assert!(
+        changes(&v, "buildpack")
+            .iter()
+            .any(|(id, code, _)| id == "paketo-buildpacks/syft" && code == "buildpack-added")
+    );
+    // --fail-on never keeps the exit code at 0, --fail-on error too (only warnings).
+    for level in ["never", "error"] {
+        let run = bpdrift()
+            .args([
+                "diff",
+                "--fail-on",
+                level,
+                "oci:testdata/images:petclinic-2020-06",
+                "oci:testdata/images:petclinic-2021-12",
+            ])
+            .run();
+        assert_eq!(run.code, 0, "--fail-on {level}");
+    }
+}
+
+#[test]
+fn removed_buildpacks_are_flagged() {
+    let (code, v) = json(&[GOOD, "oci:testdata/images:heroku"]);
+    assert_eq!(code, 1);
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules.iter().filter(|r| **r == "buildpack-removed").count(),
+        6
+    );
+    assert!(changes(&v, "buildpack").contains(&s("heroku/ruby", "buildpack-added", "")));
+}
+
+#[test]
+fn old_label_shapes_parse() {
+    for (a, b) in [
+        ("ancient", "petclinic-2020-06"),
+        ("petclinic-2020-06", "heroku"),
+        ("builder-2020", "builder-2025"),
+    ] {
+        let (code, v) = json(&[
+            &format!("oci:testdata/images:{a}"),
+            &format!("oci:testdata/images:{b}"),
+        ]);
+        assert_ne!(code, 2, "{a} vs {b}");
+        assert!(
+            v["before"]["problems"].as_array().unwrap().is_empty(),
+            "{a}"
+        );
+        assert!(v["after"]["problems"].as_array().unwrap().is_empty(), "{b}");
+        assert!(
+            !v["before"]["buildpacks"].as_array().unwrap().is_empty(),
+            "{a}"
+        );
+    }
+}
+
+#[test]
+fn builders_diff() {
+    let run = bpdrift()
+        .args([
+            "diff",
+            "--format",
+            "markdown",
+            "oci:testdata/images:builder-2020",
+            "oci:testdata/images:builder-2025",
+        ])
+        .run();
+    assert_ne!(run.code, 2, "{}", run.stderr);
+    settings(&[]).bind(|| assert_snapshot!("builders_markdown", run.snapshot()));
+}
+
+#[test]
+fn multiarch_selects_the_requested_platform() {
+    let (code, amd) = json(&[
+        "oci:testdata/images:multiarch",
+        "oci:testdata/images:multiarch-next",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(amd["before"]["platform"], "linux/amd64");
+    assert!(
+        amd["before"]["index_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    assert_ne!(amd["before"]["index_digest"], amd["before"]["digest"]);
+    let (_, arm) = json(&[
+        "--platform",
+        "linux/arm64",
+        "oci:testdata/images:multiarch",
+        "oci:testdata/images:multiarch-next",
+    ]);
+    assert_eq!(arm["before"]["platform"], "linux/arm64/v8");
+    assert_ne!(arm["before"]["digest"], amd["before"]["digest"]);
+    let (_, v7) = json(&[
+        "--platform",
+        "linux/arm/v7",
+        "oci:testdata/images:multiarch",
+        GOOD,
+    ]);
+    let jre = v7["before"]["dependencies"][0]["version"].as_str().unwrap();
+    assert_eq!(jre, "17.0.6");
+    let missing = bpdrift()
+        .args([
+            "diff",
+            "--platform",
+            "linux/arm/v7",
+            "oci:testdata/images:multiarch",
+            "oci:testdata/images:multiarch-next",
+        ])
+        .run();
+    assert_eq!(missing.code, 2);
+    settings(&[]).bind(|| assert_snapshot!("multiarch_missing_platform", missing.snapshot()));
+}
+
+#[test]
+fn help() {
+    let run = bpdrift().args(["--help"]).run();
+    assert_eq!(run.code, 0);
+    settings(&[]).bind(|| assert_snapshot!("help", run.stdout));
+    let run = bpdrift().args(["diff", "--help"]).run();
+    assert_eq!(run.code, 0);
+    settings(&[]).bind(|| assert_snapshot!("diff_help", run.stdout));
+}

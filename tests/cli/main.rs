@@ -1,0 +1,7 @@
+//! The one integration-test binary: every area is a module, sharing the fixtures in `common`.
+
+mod common;
+mod diff;
+mod errors;
+mod labels;
+mod registry;
