@@ -200,6 +200,18 @@ async fn fetch_with(
             reference: reference.to_string(),
             source,
         })?;
+    // A single-platform image is used as it is; say so when it is not what was asked for.
+    let actual = crate::reference::Platform {
+        os: metadata.os.clone(),
+        architecture: metadata.architecture.clone(),
+        variant: metadata.variant.clone(),
+    };
+    if fetched.index_digest.is_none() && !opts.platform.matches(&actual) {
+        tracing::warn!(
+            "`{reference}` is a single-platform image for {actual}, not the requested {}",
+            opts.platform
+        );
+    }
     Ok(Image {
         origin: Origin {
             reference: reference.to_string(),
