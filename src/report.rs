@@ -295,12 +295,16 @@ fn summarize(before: &Image, after: &Image, diff: &Diff, findings: &[Finding]) -
     let findings_text = if findings.is_empty() {
         "no findings".to_string()
     } else {
-        by_sev
+        let counts: Vec<String> = by_sev
             .iter()
             .rev()
-            .map(|(s, n)| plural(*n, s.as_str(), &format!("{}s", s.as_str())))
-            .collect::<Vec<_>>()
-            .join(", ")
+            .map(|(s, n)| match s {
+                Severity::Error => plural(*n, "error", "errors"),
+                Severity::Warning => plural(*n, "warning", "warnings"),
+                Severity::Info => format!("{n} info"),
+            })
+            .collect();
+        format!("findings: {}", counts.join(", "))
     };
     verdict.push_str("; ");
     verdict.push_str(&findings_text);

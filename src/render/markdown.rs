@@ -87,6 +87,13 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
                 .enumerate()
                 .map(|(i, s)| format!("[{}]({s})", i + 1))
                 .collect();
+            let mut summary = escape(&f.summary);
+            if let Some(note) = &f.note {
+                summary.push_str(&format!(" _(note: {})_", escape(note)));
+            }
+            if let Some(advice) = &f.advice {
+                summary.push_str(&format!(" **Advice:** {}", escape(advice)));
+            }
             writeln!(
                 out,
                 "| {} {} | {} | {} | {} | {} |",
@@ -94,7 +101,7 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
                 f.severity,
                 code(&f.rule),
                 code(&f.change.subject),
-                escape(&f.summary),
+                summary,
                 sources.join(" ")
             )?;
         }

@@ -3,6 +3,7 @@
 
 mod json;
 mod markdown;
+mod rules;
 mod table;
 
 use std::io::{self, Write};
@@ -10,6 +11,7 @@ use std::io::{self, Write};
 use crate::report::DiffReport;
 
 pub use markdown::escape as markdown_escape;
+pub use rules::{rules_json, rules_table};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -85,6 +87,26 @@ pub(crate) fn shown_value(c: &crate::diff::Change, v: &Option<String>) -> Option
         return None;
     }
     v.as_deref().map(shorten_digests)
+}
+
+/// Wraps `text` at word boundaries to lines of at most `width` characters (longer words stay
+/// whole), so long rule summaries do not make a table wider than a terminal.
+pub(crate) fn wrap(text: &str, width: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines.join("\n")
 }
 
 /// The layer line shared by table and Markdown.

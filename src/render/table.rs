@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use comfy_table::{ContentArrangement, Table, presets};
 
-use super::{layers_line, short_digest, shown_value};
+use super::{layers_line, short_digest, shown_value, wrap};
 use crate::diff::{Category, Change};
 use crate::report::{DiffReport, ImageSummary};
 
@@ -68,11 +68,15 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "\nFindings")?;
         let mut t = table(&["SEVERITY", "RULE", "SUBJECT", "SUMMARY"]);
         for f in &r.findings {
+            let mut text = wrap(&f.summary, 72);
+            if let Some(note) = &f.note {
+                text.push_str(&format!("\n{}", wrap(&format!("note: {note}"), 72)));
+            }
             t.add_row(vec![
                 f.severity.as_str().to_string(),
                 f.rule.clone(),
                 f.change.subject.clone(),
-                f.summary.clone(),
+                text,
             ]);
         }
         writeln!(out, "{t}")?;

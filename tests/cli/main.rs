@@ -5,3 +5,4 @@ mod diff;
 mod errors;
 mod labels;
 mod registry;
+mod rules;

@@ -1,0 +1,71 @@
+//! `bpdrift rules list`: the rules in effect, as a table or JSON.
+
+use std::io::{self, Write};
+
+use comfy_table::{ContentArrangement, Table, presets};
+use serde::Serialize;
+
+use crate::rules::{Rule, RuleSet, Severity};
+
+#[derive(Serialize)]
+struct RuleView<'a> {
+    id: &'a str,
+    severity: Severity,
+    affects: &'a [String],
+    subject: String,
+    condition: String,
+    summary: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    advice: Option<&'a str>,
+    sources: &'a [String],
+    origin: &'a str,
+}
+
+impl<'a> From<&'a Rule> for RuleView<'a> {
+    fn from(r: &'a Rule) -> Self {
+        let mut condition = r.condition.describe();
+        if let Some(a) = &r.applies_if {
+            condition.push_str(&format!("; applies if {} {}", a.dependency, a.version));
+        }
+        Self {
+            id: &r.id,
+            severity: r.severity,
+            affects: &r.affects,
+            subject: r.subject.describe(),
+            condition,
+            summary: &r.summary,
+            advice: r.advice.as_deref(),
+            sources: &r.sources,
+            origin: &r.origin,
+        }
+    }
+}
+
+/// JSON array of rules.
+pub fn rules_json(set: &RuleSet, out: &mut dyn Write) -> io::Result<()> {
+    let views: Vec<RuleView<'_>> = set.rules().iter().map(RuleView::from).collect();
+    serde_json::to_writer_pretty(&mut *out, &views)?;
+    writeln!(out)
+}
+
+/// One row per rule.
+pub fn rules_table(set: &RuleSet, out: &mut dyn Write) -> io::Result<()> {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED)
+        .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(vec!["ID", "SEVERITY", "AFFECTS", "SUBJECT", "WHEN", "FROM"]);
+    for r in set.rules() {
+        let v = RuleView::from(r);
+        t.add_row(vec![
+            v.id.to_string(),
+            v.severity.to_string(),
+            v.affects.join(", "),
+            v.subject,
+            v.condition,
+            v.origin.to_string(),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    writeln!(out, "{} rules", set.rules().len())
+}

@@ -1,0 +1,782 @@
+//! Rule files: TOML read into a span-carrying tree, then validated key by key so that *every*
+//! problem is reported at once, each at its `file:line:column` (cargo-deny's approach: collect,
+//! never stop at the first).
+//!
+//! The TOML parser recovers from syntax errors, so even a file with a typo in one table still
+//! gets its other tables checked.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::{AppliesIf, ChangeKind, Condition, Globs, Rule, Severity, Subject};
+use crate::version;
+
+/// One problem in a rule file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// File name as given.
+    pub file: String,
+    /// Byte range of the offending text.
+    pub span: Range<usize>,
+    /// What is wrong.
+    pub message: String,
+    /// Text under the underline.
+    pub label: String,
+    /// Hints.
+    pub notes: Vec<String>,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+}
+
+/// A parsed rule file: its valid rules and every problem found.
+#[derive(Debug, Clone)]
+pub struct RuleFile {
+    /// File name.
+    pub name: String,
+    /// Source text (for rendering diagnostics).
+    pub text: String,
+    /// Rules that validated.
+    pub rules: Vec<Rule>,
+    /// Problems, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+const SUBJECT_KEYS: &[&str] = &[
+    "buildpack",
+    "extension",
+    "dependency",
+    "lifecycle",
+    "platform-api",
+    "run-image",
+    "stack",
+    "label",
+    "env",
+    "process",
+];
+const KEYS: &[&str] = &[
+    "id",
+    "severity",
+    "affects",
+    "summary",
+    "advice",
+    "sources",
+    "buildpack",
+    "extension",
+    "dependency",
+    "lifecycle",
+    "platform-api",
+    "run-image",
+    "stack",
+    "label",
+    "env",
+    "process",
+    "introduced",
+    "fixed",
+    "from",
+    "to",
+    "change",
+    "from-value",
+    "to-value",
+    "applies-if",
+];
+
+struct Ctx<'a> {
+    name: &'a str,
+    text: &'a str,
+    diags: Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>, label: impl Into<String>) {
+        self.error_with(span, message, label, Vec::new());
+    }
+
+    fn error_with(
+        &mut self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        notes: Vec<String>,
+    ) {
+        let (line, column) = line_col(self.text, span.start);
+        self.diags.push(Diagnostic {
+            file: self.name.to_string(),
+            span,
+            message: message.into(),
+            label: label.into(),
+            notes,
+            line,
+            column,
+        });
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, col)
+}
+
+fn type_name(v: &DeValue<'_>) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a datetime",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+/// The closest known key, for "did you mean".
+fn suggest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut cur = vec![i + 1];
+            for (j, cb) in b.iter().enumerate() {
+                let cost = usize::from(ca != *cb);
+                cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+    known
+        .iter()
+        .map(|k| (distance(key, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min()
+        .map(|(_, k)| k)
+}
+
+type Table<'i> = DeTable<'i>;
+
+/// One rule table's values, checked for type, before cross-key validation.
+struct RawRule<'t, 'i> {
+    table: &'t Table<'i>,
+    span: Range<usize>,
+}
+
+impl<'i> RawRule<'_, 'i> {
+    fn get(&self, key: &str) -> Option<&Spanned<DeValue<'i>>> {
+        self.table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == key)
+            .map(|(_, v)| v)
+    }
+
+    fn key_span(&self, key: &str) -> Range<usize> {
+        self.table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == key)
+            .map(|(k, _)| k.span())
+            .unwrap_or_else(|| self.span.clone())
+    }
+
+    /// A string value; wrong type → diagnostic, `None`.
+    fn string(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Spanned<String>> {
+        let v = self.get(key)?;
+        match v.get_ref() {
+            DeValue::String(s) => Some(Spanned::new(v.span(), s.to_string())),
+            other => {
+                ctx.error(
+                    v.span(),
+                    format!("`{key}` must be a string, found {}", type_name(other)),
+                    "expected a string",
+                );
+                None
+            }
+        }
+    }
+
+    /// A string or an array of strings.
+    fn strings(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Vec<Spanned<String>>> {
+        let v = self.get(key)?;
+        match v.get_ref() {
+            DeValue::String(s) => Some(vec![Spanned::new(v.span(), s.to_string())]),
+            DeValue::Array(items) => {
+                let mut out = Vec::new();
+                let mut ok = true;
+                for item in items.iter() {
+                    match item.get_ref() {
+                        DeValue::String(s) => out.push(Spanned::new(item.span(), s.to_string())),
+                        other => {
+                            ctx.error(
+                                item.span(),
+                                format!("`{key}` must hold strings, found {}", type_name(other)),
+                                "expected a string",
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+                ok.then_some(out)
+            }
+            other => {
+                ctx.error(
+                    v.span(),
+                    format!(
+                        "`{key}` must be a string or an array of strings, found {}",
+                        type_name(other)
+                    ),
+                    "expected a string or an array of strings",
+                );
+                None
+            }
+        }
+    }
+
+    fn flag(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Spanned<bool>> {
+        let v = self.get(key)?;
+        match v.get_ref() {
+            DeValue::Boolean(b) => Some(Spanned::new(v.span(), *b)),
+            other => {
+                ctx.error(
+                    v.span(),
+                    format!("`{key}` must be `true`, found {}", type_name(other)),
+                    "expected `true`",
+                );
+                None
+            }
+        }
+    }
+}
+
+fn globs(ctx: &mut Ctx<'_>, key: &str, values: Vec<Spanned<String>>) -> Option<Globs> {
+    let mut out = Vec::new();
+    for v in values {
+        if v.get_ref().is_empty() {
+            ctx.error(
+                v.span(),
+                format!("`{key}` is empty"),
+                "expected a name or glob",
+            );
+            return None;
+        }
+        match glob::Pattern::new(v.get_ref()) {
+            Ok(p) => out.push(p),
+            Err(e) => {
+                ctx.error(
+                    v.span(),
+                    format!("invalid glob in `{key}`: {}", e.msg),
+                    format!("at character {}", e.pos + 1),
+                );
+                return None;
+            }
+        }
+    }
+    (!out.is_empty()).then_some(Globs(out))
+}
+
+fn parse_version(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<String>) -> Option<semver::Version> {
+    let parsed = version::parse(v.get_ref());
+    if parsed.is_none() {
+        ctx.error_with(
+            v.span(),
+            format!("invalid version in `{key}`: `{}`", v.get_ref()),
+            "expected a version such as `10.2.4`",
+            vec!["`v1.2` and `1.2` are read as 1.2.0; other forms cannot be ordered".into()],
+        );
+    }
+    parsed
+}
+
+fn parse_req(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<String>) -> Option<semver::VersionReq> {
+    match semver::VersionReq::parse(v.get_ref()) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            ctx.error_with(
+                v.span(),
+                format!("invalid version range in `{key}`: {e}"),
+                "expected a semver requirement",
+                vec!["examples: `>=10, <11`, `^5.24`, `~10.4`".into()],
+            );
+            None
+        }
+    }
+}
+
+/// Parses and validates one rule file. Never fails: problems are in `diagnostics`.
+pub fn parse_file(name: &str, text: &str) -> RuleFile {
+    let mut ctx = Ctx {
+        name,
+        text,
+        diags: Vec::new(),
+    };
+    let (root, errors) = DeTable::parse_recoverable(text);
+    for e in errors {
+        let span = e.span().unwrap_or(0..0);
+        ctx.error(
+            span,
+            format!("TOML syntax error: {}", e.message().trim()),
+            "here",
+        );
+    }
+    let mut rules = Vec::new();
+    let mut seen: BTreeMap<String, Range<usize>> = BTreeMap::new();
+    for (key, value) in root.get_ref().iter() {
+        if key.get_ref().as_ref() != "rule" {
+            ctx.error_with(
+                key.span(),
+                format!("unknown key `{}`", key.get_ref()),
+                "not a rule-file key",
+                vec!["a rule file holds `[[rule]]` tables only".into()],
+            );
+            continue;
+        }
+        let DeValue::Array(items) = value.get_ref() else {
+            ctx.error(
+                value.span(),
+                "`rule` must be an array of tables: write each rule as `[[rule]]`",
+                "expected `[[rule]]`",
+            );
+            continue;
+        };
+        for item in items.iter() {
+            let DeValue::Table(table) = item.get_ref() else {
+                ctx.error(
+                    item.span(),
+                    "each `rule` must be a table",
+                    "expected a table",
+                );
+                continue;
+            };
+            let raw = RawRule {
+                table,
+                span: item.span(),
+            };
+            if let Some(rule) = validate(&mut ctx, &raw, &mut seen) {
+                rules.push(rule);
+            }
+        }
+    }
+    ctx.diags.sort_by_key(|d| (d.span.start, d.span.end));
+    RuleFile {
+        name: name.to_string(),
+        text: text.to_string(),
+        rules,
+        diagnostics: ctx.diags,
+    }
+}
+
+fn validate(
+    ctx: &mut Ctx<'_>,
+    raw: &RawRule<'_, '_>,
+    seen: &mut BTreeMap<String, Range<usize>>,
+) -> Option<Rule> {
+    let before = ctx.diags.len();
+    // A misspelt required key is one mistake, not two: its "missing" error is left out.
+    let mut misspelt: Vec<&str> = Vec::new();
+    for (k, _) in raw.table.iter() {
+        let key = k.get_ref().as_ref();
+        if !KEYS.contains(&key) {
+            let notes = match suggest(key, KEYS) {
+                Some(s) => {
+                    misspelt.push(s);
+                    vec![format!("did you mean `{s}`?")]
+                }
+                None => vec![format!("known keys: {}", KEYS.join(", "))],
+            };
+            ctx.error_with(
+                k.span(),
+                format!("unknown key `{key}`"),
+                "unknown key",
+                notes,
+            );
+        }
+    }
+    let missing = |key: &str| raw.get(key).is_none() && !misspelt.contains(&key);
+
+    let id = raw.string(ctx, "id");
+    if missing("id") {
+        ctx.error(
+            raw.span.start..raw.span.start + 8,
+            "rule without `id`",
+            "add `id = \"…\"`",
+        );
+    }
+    if let Some(id) = &id {
+        let valid = !id.get_ref().is_empty()
+            && id
+                .get_ref()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+        if !valid {
+            ctx.error(
+                id.span(),
+                format!("invalid rule id `{}`", id.get_ref()),
+                "use lowercase letters, digits, `-`, `_` and `.`",
+            );
+        } else if let Some(first) = seen.get(id.get_ref()) {
+            let (line, col) = line_col(ctx.text, first.start);
+            ctx.error_with(
+                id.span(),
+                format!("duplicate rule id `{}`", id.get_ref()),
+                "defined again here",
+                vec![format!("first defined at {}:{line}:{col}", ctx.name)],
+            );
+        } else {
+            seen.insert(id.get_ref().clone(), id.span());
+        }
+    }
+
+    let severity = match raw.string(ctx, "severity") {
+        Some(s) => match s.get_ref().parse::<Severity>() {
+            Ok(sev) => Some(sev),
+            Err(()) => {
+                let mut notes = vec!["severity is one of `info`, `warning`, `error`".to_string()];
+                if ["high", "medium"].contains(&s.get_ref().as_str()) {
+                    notes.push("`high` in the research seed maps to `warning` or `error`".into());
+                }
+                ctx.error_with(
+                    s.span(),
+                    format!("unknown severity `{}`", s.get_ref()),
+                    "unknown severity",
+                    notes,
+                );
+                None
+            }
+        },
+        None => {
+            if missing("severity") {
+                ctx.error(
+                    raw.span.start..raw.span.start + 8,
+                    "rule without `severity`",
+                    "add `severity = \"info\" | \"warning\" | \"error\"`",
+                );
+            }
+            None
+        }
+    };
+    let summary = raw.string(ctx, "summary");
+    if missing("summary") {
+        ctx.error(
+            raw.span.start..raw.span.start + 8,
+            "rule without `summary`",
+            "add `summary = \"…\"`",
+        );
+    }
+    let advice = raw.string(ctx, "advice");
+    let affects = raw.strings(ctx, "affects").unwrap_or_default();
+    let sources = raw.strings(ctx, "sources").unwrap_or_default();
+    for s in &sources {
+        if !(s.get_ref().starts_with("https://") || s.get_ref().starts_with("http://")) {
+            ctx.error(s.span(), "a source must be an http(s) link", "not a link");
+        }
+    }
+
+    // Subject: exactly one, except `buildpack` narrowing `dependency`.
+    let present: Vec<&str> = SUBJECT_KEYS
+        .iter()
+        .copied()
+        .filter(|k| raw.get(k).is_some())
+        .collect();
+    let is_dependency = present.contains(&"dependency");
+    let extra: Vec<&str> = present
+        .iter()
+        .copied()
+        .filter(|k| !(is_dependency && *k == "buildpack"))
+        .collect();
+    let mut subject = None;
+    let misspelt_subject = misspelt.iter().any(|k| SUBJECT_KEYS.contains(k));
+    if extra.is_empty() && misspelt_subject {
+        // Already reported as an unknown key with a suggestion.
+    } else if extra.is_empty() {
+        ctx.error_with(
+            raw.span.start..raw.span.start + 8,
+            "rule without a subject",
+            "this rule looks at nothing",
+            vec![format!("add one of: {}", SUBJECT_KEYS.join(", "))],
+        );
+    } else if extra.len() > 1 {
+        ctx.error_with(
+            raw.key_span(extra[1]),
+            format!("rule has more than one subject: {}", extra.join(", ")),
+            "second subject",
+            vec!["split it into one rule per subject (`buildpack` may narrow `dependency`)".into()],
+        );
+    } else {
+        let key = extra[0];
+        subject = match key {
+            "buildpack" => raw
+                .strings(ctx, key)
+                .and_then(|v| globs(ctx, key, v))
+                .map(Subject::Buildpack),
+            "extension" => raw
+                .strings(ctx, key)
+                .and_then(|v| globs(ctx, key, v))
+                .map(Subject::Extension),
+            "dependency" => {
+                let layer = raw.strings(ctx, key).and_then(|v| globs(ctx, key, v));
+                let bp = match raw.strings(ctx, "buildpack") {
+                    Some(v) => globs(ctx, "buildpack", v).map(Some),
+                    None if raw.get("buildpack").is_some() => None,
+                    None => Some(None),
+                };
+                match (layer, bp) {
+                    (Some(layer), Some(buildpack)) => {
+                        Some(Subject::Dependency { buildpack, layer })
+                    }
+                    _ => None,
+                }
+            }
+            "label" => raw
+                .strings(ctx, key)
+                .and_then(|v| globs(ctx, key, v))
+                .map(Subject::Label),
+            "env" => raw
+                .strings(ctx, key)
+                .and_then(|v| globs(ctx, key, v))
+                .map(Subject::Env),
+            "process" => raw
+                .strings(ctx, key)
+                .and_then(|v| globs(ctx, key, v))
+                .map(Subject::Process),
+            flag => match raw.flag(ctx, flag) {
+                Some(b) if !*b.get_ref() => {
+                    ctx.error(
+                        b.span(),
+                        format!("`{flag} = false` selects nothing"),
+                        "remove it or set `true`",
+                    );
+                    None
+                }
+                Some(_) => Some(match flag {
+                    "lifecycle" => Subject::Lifecycle,
+                    "platform-api" => Subject::PlatformApi,
+                    "run-image" => Subject::RunImage,
+                    _ => Subject::Stack,
+                }),
+                None => None,
+            },
+        };
+    }
+
+    // Condition.
+    let introduced_s = raw.string(ctx, "introduced");
+    let fixed_s = raw.string(ctx, "fixed");
+    let introduced = introduced_s
+        .as_ref()
+        .and_then(|v| parse_version(ctx, "introduced", v));
+    let fixed = fixed_s
+        .as_ref()
+        .and_then(|v| parse_version(ctx, "fixed", v));
+    let from = raw
+        .string(ctx, "from")
+        .and_then(|v| parse_req(ctx, "from", &v));
+    let to = raw.string(ctx, "to").and_then(|v| parse_req(ctx, "to", &v));
+    let mut change = Vec::new();
+    for w in raw.strings(ctx, "change").unwrap_or_default() {
+        match ChangeKind::parse(w.get_ref()) {
+            Some(k) => change.push(k),
+            None => ctx.error_with(
+                w.span(),
+                format!("unknown change kind `{}`", w.get_ref()),
+                "unknown change kind",
+                vec![format!("one of: {}", ChangeKind::WORDS.join(", "))],
+            ),
+        }
+    }
+    let from_value = raw
+        .strings(ctx, "from-value")
+        .and_then(|v| globs(ctx, "from-value", v));
+    let to_value = raw
+        .strings(ctx, "to-value")
+        .and_then(|v| globs(ctx, "to-value", v));
+
+    // Rules that can never match.
+    if let (Some(f), None) = (&fixed_s, &introduced_s) {
+        ctx.error(
+            f.span(),
+            "`fixed` without `introduced` can never match",
+            "a bug window needs both ends: `introduced` (first bad) and `fixed` (first good)",
+        );
+    }
+    if let (Some(i), Some(f), Some(fs)) = (&introduced, &fixed, &fixed_s)
+        && f <= i
+    {
+        ctx.error_with(
+            fs.span(),
+            format!("this rule can never match: `fixed` ({f}) is not after `introduced` ({i})"),
+            "the window [introduced, fixed) is empty",
+            vec!["`fixed` is the first version without the problem".into()],
+        );
+    }
+    if let Some(s) = &subject
+        && !s.versioned()
+    {
+        for key in ["introduced", "fixed", "from", "to"] {
+            if raw.get(key).is_some() {
+                ctx.error(
+                    raw.key_span(key),
+                    format!(
+                        "this rule can never match: {} has no version, so `{key}` never holds",
+                        s.describe()
+                    ),
+                    "version condition on an unversioned subject",
+                );
+            }
+        }
+        for k in &change {
+            if let ChangeKind::Class(c) = k {
+                ctx.error(
+                    raw.key_span("change"),
+                    format!(
+                        "this rule can never match: {} has no version, so it is never `{c}`",
+                        s.describe()
+                    ),
+                    "version class on an unversioned subject",
+                );
+            }
+        }
+    }
+    if let (Some(i), Some(req)) = (&introduced, &to)
+        && fixed.is_some()
+        && !req.matches(i)
+        && req.comparators.iter().all(|c| c.op == semver::Op::Less)
+    {
+        ctx.error(
+            raw.key_span("to"),
+            "this rule can never match: `to` excludes the whole bug window",
+            "contradicts `introduced`",
+        );
+    }
+
+    let applies_if = match raw.get("applies-if") {
+        None => None,
+        Some(v) => match v.get_ref() {
+            DeValue::Table(t) => {
+                let sub = RawRule {
+                    table: t,
+                    span: v.span(),
+                };
+                for (k, _) in t.iter() {
+                    let key = k.get_ref().as_ref();
+                    if !["dependency", "version"].contains(&key) {
+                        ctx.error_with(
+                            k.span(),
+                            format!("unknown key `{key}` in `applies-if`"),
+                            "unknown key",
+                            vec!["`applies-if` takes `dependency` and `version`".into()],
+                        );
+                    }
+                }
+                let dep = sub
+                    .strings(ctx, "dependency")
+                    .and_then(|v| globs(ctx, "applies-if.dependency", v));
+                let ver = sub
+                    .string(ctx, "version")
+                    .and_then(|v| parse_req(ctx, "applies-if.version", &v));
+                if sub.get("dependency").is_none() || sub.get("version").is_none() {
+                    ctx.error(
+                        v.span(),
+                        "`applies-if` needs `dependency` and `version`",
+                        "incomplete",
+                    );
+                }
+                match (dep, ver) {
+                    (Some(dependency), Some(version)) => Some(AppliesIf {
+                        dependency,
+                        version,
+                    }),
+                    _ => None,
+                }
+            }
+            other => {
+                ctx.error(
+                    v.span(),
+                    format!("`applies-if` must be a table, found {}", type_name(other)),
+                    "expected `{ dependency = \"jre\", version = \">=18\" }`",
+                );
+                None
+            }
+        },
+    };
+
+    if ctx.diags.len() > before {
+        return None;
+    }
+    Some(Rule {
+        id: id?.into_inner(),
+        severity: severity?,
+        affects: affects.into_iter().map(Spanned::into_inner).collect(),
+        summary: summary?.into_inner(),
+        advice: advice.map(Spanned::into_inner),
+        sources: sources.into_iter().map(Spanned::into_inner).collect(),
+        subject: subject?,
+        condition: Condition {
+            introduced,
+            fixed,
+            from,
+            to,
+            change,
+            from_value,
+            to_value,
+        },
+        applies_if,
+        origin: ctx.name.to_string(),
+    })
+}
+
+/// Renders diagnostics as codespan does: `error: …`, then `┌─ file:line:column` and the line
+/// with the offending text underlined. Plain text, so logs and snapshots stay readable.
+pub fn render_diagnostics(file: &RuleFile) -> String {
+    let mut files = SimpleFiles::new();
+    let id = files.add(file.name.as_str(), file.text.as_str());
+    let config = term::Config::default();
+    let mut out = String::new();
+    for d in &file.diagnostics {
+        let diag = CsDiagnostic::error()
+            .with_message(&d.message)
+            .with_labels(vec![
+                Label::primary(id, d.span.clone()).with_message(&d.label),
+            ])
+            .with_notes(d.notes.clone());
+        match term::emit_into_string(&config, &files, &diag) {
+            Ok(s) => out.push_str(&s),
+            // A span past the end (never expected) still gets its message.
+            Err(_) => out.push_str(&format!(
+                "error: {}\n  at {}:{}:{}\n",
+                d.message, d.file, d.line, d.column
+            )),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_one_based_in_characters() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("é\nx", 3), (2, 1));
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(suggest("severty", KEYS), Some("severity"));
+        assert_eq!(suggest("introdued", KEYS), Some("introduced"));
+        assert_eq!(suggest("zzzzzzzz", KEYS), None);
+    }
+}

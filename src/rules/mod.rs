@@ -1,0 +1,567 @@
+//! Which changes matter: rules select a changed item (a buildpack, a dependency in a buildpack
+//! layer, the lifecycle, a label…) and a condition on how it changed (crossing a version, landing
+//! in a bug window, a version range, a change class), and report a finding with a severity and
+//! sources. The built-in rules (`default.toml`) come from sourced Paketo history; users add
+//! their own files. The format is documented in `docs/rules.md`.
+
+mod config;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+pub use config::{Diagnostic, RuleFile, parse_file, render_diagnostics};
+
+use crate::diff::{Category, Change, Diff, Status};
+use crate::metadata::ImageMetadata;
+use crate::version::{self, VersionClass};
+
+/// The built-in rules, compiled in.
+pub const DEFAULT_RULES: &str = include_str!("default.toml");
+/// The name built-in rules are reported under.
+pub const DEFAULT_RULES_NAME: &str = "<built-in>";
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// Worth knowing.
+    Info,
+    /// Worth a look before deploying.
+    Warning,
+    /// Likely to break.
+    Error,
+}
+
+impl Severity {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "info" => Ok(Self::Info),
+            "warning" => Ok(Self::Warning),
+            "error" => Ok(Self::Error),
+            _ => Err(()),
+        }
+    }
+}
+
+/// `--fail-on`: the lowest severity that makes the exit code 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Any finding.
+    Info,
+    /// Warnings and errors.
+    Warning,
+    /// Errors only.
+    Error,
+    /// Never exit 1 for findings.
+    Never,
+}
+
+impl FailOn {
+    /// Whether a finding of `severity` fails the run.
+    pub fn fails(self, severity: Severity) -> bool {
+        match self {
+            Self::Info => true,
+            Self::Warning => severity >= Severity::Warning,
+            Self::Error => severity >= Severity::Error,
+            Self::Never => false,
+        }
+    }
+}
+
+/// A set of glob patterns; matches when any does.
+#[derive(Debug, Clone)]
+pub struct Globs(Vec<glob::Pattern>);
+
+impl Globs {
+    /// Whether `s` matches one of the patterns.
+    pub fn matches(&self, s: &str) -> bool {
+        self.0.iter().any(|p| p.matches(s))
+    }
+}
+
+impl fmt::Display for Globs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v: Vec<&str> = self.0.iter().map(glob::Pattern::as_str).collect();
+        f.write_str(&v.join(", "))
+    }
+}
+
+/// What a rule looks at.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    /// Buildpacks whose id matches.
+    Buildpack(Globs),
+    /// Extensions whose id matches.
+    Extension(Globs),
+    /// Dependencies recorded in a layer whose name matches, of buildpacks that match (any when
+    /// `None`).
+    Dependency {
+        /// Buildpack filter.
+        buildpack: Option<Globs>,
+        /// Layer name, e.g. `jre`.
+        layer: Globs,
+    },
+    /// The lifecycle version.
+    Lifecycle,
+    /// The Platform API.
+    PlatformApi,
+    /// The run image (name, reference, top layer).
+    RunImage,
+    /// Stack and base ids.
+    Stack,
+    /// Labels whose name matches.
+    Label(Globs),
+    /// Env variables whose name matches.
+    Env(Globs),
+    /// Process types that match.
+    Process(Globs),
+}
+
+impl Subject {
+    /// Items of this subject carry versions (so version conditions apply).
+    pub fn versioned(&self) -> bool {
+        matches!(
+            self,
+            Self::Buildpack(_)
+                | Self::Extension(_)
+                | Self::Dependency { .. }
+                | Self::Lifecycle
+                | Self::PlatformApi
+        )
+    }
+
+    fn matches(&self, c: &Change) -> bool {
+        match (self, c.category) {
+            (Self::Buildpack(g), Category::Buildpack) => g.matches(&c.subject),
+            (Self::Extension(g), Category::Extension) => g.matches(&c.subject),
+            (Self::Dependency { buildpack, layer }, Category::Dependency) => {
+                let (l, bp) = dependency_parts(c);
+                layer.matches(l) && buildpack.as_ref().is_none_or(|b| b.matches(bp))
+            }
+            (Self::Lifecycle, Category::Lifecycle) => true,
+            (Self::PlatformApi, Category::PlatformApi) => true,
+            (Self::RunImage, Category::RunImage) => true,
+            (Self::Stack, Category::Stack) => true,
+            (Self::Label(g), Category::Label) => g.matches(&c.subject),
+            // Stack and base ids are labels too; a label rule on them must see them.
+            (Self::Label(g), Category::Stack) => {
+                let name = match c.subject.as_str() {
+                    "stack id" => crate::metadata::label::STACK_ID,
+                    _ => crate::metadata::label::BASE_ID,
+                };
+                g.matches(name)
+            }
+            (Self::Env(g), Category::Env) => g.matches(&c.subject),
+            (Self::Process(g), Category::Process) => g.matches(&c.subject),
+            _ => false,
+        }
+    }
+
+    /// Short words for listings: `buildpack paketo-buildpacks/*`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Buildpack(g) => format!("buildpack {g}"),
+            Self::Extension(g) => format!("extension {g}"),
+            Self::Dependency { buildpack, layer } => match buildpack {
+                Some(b) => format!("dependency {layer} of {b}"),
+                None => format!("dependency {layer}"),
+            },
+            Self::Lifecycle => "lifecycle".into(),
+            Self::PlatformApi => "platform API".into(),
+            Self::RunImage => "run image".into(),
+            Self::Stack => "stack".into(),
+            Self::Label(g) => format!("label {g}"),
+            Self::Env(g) => format!("env {g}"),
+            Self::Process(g) => format!("process {g}"),
+        }
+    }
+}
+
+/// `jre (paketo-buildpacks/bellsoft-liberica)` → (`jre`, `paketo-buildpacks/bellsoft-liberica`).
+fn dependency_parts(c: &Change) -> (&str, &str) {
+    match c.subject.split_once(" (") {
+        Some((layer, rest)) => (layer, rest.trim_end_matches(')')),
+        None => (c.subject.as_str(), ""),
+    }
+}
+
+/// A change kind a rule can ask for: a version class or a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeKind {
+    /// Version class.
+    Class(VersionClass),
+    /// Only in the second image.
+    Added,
+    /// Only in the first image.
+    Removed,
+    /// Any difference.
+    Changed,
+}
+
+impl ChangeKind {
+    /// The words accepted in `change = [...]`.
+    pub const WORDS: &[&str] = &[
+        "major",
+        "minor",
+        "patch",
+        "prerelease",
+        "downgrade",
+        "not-comparable",
+        "added",
+        "removed",
+        "changed",
+    ];
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "major" => Self::Class(VersionClass::Major),
+            "minor" => Self::Class(VersionClass::Minor),
+            "patch" => Self::Class(VersionClass::Patch),
+            "prerelease" => Self::Class(VersionClass::Prerelease),
+            "downgrade" => Self::Class(VersionClass::Downgrade),
+            "not-comparable" => Self::Class(VersionClass::NotComparable),
+            "added" => Self::Added,
+            "removed" => Self::Removed,
+            "changed" => Self::Changed,
+            _ => return None,
+        })
+    }
+
+    fn matches(self, c: &Change) -> bool {
+        match self {
+            Self::Class(k) => c.status == Status::Changed && c.class == Some(k),
+            Self::Added => c.status == Status::Added,
+            Self::Removed => c.status == Status::Removed,
+            Self::Changed => c.is_change(),
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Class(k) => k.as_str(),
+            Self::Added => "added",
+            Self::Removed => "removed",
+            Self::Changed => "changed",
+        }
+    }
+}
+
+/// A condition on another item of the new image: the finding is only as severe as the rule says
+/// when it holds, and is kept as `info` with a note when it does not (so a rule never hides a
+/// change silently).
+#[derive(Debug, Clone)]
+pub struct AppliesIf {
+    /// Dependency layer name, e.g. `jre`.
+    pub dependency: Globs,
+    /// Version requirement, e.g. `>=18`.
+    pub version: semver::VersionReq,
+}
+
+/// How the item must have changed. Every given part must hold; none given = any change.
+#[derive(Debug, Clone, Default)]
+pub struct Condition {
+    /// Fires when the version crosses this boundary, either way (or, with `fixed`, the start of a
+    /// bug window).
+    pub introduced: Option<semver::Version>,
+    /// End (exclusive) of a bug window `[introduced, fixed)`: fires when the new version is in it.
+    pub fixed: Option<semver::Version>,
+    /// The old version must satisfy this.
+    pub from: Option<semver::VersionReq>,
+    /// The new version must satisfy this.
+    pub to: Option<semver::VersionReq>,
+    /// The change must be one of these kinds.
+    pub change: Vec<ChangeKind>,
+    /// The old value must match (for unversioned items: labels, env, run image…).
+    pub from_value: Option<Globs>,
+    /// The new value must match.
+    pub to_value: Option<Globs>,
+}
+
+impl Condition {
+    /// Short words for listings.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        match (&self.introduced, &self.fixed) {
+            (Some(i), Some(f)) => parts.push(format!("new version in [{i}, {f})")),
+            (Some(i), None) => parts.push(format!("crosses {i}")),
+            (None, _) => {}
+        }
+        if let Some(r) = &self.from {
+            parts.push(format!("from {r}"));
+        }
+        if let Some(r) = &self.to {
+            parts.push(format!("to {r}"));
+        }
+        if !self.change.is_empty() {
+            let w: Vec<&str> = self.change.iter().map(|k| k.as_str()).collect();
+            parts.push(w.join("|"));
+        }
+        if let Some(g) = &self.from_value {
+            parts.push(format!("from value {g}"));
+        }
+        if let Some(g) = &self.to_value {
+            parts.push(format!("to value {g}"));
+        }
+        if parts.is_empty() {
+            "any change".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// A rule, validated.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Stable id (kebab-case).
+    pub id: String,
+    /// Severity of its findings.
+    pub severity: Severity,
+    /// What it may affect: memory, runtime, startup, cache, security…
+    pub affects: Vec<String>,
+    /// One line; `{subject}`, `{before}`, `{after}` are filled in.
+    pub summary: String,
+    /// What to do.
+    pub advice: Option<String>,
+    /// Links backing it.
+    pub sources: Vec<String>,
+    /// What it looks at.
+    pub subject: Subject,
+    /// How it must have changed.
+    pub condition: Condition,
+    /// Extra condition on the new image.
+    pub applies_if: Option<AppliesIf>,
+    /// File it came from (`<built-in>` for the defaults).
+    pub origin: String,
+}
+
+/// A change that a rule flagged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Rule id.
+    pub rule: String,
+    /// Severity (lowered to `info` when `note` says the rule may not apply).
+    pub severity: Severity,
+    /// What it may affect.
+    pub affects: Vec<String>,
+    /// One line.
+    pub summary: String,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<String>,
+    /// Links backing the rule.
+    pub sources: Vec<String>,
+    /// Why the severity was lowered, or why bpdrift cannot tell for sure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The change it matched.
+    pub change: Change,
+}
+
+/// Whether a rule matched a change.
+enum Outcome {
+    No,
+    Yes,
+    /// A version it needed is not comparable.
+    Unknown(String),
+}
+
+fn parse_version(v: &Option<String>) -> Result<Option<semver::Version>, String> {
+    match v {
+        None => Ok(None),
+        Some(s) => version::parse(s)
+            .map(Some)
+            .ok_or_else(|| format!("version `{s}` is not comparable")),
+    }
+}
+
+impl Rule {
+    fn check(&self, c: &Change) -> Outcome {
+        if !c.is_change() || !self.subject.matches(c) {
+            return Outcome::No;
+        }
+        let cond = &self.condition;
+        if !cond.change.is_empty() && !cond.change.iter().any(|k| k.matches(c)) {
+            return Outcome::No;
+        }
+        if let Some(g) = &cond.from_value
+            && !c.before.as_deref().is_some_and(|v| g.matches(v))
+        {
+            return Outcome::No;
+        }
+        if let Some(g) = &cond.to_value
+            && !c.after.as_deref().is_some_and(|v| g.matches(v))
+        {
+            return Outcome::No;
+        }
+        let needs_versions = cond.introduced.is_some() || cond.from.is_some() || cond.to.is_some();
+        if !needs_versions {
+            return Outcome::Yes;
+        }
+        let (before, after) = match (parse_version(&c.before), parse_version(&c.after)) {
+            (Ok(b), Ok(a)) => (b, a),
+            (Err(e), _) | (_, Err(e)) => return Outcome::Unknown(e),
+        };
+        if let Some(req) = &cond.from
+            && !before.as_ref().is_some_and(|b| req.matches(b))
+        {
+            return Outcome::No;
+        }
+        if let Some(req) = &cond.to
+            && !after.as_ref().is_some_and(|a| req.matches(a))
+        {
+            return Outcome::No;
+        }
+        let hit = match (&cond.introduced, &cond.fixed) {
+            // The new version lies in the bug window.
+            (Some(i), Some(f)) => after.as_ref().is_some_and(|a| a >= i && a < f),
+            // The version crossed the boundary, in either direction; an added item at or past it
+            // brings the behaviour in.
+            (Some(i), None) => match (&before, &after) {
+                (Some(b), Some(a)) => (b < i && i <= a) || (a < i && i <= b),
+                (None, Some(a)) => a >= i,
+                _ => false,
+            },
+            (None, _) => true,
+        };
+        if hit { Outcome::Yes } else { Outcome::No }
+    }
+
+    fn finding(&self, c: &Change, after: &ImageMetadata, note: Option<String>) -> Finding {
+        let fill = |s: &str| {
+            s.replace("{subject}", &c.subject)
+                .replace("{before}", c.before.as_deref().unwrap_or("none"))
+                .replace("{after}", c.after.as_deref().unwrap_or("none"))
+        };
+        let mut severity = self.severity;
+        let mut note = note;
+        if note.is_some() {
+            severity = Severity::Info;
+        } else if let Some(cond) = &self.applies_if {
+            let deps: Vec<&crate::metadata::Dependency> = after
+                .dependencies
+                .iter()
+                .filter(|d| cond.dependency.matches(&d.layer))
+                .collect();
+            let satisfied = deps
+                .iter()
+                .any(|d| version::parse(&d.version).is_some_and(|v| cond.version.matches(&v)));
+            if !satisfied && !deps.is_empty() {
+                let found: Vec<String> = deps
+                    .iter()
+                    .map(|d| format!("{} {}", d.layer, d.version))
+                    .collect();
+                note = Some(format!(
+                    "applies only when {} is {}; the new image has {}",
+                    cond.dependency,
+                    cond.version,
+                    found.join(", ")
+                ));
+                severity = Severity::Info;
+            }
+        }
+        Finding {
+            rule: self.id.clone(),
+            severity,
+            affects: self.affects.clone(),
+            summary: fill(&self.summary),
+            advice: self.advice.as_deref().map(fill),
+            sources: self.sources.clone(),
+            note,
+            change: c.clone(),
+        }
+    }
+
+    /// Whether any item of `images` is this rule's subject (used to catch typos in ids).
+    pub fn matches_any_item(&self, items: &[Change]) -> bool {
+        items.iter().any(|c| self.subject.matches(c))
+    }
+}
+
+/// Rules in effect for a run, in load order; a later rule replaces an earlier one with its id.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The built-in rules.
+    pub fn builtin() -> Self {
+        let file = parse_file(DEFAULT_RULES_NAME, DEFAULT_RULES);
+        // A broken built-in file is a bug caught by the tests, never a user's problem.
+        assert!(
+            file.diagnostics.is_empty(),
+            "built-in rules do not validate: {:?}",
+            file.diagnostics
+        );
+        Self { rules: file.rules }
+    }
+
+    /// Adds rules; one with an id already present replaces it (a user rule overrides a
+    /// built-in one).
+    pub fn extend(&mut self, rules: Vec<Rule>) {
+        for r in rules {
+            if let Some(slot) = self.rules.iter_mut().find(|x| x.id == r.id) {
+                *slot = r;
+            } else {
+                self.rules.push(r);
+            }
+        }
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Findings for a diff, most severe first; one per rule and item.
+    pub fn evaluate(&self, diff: &Diff, after: &ImageMetadata) -> Vec<Finding> {
+        let mut out: Vec<Finding> = Vec::new();
+        for rule in &self.rules {
+            for c in &diff.changes {
+                let note = match rule.check(c) {
+                    Outcome::No => continue,
+                    Outcome::Yes => None,
+                    Outcome::Unknown(why) => Some(format!(
+                        "{why}, so bpdrift cannot tell whether this rule applies"
+                    )),
+                };
+                out.push(rule.finding(c, after, note));
+                // Name, reference and top layer of one run image are one event, not three.
+                if matches!(rule.subject, Subject::RunImage | Subject::Stack) {
+                    break;
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.rule.cmp(&b.rule))
+                .then_with(|| a.change.subject.cmp(&b.change.subject))
+        });
+        out
+    }
+}

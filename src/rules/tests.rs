@@ -1,0 +1,390 @@
+//! Every built-in rule has a pair of images that triggers it and a neighbouring pair that must
+//! not; a rule added without its pair fails `every_builtin_rule_has_a_pair`.
+
+use super::*;
+use crate::diff::diff;
+use crate::metadata::{Dependency, ImageMetadata, Module, RunImage, label};
+use crate::source::{Image, Origin};
+
+/// What differs between the two synthetic images.
+#[derive(Clone, Copy)]
+enum Pair {
+    /// Buildpack id, before version, after version (None = absent).
+    Bp(&'static str, Option<&'static str>, Option<&'static str>),
+    /// Like `Bp`, with the JRE version of the new image.
+    BpJre(&'static str, &'static str, &'static str, &'static str),
+    /// bellsoft-liberica `jre` dependency, before and after.
+    Jre(&'static str, &'static str),
+    /// Stack id before and after.
+    Stack(&'static str, &'static str),
+    /// Run image name before and after.
+    Run(&'static str, &'static str),
+}
+
+fn image(md: ImageMetadata) -> Image {
+    Image {
+        origin: Origin {
+            reference: "test".into(),
+            transport: "oci",
+            digest: None,
+            index_digest: None,
+            config_digest: "sha256:0".into(),
+            platform: "linux/amd64".into(),
+        },
+        layers: Vec::new(),
+        metadata: md,
+    }
+}
+
+fn app() -> ImageMetadata {
+    let mut md = ImageMetadata {
+        os: "linux".into(),
+        architecture: "amd64".into(),
+        ..Default::default()
+    };
+    md.labels.insert(label::BUILD.into(), "{}".into());
+    md
+}
+
+fn with_bp(mut md: ImageMetadata, id: &str, v: Option<&str>) -> ImageMetadata {
+    if let Some(v) = v {
+        md.buildpacks.push(Module {
+            id: id.into(),
+            version: v.into(),
+            homepage: None,
+        });
+    }
+    md
+}
+
+fn with_jre(mut md: ImageMetadata, v: &str) -> ImageMetadata {
+    md.dependencies.push(Dependency {
+        buildpack: "paketo-buildpacks/bellsoft-liberica".into(),
+        layer: "jre".into(),
+        id: "jre".into(),
+        name: None,
+        version: v.into(),
+    });
+    md
+}
+
+fn images(p: Pair) -> (Image, Image) {
+    let (b, a) = match p {
+        Pair::Bp(id, b, a) => (with_bp(app(), id, b), with_bp(app(), id, a)),
+        Pair::BpJre(id, b, a, jre) => (
+            with_jre(with_bp(app(), id, Some(b)), jre),
+            with_jre(with_bp(app(), id, Some(a)), jre),
+        ),
+        Pair::Jre(b, a) => (with_jre(app(), b), with_jre(app(), a)),
+        Pair::Stack(b, a) => {
+            let (mut x, mut y) = (app(), app());
+            x.stack_id = Some(b.into());
+            y.stack_id = Some(a.into());
+            (x, y)
+        }
+        Pair::Run(b, a) => {
+            let (mut x, mut y) = (app(), app());
+            x.run_image = Some(RunImage {
+                image: Some(b.into()),
+                ..Default::default()
+            });
+            y.run_image = Some(RunImage {
+                image: Some(a.into()),
+                ..Default::default()
+            });
+            (x, y)
+        }
+    };
+    (image(b), image(a))
+}
+
+fn findings(set: &RuleSet, p: Pair) -> Vec<Finding> {
+    let (b, a) = images(p);
+    set.evaluate(&diff(&b, &a), &a.metadata)
+}
+
+const LIB: &str = "paketo-buildpacks/bellsoft-liberica";
+const SB: &str = "paketo-buildpacks/spring-boot";
+
+/// (rule id, triggering pair, neighbouring pair that must not trigger it).
+const PAIRS: &[(&str, Pair, Pair)] = &[
+    (
+        "buildpack-major-bump",
+        Pair::Bp("x/y", Some("1.9.0"), Some("2.0.0")),
+        Pair::Bp("x/y", Some("1.9.0"), Some("1.10.0")),
+    ),
+    (
+        "buildpack-downgrade",
+        Pair::Bp("x/y", Some("1.2.0"), Some("1.1.9")),
+        Pair::Bp("x/y", Some("1.1.9"), Some("1.2.0")),
+    ),
+    (
+        "buildpack-removed",
+        Pair::Bp("x/y", Some("1.0.0"), None),
+        Pair::Bp("x/y", None, Some("1.0.0")),
+    ),
+    (
+        "libjvm-go-memory-calculator",
+        Pair::Bp(LIB, Some("3.0.0"), Some("3.1.0")),
+        Pair::Bp(LIB, Some("3.1.0"), Some("3.2.0")),
+    ),
+    (
+        "libjvm-meminfo-fallback",
+        Pair::Bp(LIB, Some("5.2.1"), Some("6.0.0")),
+        Pair::Bp(LIB, Some("6.0.0"), Some("6.1.0")),
+    ),
+    (
+        "libjvm-head-room-var-fix",
+        Pair::Bp(LIB, Some("8.0.0"), Some("8.1.0")),
+        Pair::Bp(LIB, Some("8.1.0"), Some("8.2.0")),
+    ),
+    (
+        "libjvm-cgroups-v2",
+        Pair::Bp(LIB, Some("8.2.0"), Some("8.3.0")),
+        Pair::Bp(LIB, Some("8.3.0"), Some("8.3.1")),
+    ),
+    (
+        "libjvm-exit-on-oom-no-jvmkill",
+        Pair::Bp(LIB, Some("8.3.1"), Some("8.4.0")),
+        Pair::Bp(LIB, Some("8.4.0"), Some("8.5.0")),
+    ),
+    (
+        "libjvm-nmt-default-on",
+        Pair::Bp(LIB, Some("8.6.0"), Some("8.7.0")),
+        Pair::Bp(LIB, Some("8.7.0"), Some("8.8.0")),
+    ),
+    (
+        "libjvm-class-adjustment",
+        Pair::Bp(LIB, Some("8.9.0"), Some("9.0.0")),
+        Pair::Bp(LIB, Some("9.0.0"), Some("9.0.1")),
+    ),
+    (
+        "libjvm-jvm-version-from-manifest",
+        Pair::Bp(LIB, Some("9.0.2"), Some("9.0.3")),
+        Pair::Bp(LIB, Some("9.0.3"), Some("9.1.0")),
+    ),
+    (
+        "libjvm-java18-cacerts-off",
+        Pair::BpJre(LIB, "9.3.0", "9.3.1", "18.0.2"),
+        Pair::Bp(LIB, Some("10.4.2"), Some("10.4.3")),
+    ),
+    (
+        "libjvm-agent-class-count",
+        Pair::Bp(LIB, Some("9.3.3"), Some("9.3.4")),
+        Pair::Bp(LIB, Some("9.3.4"), Some("9.3.5")),
+    ),
+    (
+        "libjvm-nested-jar-count",
+        Pair::Bp(LIB, Some("9.3.4"), Some("9.3.5")),
+        Pair::Bp(LIB, Some("9.3.5"), Some("9.3.6")),
+    ),
+    (
+        "libjvm-jlink",
+        Pair::Bp(LIB, Some("9.3.9"), Some("9.4.0")),
+        Pair::Bp(LIB, Some("9.4.0"), Some("9.5.0")),
+    ),
+    (
+        "liberica-default-java-17",
+        Pair::Bp(LIB, Some("9.12.0"), Some("10.0.0")),
+        Pair::Bp(LIB, Some("10.0.0"), Some("10.1.0")),
+    ),
+    (
+        "libjvm-readonly-truststore-tmp",
+        Pair::Bp(LIB, Some("10.2.3"), Some("10.2.4")),
+        Pair::Bp(LIB, Some("10.2.4"), Some("10.2.5")),
+    ),
+    (
+        "libjvm-readonly-fs-java18plus-launch-failure",
+        Pair::BpJre(LIB, "10.4.2", "10.4.3", "21.0.1"),
+        Pair::BpJre(LIB, "10.4.4", "10.4.5", "21.0.1"),
+    ),
+    (
+        "libjvm-no-active-processor-count-java17",
+        Pair::Bp(LIB, Some("10.7.0"), Some("10.7.1")),
+        Pair::Bp(LIB, Some("10.7.1"), Some("10.8.0")),
+    ),
+    (
+        "liberica-default-java-21",
+        Pair::Bp(LIB, Some("10.9.0"), Some("11.0.0")),
+        Pair::Bp(LIB, Some("11.0.0"), Some("11.1.0")),
+    ),
+    (
+        "liberica-jre-change",
+        Pair::Jre("17.0.6", "17.0.7"),
+        Pair::Jre("17.0.7", "17.0.7"),
+    ),
+    (
+        "spring-boot-thread-count-by-app-type",
+        Pair::Bp(SB, Some("1.8.1"), Some("1.9.0")),
+        Pair::Bp(SB, Some("1.9.0"), Some("1.10.0")),
+    ),
+    (
+        "spring-boot-jakarta-servlet-detection",
+        Pair::Bp(SB, Some("5.23.0"), Some("5.24.0")),
+        Pair::Bp(SB, Some("5.24.0"), Some("5.24.1")),
+    ),
+    (
+        "spring-boot-scb-disabled-wipes-jto",
+        Pair::Bp(SB, Some("5.28.1"), Some("5.29.0")),
+        Pair::Bp(SB, Some("5.30.2"), Some("5.31.0")),
+    ),
+    (
+        "spring-boot-cds-aot",
+        Pair::Bp(SB, Some("5.28.0"), Some("5.29.0")),
+        Pair::Bp(SB, Some("5.29.0"), Some("5.30.0")),
+    ),
+    (
+        "syft-build-only",
+        Pair::Bp("paketo-buildpacks/syft", Some("1.30.1"), Some("1.31.0")),
+        Pair::Bp("paketo-buildpacks/syft", Some("1.31.0"), Some("1.31.0")),
+    ),
+    (
+        "spring-boot-plugin-default-builder-jammy",
+        Pair::Stack("io.buildpacks.stacks.bionic", "io.buildpacks.stacks.jammy"),
+        Pair::Stack("io.buildpacks.stacks.jammy", "io.buildpacks.stacks.noble"),
+    ),
+    (
+        "spring-boot-plugin-default-builder-tiny",
+        Pair::Run(
+            "paketobuildpacks/run-jammy-base:latest",
+            "paketobuildpacks/run-jammy-tiny:latest",
+        ),
+        Pair::Run(
+            "paketobuildpacks/run-jammy-tiny:latest",
+            "paketobuildpacks/run-jammy-base:latest",
+        ),
+    ),
+    (
+        "jvm-vendors-low-memory-profile",
+        Pair::Bp("paketo-buildpacks/jvm-vendors", None, Some("0.0.2")),
+        Pair::Bp("paketo-buildpacks/jvm-vendors", Some("0.0.2"), None),
+    ),
+];
+
+#[test]
+fn every_builtin_rule_has_a_pair() {
+    let set = RuleSet::builtin();
+    for r in set.rules() {
+        assert!(
+            PAIRS.iter().any(|(id, _, _)| *id == r.id),
+            "built-in rule `{}` has no test pair",
+            r.id
+        );
+    }
+    assert_eq!(set.rules().len(), PAIRS.len());
+}
+
+#[test]
+fn builtin_rules_trigger_and_neighbours_do_not() {
+    let set = RuleSet::builtin();
+    for (id, hit, miss) in PAIRS {
+        let rule = set.rules().iter().find(|r| r.id == *id).expect("rule");
+        let got = findings(&set, *hit);
+        let f = got
+            .iter()
+            .find(|f| f.rule == *id)
+            .unwrap_or_else(|| panic!("`{id}` did not trigger"));
+        assert_eq!(f.severity, rule.severity, "`{id}`: {:?}", f.note);
+        assert!(
+            !f.sources.is_empty() || id.starts_with("buildpack-"),
+            "`{id}` has no sources"
+        );
+        assert!(
+            !findings(&set, *miss).iter().any(|f| f.rule == *id),
+            "`{id}` triggered on its neighbouring pair"
+        );
+    }
+}
+
+#[test]
+fn bug_window_bounds() {
+    let set = RuleSet::builtin();
+    let id = "libjvm-readonly-fs-java18plus-launch-failure";
+    for (before, after, fires) in [
+        ("10.4.2", "10.4.3", true),
+        ("10.4.3", "10.4.4", true),
+        ("10.4.2", "10.4.4", true),
+        ("10.4.4", "10.4.5", false),
+        ("10.4.2", "10.4.5", false),
+        ("10.4.1", "10.4.2", false),
+    ] {
+        let got = findings(&set, Pair::BpJre(LIB, before, after, "21.0.1"));
+        assert_eq!(
+            got.iter().any(|f| f.rule == id),
+            fires,
+            "{before} → {after}"
+        );
+    }
+}
+
+#[test]
+fn applies_if_lowers_severity_with_a_note() {
+    let set = RuleSet::builtin();
+    let id = "libjvm-readonly-fs-java18plus-launch-failure";
+    let got = findings(&set, Pair::BpJre(LIB, "10.4.2", "10.4.3", "17.0.9"));
+    let f = got.iter().find(|f| f.rule == id).expect("still reported");
+    assert_eq!(f.severity, Severity::Info);
+    assert!(
+        f.note.as_deref().unwrap().contains("jre 17.0.9"),
+        "{:?}",
+        f.note
+    );
+}
+
+#[test]
+fn crossing_works_both_ways_and_not_comparable_is_said() {
+    let set = RuleSet::builtin();
+    let down = findings(&set, Pair::Bp(LIB, Some("10.0.0"), Some("9.12.0")));
+    assert!(down.iter().any(|f| f.rule == "liberica-default-java-17"));
+    let odd = findings(&set, Pair::Bp(LIB, Some("{{.version}}"), Some("10.0.0")));
+    let f = odd
+        .iter()
+        .find(|f| f.rule == "liberica-default-java-17")
+        .expect("reported as unknown");
+    assert_eq!(f.severity, Severity::Info);
+    assert!(f.note.as_deref().unwrap().contains("not comparable"));
+}
+
+#[test]
+fn incident_pair_has_no_memory_warning() {
+    let set = RuleSet::builtin();
+    for p in [
+        Pair::BpJre(LIB, "10.2.3", "10.2.4", "17.0.7"),
+        Pair::Bp("paketo-buildpacks/syft", Some("1.30.1"), Some("1.31.0")),
+        Pair::Bp("paketo-buildpacks/dist-zip", Some("5.6.2"), Some("5.6.3")),
+        Pair::Bp(SB, Some("5.25.1"), Some("5.25.2")),
+    ] {
+        for f in findings(&set, p) {
+            assert_eq!(f.severity, Severity::Info, "{}: {:?}", f.rule, f.note);
+        }
+    }
+}
+
+#[test]
+fn user_rule_replaces_builtin_with_same_id() {
+    let mut set = RuleSet::builtin();
+    let n = set.rules().len();
+    let file = parse_file(
+        "mine.toml",
+        r#"
+[[rule]]
+id = "liberica-default-java-17"
+buildpack = "paketo-buildpacks/bellsoft-liberica"
+introduced = "10.0.0"
+severity = "error"
+summary = "we pin Java 11"
+"#,
+    );
+    assert!(file.diagnostics.is_empty(), "{:?}", file.diagnostics);
+    set.extend(file.rules);
+    assert_eq!(set.rules().len(), n);
+    let got = findings(&set, Pair::Bp(LIB, Some("9.12.0"), Some("10.0.0")));
+    let f = got
+        .iter()
+        .find(|f| f.rule == "liberica-default-java-17")
+        .unwrap();
+    assert_eq!(
+        (f.severity, f.summary.as_str()),
+        (Severity::Error, "we pin Java 11")
+    );
+}

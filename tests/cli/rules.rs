@@ -1,0 +1,295 @@
+//! Rules from the command line: user rule files, `--fail-on`, diagnostics, `rules list|check`.
+
+use insta::assert_snapshot;
+use serde_json::Value;
+
+use crate::common::{bpdrift, settings};
+
+const GOOD: &str = "oci:testdata/images:incident-good";
+const BAD: &str = "oci:testdata/images:incident-bad";
+const FIX: &str = "tests/cli/fixtures/rules";
+
+fn rule_ids(v: &Value) -> Vec<(String, String)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn mistakes_are_all_reported_with_positions() {
+    let run = bpdrift()
+        .args(["rules", "check", &format!("{FIX}/mistakes.toml")])
+        .run();
+    assert_eq!(run.code, 2);
+    for pos in [":7:1", ":13:14", ":20:8", ":25:6", ":27:12", ":34:9"] {
+        assert!(
+            run.stderr.contains(&format!("mistakes.toml{pos}")),
+            "{pos}: {}",
+            run.stderr
+        );
+    }
+    assert!(run.stderr.contains("6 problems"));
+    settings(&[]).bind(|| assert_snapshot!("rules_mistakes", run.snapshot()));
+
+    // The same file given to `diff` stops it before any image is read.
+    let run = bpdrift()
+        .args([
+            "diff",
+            "--rules",
+            &format!("{FIX}/mistakes.toml"),
+            GOOD,
+            BAD,
+        ])
+        .run();
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.is_empty());
+    assert!(run.stderr.contains("6 problems"));
+}
+
+#[test]
+fn syntax_errors_do_not_hide_later_mistakes() {
+    let run = bpdrift()
+        .args(["rules", "check", &format!("{FIX}/syntax.toml")])
+        .run();
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("syntax.toml:3:36"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unknown severity `urgent`"),
+        "{}",
+        run.stderr
+    );
+    settings(&[]).bind(|| assert_snapshot!("rules_syntax", run.snapshot()));
+}
+
+#[test]
+fn check_counts_valid_rules_and_catches_typos_against_images() {
+    let run = bpdrift()
+        .args([
+            "rules",
+            "check",
+            &format!("{FIX}/levels.toml"),
+            &format!("{FIX}/repo2docker.toml"),
+        ])
+        .run();
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "ok: 4 rules in 2 files\n")
+    );
+    let run = bpdrift()
+        .args([
+            "rules",
+            "check",
+            &format!("{FIX}/typo.toml"),
+            "--against",
+            GOOD,
+            "--against",
+            BAD,
+        ])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.contains("`liberika-typo`"));
+    assert!(!run.stdout.contains("`spring-boot-ok`"));
+    let run = bpdrift()
+        .args(["rules", "check", "tests/cli/fixtures/rules/none.toml"])
+        .run();
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("none.toml"));
+}
+
+#[test]
+fn user_label_rule_fires_on_a_plain_image() {
+    let args = |extra: &[&str]| {
+        let mut v = vec!["diff", "--format", "json", "--rules"];
+        v.push("tests/cli/fixtures/rules/repo2docker.toml");
+        v.extend_from_slice(extra);
+        v.extend_from_slice(&["oci:testdata/images:plain-a", "oci:testdata/images:plain-b"]);
+        v.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = bpdrift().args(args(&[])).run();
+    assert_eq!(
+        run.code, 0,
+        "a warning does not fail by default: {}",
+        run.stderr
+    );
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        rule_ids(&v),
+        vec![(
+            "repo2docker-version-changed".to_string(),
+            "warning".to_string()
+        )]
+    );
+    assert_eq!(
+        v["findings"][0]["summary"],
+        "repo2docker 2022.10.0 → 2023.06.0: every cached image layer is rebuilt"
+    );
+    assert_eq!(v["findings"][0]["affects"][0], "cache");
+    let run = bpdrift().args(args(&["--fail-on", "warning"])).run();
+    assert_eq!(run.code, 1);
+    let md = bpdrift()
+        .args([
+            "diff",
+            "--format",
+            "markdown",
+            "--rules",
+            "tests/cli/fixtures/rules/repo2docker.toml",
+            "oci:testdata/images:plain-a",
+            "oci:testdata/images:plain-b",
+        ])
+        .run();
+    assert!(md.stdout.contains("⚠️ warning"), "{}", md.stdout);
+    assert!(
+        md.stdout.contains("[1](https://repo2docker.readthedocs.io"),
+        "{}",
+        md.stdout
+    );
+}
+
+#[test]
+fn fail_on_every_level() {
+    let dir = tempfile::tempdir().unwrap();
+    for present in ["info", "warning", "error"] {
+        let file = dir.path().join(format!("{present}.toml"));
+        std::fs::write(
+            &file,
+            format!(
+                "[[rule]]\nid = \"only-{present}\"\nbuildpack = \"paketo-buildpacks/dist-zip\"\nseverity = \"{present}\"\nsummary = \"x\"\n"
+            ),
+        )
+        .unwrap();
+        for (fail_on, expected) in [("info", 1), ("warning", 1), ("error", 1), ("never", 0)] {
+            let rank = |s: &str| {
+                ["info", "warning", "error", "never"]
+                    .iter()
+                    .position(|x| *x == s)
+            };
+            let expected = if rank(present) >= rank(fail_on) {
+                expected
+            } else {
+                0
+            };
+            let run = bpdrift()
+                .args([
+                    "diff",
+                    "--no-default-rules",
+                    "--fail-on",
+                    fail_on,
+                    "--rules",
+                ])
+                .args([file.to_str().unwrap(), GOOD, BAD])
+                .run();
+            assert_eq!(
+                run.code, expected,
+                "{present} finding, --fail-on {fail_on}: {}",
+                run.stderr
+            );
+        }
+    }
+    // No findings at all: never 1.
+    let run = bpdrift()
+        .args(["diff", "--no-default-rules", "--fail-on", "info", GOOD, BAD])
+        .run();
+    assert_eq!(run.code, 0);
+}
+
+#[test]
+fn levels_and_replacement_of_builtins() {
+    let run = bpdrift()
+        .args([
+            "diff",
+            "--format",
+            "json",
+            "--rules",
+            &format!("{FIX}/levels.toml"),
+            GOOD,
+            BAD,
+        ])
+        .run();
+    assert_eq!(run.code, 1, "an error finding fails by default");
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let ids = rule_ids(&v);
+    assert_eq!(
+        ids[0],
+        ("level-error".to_string(), "error".to_string()),
+        "most severe first"
+    );
+    assert!(ids.contains(&("libjvm-readonly-truststore-tmp".into(), "info".into())));
+
+    // A user rule with a built-in id replaces it.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("override.toml");
+    std::fs::write(
+        &file,
+        "[[rule]]\nid = \"syft-build-only\"\nbuildpack = \"paketo-buildpacks/syft\"\nseverity = \"error\"\nsummary = \"we care about syft\"\n",
+    )
+    .unwrap();
+    let run = bpdrift()
+        .args([
+            "diff",
+            "--format",
+            "json",
+            "--rules",
+            file.to_str().unwrap(),
+            GOOD,
+            BAD,
+        ])
+        .run();
+    assert_eq!(run.code, 1);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["findings"][0]["rule"], "syft-build-only");
+    assert_eq!(v["findings"][0]["summary"], "we care about syft");
+}
+
+#[test]
+fn rules_list() {
+    let run = bpdrift().args(["rules", "list", "--format", "json"]).run();
+    assert_eq!(run.code, 0);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let rules = v.as_array().unwrap();
+    assert_eq!(rules.len(), 29);
+    assert!(rules.iter().all(|r| r["origin"] == "<built-in>"));
+    let seeded = rules
+        .iter()
+        .filter(|r| !r["sources"].as_array().unwrap().is_empty())
+        .count();
+    assert_eq!(seeded, 26, "every seeded rule keeps its sources");
+    let run = bpdrift()
+        .args([
+            "rules",
+            "list",
+            "--no-default-rules",
+            "--rules",
+            &format!("{FIX}/levels.toml"),
+        ])
+        .run();
+    assert_eq!(run.code, 0);
+    settings(&[]).bind(|| assert_snapshot!("rules_list_user", run.stdout));
+    let run = bpdrift().args(["rules", "list"]).run();
+    settings(&[]).bind(|| assert_snapshot!("rules_list_builtin", run.stdout));
+}
+
+#[test]
+fn examples_in_the_docs_are_valid_rules() {
+    let doc = std::fs::read_to_string(crate::common::root().join("docs/rules.md")).unwrap();
+    let mut blocks = 0;
+    for block in doc.split("```toml").skip(1) {
+        let text = block.split("```").next().unwrap();
+        let file = bpdrift::rules::parse_file("docs/rules.md", text);
+        assert!(
+            file.diagnostics.is_empty(),
+            "{}",
+            bpdrift::rules::render_diagnostics(&file)
+        );
+        assert_eq!(file.rules.len(), 1);
+        blocks += 1;
+    }
+    assert_eq!(blocks, 4);
+}
