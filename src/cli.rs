@@ -41,6 +41,12 @@ pub enum Command {
     /// List or check rule files.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Show what images are made of: buildpacks, runtime dependencies, lifecycle, run image.
+    /// Fetches many images concurrently (bounded by --jobs).
+    Inspect(InspectArgs),
+    /// GitHub integration: keep one PR comment current, write the job summary and outputs.
+    #[command(subcommand)]
+    Github(crate::github::GithubCommand),
 }
 
 /// Which rules apply.
@@ -77,6 +83,9 @@ pub enum RulesCommand {
         /// Platform to pick from multi-arch images.
         #[arg(long, default_value = "linux/amd64", value_parser = parse_platform)]
         platform: Platform,
+        /// Registry access.
+        #[command(flatten)]
+        registry: RegistryArgs,
     },
 }
 
@@ -90,7 +99,7 @@ pub enum ListFormat {
 }
 
 /// `bpdrift diff`.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 #[command(
     after_help = "IMAGE forms: ghcr.io/org/app:tag, repo@sha256:…, ubuntu (Docker Hub), \
 oci:<dir>[:<tag>], oci-archive:<file>[:<tag>], docker-archive:<file>[:<repo:tag>].\n\
@@ -115,15 +124,119 @@ pub struct DiffArgs {
     /// Rule selection.
     #[command(flatten)]
     pub rules: RuleArgs,
-    /// Platform to pick from multi-arch images: os/arch[/variant]. Never the host's by default.
+    /// Platform to pick from multi-arch images: os/arch[/variant], or `all` to diff every
+    /// platform either image has. Never the host's by default.
+    #[arg(long, default_value = "linux/amd64", value_parser = parse_platform_arg)]
+    pub platform: PlatformArg,
+    /// Registry access.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// `bpdrift inspect`.
+#[derive(Debug, Args, Clone)]
+pub struct InspectArgs {
+    /// Images to inspect.
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// Platform to pick from multi-arch images.
     #[arg(long, default_value = "linux/amd64", value_parser = parse_platform)]
     pub platform: Platform,
+    /// Registry access.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// `--platform`: one platform or all of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlatformArg {
+    /// `os/arch[/variant]`.
+    One(Platform),
+    /// `all`.
+    All,
+}
+
+fn parse_platform_arg(s: &str) -> Result<PlatformArg, String> {
+    if s == "all" {
+        Ok(PlatformArg::All)
+    } else {
+        parse_platform(s).map(PlatformArg::One)
+    }
+}
+
+/// How registries are reached; shared by every command that reads images.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Registry")]
+pub struct RegistryArgs {
     /// Registry host[:port] to reach over plain HTTP (loopback registries always are). Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub insecure_registries: Vec<String>,
     /// Time limit for each registry request, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub timeout: u64,
+    /// User name for the registries of this run (with --password-stdin).
+    #[arg(long, requires = "password_stdin")]
+    pub username: Option<String>,
+    /// Read the password (or token) for --username from standard input.
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+    /// Attempts per request on 429, 502, 503, 504 and connection resets (1 = no retry).
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub retries: u32,
+    /// Longest time in seconds one request may spend retrying (Retry-After included).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub retry_max_time: u64,
+    /// Cache of manifests and configs by digest [default: $XDG_CACHE_HOME/bpdrift or
+    /// ~/.cache/bpdrift].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not read or write the cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
+    /// Registry requests in flight at once.
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
+}
+
+impl RegistryArgs {
+    /// Fetch options for `platform`. Reads the password from stdin when asked to.
+    pub fn fetch_options(&self, platform: &Platform) -> anyhow::Result<FetchOptions> {
+        let mut credentials = crate::source::auth::CredentialSources::from_env()?;
+        if let Some(user) = &self.username {
+            let mut password = String::new();
+            io::Read::read_to_string(&mut io::stdin(), &mut password).map_err(|e| {
+                anyhow::Error::new(e).context("cannot read the password from stdin")
+            })?;
+            let password = password.trim_end_matches(['\n', '\r']).to_string();
+            if password.is_empty() {
+                anyhow::bail!("--password-stdin: standard input was empty");
+            }
+            credentials.explicit = Some((user.clone(), password));
+        }
+        Ok(FetchOptions {
+            platform: platform.clone(),
+            insecure_registries: self.insecure_registries.clone(),
+            timeout: Duration::from_secs(self.timeout.max(1)),
+            credentials,
+            retry: crate::source::registry::RetryPolicy {
+                attempts: self.retries,
+                max_time: Duration::from_secs(self.retry_max_time),
+                ..Default::default()
+            },
+            cache: if self.no_cache {
+                None
+            } else {
+                self.cache_dir
+                    .clone()
+                    .or_else(crate::source::cache::Cache::default_dir)
+                    .map(crate::source::cache::Cache::new)
+            },
+            jobs: self.jobs as usize,
+        })
+    }
 }
 
 fn parse_platform(s: &str) -> Result<Platform, String> {
@@ -184,7 +297,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 /// One line per error: the message, then causes that add something, joined by ": ".
-fn report_error(e: &anyhow::Error) {
+pub fn report_error(e: &anyhow::Error) {
     // Not through tracing: an error must be seen whatever the log filter says.
     let _ = writeln!(io::stderr(), "error: {}", one_line(e.as_ref()));
 }
@@ -224,11 +337,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Github(cmd) => crate::github::run(cmd).await,
         Command::Rules(RulesCommand::Check {
             files,
             against,
             platform,
-        }) => check_rules(files, against, platform).await,
+            registry,
+        }) => check_rules(files, against, registry.fetch_options(&platform)?).await,
+        Command::Inspect(args) => inspect(args).await,
     }
 }
 
@@ -284,7 +400,7 @@ fn load_rules(args: &RuleArgs) -> anyhow::Result<Result<RuleSet, ExitCode>> {
 async fn check_rules(
     paths: Vec<PathBuf>,
     against: Vec<String>,
-    platform: Platform,
+    opts: FetchOptions,
 ) -> anyhow::Result<ExitCode> {
     let files = paths
         .iter()
@@ -314,10 +430,6 @@ async fn check_rules(
     let mut code = ExitCode::SUCCESS;
     let mut out = io::stdout().lock();
     if !against.is_empty() {
-        let opts = FetchOptions {
-            platform,
-            ..FetchOptions::default()
-        };
         // Every item of every image, as a diff of the image with itself lists them.
         let mut items = Vec::new();
         for r in &against {
@@ -350,19 +462,19 @@ async fn check_rules(
     Ok(code)
 }
 
-async fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
+/// Fetches both images, diffs them and evaluates the rules. `Err(exit code)` when a rule file
+/// had problems (already printed). Shared by `diff` and `github comment`.
+pub async fn compute_diff(args: &DiffArgs) -> anyhow::Result<Result<DiffReport, ExitCode>> {
     let before: ImageRef = args.before.parse()?;
     let after: ImageRef = args.after.parse()?;
-    let opts = FetchOptions {
-        platform: args.platform.clone(),
-        insecure_registries: args.insecure_registries.clone(),
-        timeout: Duration::from_secs(args.timeout.max(1)),
-        ..FetchOptions::default()
+    let PlatformArg::One(platform) = &args.platform else {
+        anyhow::bail!("--platform all is only supported by `bpdrift diff`");
     };
+    let opts = args.registry.fetch_options(platform)?;
     // Rule files are checked before any request: a typo should not cost a registry round trip.
     let rule_set = match load_rules(&args.rules)? {
         Ok(set) => set,
-        Err(code) => return Ok(code),
+        Err(code) => return Ok(Err(code)),
     };
     let (b, a) = source::fetch_pair(&before, &after, &opts).await;
     let (b, a) = match (b, a) {
@@ -376,14 +488,12 @@ async fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
     };
     let d = crate::diff::diff(&b, &a);
     let findings = rule_set.evaluate(&d, &a.metadata);
-    let report = DiffReport::new(&b, &a, d, findings, args.all);
+    Ok(Ok(DiffReport::new(&b, &a, d, findings, args.all)))
+}
 
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    render::render(&report, args.format, &mut out)?;
-    out.flush()?;
-    drop(out);
-
+/// Prints every unreadable label as an error line; the exit code after a printed report:
+/// 2 for unreadable labels, else 1 when a finding reaches `fail_on`, else 0.
+pub fn finish(report: &DiffReport, fail_on: FailOn) -> ExitCode {
     let problems: Vec<_> = report.problems().collect();
     if !problems.is_empty() {
         for (img, p) in &problems {
@@ -395,14 +505,149 @@ async fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
                 p.message
             ));
         }
-        return Ok(ExitCode::from(2));
+        return ExitCode::from(2);
     }
-    let failed = report
-        .findings
-        .iter()
-        .any(|f| args.fail_on.fails(f.severity));
-    Ok(if failed {
+    if report.findings.iter().any(|f| fail_on.fails(f.severity)) {
         ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
+    if args.platform == PlatformArg::All {
+        return diff_all_platforms(args).await;
+    }
+    let report = match compute_diff(&args).await? {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    render::render(&report, args.format, &mut out)?;
+    out.flush()?;
+    drop(out);
+    Ok(finish(&report, args.fail_on))
+}
+
+/// `--platform all`: every platform either image has, paired; a platform only one side has is
+/// said, not hidden.
+async fn diff_all_platforms(args: DiffArgs) -> anyhow::Result<ExitCode> {
+    let before: ImageRef = args.before.parse()?;
+    let after: ImageRef = args.after.parse()?;
+    let rule_set = match load_rules(&args.rules)? {
+        Ok(set) => set,
+        Err(code) => return Ok(code),
+    };
+    let opts = args.registry.fetch_options(&Platform::linux_amd64())?;
+    let fetcher = source::Fetcher::new(&opts)?;
+    let (pb, pa) = tokio::join!(fetcher.platforms(&before), fetcher.platforms(&after));
+    let (pb, pa) = (pb?, pa?);
+    // A single-platform image offers the platform of its config.
+    async fn own(
+        f: &source::Fetcher,
+        r: &ImageRef,
+        listed: Option<Vec<Platform>>,
+    ) -> anyhow::Result<Vec<Platform>> {
+        Ok(match listed {
+            Some(v) => v,
+            None => {
+                let img = f.fetch(r).await?;
+                let m = &img.metadata;
+                vec![Platform {
+                    os: m.os.clone(),
+                    architecture: m.architecture.clone(),
+                    variant: m.variant.clone(),
+                }]
+            }
+        })
+    }
+    let (pb, pa) = (
+        own(&fetcher, &before, pb).await?,
+        own(&fetcher, &after, pa).await?,
+    );
+    let mut all: Vec<Platform> = pb.iter().chain(pa.iter()).cloned().collect();
+    all.sort();
+    all.dedup_by(|a, b| a.matches(b));
+    let mut entries = Vec::new();
+    let mut code = ExitCode::SUCCESS;
+    for p in &all {
+        let (in_b, in_a) = (
+            pb.iter().any(|x| x.matches(p)),
+            pa.iter().any(|x| x.matches(p)),
+        );
+        if !(in_b && in_a) {
+            entries.push(render::PlatformEntry {
+                platform: p.to_string(),
+                report: None,
+                missing_in: Some(if in_b { "after" } else { "before" }),
+            });
+            continue;
+        }
+        let (b, a) = tokio::join!(
+            fetcher.fetch_platform(&before, p),
+            fetcher.fetch_platform(&after, p)
+        );
+        let (b, a) = (b?, a?);
+        let d = crate::diff::diff(&b, &a);
+        let findings = rule_set.evaluate(&d, &a.metadata);
+        let report = DiffReport::new(&b, &a, d, findings, args.all);
+        entries.push(render::PlatformEntry {
+            platform: p.to_string(),
+            report: Some(report),
+            missing_in: None,
+        });
+    }
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    render::render_platforms(&entries, &args.before, &args.after, args.format, &mut out)?;
+    out.flush()?;
+    drop(out);
+    for e in &entries {
+        if let Some(r) = &e.report {
+            let c = finish(r, args.fail_on);
+            // The most serious outcome wins: 2 over 1 over 0.
+            if c == ExitCode::from(2) || (c == ExitCode::from(1) && code == ExitCode::SUCCESS) {
+                code = c;
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// `bpdrift inspect`: fetch many images with bounded concurrency; one failure does not stop the
+/// others, and makes the exit status 2.
+async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let refs = args
+        .images
+        .iter()
+        .map(|s| s.parse::<ImageRef>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let opts = args.registry.fetch_options(&args.platform)?;
+    let fetcher = source::Fetcher::new(&opts)?;
+    // Concurrency is bounded by the client's request slots (--jobs); all futures are polled on
+    // this one thread, which is plenty for network-bound work.
+    let results = futures_util::future::join_all(refs.iter().map(|r| fetcher.fetch(r))).await;
+    let mut summaries = Vec::new();
+    let mut failed = 0;
+    for (r, res) in refs.iter().zip(results) {
+        match res {
+            Ok(img) => summaries.push(crate::report::ImageSummary::of(&img)),
+            Err(e) => {
+                failed += 1;
+                report_error(&anyhow::Error::new(e).context(format!("cannot inspect `{r}`")));
+            }
+        }
+    }
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.format {
+        ListFormat::Json => render::inspect_json(&summaries, &mut out)?,
+        ListFormat::Table => render::inspect_table(&summaries, &mut out)?,
+    }
+    out.flush()?;
+    Ok(if failed > 0 {
+        ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     })

@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod diff;
+pub mod github;
 pub mod memory;
 pub mod metadata;
 pub mod reference;

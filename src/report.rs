@@ -46,6 +46,15 @@ pub struct ImageSummary {
 }
 
 impl ImageSummary {
+    /// The summary of one image on its own.
+    pub fn of(img: &Image) -> Self {
+        let layers = LayerCount {
+            count: img.layers.len(),
+            bytes: img.layers.iter().map(|l| l.size).sum(),
+        };
+        Self::new(img, layers)
+    }
+
     fn new(img: &Image, layers: LayerCount) -> Self {
         let m = &img.metadata;
         Self {

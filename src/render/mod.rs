@@ -1,8 +1,10 @@
 //! Renderers: pure functions from a [`DiffReport`] to a writer. They never print, read the clock
 //! or the environment, so the same report always renders the same bytes.
 
+mod inspect;
 mod json;
 mod markdown;
+mod platforms;
 mod rules;
 mod table;
 
@@ -10,7 +12,9 @@ use std::io::{self, Write};
 
 use crate::report::DiffReport;
 
+pub use inspect::{inspect_json, inspect_table};
 pub use markdown::escape as markdown_escape;
+pub use platforms::{PlatformEntry, render_platforms};
 pub use rules::{rules_json, rules_table};
 
 /// `--format`.

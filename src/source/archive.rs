@@ -92,6 +92,16 @@ pub(crate) fn fetch_oci_archive(
     layout::fetch_layout(reference, &members, tag, platform)
 }
 
+/// `oci-archive:<file>[:<tag>]`, platforms only.
+pub(crate) fn platforms_oci_archive(
+    reference: &ImageRef,
+    file: &Path,
+    tag: Option<&str>,
+) -> Result<Option<Vec<Platform>>, SourceError> {
+    let members = read_members(reference, file)?;
+    layout::platforms_layout(reference, &members, tag)
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct SaveEntry {

@@ -1,74 +1,204 @@
-//! Registry credentials from the docker config file (`$DOCKER_CONFIG/config.json`, else
-//! `~/.docker/config.json`), `auths` entries.
+//! Registry credentials, from every place docker, podman and skopeo keep them. First match wins:
 //!
-//! Credentials never reach a log or a message: [`Credentials`] redacts itself in `Debug`, and
-//! errors name the file and the JSON path, never a value.
-//! Format: <https://docs.docker.com/reference/cli/docker/#docker-cli-configuration-file-configjson-properties>.
+//! 1. `--username` with `--password-stdin` (or a password given by a program);
+//! 2. `BPDRIFT_REGISTRY_USERNAME` / `BPDRIFT_REGISTRY_PASSWORD`;
+//! 3. the docker config (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`): a
+//!    per-registry `credHelpers` entry, else `credsStore`, else `auths` (`auth` = base64
+//!    `user:password`, or `identitytoken`) — docker's own order;
+//! 4. the containers auth file of podman and skopeo (`$REGISTRY_AUTH_FILE`, else
+//!    `$XDG_RUNTIME_DIR/containers/auth.json`), `auths` entries.
+//!
+//! Secrets never reach a log or a message: [`Credential`] redacts itself in `Debug`, errors name
+//! the file and the JSON path, and a failing credential helper is named with its exit status,
+//! never its output. Formats:
+//! <https://docs.docker.com/reference/cli/docker/#docker-cli-configuration-file-configjson-properties>,
+//! <https://github.com/docker/docker-credential-helpers>,
+//! <https://github.com/containers/image/blob/main/docs/containers-auth.json.5.md>.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::metadata::labels::nullable;
 
-/// A username and password (or token) for one registry.
+/// A secret for one registry.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    /// User name.
-    pub username: String,
-    /// Password or access token.
-    pub password: String,
+pub enum Secret {
+    /// User name and password (or a personal access token used as one).
+    Basic {
+        /// User name.
+        username: String,
+        /// Password or token.
+        password: String,
+    },
+    /// An OAuth2 refresh token (`identitytoken`), exchanged at the token endpoint.
+    IdentityToken(String),
 }
 
-impl fmt::Debug for Credentials {
+/// A credential and where it came from (the latter is shown in messages; the former never).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// The secret.
+    pub secret: Secret,
+    /// Where it was found, e.g. `docker config /home/me/.docker/config.json (auths)`.
+    pub origin: String,
+}
+
+impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
+        let kind = match &self.secret {
+            Secret::Basic { username, .. } => {
+                format!("basic user `{username}`, password <redacted>")
+            }
+            Secret::IdentityToken(_) => "identity token <redacted>".to_string(),
+        };
+        f.debug_struct("Credential")
+            .field("secret", &kind)
+            .field("origin", &self.origin)
             .finish()
     }
 }
 
-/// The credentials file cannot be used.
+/// A credentials source that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// Not JSON, or a field of the wrong type.
-    #[error("docker config `{}` is not valid at `{path}`", file.display())]
+    #[error("{what} `{}` is not valid at `{path}`", file.display())]
     Malformed {
+        /// "docker config" or "containers auth file".
+        what: &'static str,
         /// The file.
         file: PathBuf,
         /// JSON path.
         path: String,
-        /// Parser error (line and column, no values).
+        /// Parser error (line and column; serde_json messages carry no values of strings).
         #[source]
         source: serde_json::Error,
     },
     /// An `auth` field that is not base64 of `user:password`.
-    #[error("docker config `{}`: `auths.{registry}.auth` is not base64 of `user:password`", file.display())]
+    #[error("{what} `{}`: `auths.{registry}.auth` is not base64 of `user:password`", file.display())]
     BadAuthField {
+        /// "docker config" or "containers auth file".
+        what: &'static str,
         /// The file.
         file: PathBuf,
         /// The `auths` key.
         registry: String,
     },
     /// Unreadable file (other than missing).
-    #[error("cannot read docker config `{}`", file.display())]
+    #[error("cannot read {what} `{}`", file.display())]
     Io {
+        /// "docker config" or "containers auth file".
+        what: &'static str,
         /// The file.
         file: PathBuf,
         /// I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// A credential helper that failed. Its output is not shown: it may hold a secret.
+    #[error("credential helper `{helper}` failed for registry `{registry}`: {status}")]
+    Helper {
+        /// The program, e.g. `docker-credential-ecr-login`.
+        helper: String,
+        /// Registry asked about.
+        registry: String,
+        /// Exit status, "not found on PATH", or "timed out after 20 s".
+        status: String,
+    },
+    /// Only one of username and password was given.
+    #[error("{0}")]
+    Incomplete(String),
+}
+
+/// Where credentials are looked up, fixed for a run.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialSources {
+    /// `--username` and the password read from stdin.
+    pub explicit: Option<(String, String)>,
+    /// `BPDRIFT_REGISTRY_USERNAME` / `BPDRIFT_REGISTRY_PASSWORD`.
+    pub env: Option<(String, String)>,
+    /// The docker config file.
+    pub docker_config: Option<PathBuf>,
+    /// The containers auth file.
+    pub containers_auth: Option<PathBuf>,
+}
+
+impl CredentialSources {
+    /// Sources from the environment (`DOCKER_CONFIG`, `HOME`, `REGISTRY_AUTH_FILE`,
+    /// `XDG_RUNTIME_DIR`, `BPDRIFT_REGISTRY_*`).
+    pub fn from_env() -> Result<Self, AuthError> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let env = match (
+            var("BPDRIFT_REGISTRY_USERNAME"),
+            var("BPDRIFT_REGISTRY_PASSWORD"),
+        ) {
+            (Some(u), Some(p)) => Some((u, p)),
+            (None, None) => None,
+            _ => {
+                return Err(AuthError::Incomplete(
+                    "set both BPDRIFT_REGISTRY_USERNAME and BPDRIFT_REGISTRY_PASSWORD, or neither"
+                        .into(),
+                ));
+            }
+        };
+        let containers_auth = var("REGISTRY_AUTH_FILE").map(PathBuf::from).or_else(|| {
+            var("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("containers").join("auth.json"))
+        });
+        Ok(Self {
+            explicit: None,
+            env,
+            docker_config: default_docker_config(),
+            containers_auth,
+        })
+    }
+
+    /// The credential for `registry`, first match wins (see the module docs).
+    pub fn lookup(&self, registry: &str) -> Result<Option<Credential>, AuthError> {
+        if let Some((u, p)) = &self.explicit {
+            return Ok(Some(basic(u, p, "--username/--password-stdin")));
+        }
+        if let Some((u, p)) = &self.env {
+            return Ok(Some(basic(u, p, "BPDRIFT_REGISTRY_USERNAME/PASSWORD")));
+        }
+        if let Some(file) = &self.docker_config
+            && let Some(c) = lookup_docker_config(file, registry)?
+        {
+            return Ok(Some(c));
+        }
+        if let Some(file) = &self.containers_auth
+            && let Some(c) = lookup_auths_file("containers auth file", file, registry)?
+        {
+            return Ok(Some(c));
+        }
+        Ok(None)
+    }
+}
+
+fn basic(u: &str, p: &str, origin: &str) -> Credential {
+    Credential {
+        secret: Secret::Basic {
+            username: u.into(),
+            password: p.into(),
+        },
+        origin: origin.into(),
+    }
 }
 
 #[derive(Deserialize, Default)]
-struct DockerConfig {
+struct AuthsFile {
     #[serde(default, deserialize_with = "nullable")]
     auths: BTreeMap<String, AuthEntry>,
+    #[serde(default, rename = "credsStore", deserialize_with = "nullable")]
+    creds_store: Option<String>,
+    #[serde(default, rename = "credHelpers", deserialize_with = "nullable")]
+    cred_helpers: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -79,6 +209,8 @@ struct AuthEntry {
     username: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     password: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    identitytoken: Option<String>,
 }
 
 /// `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`.
@@ -111,58 +243,196 @@ fn canonical(host: &str) -> &str {
     }
 }
 
-/// Credentials for `registry` from the docker config at `file`; `None` when the file does not
-/// exist or has no entry for the registry.
-pub fn lookup(file: &Path, registry: &str) -> Result<Option<Credentials>, AuthError> {
+fn read_auths(what: &'static str, file: &Path) -> Result<Option<AuthsFile>, AuthError> {
     let text = match std::fs::read(file) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
             return Err(AuthError::Io {
+                what,
                 file: file.into(),
                 source,
             });
         }
     };
     let de = &mut serde_json::Deserializer::from_slice(&text);
-    let cfg: DockerConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+    serde_path_to_error::deserialize(de).map(Some).map_err(|e| {
         let path = e.path().to_string();
         AuthError::Malformed {
+            what,
             file: file.into(),
             path: if path.is_empty() { ".".into() } else { path },
             source: e.into_inner(),
         }
-    })?;
-    let wanted = canonical(registry);
-    let Some((key, entry)) = cfg
-        .auths
-        .iter()
-        .find(|(k, _)| canonical(key_host(k)) == wanted)
-    else {
-        return Ok(None);
-    };
+    })
+}
+
+fn from_entry(
+    what: &'static str,
+    file: &Path,
+    key: &str,
+    entry: &AuthEntry,
+) -> Result<Option<Credential>, AuthError> {
+    let origin = format!("{what} {} (auths)", file.display());
+    if let Some(token) = entry.identitytoken.as_deref().filter(|t| !t.is_empty()) {
+        return Ok(Some(Credential {
+            secret: Secret::IdentityToken(token.into()),
+            origin,
+        }));
+    }
     if let Some(auth) = entry.auth.as_deref().filter(|a| !a.is_empty()) {
         let bad = || AuthError::BadAuthField {
+            what,
             file: file.into(),
-            registry: key.clone(),
+            registry: key.to_string(),
         };
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(auth.trim())
             .map_err(|_| bad())?;
         let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
         let (u, p) = decoded.split_once(':').ok_or_else(bad)?;
-        return Ok(Some(Credentials {
-            username: u.into(),
-            password: p.into(),
-        }));
+        return Ok(Some(basic(u, p, &origin)));
     }
     match (&entry.username, &entry.password) {
-        (Some(u), Some(p)) if !u.is_empty() => Ok(Some(Credentials {
-            username: u.clone(),
-            password: p.clone(),
-        })),
+        (Some(u), Some(p)) if !u.is_empty() => Ok(Some(basic(u, p, &origin))),
         _ => Ok(None),
     }
+}
+
+fn find_entry<'a>(
+    auths: &'a BTreeMap<String, AuthEntry>,
+    registry: &str,
+) -> Option<(&'a String, &'a AuthEntry)> {
+    let wanted = canonical(registry);
+    auths.iter().find(|(k, _)| canonical(key_host(k)) == wanted)
+}
+
+fn lookup_auths_file(
+    what: &'static str,
+    file: &Path,
+    registry: &str,
+) -> Result<Option<Credential>, AuthError> {
+    let Some(cfg) = read_auths(what, file)? else {
+        return Ok(None);
+    };
+    match find_entry(&cfg.auths, registry) {
+        Some((key, entry)) => from_entry(what, file, key, entry),
+        None => Ok(None),
+    }
+}
+
+/// Credentials for `registry` from a docker config file, in docker's order: a `credHelpers`
+/// entry for the registry, else `credsStore`, else `auths`.
+pub fn lookup_docker_config(file: &Path, registry: &str) -> Result<Option<Credential>, AuthError> {
+    let what = "docker config";
+    let Some(cfg) = read_auths(what, file)? else {
+        return Ok(None);
+    };
+    let wanted = canonical(registry);
+    let helper = cfg
+        .cred_helpers
+        .iter()
+        .find(|(k, _)| canonical(key_host(k)) == wanted)
+        .map(|(_, v)| v.clone())
+        .or_else(|| cfg.creds_store.clone())
+        .filter(|h| !h.is_empty());
+    if let Some(helper) = helper {
+        // Docker Hub's credentials are stored under its legacy URL.
+        let server = if wanted == "docker.io" {
+            "https://index.docker.io/v1/".to_string()
+        } else {
+            registry.to_string()
+        };
+        if let Some(c) = run_helper(&helper, &server, registry)? {
+            return Ok(Some(c));
+        }
+    }
+    match find_entry(&cfg.auths, registry) {
+        Some((key, entry)) => from_entry(what, file, key, entry),
+        None => Ok(None),
+    }
+}
+
+/// Runs `docker-credential-<name> get` with the server URL on stdin. "Not found" (exit 1 with
+/// that message, as every helper reports it) is no credential; any other failure is an error
+/// that names the helper and its status but never repeats its output.
+fn run_helper(name: &str, server: &str, registry: &str) -> Result<Option<Credential>, AuthError> {
+    const LIMIT: Duration = Duration::from_secs(20);
+    let program = format!("docker-credential-{name}");
+    let fail = |status: String| AuthError::Helper {
+        helper: program.clone(),
+        registry: registry.to_string(),
+        status,
+    };
+    tracing::debug!(helper = %program, %server, "running credential helper");
+    let mut child = Command::new(&program)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            fail(if e.kind() == std::io::ErrorKind::NotFound {
+                "not found on PATH".into()
+            } else {
+                format!("cannot start ({})", e.kind())
+            })
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(server.as_bytes());
+    }
+    // Bounded: a helper waiting for a keychain prompt must not hang the run.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let id = child.id();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let output = match rx.recv_timeout(LIMIT) {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => return Err(fail(format!("cannot be waited for ({})", e.kind()))),
+        Err(_) => {
+            let _ = Command::new("kill").arg(id.to_string()).status();
+            return Err(fail(format!("timed out after {} s", LIMIT.as_secs())));
+        }
+    };
+    if !output.status.success() {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stdout.contains("credentials not found") || stderr.contains("credentials not found") {
+            return Ok(None);
+        }
+        return Err(fail(match output.status.code() {
+            Some(c) => format!("exit status {c}"),
+            None => "killed by a signal".into(),
+        }));
+    }
+    #[derive(Deserialize)]
+    struct Reply {
+        #[serde(rename = "Username", default)]
+        username: String,
+        #[serde(rename = "Secret", default)]
+        secret: String,
+    }
+    let reply: Reply = serde_json::from_slice(&output.stdout)
+        .map_err(|_| fail("printed something that is not credentials JSON".into()))?;
+    let origin = format!("credential helper {program}");
+    if reply.secret.is_empty() {
+        return Ok(None);
+    }
+    // Helpers hand out identity tokens with this conventional user name.
+    if reply.username == "<token>" {
+        return Ok(Some(Credential {
+            secret: Secret::IdentityToken(reply.secret),
+            origin,
+        }));
+    }
+    Ok(Some(basic(&reply.username, &reply.secret, &origin)))
+}
+
+/// Credentials for `registry` from the docker config at `file`: kept for callers that only know
+/// a file.
+pub fn lookup(file: &Path, registry: &str) -> Result<Option<Credential>, AuthError> {
+    lookup_docker_config(file, registry)
 }
 
 #[cfg(test)]
@@ -175,25 +445,34 @@ mod tests {
         p
     }
 
+    fn basic_of(c: Credential) -> (String, String) {
+        match c.secret {
+            Secret::Basic { username, password } => (username, password),
+            Secret::IdentityToken(_) => panic!("identity token"),
+        }
+    }
+
     #[test]
-    fn reads_auth_and_username_password() {
+    fn reads_auth_username_password_and_identity_tokens() {
         let d = tempfile::tempdir().unwrap();
         let auth = base64::engine::general_purpose::STANDARD.encode("alice:s3cret");
         let p = write(
             d.path(),
             &format!(
-                r#"{{"auths":{{"https://index.docker.io/v1/":{{"auth":"{auth}"}},"127.0.0.1:5000":{{"username":"bob","password":"pw"}}}}}}"#
+                r#"{{"auths":{{"https://index.docker.io/v1/":{{"auth":"{auth}"}},"127.0.0.1:5000":{{"username":"bob","password":"pw"}},"ghcr.io":{{"identitytoken":"refresh-me"}}}}}}"#
             ),
         );
         let hub = lookup(&p, "index.docker.io").unwrap().unwrap();
-        assert_eq!(hub.username, "alice");
-        assert_eq!(hub.password, "s3cret");
         assert!(!format!("{hub:?}").contains("s3cret"));
+        assert_eq!(basic_of(hub), ("alice".into(), "s3cret".into()));
         assert_eq!(
-            lookup(&p, "127.0.0.1:5000").unwrap().unwrap().username,
+            basic_of(lookup(&p, "127.0.0.1:5000").unwrap().unwrap()).0,
             "bob"
         );
-        assert!(lookup(&p, "ghcr.io").unwrap().is_none());
+        let gh = lookup(&p, "ghcr.io").unwrap().unwrap();
+        assert!(gh.secret == Secret::IdentityToken("refresh-me".into()));
+        assert!(!format!("{gh:?}").contains("refresh-me"));
+        assert!(lookup(&p, "quay.io").unwrap().is_none());
         assert!(
             lookup(&d.path().join("nope.json"), "ghcr.io")
                 .unwrap()
@@ -213,5 +492,40 @@ mod tests {
             err.contains("not base64") && !err.contains("notbase64"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn missing_helper_is_named() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(
+            d.path(),
+            r#"{"credHelpers":{"ghcr.io":"bpdrift-test-missing"}}"#,
+        );
+        let err = lookup(&p, "ghcr.io").unwrap_err().to_string();
+        assert!(
+            err.contains("docker-credential-bpdrift-test-missing"),
+            "{err}"
+        );
+        assert!(err.contains("not found on PATH"), "{err}");
+    }
+
+    #[test]
+    fn explicit_beats_env_beats_files() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(
+            d.path(),
+            r#"{"auths":{"r:1":{"username":"file","password":"f"}}}"#,
+        );
+        let mut s = CredentialSources {
+            explicit: Some(("cli".into(), "c".into())),
+            env: Some(("env".into(), "e".into())),
+            docker_config: Some(p),
+            containers_auth: None,
+        };
+        assert_eq!(basic_of(s.lookup("r:1").unwrap().unwrap()).0, "cli");
+        s.explicit = None;
+        assert_eq!(basic_of(s.lookup("r:1").unwrap().unwrap()).0, "env");
+        s.env = None;
+        assert_eq!(basic_of(s.lookup("r:1").unwrap().unwrap()).0, "file");
     }
 }

@@ -90,13 +90,12 @@ fn read_blob(
     Ok(bytes)
 }
 
-/// Resolves a tag in `index.json`, then the platform, then reads manifest and config.
-pub(crate) fn fetch_layout(
+/// The `index.json` entry for `tag` (or the only one).
+fn resolve_entry(
     reference: &ImageRef,
     store: &dyn BlobStore,
     tag: Option<&str>,
-    platform: &Platform,
-) -> Result<Fetched, SourceError> {
+) -> Result<oci_client::manifest::ImageIndexEntry, SourceError> {
     let index_bytes = store.read("index.json").map_err(|e| {
         let problem = if e.kind() == std::io::ErrorKind::NotFound {
             "not an OCI image layout: `index.json` is missing".to_string()
@@ -153,7 +152,47 @@ pub(crate) fn fetch_layout(
             }
         },
     };
+    Ok(entry.clone())
+}
 
+/// The platforms the image offers: its index's entries, or `None` for a single-platform image.
+pub(crate) fn platforms_layout(
+    reference: &ImageRef,
+    store: &dyn BlobStore,
+    tag: Option<&str>,
+) -> Result<Option<Vec<Platform>>, SourceError> {
+    let entry = resolve_entry(reference, store, tag)?;
+    let top = read_blob(reference, store, "manifest", &entry.digest)?;
+    Ok(match parse(reference, &top, &entry.media_type)? {
+        Manifest::Index(idx) => Some(manifest::platforms(&idx)),
+        Manifest::Image(_) => None,
+    })
+}
+
+/// `oci:<dir>[:<tag>]`, platforms only.
+pub(crate) fn platforms_dir(
+    reference: &ImageRef,
+    dir: &Path,
+    tag: Option<&str>,
+) -> Result<Option<Vec<Platform>>, SourceError> {
+    if !dir.is_dir() {
+        return Err(local(
+            reference,
+            format!("`{}` is not a directory", dir.display()),
+            None,
+        ));
+    }
+    platforms_layout(reference, &Dir(dir), tag)
+}
+
+/// Resolves a tag in `index.json`, then the platform, then reads manifest and config.
+pub(crate) fn fetch_layout(
+    reference: &ImageRef,
+    store: &dyn BlobStore,
+    tag: Option<&str>,
+    platform: &Platform,
+) -> Result<Fetched, SourceError> {
+    let entry = resolve_entry(reference, store, tag)?;
     let top = read_blob(reference, store, "manifest", &entry.digest)?;
     let parsed = parse(reference, &top, &entry.media_type)?;
     let (digest, index_digest, image) = match parsed {

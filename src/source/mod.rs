@@ -7,11 +7,12 @@
 
 mod archive;
 pub mod auth;
+pub mod cache;
 mod layout;
 pub mod manifest;
 pub mod registry;
 
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -67,9 +68,14 @@ pub struct FetchOptions {
     pub insecure_registries: Vec<String>,
     /// Time limit for one HTTP request.
     pub timeout: Duration,
-    /// Docker config file to read credentials from (default: `$DOCKER_CONFIG/config.json` or
-    /// `~/.docker/config.json`).
-    pub docker_config: Option<PathBuf>,
+    /// Where credentials are looked up.
+    pub credentials: auth::CredentialSources,
+    /// Retries of 429/5xx and connection resets.
+    pub retry: registry::RetryPolicy,
+    /// The on-disk manifest/config cache; `None` with `--no-cache`.
+    pub cache: Option<cache::Cache>,
+    /// Requests in flight at once.
+    pub jobs: usize,
 }
 
 impl Default for FetchOptions {
@@ -78,7 +84,13 @@ impl Default for FetchOptions {
             platform: Platform::linux_amd64(),
             insecure_registries: Vec::new(),
             timeout: Duration::from_secs(30),
-            docker_config: auth::default_docker_config(),
+            credentials: auth::CredentialSources {
+                docker_config: auth::default_docker_config(),
+                ..Default::default()
+            },
+            retry: registry::RetryPolicy::default(),
+            cache: None,
+            jobs: 16,
         }
     }
 }
@@ -132,59 +144,107 @@ pub(crate) struct Fetched {
 }
 
 /// Fetches both images concurrently. Registry state (one ping per registry, one token per
-/// repository) is shared between the two.
+/// repository, the manifests seen) is shared between the two.
 pub async fn fetch_pair(
     before: &ImageRef,
     after: &ImageRef,
     opts: &FetchOptions,
 ) -> (Result<Image, SourceError>, Result<Image, SourceError>) {
-    let client = match registry::RegistryClient::new(opts) {
-        Ok(c) => c,
+    match Fetcher::new(opts) {
+        Ok(f) => tokio::join!(f.fetch(before), f.fetch(after)),
         Err(e) => {
             let msg = e.to_string();
-            return (
-                Err(SourceError::Local {
-                    reference: before.to_string(),
-                    problem: msg.clone(),
-                    source: None,
-                }),
-                Err(SourceError::Local {
-                    reference: after.to_string(),
-                    problem: msg,
-                    source: None,
-                }),
-            );
+            (
+                Err(client_error(before, &msg)),
+                Err(client_error(after, &msg)),
+            )
         }
-    };
-    tokio::join!(
-        fetch_with(&client, before, opts),
-        fetch_with(&client, after, opts)
-    )
+    }
+}
+
+fn client_error(reference: &ImageRef, msg: &str) -> SourceError {
+    SourceError::Local {
+        reference: reference.to_string(),
+        problem: msg.to_string(),
+        source: None,
+    }
 }
 
 /// Fetches one image.
 pub async fn fetch(reference: &ImageRef, opts: &FetchOptions) -> Result<Image, SourceError> {
-    let client = registry::RegistryClient::new(opts).map_err(|e| SourceError::Local {
-        reference: reference.to_string(),
-        problem: e.to_string(),
-        source: None,
-    })?;
-    fetch_with(&client, reference, opts).await
+    let f = Fetcher::new(opts).map_err(|e| client_error(reference, &e.to_string()))?;
+    f.fetch(reference).await
+}
+
+/// One run's fetching state: the options and one registry client, cheap to clone into tasks.
+#[derive(Clone)]
+pub struct Fetcher {
+    client: Arc<registry::RegistryClient>,
+    opts: Arc<FetchOptions>,
+}
+
+impl Fetcher {
+    /// Builds the client (no request is made).
+    pub fn new(opts: &FetchOptions) -> Result<Self, registry::RegistryError> {
+        Ok(Self {
+            client: Arc::new(registry::RegistryClient::new(opts)?),
+            opts: Arc::new(opts.clone()),
+        })
+    }
+
+    /// Fetches `reference` for the run's platform.
+    pub async fn fetch(&self, reference: &ImageRef) -> Result<Image, SourceError> {
+        fetch_with(&self.client, reference, &self.opts.platform).await
+    }
+
+    /// Fetches `reference` for `platform`.
+    pub async fn fetch_platform(
+        &self,
+        reference: &ImageRef,
+        platform: &Platform,
+    ) -> Result<Image, SourceError> {
+        fetch_with(&self.client, reference, platform).await
+    }
+
+    /// The platforms `reference` offers; `None` for a single-platform image.
+    pub async fn platforms(
+        &self,
+        reference: &ImageRef,
+    ) -> Result<Option<Vec<Platform>>, SourceError> {
+        match reference {
+            ImageRef::Registry(r) => self.client.platforms(r).await,
+            ImageRef::OciLayout { dir, tag } => {
+                layout::platforms_dir(reference, dir, tag.as_deref())
+            }
+            ImageRef::OciArchive { file, tag } => {
+                archive::platforms_oci_archive(reference, file, tag.as_deref())
+            }
+            ImageRef::DockerArchive { .. } => Ok(None),
+        }
+    }
+
+    /// Whether a registry image still exists (one HEAD); local sources: whether it reads.
+    pub async fn exists(&self, reference: &ImageRef) -> Result<bool, SourceError> {
+        match reference {
+            ImageRef::Registry(r) => self.client.exists(r).await,
+            other => Ok(self.fetch(other).await.is_ok()),
+        }
+    }
 }
 
 async fn fetch_with(
     client: &registry::RegistryClient,
     reference: &ImageRef,
-    opts: &FetchOptions,
+    platform: &Platform,
 ) -> Result<Image, SourceError> {
     let (fetched, transport) = match reference {
-        ImageRef::Registry(r) => (client.fetch(r, &opts.platform).await?, "registry"),
+        ImageRef::Registry(r) => (client.fetch(r, platform).await?, "registry"),
         ImageRef::OciLayout { dir, tag } => (
-            layout::fetch_dir(reference, dir, tag.as_deref(), &opts.platform)?,
+            layout::fetch_dir(reference, dir, tag.as_deref(), platform)?,
             "oci",
         ),
         ImageRef::OciArchive { file, tag } => (
-            archive::fetch_oci_archive(reference, file, tag.as_deref(), &opts.platform)?,
+            archive::fetch_oci_archive(reference, file, tag.as_deref(), platform)?,
             "oci-archive",
         ),
         ImageRef::DockerArchive {
@@ -206,10 +266,9 @@ async fn fetch_with(
         architecture: metadata.architecture.clone(),
         variant: metadata.variant.clone(),
     };
-    if fetched.index_digest.is_none() && !opts.platform.matches(&actual) {
+    if fetched.index_digest.is_none() && !platform.matches(&actual) {
         tracing::warn!(
-            "`{reference}` is a single-platform image for {actual}, not the requested {}",
-            opts.platform
+            "`{reference}` is a single-platform image for {actual}, not the requested {platform}"
         );
     }
     Ok(Image {

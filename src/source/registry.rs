@@ -1,25 +1,29 @@
-//! The registry side of the OCI distribution protocol, reduced to what bpdrift needs: one `/v2/`
-//! ping per registry, one bearer token per repository, then per image one manifest GET (two for
-//! an index) and one config-blob GET. Never a layer blob.
+//! The registry side of the OCI distribution protocol, reduced to what bpdrift needs and made
+//! cheap: per registry at most one `/v2/` ping (none when the cache remembers the registry's
+//! auth challenge), one bearer token per repository, then per image one manifest GET (two for an
+//! index) and one config-blob GET — never a layer blob. With the cache warm, a tag costs one
+//! HEAD (which Docker Hub does not count against its rate limit) and a digest costs nothing.
 //!
 //! Types (references, manifests, indexes) are `oci-client`'s. The wire is ours, over the same
 //! `reqwest`: `oci_client::Client` re-sends the `/v2/` ping before *every* request when a registry
-//! answers it without an auth challenge (its token cache only stores tokens), which triples the
-//! requests a diff costs; and it drops `Retry-After` and status codes we need to report.
+//! answers it without an auth challenge (its token cache only stores tokens), has no HEAD-first
+//! resolution against a digest cache, and drops `Retry-After` and the status codes we report.
 //!
-//! Specs: <https://github.com/opencontainers/distribution-spec/blob/main/spec.md> and
-//! <https://distribution.github.io/distribution/spec/auth/token/>.
+//! Specs: <https://github.com/opencontainers/distribution-spec/blob/main/spec.md>,
+//! <https://distribution.github.io/distribution/spec/auth/token/> and
+//! <https://distribution.github.io/distribution/spec/auth/oauth/> (identity tokens).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, WWW_AUTHENTICATE};
-use tokio::sync::OnceCell;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OnceCell, Semaphore};
 
-use super::auth::{self, Credentials};
+use super::auth::{Credential, CredentialSources, Secret};
+use super::cache::Cache;
 use super::manifest::{self, Manifest};
 use super::{FetchOptions, Fetched, SourceError};
 use crate::reference::{Platform, RegistryRef};
@@ -67,7 +71,7 @@ pub enum RegistryError {
         repository: String,
         /// HTTP status.
         status: u16,
-        /// "rejected the credentials" or "requires credentials and none were found".
+        /// "rejected the credentials from …" or "requires credentials and none were found".
         what: String,
     },
     /// Any other unexpected status.
@@ -83,6 +87,24 @@ pub enum RegistryError {
         status: u16,
         /// The registry's error message, if it gave one.
         detail: String,
+    },
+    /// Retryable failures that outlasted the retry budget.
+    #[error(
+        "registry `{registry}` kept failing {what} of `{reference}`: {last} (gave up after {attempts} attempts in {secs:.1} s)"
+    )]
+    GaveUp {
+        /// Registry host.
+        registry: String,
+        /// Image reference.
+        reference: String,
+        /// What was requested.
+        what: &'static str,
+        /// The last failure.
+        last: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Time spent.
+        secs: f64,
     },
     /// A manifest or blob that is not what it should be.
     #[error("`{reference}` from registry `{registry}`: {source}")]
@@ -106,8 +128,30 @@ pub enum RegistryError {
     Client(#[source] reqwest::Error),
 }
 
-/// What a registry's `/v2/` answered.
-#[derive(Debug, Clone)]
+/// How often and how long to retry 429, 502, 503, 504 and connection resets.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts per request, the first included.
+    pub attempts: u32,
+    /// Total time one request may take across its attempts.
+    pub max_time: Duration,
+    /// First backoff; doubled each attempt, with ±50 % jitter, at most 10 s.
+    pub base_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 5,
+            max_time: Duration::from_secs(60),
+            base_delay: Duration::from_millis(250),
+        }
+    }
+}
+
+/// What a registry's `/v2/` answered. Persisted in the cache: it holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "scheme", rename_all = "lowercase")]
 enum Challenge {
     /// 200: no authentication.
     Anonymous,
@@ -123,15 +167,31 @@ enum Challenge {
 type Shared<T> = Arc<OnceCell<T>>;
 /// (registry, repository) → bearer token for pulling.
 type TokenCells = HashMap<(String, String), Shared<Option<String>>>;
+/// A manifest's bytes and the media type it was served with.
+type Served = (Vec<u8>, Option<String>);
 
-/// One HTTP client per run, shared by every fetch of the run.
+/// One HTTP client per run, shared by every fetch of the run (clone the `Arc`).
 pub struct RegistryClient {
     http: reqwest::Client,
     insecure: Vec<String>,
-    docker_config: Option<PathBuf>,
+    credentials: CredentialSources,
+    retry: RetryPolicy,
+    cache: Option<Cache>,
+    /// Bounds requests in flight (`--jobs`).
+    slots: Semaphore,
     challenges: Mutex<HashMap<String, Shared<Challenge>>>,
     tokens: Mutex<TokenCells>,
-    credentials: Mutex<HashMap<String, Option<Credentials>>>,
+    found: Mutex<HashMap<String, Option<Credential>>>,
+    /// Manifests seen this run, by digest, so `--platform all` and repeated references cost one
+    /// GET even with `--no-cache`.
+    seen: Mutex<HashMap<String, Served>>,
+}
+
+/// What one request produced.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
 }
 
 impl RegistryClient {
@@ -149,10 +209,14 @@ impl RegistryClient {
         Ok(Self {
             http,
             insecure: opts.insecure_registries.clone(),
-            docker_config: opts.docker_config.clone(),
+            credentials: opts.credentials.clone(),
+            retry: opts.retry,
+            cache: opts.cache.clone(),
+            slots: Semaphore::new(opts.jobs.max(1)),
             challenges: Mutex::default(),
             tokens: Mutex::default(),
-            credentials: Mutex::default(),
+            found: Mutex::default(),
+            seen: Mutex::default(),
         })
     }
 
@@ -168,16 +232,21 @@ impl RegistryClient {
         format!("{}://{}/v2/", self.scheme(r), r.registry())
     }
 
-    fn credentials(&self, r: &RegistryRef) -> Result<Option<Credentials>, SourceError> {
-        let mut cache = self.credentials.lock().expect("credentials lock");
-        if let Some(c) = cache.get(r.registry()) {
+    fn credential(&self, r: &RegistryRef) -> Result<Option<Credential>, SourceError> {
+        if let Some(c) = self
+            .found
+            .lock()
+            .expect("credentials lock")
+            .get(r.registry())
+        {
             return Ok(c.clone());
         }
-        let found = match &self.docker_config {
-            Some(file) => auth::lookup(file, r.registry())?,
-            None => None,
-        };
-        cache.insert(r.registry().to_string(), found.clone());
+        // Looked up outside the lock: a credential helper may take a while.
+        let found = self.credentials.lookup(r.registry())?;
+        self.found
+            .lock()
+            .expect("credentials lock")
+            .insert(r.registry().to_string(), found.clone());
         Ok(found)
     }
 
@@ -185,14 +254,9 @@ impl RegistryClient {
         let reason = if e.is_timeout() {
             "timed out".to_string()
         } else if e.is_connect() {
-            // The innermost cause says "Connection refused" or names the DNS failure.
-            let mut inner: &dyn std::error::Error = &e;
-            while let Some(s) = inner.source() {
-                inner = s;
-            }
-            format!("connection failed ({inner})")
+            format!("connection failed ({})", innermost(&e))
         } else {
-            "request failed".to_string()
+            format!("request failed ({})", innermost(&e))
         };
         RegistryError::Unreachable {
             registry: r.registry().to_string(),
@@ -202,34 +266,139 @@ impl RegistryClient {
         }
     }
 
-    /// The `/v2/` ping, once per registry per run, shared by concurrent fetches.
-    async fn challenge(&self, r: &RegistryRef) -> Result<Challenge, RegistryError> {
-        let cell = self
-            .challenges
-            .lock()
-            .expect("challenge lock")
-            .entry(r.registry().to_string())
-            .or_default()
-            .clone();
+    /// Sends a request built by `build`, retrying 429/502/503/504 and connection resets with
+    /// exponential backoff and jitter, honouring `Retry-After`, within the retry policy.
+    async fn send(
+        &self,
+        r: &RegistryRef,
+        what: &'static str,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Answer, RegistryError> {
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = {
+                let _slot = self.slots.acquire().await.expect("semaphore never closed");
+                match build().send().await {
+                    Ok(res) => {
+                        let status = res.status();
+                        let headers = res.headers().clone();
+                        match res.bytes().await {
+                            Ok(b) => Ok(Answer {
+                                status,
+                                headers,
+                                body: b.to_vec(),
+                            }),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Err(e) => Err(e),
+                }
+            };
+            let (retryable, wait, last) = match &outcome {
+                Ok(a) if matches!(a.status.as_u16(), 429 | 502 | 503 | 504) => (
+                    true,
+                    retry_after(&a.headers),
+                    format!("HTTP {}", a.status.as_u16()),
+                ),
+                Ok(_) => return outcome.map_err(|e| Self::unreachable(r, e)),
+                Err(e) if is_reset(e) => {
+                    (true, None, format!("connection reset ({})", innermost(e)))
+                }
+                Err(_) => return outcome.map_err(|e| Self::unreachable(r, e)),
+            };
+            debug_assert!(retryable);
+            let elapsed = started.elapsed();
+            let backoff = wait.unwrap_or_else(|| self.backoff(attempt));
+            let out_of_budget =
+                attempt >= self.retry.attempts || elapsed + backoff > self.retry.max_time;
+            if out_of_budget {
+                let last = match wait {
+                    Some(w) if elapsed + w > self.retry.max_time => format!(
+                        "{last}, and Retry-After asks for {} s more than the {} s retry budget",
+                        w.as_secs(),
+                        self.retry.max_time.as_secs()
+                    ),
+                    _ => last,
+                };
+                return Err(RegistryError::GaveUp {
+                    registry: r.registry().into(),
+                    reference: r.input.clone(),
+                    what,
+                    last,
+                    attempts: attempt,
+                    secs: elapsed.as_secs_f64(),
+                });
+            }
+            tracing::warn!(
+                "registry `{}`: {last} for {what} of `{}`; retrying in {:.1} s (attempt {}/{})",
+                r.registry(),
+                r.input,
+                backoff.as_secs_f64(),
+                attempt + 1,
+                self.retry.attempts
+            );
+            tokio::time::sleep(backoff).await;
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .retry
+            .base_delay
+            .saturating_mul(1 << (attempt - 1).min(16))
+            .min(Duration::from_secs(10));
+        // Jitter in [0.5, 1.5) so that parallel clients do not retry in lockstep.
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let factor = 0.5 + f64::from(nanos % 1000) / 1000.0;
+        exp.mul_f64(factor)
+    }
+
+    /// The registry's auth challenge: from this run, from the cache, or from one `/v2/` ping
+    /// shared by concurrent fetches.
+    async fn challenge(&self, r: &RegistryRef, refresh: bool) -> Result<Challenge, RegistryError> {
+        let cell = {
+            let mut map = self.challenges.lock().expect("challenge lock");
+            if refresh {
+                map.remove(r.registry());
+            }
+            map.entry(r.registry().to_string()).or_default().clone()
+        };
         cell.get_or_try_init(|| async {
+            if !refresh
+                && let Some(c) = self
+                    .cache
+                    .as_ref()
+                    .and_then(|c| c.get_registry(r.registry()))
+                    .and_then(|j| serde_json::from_str::<Challenge>(&j).ok())
+            {
+                return Ok(c);
+            }
             let url = self.base(r);
             tracing::debug!(%url, "GET (ping)");
-            let res = self
-                .http
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| Self::unreachable(r, e))?;
-            let header = res
-                .headers()
+            let a = self
+                .send(r, "the /v2/ ping", || self.http.get(&url))
+                .await?;
+            let header = a
+                .headers
                 .get(WWW_AUTHENTICATE)
                 .and_then(|h| h.to_str().ok())
                 .map(str::to_string);
-            Ok(match (res.status(), header) {
+            let c = match (a.status, header) {
                 (StatusCode::UNAUTHORIZED, Some(h)) => parse_challenge(&h),
                 (StatusCode::UNAUTHORIZED, None) => Challenge::Basic,
                 _ => Challenge::Anonymous,
-            })
+            };
+            if let Some(cache) = &self.cache
+                && let Ok(j) = serde_json::to_string(&c)
+            {
+                cache.put_registry(r.registry(), &j);
+            }
+            Ok(c)
         })
         .await
         .cloned()
@@ -241,49 +410,76 @@ impl RegistryClient {
         r: &RegistryRef,
         realm: &str,
         service: Option<&str>,
-        creds: Option<&Credentials>,
+        cred: Option<&Credential>,
+        refresh: bool,
     ) -> Result<Option<String>, RegistryError> {
         let key = (r.registry().to_string(), r.repository().to_string());
-        let cell = self
-            .tokens
-            .lock()
-            .expect("token lock")
-            .entry(key)
-            .or_default()
-            .clone();
+        let cell = {
+            let mut map = self.tokens.lock().expect("token lock");
+            if refresh {
+                map.remove(&key);
+            }
+            map.entry(key).or_default().clone()
+        };
         cell.get_or_try_init(|| async {
             let scope = format!("repository:{}:pull", r.repository());
-            let mut query: Vec<(&str, &str)> = vec![("scope", &scope)];
-            if let Some(s) = service {
-                query.push(("service", s));
+            tracing::debug!(%realm, %scope, "token request");
+            let a = match cred.map(|c| &c.secret) {
+                // OAuth2 refresh-token grant, as docker does with an identity token.
+                Some(Secret::IdentityToken(t)) => {
+                    let body = form(&[
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", t),
+                        ("service", service.unwrap_or_default()),
+                        ("scope", &scope),
+                        ("client_id", "bpdrift"),
+                    ]);
+                    self.send(r, "the token request", || {
+                        self.http
+                            .post(realm)
+                            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                            .body(body.clone())
+                    })
+                    .await?
+                }
+                other => {
+                    let mut query: Vec<(&str, &str)> = vec![("scope", &scope)];
+                    if let Some(s) = service {
+                        query.push(("service", s));
+                    }
+                    self.send(r, "the token request", || {
+                        let req = self.http.get(realm).query(&query);
+                        match other {
+                            Some(Secret::Basic { username, password }) => {
+                                req.basic_auth(username, Some(password))
+                            }
+                            _ => req,
+                        }
+                    })
+                    .await?
+                }
+            };
+            if a.status == StatusCode::UNAUTHORIZED || a.status == StatusCode::FORBIDDEN {
+                return Err(unauthorized(r, a.status, cred));
             }
-            tracing::debug!(%realm, %scope, "GET (token)");
-            let mut req = self.http.get(realm).query(&query);
-            if let Some(c) = creds {
-                req = req.basic_auth(&c.username, Some(&c.password));
-            }
-            let res = req.send().await.map_err(|e| Self::unreachable(r, e))?;
-            let status = res.status();
-            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                return Err(unauthorized(r, status, creds.is_some()));
-            }
-            if !status.is_success() {
+            if !a.status.is_success() {
                 return Err(RegistryError::Status {
                     registry: r.registry().into(),
                     reference: r.input.clone(),
                     what: "the token request",
-                    status: status.as_u16(),
+                    status: a.status.as_u16(),
                     detail: String::new(),
                 });
             }
-            #[derive(serde::Deserialize)]
+            #[derive(Deserialize)]
             struct Token {
                 token: Option<String>,
                 access_token: Option<String>,
             }
-            let t: Token = res.json().await.map_err(|_| RegistryError::BadToken {
-                registry: r.registry().into(),
-            })?;
+            let t: Token =
+                serde_json::from_slice(&a.body).map_err(|_| RegistryError::BadToken {
+                    registry: r.registry().into(),
+                })?;
             t.token
                 .or(t.access_token)
                 .filter(|t| !t.is_empty())
@@ -296,110 +492,205 @@ impl RegistryClient {
         .cloned()
     }
 
-    async fn get(
+    /// One authenticated request to `<base><repository>/<path>`. A 401 with a challenge other
+    /// than the remembered one (a registry that started requiring auth, an expired token) is
+    /// answered once by re-pinging and retrying.
+    async fn request(
         &self,
         r: &RegistryRef,
+        method: Method,
         path: &str,
-        accept: Option<String>,
+        accept: Option<&str>,
         what: &'static str,
-    ) -> Result<(HeaderMap, Vec<u8>), SourceError> {
-        let challenge = self.challenge(r).await?;
-        // Only a registry that asks for authentication makes us read the credentials file.
-        let creds = match challenge {
-            Challenge::Anonymous => None,
-            _ => self.credentials(r)?,
-        };
+    ) -> Result<Answer, SourceError> {
         let url = format!("{}{}/{}", self.base(r), r.repository(), path);
-        tracing::debug!(%url, "GET ({what})");
-        let mut req = self.http.get(&url);
-        if let Some(a) = accept {
-            req = req.header(ACCEPT, a);
-        }
-        match &challenge {
-            Challenge::Anonymous => {}
-            Challenge::Basic => {
-                if let Some(c) = &creds {
-                    req = req.basic_auth(&c.username, Some(&c.password));
+        let mut refresh = false;
+        loop {
+            let challenge = self.challenge(r, refresh).await?;
+            // Only a registry that asks for authentication makes us look up credentials.
+            let cred = match challenge {
+                Challenge::Anonymous => None,
+                _ => self.credential(r)?,
+            };
+            let bearer = match &challenge {
+                Challenge::Bearer { realm, service } => {
+                    self.token(r, realm, service.as_deref(), cred.as_ref(), refresh)
+                        .await?
                 }
+                _ => None,
+            };
+            tracing::debug!(%url, "{method} ({what})");
+            let a = self
+                .send(r, what, || {
+                    let mut req = self.http.request(method.clone(), &url);
+                    if let Some(accept) = accept {
+                        req = req.header(ACCEPT, accept);
+                    }
+                    match (&challenge, &cred, &bearer) {
+                        (_, _, Some(t)) => req.bearer_auth(t),
+                        (Challenge::Basic, Some(c), _) => match &c.secret {
+                            Secret::Basic { username, password } => {
+                                req.basic_auth(username, Some(password))
+                            }
+                            Secret::IdentityToken(_) => req,
+                        },
+                        _ => req,
+                    }
+                })
+                .await?;
+            if a.status == StatusCode::UNAUTHORIZED && !refresh {
+                // The remembered challenge may be stale; ask again once.
+                refresh = true;
+                continue;
             }
-            Challenge::Bearer { realm, service } => {
-                if let Some(t) = self
-                    .token(r, realm, service.as_deref(), creds.as_ref())
-                    .await?
-                {
-                    req = req.bearer_auth(t);
+            return match a.status {
+                s if s.is_success() => Ok(a),
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                    Err(unauthorized(r, a.status, cred.as_ref()).into())
                 }
-            }
-        }
-        let res = req.send().await.map_err(|e| Self::unreachable(r, e))?;
-        let status = res.status();
-        let headers = res.headers().clone();
-        let body = res
-            .bytes()
-            .await
-            .map_err(|e| Self::unreachable(r, e))?
-            .to_vec();
-        match status {
-            s if s.is_success() => Ok((headers, body)),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                Err(unauthorized(r, status, creds.is_some()).into())
-            }
-            StatusCode::NOT_FOUND if what == "manifest" => Err(RegistryError::NotFound {
-                registry: r.registry().into(),
-                repository: r.repository().into(),
-                manifest: path.trim_start_matches("manifests/").into(),
-                reference: r.input.clone(),
-            }
-            .into()),
-            s => Err(RegistryError::Status {
-                registry: r.registry().into(),
-                reference: r.input.clone(),
-                what,
-                status: s.as_u16(),
-                detail: registry_message(&body),
-            }
-            .into()),
+                StatusCode::NOT_FOUND if what == "manifest" => Err(RegistryError::NotFound {
+                    registry: r.registry().into(),
+                    repository: r.repository().into(),
+                    manifest: path.trim_start_matches("manifests/").into(),
+                    reference: r.input.clone(),
+                }
+                .into()),
+                s => Err(RegistryError::Status {
+                    registry: r.registry().into(),
+                    reference: r.input.clone(),
+                    what,
+                    status: s.as_u16(),
+                    detail: registry_message(&a.body),
+                }
+                .into()),
+            };
         }
     }
 
+    fn bad(r: &RegistryRef, source: manifest::ManifestError) -> SourceError {
+        RegistryError::Manifest {
+            registry: r.registry().into(),
+            reference: r.input.clone(),
+            source,
+        }
+        .into()
+    }
+
+    /// Manifest bytes by digest from this run or the cache, verified.
+    fn known(&self, digest: &str) -> Option<Served> {
+        if let Some(hit) = self.seen.lock().expect("seen lock").get(digest) {
+            return Some(hit.clone());
+        }
+        let bytes = self.cache.as_ref()?.get(digest)?;
+        Some((bytes, None))
+    }
+
+    fn remember(&self, digest: &str, bytes: &[u8], content_type: Option<String>) {
+        self.seen
+            .lock()
+            .expect("seen lock")
+            .insert(digest.to_string(), (bytes.to_vec(), content_type));
+        if let Some(c) = &self.cache {
+            c.put(digest, bytes);
+        }
+    }
+
+    /// A manifest by tag or digest: `(digest, parsed)`. A tag whose digest the cache saw before
+    /// is confirmed with one HEAD; a digest already cached costs nothing.
     async fn manifest(
         &self,
         r: &RegistryRef,
         reference: &str,
     ) -> Result<(String, Manifest), SourceError> {
-        let (headers, body) = self
-            .get(
-                r,
-                &format!("manifests/{reference}"),
-                Some(manifest::ACCEPT.join(", ")),
-                "manifest",
-            )
+        let by_digest = reference.contains(':');
+        let path = format!("manifests/{reference}");
+        let accept = manifest::ACCEPT.join(", ");
+        let tag_key = format!("{}/{}:{reference}", r.registry(), r.repository());
+        let mut digest_hint: Option<String> = by_digest.then(|| reference.to_string());
+        if !by_digest
+            && self
+                .cache
+                .as_ref()
+                .is_some_and(|c| c.get_tag(&tag_key).is_some())
+        {
+            let head = self
+                .request(r, Method::HEAD, &path, Some(&accept), "manifest")
+                .await?;
+            digest_hint = head
+                .headers
+                .get("docker-content-digest")
+                .and_then(|h| h.to_str().ok())
+                .filter(|d| d.starts_with("sha256:"))
+                .map(str::to_string);
+        }
+        if let Some(d) = &digest_hint
+            && let Some((bytes, ct)) = self.known(d)
+        {
+            let parsed = manifest::parse(&bytes, ct.as_deref()).map_err(|e| Self::bad(r, e))?;
+            return Ok((d.clone(), parsed));
+        }
+        let a = self
+            .request(r, Method::GET, &path, Some(&accept), "manifest")
             .await?;
-        let bad = |source| {
-            SourceError::from(RegistryError::Manifest {
-                registry: r.registry().into(),
-                reference: r.input.clone(),
-                source,
-            })
-        };
-        let digest = if reference.contains(':') {
-            manifest::verify("manifest", &body, reference).map_err(bad)?;
+        let digest = if by_digest {
+            manifest::verify("manifest", &a.body, reference).map_err(|e| Self::bad(r, e))?;
             reference.to_string()
         } else {
-            let computed = manifest::sha256(&body);
             // A registry that names another digest than the content has is not to be trusted.
-            if let Some(h) = headers
+            if let Some(h) = a
+                .headers
                 .get("docker-content-digest")
                 .and_then(|h| h.to_str().ok())
                 .filter(|h| h.starts_with("sha256:"))
             {
-                manifest::verify("manifest", &body, h).map_err(bad)?;
+                manifest::verify("manifest", &a.body, h).map_err(|e| Self::bad(r, e))?;
             }
-            computed
+            manifest::sha256(&a.body)
         };
-        let ct = headers.get(CONTENT_TYPE).and_then(|h| h.to_str().ok());
-        let parsed = manifest::parse(&body, ct).map_err(bad)?;
+        let ct = a
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string);
+        let parsed = manifest::parse(&a.body, ct.as_deref()).map_err(|e| Self::bad(r, e))?;
+        self.remember(&digest, &a.body, ct);
+        if !by_digest && let Some(c) = &self.cache {
+            c.put_tag(&tag_key, &digest);
+        }
         Ok((digest, parsed))
+    }
+
+    async fn config(&self, r: &RegistryRef, digest: &str) -> Result<Vec<u8>, SourceError> {
+        if let Some(bytes) = self.cache.as_ref().and_then(|c| c.get(digest)) {
+            return Ok(bytes);
+        }
+        let a = self
+            .request(
+                r,
+                Method::GET,
+                &format!("blobs/{digest}"),
+                None,
+                "the config blob",
+            )
+            .await?;
+        manifest::verify("config", &a.body, digest).map_err(|e| Self::bad(r, e))?;
+        if let Some(c) = &self.cache {
+            c.put(digest, &a.body);
+        }
+        Ok(a.body)
+    }
+
+    /// The platforms `r` offers: every entry of its index, or the one platform of a
+    /// single-platform image (`None` then: read it from the config).
+    pub(crate) async fn platforms(
+        &self,
+        r: &RegistryRef,
+    ) -> Result<Option<Vec<Platform>>, SourceError> {
+        let (_, top) = self.manifest(r, &r.manifest_reference()).await?;
+        Ok(match top {
+            Manifest::Index(idx) => Some(manifest::platforms(&idx)),
+            Manifest::Image(_) => None,
+        })
     }
 
     /// Manifest (through the index when there is one) and config of `r`.
@@ -408,38 +699,26 @@ impl RegistryClient {
         r: &RegistryRef,
         platform: &Platform,
     ) -> Result<Fetched, SourceError> {
-        let bad = |source| {
-            SourceError::from(RegistryError::Manifest {
-                registry: r.registry().into(),
-                reference: r.input.clone(),
-                source,
-            })
-        };
         let (top_digest, top) = self.manifest(r, &r.manifest_reference()).await?;
         let (digest, index_digest, image) = match top {
             Manifest::Image(m) => (top_digest, None, *m),
             Manifest::Index(idx) => {
-                let entry = manifest::select(&idx, platform).map_err(bad)?;
+                let entry = manifest::select(&idx, platform).map_err(|e| Self::bad(r, e))?;
                 let (d, m) = self.manifest(r, &entry.digest).await?;
                 match m {
                     Manifest::Image(m) => (d, Some(top_digest), *m),
                     Manifest::Index(_) => {
-                        return Err(bad(manifest::ManifestError::MediaType(
-                            "an index nested in an index".into(),
-                        )));
+                        return Err(Self::bad(
+                            r,
+                            manifest::ManifestError::MediaType(
+                                "an index nested in an index".into(),
+                            ),
+                        ));
                     }
                 }
             }
         };
-        let (_, config) = self
-            .get(
-                r,
-                &format!("blobs/{}", image.config.digest),
-                None,
-                "the config blob",
-            )
-            .await?;
-        manifest::verify("config", &config, &image.config.digest).map_err(bad)?;
+        let config = self.config(r, &image.config.digest).await?;
         Ok(Fetched {
             digest: Some(digest),
             index_digest,
@@ -447,21 +726,135 @@ impl RegistryClient {
             config,
         })
     }
+
+    /// Whether a manifest exists, by one HEAD (rollback targets).
+    pub async fn exists(&self, r: &RegistryRef) -> Result<bool, SourceError> {
+        let path = format!("manifests/{}", r.manifest_reference());
+        let accept = manifest::ACCEPT.join(", ");
+        match self
+            .request(r, Method::HEAD, &path, Some(&accept), "manifest")
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(SourceError::Registry(RegistryError::NotFound { .. })) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 }
 
-fn unauthorized(r: &RegistryRef, status: StatusCode, had_credentials: bool) -> RegistryError {
+/// The deepest cause, for short messages ("Connection refused (os error 111)").
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner: &dyn std::error::Error = e;
+    while let Some(s) = inner.source() {
+        inner = s;
+    }
+    inner.to_string()
+}
+
+/// A connection reset, abort or an early close of a kept-alive connection: worth retrying.
+fn is_reset(e: &reqwest::Error) -> bool {
+    if e.is_connect() || e.is_timeout() {
+        return false;
+    }
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            )
+        {
+            return true;
+        }
+        if err
+            .to_string()
+            .contains("connection closed before message completed")
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// `Retry-After` as seconds or an HTTP-date (RFC 9110 §10.2.3).
+fn retry_after(h: &HeaderMap) -> Option<Duration> {
+    let v = h.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = parse_http_date(v)?;
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`: the form RFC 9110 requires senders to use.
+fn parse_http_date(s: &str) -> Option<SystemTime> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [_, day, mon, year, time, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| m == mon)? as i64 + 1;
+    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let hms: Vec<i64> = time
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let [h, m, sec] = hms.as_slice() else {
+        return None;
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + m * 60 + sec;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
+}
+
+/// `application/x-www-form-urlencoded` body.
+fn form(pairs: &[(&str, &str)]) -> String {
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_string(),
+                b => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn unauthorized(r: &RegistryRef, status: StatusCode, cred: Option<&Credential>) -> RegistryError {
     RegistryError::Unauthorized {
         registry: r.registry().into(),
         reference: r.input.clone(),
         repository: r.repository().into(),
         status: status.as_u16(),
-        what: if had_credentials {
-            "rejected the credentials".into()
-        } else {
-            format!(
+        what: match cred {
+            Some(c) => format!("rejected the credentials from {}", c.origin),
+            None => format!(
                 "requires credentials and none were found (run `docker login {}`)",
                 r.registry()
-            )
+            ),
         },
     }
 }
@@ -568,5 +961,36 @@ mod tests {
             ": MANIFEST_UNKNOWN manifest unknown"
         );
         assert_eq!(registry_message(b"<html>"), "");
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "3".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        let t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(
+            t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
+            784_111_777
+        );
+        h.insert(
+            RETRY_AFTER,
+            "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap(),
+        );
+        assert_eq!(
+            retry_after(&h),
+            Some(Duration::ZERO),
+            "a past date means now"
+        );
+        h.insert(RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn form_encoding() {
+        assert_eq!(
+            form(&[("scope", "repository:a/b:pull"), ("x", "a b&c")]),
+            "scope=repository%3Aa%2Fb%3Apull&x=a+b%26c"
+        );
     }
 }

@@ -1,0 +1,198 @@
+//! An on-disk, content-addressed cache of manifests and configs, keyed by digest, plus what each
+//! registry's `/v2/` answered (its auth challenge: no secret) so that a warm rerun needs no ping.
+//!
+//! Content-addressed means entries never change: a reader verifies the digest of what it reads
+//! (a torn or tampered file is dropped and fetched again), and writers go through a temporary
+//! file and an atomic rename, so two processes sharing the directory cannot see half an entry.
+//! Default location: `$XDG_CACHE_HOME/bpdrift`, else `~/.cache/bpdrift`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::manifest;
+
+/// The cache directory.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    /// A cache rooted at `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// `$XDG_CACHE_HOME/bpdrift`, else `$HOME/.cache/bpdrift`.
+    pub fn default_dir() -> Option<PathBuf> {
+        let var = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        var("XDG_CACHE_HOME")
+            .or_else(|| var("HOME").map(|h| h.join(".cache")))
+            .map(|d| d.join("bpdrift"))
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn blob_path(&self, digest: &str) -> Option<PathBuf> {
+        let (alg, hex) = digest.split_once(':')?;
+        let ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
+        (ok(alg) && ok(hex)).then(|| self.root.join("blobs").join(alg).join(hex))
+    }
+
+    /// The content with this digest, verified; `None` when absent or damaged.
+    pub fn get(&self, digest: &str) -> Option<Vec<u8>> {
+        let path = self.blob_path(digest)?;
+        let bytes = std::fs::read(&path).ok()?;
+        if manifest::verify("cache entry", &bytes, digest).is_err() {
+            tracing::warn!(path = %path.display(), "dropping a damaged cache entry");
+            let _ = std::fs::remove_file(&path);
+            return None;
+        }
+        tracing::debug!(%digest, "cache hit");
+        Some(bytes)
+    }
+
+    /// Stores verified content. Failures only cost a later refetch, so they are logged, not
+    /// returned.
+    pub fn put(&self, digest: &str, bytes: &[u8]) {
+        if manifest::verify("cache entry", bytes, digest).is_err() {
+            return;
+        }
+        if let Some(path) = self.blob_path(digest)
+            && let Err(e) = write_atomic(&path, bytes)
+        {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write to the cache");
+        }
+    }
+
+    fn tag_path(&self, key: &str) -> PathBuf {
+        // Tags contain `/` and `:`; their hash is a safe, fixed-length file name.
+        let hex = manifest::sha256(key.as_bytes());
+        self.root.join("tags").join(&hex["sha256:".len()..])
+    }
+
+    /// The digest `registry/repository:tag` pointed to when last fetched. Mutable (tags move):
+    /// only a hint that a HEAD is worth sending before a GET.
+    pub fn get_tag(&self, key: &str) -> Option<String> {
+        let d = std::fs::read_to_string(self.tag_path(key)).ok()?;
+        d.starts_with("sha256:").then(|| d.trim().to_string())
+    }
+
+    /// Remembers where a tag pointed.
+    pub fn put_tag(&self, key: &str, digest: &str) {
+        let path = self.tag_path(key);
+        if let Err(e) = write_atomic(&path, digest.as_bytes()) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write to the cache");
+        }
+    }
+
+    fn registry_path(&self, registry: &str) -> PathBuf {
+        let safe: String = registry
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.root.join("registries").join(format!("{safe}.json"))
+    }
+
+    /// What `/v2/` of `registry` answered last time (JSON, no secret).
+    pub fn get_registry(&self, registry: &str) -> Option<String> {
+        std::fs::read_to_string(self.registry_path(registry)).ok()
+    }
+
+    /// Remembers what `/v2/` of `registry` answered.
+    pub fn put_registry(&self, registry: &str, json: &str) {
+        let path = self.registry_path(registry);
+        if let Err(e) = write_atomic(&path, json.as_bytes()) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write to the cache");
+        }
+    }
+}
+
+/// Writes through a unique temporary file in the same directory, then renames it into place.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().expect("cache paths have a parent");
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".tmp-{}-{:?}-{}",
+        std::process::id(),
+        std::thread::current().id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_damage() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Cache::new(d.path());
+        let digest = manifest::sha256(b"hello");
+        assert!(c.get(&digest).is_none());
+        c.put(&digest, b"hello");
+        assert_eq!(c.get(&digest).as_deref(), Some(&b"hello"[..]));
+        // Content that does not match its digest is never stored…
+        c.put(&manifest::sha256(b"other"), b"hello");
+        assert!(c.get(&manifest::sha256(b"other")).is_none());
+        // …and a damaged entry is dropped on read.
+        std::fs::write(c.blob_path(&digest).unwrap(), b"tampered").unwrap();
+        assert!(c.get(&digest).is_none());
+        assert!(!c.blob_path(&digest).unwrap().exists());
+    }
+
+    #[test]
+    fn concurrent_writers_never_leave_partial_entries() {
+        let d = tempfile::tempdir().unwrap();
+        let data = vec![7u8; 1 << 20];
+        let digest = manifest::sha256(&data);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| Cache::new(d.path()).put(&digest, &data));
+                s.spawn(|| {
+                    if let Some(b) = Cache::new(d.path()).get(&digest) {
+                        assert_eq!(b.len(), data.len());
+                    }
+                });
+            }
+        });
+        assert!(Cache::new(d.path()).get(&digest).is_some());
+        let leftovers = std::fs::read_dir(d.path().join("blobs/sha256"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".tmp")
+            })
+            .count();
+        assert_eq!(leftovers, 0);
+    }
+}
