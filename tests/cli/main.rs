@@ -3,6 +3,7 @@
 mod common;
 mod diff;
 mod errors;
+mod fetching;
 mod labels;
 mod registry;
 mod rules;

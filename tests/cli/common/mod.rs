@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+pub mod http;
+pub mod proxy;
+pub mod token;
+
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -35,6 +39,7 @@ impl Run {
 pub struct Bpdrift {
     cmd: Command,
     home: tempfile::TempDir,
+    input: Option<Vec<u8>>,
 }
 
 pub fn bpdrift() -> Bpdrift {
@@ -45,7 +50,11 @@ pub fn bpdrift() -> Bpdrift {
         .env("HOME", home.path())
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .stdin(Stdio::null());
-    Bpdrift { cmd, home }
+    Bpdrift {
+        cmd,
+        home,
+        input: None,
+    }
 }
 
 impl Bpdrift {
@@ -68,8 +77,28 @@ impl Bpdrift {
         self.home.path()
     }
 
+    /// Bytes for standard input.
+    pub fn input(mut self, bytes: &[u8]) -> Self {
+        self.input = Some(bytes.to_vec());
+        self
+    }
+
     pub fn run(mut self) -> Run {
-        let out = self.cmd.output().expect("run bpdrift");
+        let out = match self.input.take() {
+            None => self.cmd.output().expect("run bpdrift"),
+            Some(bytes) => {
+                use std::io::Write;
+                let mut child = self
+                    .cmd
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("run bpdrift");
+                child.stdin.take().unwrap().write_all(&bytes).unwrap();
+                child.wait_with_output().expect("wait bpdrift")
+            }
+        };
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -131,10 +160,12 @@ impl Registry {
         Self::start_with(true)
     }
 
+    /// Registry with token auth against `token` (which checks `USER`/`PASSWORD`).
+    pub fn start_token(token: &token::TokenServer) -> Self {
+        Self::start_auth(token.registry_auth_yaml())
+    }
+
     fn start_with(htpasswd: bool) -> Self {
-        let dir = tempfile::tempdir().expect("registry dir");
-        let port = free_port();
-        let addr = format!("127.0.0.1:{port}");
         let auth = if htpasswd {
             format!(
                 "auth:\n  htpasswd:\n    realm: bpdrift-test\n    path: {}\n",
@@ -143,6 +174,14 @@ impl Registry {
         } else {
             String::new()
         };
+        Self::start_auth(auth)
+    }
+
+    fn start_auth(auth: String) -> Self {
+        let htpasswd = !auth.is_empty();
+        let dir = tempfile::tempdir().expect("registry dir");
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
         let config = format!(
             "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{auth}",
             dir.path().join("data").display()
@@ -239,6 +278,16 @@ impl Registry {
     /// The registry's storage directory.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
+    }
+
+    /// The file holding a blob's bytes in the registry's filesystem storage.
+    pub fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.data_dir()
+            .join("docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
     }
 }
 

@@ -1,0 +1,150 @@
+//! A loopback HTTP proxy in front of the test registry that adds a fixed delay to every request
+//! (a simulated round trip) and can answer some requests itself with a fault (429 with
+//! Retry-After, 503, a reset connection). Used by the retry tests and the benchmark.
+
+use std::io::{BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::http::{Server, read_request, write_response};
+
+/// What the proxy does instead of forwarding.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Answer with this status and headers (and a registry-style error body).
+    Status(u16, Vec<(&'static str, String)>),
+    /// Answer with this status, headers and body.
+    Body(u16, Vec<(&'static str, String)>, Vec<u8>),
+    /// Close the connection without answering.
+    Reset,
+}
+
+/// Decides, per request (method, path, how many times this method+path was seen before), whether
+/// to inject a fault.
+pub type FaultPlan = dyn Fn(&str, &str, usize) -> Option<Fault> + Send + Sync;
+
+/// A request the proxy saw and what came of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    /// The status returned to the client (0 for a reset).
+    pub status: u16,
+}
+
+pub struct Proxy {
+    pub addr: String,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    _server: Server,
+}
+
+impl Proxy {
+    /// A proxy to `upstream` (`host:port`) adding `delay` to each request.
+    pub fn start(upstream: &str, delay: Duration, plan: Box<FaultPlan>) -> Self {
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let log = seen.clone();
+        let upstream = upstream.to_string();
+        let plan: Arc<FaultPlan> = Arc::from(plan);
+        let server = Server::start(move |stream| {
+            serve(stream, &upstream, delay, &*plan, &log);
+        });
+        Self {
+            addr: server.addr.clone(),
+            seen,
+            _server: server,
+        }
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn serve(
+    client: TcpStream,
+    upstream: &str,
+    delay: Duration,
+    plan: &FaultPlan,
+    log: &Mutex<Vec<Seen>>,
+) {
+    let mut reader = BufReader::new(client.try_clone().expect("clone stream"));
+    let mut client = client;
+    // One request per connection: every answer carries `Connection: close`, so the client opens
+    // a new connection for its next request (and pays the simulated round trip again).
+    if let Some(req) = read_request(&mut reader) {
+        let path = req.path().to_string();
+        let n = log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.method == req.method && s.path == path)
+            .count();
+        std::thread::sleep(delay);
+        match plan(&req.method, &path, n) {
+            Some(Fault::Reset) => {
+                log.lock().unwrap().push(Seen {
+                    method: req.method,
+                    path,
+                    status: 0,
+                });
+                let _ = client.shutdown(Shutdown::Both);
+                return;
+            }
+            Some(Fault::Status(status, headers)) => {
+                log.lock().unwrap().push(Seen {
+                    method: req.method,
+                    path,
+                    status,
+                });
+                let _ = write_response(&mut client, status, &headers, b"{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"injected by the test proxy\"}]}");
+                return;
+            }
+            Some(Fault::Body(status, headers, body)) => {
+                log.lock().unwrap().push(Seen {
+                    method: req.method,
+                    path,
+                    status,
+                });
+                let _ = write_response(&mut client, status, &headers, &body);
+                return;
+            }
+            None => {}
+        }
+        let Ok(mut up) = TcpStream::connect(upstream) else {
+            return;
+        };
+        let _ = up.set_read_timeout(Some(Duration::from_secs(30)));
+        let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target);
+        for (k, v) in &req.headers {
+            if !k.eq_ignore_ascii_case("connection") {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+        }
+        head.push_str("Connection: close\r\n\r\n");
+        if up.write_all(head.as_bytes()).is_err() || up.write_all(&req.body).is_err() {
+            return;
+        }
+        let mut response = Vec::new();
+        if up.read_to_end(&mut response).is_err() {
+            return;
+        }
+        let status = std::str::from_utf8(&response[..response.len().min(12)])
+            .ok()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        log.lock().unwrap().push(Seen {
+            method: req.method.clone(),
+            path,
+            status,
+        });
+        // The upstream answered with `Connection: close`; so does the proxy, and the client
+        // opens a new connection for its next request.
+        if client.write_all(&response).is_err() {
+            return;
+        }
+        let _ = client.flush();
+        let _ = client.shutdown(Shutdown::Write);
+    }
+}
