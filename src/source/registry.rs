@@ -126,6 +126,22 @@ pub enum RegistryError {
     /// The HTTP client could not be built.
     #[error("cannot set up the HTTP client")]
     Client(#[source] reqwest::Error),
+    /// The TLS client (trust store) could not be built.
+    #[error("registry `{registry}`: {reason}")]
+    Tls {
+        /// Registry host.
+        registry: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn client_builder(opts: &FetchOptions) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(concat!("bpdrift/", env!("CARGO_PKG_VERSION")))
+        // Connection refused fails at once; an unroutable host must not hang an incident.
+        .connect_timeout(Duration::from_secs(5).min(opts.timeout))
+        .timeout(opts.timeout)
 }
 
 /// How often and how long to retry 429, 502, 503, 504 and connection resets.
@@ -172,7 +188,9 @@ type Served = (Vec<u8>, Option<String>);
 
 /// One HTTP client per run, shared by every fetch of the run (clone the `Arc`).
 pub struct RegistryClient {
-    http: reqwest::Client,
+    plain: reqwest::Client,
+    tls: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    timeout: Duration,
     insecure: Vec<String>,
     credentials: CredentialSources,
     retry: RetryPolicy,
@@ -199,15 +217,16 @@ impl RegistryClient {
     pub fn new(opts: &FetchOptions) -> Result<Self, RegistryError> {
         // Another part of the process may have installed a provider already; either is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("bpdrift/", env!("CARGO_PKG_VERSION")))
-            // Connection refused fails at once; an unroutable host must not hang an incident.
-            .connect_timeout(Duration::from_secs(5).min(opts.timeout))
-            .timeout(opts.timeout)
+        // Plain HTTP (loopback and --insecure-registry hosts) needs no trust store: loading the
+        // platform's roots costs ~40 ms and 15 MB, so the TLS client is built on first use only.
+        let plain = client_builder(opts)
+            .tls_certs_only(std::iter::empty())
             .build()
             .map_err(RegistryError::Client)?;
         Ok(Self {
-            http,
+            plain,
+            tls: std::sync::OnceLock::new(),
+            timeout: opts.timeout,
             insecure: opts.insecure_registries.clone(),
             credentials: opts.credentials.clone(),
             retry: opts.retry,
@@ -218,6 +237,26 @@ impl RegistryClient {
             found: Mutex::default(),
             seen: Mutex::default(),
         })
+    }
+
+    /// The client for `url`: the plain one for `http://`, the TLS one (built now if needed)
+    /// otherwise.
+    fn http(&self, url: &str) -> Result<&reqwest::Client, String> {
+        if url.starts_with("http://") {
+            return Ok(&self.plain);
+        }
+        let opts = FetchOptions {
+            timeout: self.timeout,
+            ..FetchOptions::default()
+        };
+        self.tls
+            .get_or_init(|| {
+                client_builder(&opts)
+                    .build()
+                    .map_err(|e| format!("cannot set up TLS: {}", innermost(&e)))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     fn scheme(&self, r: &RegistryRef) -> &'static str {
@@ -272,15 +311,20 @@ impl RegistryClient {
         &self,
         r: &RegistryRef,
         what: &'static str,
-        build: impl Fn() -> reqwest::RequestBuilder,
+        url: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Answer, RegistryError> {
+        let client = self.http(url).map_err(|reason| RegistryError::Tls {
+            registry: r.registry().into(),
+            reason,
+        })?;
         let started = Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
             let outcome = {
                 let _slot = self.slots.acquire().await.expect("semaphore never closed");
-                match build().send().await {
+                match build(client).send().await {
                     Ok(res) => {
                         let status = res.status();
                         let headers = res.headers().clone();
@@ -380,9 +424,7 @@ impl RegistryClient {
             }
             let url = self.base(r);
             tracing::debug!(%url, "GET (ping)");
-            let a = self
-                .send(r, "the /v2/ ping", || self.http.get(&url))
-                .await?;
+            let a = self.send(r, "the /v2/ ping", &url, |c| c.get(&url)).await?;
             let header = a
                 .headers
                 .get(WWW_AUTHENTICATE)
@@ -434,9 +476,8 @@ impl RegistryClient {
                         ("scope", &scope),
                         ("client_id", "bpdrift"),
                     ]);
-                    self.send(r, "the token request", || {
-                        self.http
-                            .post(realm)
+                    self.send(r, "the token request", realm, |c| {
+                        c.post(realm)
                             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                             .body(body.clone())
                     })
@@ -447,8 +488,8 @@ impl RegistryClient {
                     if let Some(s) = service {
                         query.push(("service", s));
                     }
-                    self.send(r, "the token request", || {
-                        let req = self.http.get(realm).query(&query);
+                    self.send(r, "the token request", realm, |c| {
+                        let req = c.get(realm).query(&query);
                         match other {
                             Some(Secret::Basic { username, password }) => {
                                 req.basic_auth(username, Some(password))
@@ -521,8 +562,8 @@ impl RegistryClient {
             };
             tracing::debug!(%url, "{method} ({what})");
             let a = self
-                .send(r, what, || {
-                    let mut req = self.http.request(method.clone(), &url);
+                .send(r, what, &url, |c| {
+                    let mut req = c.request(method.clone(), &url);
                     if let Some(accept) = accept {
                         req = req.header(ACCEPT, accept);
                     }
