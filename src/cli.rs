@@ -44,6 +44,11 @@ pub enum Command {
     /// Show what images are made of: buildpacks, runtime dependencies, lifecycle, run image.
     /// Fetches many images concurrently (bounded by --jobs).
     Inspect(InspectArgs),
+    /// The scheduled fleet report: drift since the last run, risky versions, rollback targets,
+    /// history, and an alarm when the schedule stopped.
+    Report(ReportArgs),
+    /// The recorded timeline of a service: digests and buildpack versions, run by run.
+    History(HistoryArgs),
     /// GitHub integration: keep one PR comment current, write the job summary and outputs.
     #[command(subcommand)]
     Github(crate::github::GithubCommand),
@@ -148,6 +153,70 @@ pub struct InspectArgs {
     /// Registry access.
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// `bpdrift report`.
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// The fleet file (services and the images to watch; see docs/report.md).
+    #[arg(long, value_name = "FILE")]
+    pub fleet: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
+    /// Write the report here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// History database [default: $XDG_STATE_HOME/bpdrift/history.sqlite or
+    /// ~/.local/state/bpdrift/history.sqlite].
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Alarm (and exit 1) when the previous run is older than this, e.g. `24h`, `90m`, `1d`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub expect_every: Option<i64>,
+    /// Rule selection (added to the fleet file's).
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// The time of this run (RFC 3339), for reproducible reports and tests.
+    #[arg(long, hide = true, value_parser = parse_time_arg)]
+    pub now: Option<i64>,
+    /// Registry access.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// `report --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown (an issue body, a job summary).
+    Markdown,
+    /// JSON.
+    Json,
+    /// One self-contained HTML page.
+    Html,
+}
+
+/// `bpdrift history`.
+#[derive(Debug, Args, Clone)]
+pub struct HistoryArgs {
+    /// Service name from the fleet file; all services when omitted.
+    pub service: Option<String>,
+    /// History database [default: as `report`].
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+fn parse_duration_arg(s: &str) -> Result<i64, String> {
+    crate::report::scheduled::parse_duration(s)
+        .ok_or_else(|| format!("invalid duration `{s}`: use e.g. `24h`, `90m`, `1d`, `1d12h`"))
+}
+
+fn parse_time_arg(s: &str) -> Result<i64, String> {
+    crate::report::history::parse_rfc3339(s)
+        .ok_or_else(|| format!("invalid time `{s}`: use RFC 3339 UTC, e.g. `2026-11-23T06:00:00Z`"))
 }
 
 /// `--platform`: one platform or all of them.
@@ -345,6 +414,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             registry,
         }) => check_rules(files, against, registry.fetch_options(&platform)?).await,
         Command::Inspect(args) => inspect(args).await,
+        Command::Report(args) => report(args).await,
+        Command::History(args) => history(args),
     }
 }
 
@@ -651,6 +722,204 @@ async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn history_path(given: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    given
+        .clone()
+        .or_else(crate::report::history::History::default_path)
+        .ok_or_else(|| {
+            anyhow::anyhow!("no history location: pass --history FILE (HOME is not set)")
+        })
+}
+
+/// `bpdrift report --fleet`.
+async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    use crate::report::{fleet, history::History, scheduled};
+    let text = std::fs::read_to_string(&args.fleet).map_err(|e| {
+        anyhow::Error::new(e).context(format!("cannot read fleet file `{}`", args.fleet.display()))
+    })?;
+    let name = args.fleet.display().to_string();
+    let base = args.fleet.parent().unwrap_or(std::path::Path::new("."));
+    let file = fleet::parse_fleet(&name, &text, base);
+    let Some(fleet) = file.fleet.as_ref() else {
+        let mut err = io::stderr().lock();
+        let _ = err.write_all(file.render_diagnostics().as_bytes());
+        let n = file.diagnostics.len();
+        let _ = writeln!(
+            err,
+            "error: {n} problem{} in the fleet file",
+            if n == 1 { "" } else { "s" }
+        );
+        return Ok(ExitCode::from(2));
+    };
+    // Rules per service: the run's, then the fleet's and the service's own files.
+    let mut rules = std::collections::BTreeMap::new();
+    for s in &fleet.services {
+        let mut args_rules = args.rules.clone();
+        args_rules.rules.extend(s.rules.iter().cloned());
+        match load_rules(&args_rules)? {
+            Ok(set) => {
+                rules.insert(s.name.clone(), set);
+            }
+            Err(code) => return Ok(code),
+        }
+    }
+    let opts = args.registry.fetch_options(&Platform::linux_amd64())?;
+    let fetcher = source::Fetcher::new(&opts)?;
+    let mut hist = History::open(&history_path(&args.history)?)?;
+    let now = args.now.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default()
+    });
+    let bar = progress_bar();
+    let progress = |done: usize, total: usize, what: &str| match &bar {
+        Some(b) => {
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+        }
+        None => tracing::info!("fetched {done}/{total}: {what}"),
+    };
+    let report = scheduled::run(
+        scheduled::RunInput {
+            fleet,
+            fleet_name: &name,
+            rules: &rules,
+            now,
+            expect_every: args.expect_every,
+            progress: &progress,
+        },
+        &fetcher,
+        &mut hist,
+    )
+    .await?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let mut buf = Vec::new();
+    match args.format {
+        ReportFormat::Markdown => render::fleet_markdown(&report, &mut buf)?,
+        ReportFormat::Html => render::fleet_html(&report, &mut buf)?,
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut buf, &report)?;
+            buf.push(b'\n');
+        }
+    }
+    match &args.out {
+        Some(path) => std::fs::write(path, &buf).map_err(|e| {
+            anyhow::Error::new(e)
+                .context(format!("cannot write the report to `{}`", path.display()))
+        })?,
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(&buf)?;
+            out.flush()?;
+        }
+    }
+    // Loud: the alarm and every failed image are said on stderr too, whatever the format.
+    if let Some(a) = &report.alarm {
+        report_error(&anyhow::anyhow!("missed run: {a}"));
+    }
+    for s in &report.services {
+        for i in s.images.iter().filter(|i| i.error.is_some()) {
+            report_error(&anyhow::anyhow!(
+                "service `{}`: {} `{}` could not be fetched: {}",
+                s.name,
+                i.role,
+                i.reference,
+                i.error.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    Ok(ExitCode::from(report.exit_code()))
+}
+
+/// A progress bar on stderr when it is a terminal; `None` means plain log lines.
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    if !io::IsTerminal::is_terminal(&io::stderr()) {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} images fetched")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+/// `bpdrift history [SERVICE]`.
+fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
+    use crate::report::history::History;
+    let path = history_path(&args.history)?;
+    if !path.exists() {
+        anyhow::bail!(
+            "no history at `{}`: run `bpdrift report` first",
+            path.display()
+        );
+    }
+    let hist = History::open(&path)?;
+    let services = match &args.service {
+        Some(s) => vec![s.clone()],
+        None => hist.services()?,
+    };
+    let mut all = Vec::new();
+    for s in &services {
+        let t = hist.timeline(s)?;
+        if t.is_empty() {
+            anyhow::bail!(
+                "no observations of service `{s}` in `{}` (known: {})",
+                path.display(),
+                hist.services()?.join(", ")
+            );
+        }
+        all.push((s.clone(), t));
+    }
+    let mut out = io::stdout().lock();
+    match args.format {
+        ListFormat::Json => {
+            let v: Vec<serde_json::Value> = all
+                .iter()
+                .map(|(s, t)| serde_json::json!({"service": s, "observations": t}))
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &v)?;
+            writeln!(out)?;
+        }
+        ListFormat::Table => {
+            for (s, t) in &all {
+                writeln!(out, "{s}")?;
+                for o in t {
+                    let versions = o
+                        .snapshot
+                        .as_deref()
+                        .and_then(|j| {
+                            serde_json::from_str::<crate::report::scheduled::Snapshot>(j).ok()
+                        })
+                        .map(|snap| {
+                            snap.buildpacks
+                                .iter()
+                                .map(|b| format!("{}@{}", b.id, b.version))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        })
+                        .unwrap_or_default();
+                    let what = match (&o.digest, &o.error) {
+                        (Some(d), _) => d.clone(),
+                        (None, Some(e)) => format!("error: {e}"),
+                        (None, None) => "-".into(),
+                    };
+                    writeln!(
+                        out,
+                        "  {}  {:<10} {}  {}  {versions}",
+                        o.observed_at, o.role, o.reference, what
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -41,6 +41,8 @@ pub enum Category {
     Label,
     /// User, entrypoint, cmd, working dir, ports, platform.
     Config,
+    /// A rollback target of a scheduled report (not compared between two images).
+    Rollback,
 }
 
 impl Category {
@@ -59,6 +61,7 @@ impl Category {
             Self::Env => "env",
             Self::Label => "label",
             Self::Config => "config",
+            Self::Rollback => "rollback",
         }
     }
 }
@@ -143,6 +146,16 @@ impl Change {
             homepage: None,
             release_notes: None,
         }
+    }
+
+    /// A change built outside a diff (e.g. a rollback target that vanished).
+    pub fn of(
+        category: Category,
+        subject: &str,
+        before: Option<String>,
+        after: Option<String>,
+    ) -> Self {
+        Self::new(category, subject, before, after)
     }
 
     fn versioned(

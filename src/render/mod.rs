@@ -1,6 +1,7 @@
 //! Renderers: pure functions from a [`DiffReport`] to a writer. They never print, read the clock
 //! or the environment, so the same report always renders the same bytes.
 
+mod fleet;
 mod inspect;
 mod json;
 mod markdown;
@@ -12,6 +13,7 @@ use std::io::{self, Write};
 
 use crate::report::DiffReport;
 
+pub use fleet::{fleet_html, fleet_markdown};
 pub use inspect::{inspect_json, inspect_table};
 pub use markdown::escape as markdown_escape;
 pub use platforms::{PlatformEntry, render_platforms};

@@ -8,33 +8,14 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
-use codespan_reporting::files::SimpleFiles;
-use codespan_reporting::term;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+pub use crate::config::Diagnostic;
+use crate::config::{Ctx, TableView as RawRule, line_col, suggest, type_name};
+
 use super::{AppliesIf, ChangeKind, Condition, Globs, Rule, Severity, Subject};
 use crate::version;
-
-/// One problem in a rule file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    /// File name as given.
-    pub file: String,
-    /// Byte range of the offending text.
-    pub span: Range<usize>,
-    /// What is wrong.
-    pub message: String,
-    /// Text under the underline.
-    pub label: String,
-    /// Hints.
-    pub notes: Vec<String>,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column (in characters).
-    pub column: usize,
-}
 
 /// A parsed rule file: its valid rules and every problem found.
 #[derive(Debug, Clone)]
@@ -87,178 +68,6 @@ const KEYS: &[&str] = &[
     "to-value",
     "applies-if",
 ];
-
-struct Ctx<'a> {
-    name: &'a str,
-    text: &'a str,
-    diags: Vec<Diagnostic>,
-}
-
-impl Ctx<'_> {
-    fn error(&mut self, span: Range<usize>, message: impl Into<String>, label: impl Into<String>) {
-        self.error_with(span, message, label, Vec::new());
-    }
-
-    fn error_with(
-        &mut self,
-        span: Range<usize>,
-        message: impl Into<String>,
-        label: impl Into<String>,
-        notes: Vec<String>,
-    ) {
-        let (line, column) = line_col(self.text, span.start);
-        self.diags.push(Diagnostic {
-            file: self.name.to_string(),
-            span,
-            message: message.into(),
-            label: label.into(),
-            notes,
-            line,
-            column,
-        });
-    }
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count())
-        .unwrap_or(0)
-        + 1;
-    (line, col)
-}
-
-fn type_name(v: &DeValue<'_>) -> &'static str {
-    match v {
-        DeValue::String(_) => "a string",
-        DeValue::Integer(_) => "an integer",
-        DeValue::Float(_) => "a float",
-        DeValue::Boolean(_) => "a boolean",
-        DeValue::Datetime(_) => "a datetime",
-        DeValue::Array(_) => "an array",
-        DeValue::Table(_) => "a table",
-    }
-}
-
-/// The closest known key, for "did you mean".
-fn suggest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
-    fn distance(a: &str, b: &str) -> usize {
-        let b: Vec<char> = b.chars().collect();
-        let mut prev: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.chars().enumerate() {
-            let mut cur = vec![i + 1];
-            for (j, cb) in b.iter().enumerate() {
-                let cost = usize::from(ca != *cb);
-                cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-            }
-            prev = cur;
-        }
-        prev[b.len()]
-    }
-    known
-        .iter()
-        .map(|k| (distance(key, k), *k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-        .min()
-        .map(|(_, k)| k)
-}
-
-type Table<'i> = DeTable<'i>;
-
-/// One rule table's values, checked for type, before cross-key validation.
-struct RawRule<'t, 'i> {
-    table: &'t Table<'i>,
-    span: Range<usize>,
-}
-
-impl<'i> RawRule<'_, 'i> {
-    fn get(&self, key: &str) -> Option<&Spanned<DeValue<'i>>> {
-        self.table
-            .iter()
-            .find(|(k, _)| k.get_ref().as_ref() == key)
-            .map(|(_, v)| v)
-    }
-
-    fn key_span(&self, key: &str) -> Range<usize> {
-        self.table
-            .iter()
-            .find(|(k, _)| k.get_ref().as_ref() == key)
-            .map(|(k, _)| k.span())
-            .unwrap_or_else(|| self.span.clone())
-    }
-
-    /// A string value; wrong type → diagnostic, `None`.
-    fn string(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Spanned<String>> {
-        let v = self.get(key)?;
-        match v.get_ref() {
-            DeValue::String(s) => Some(Spanned::new(v.span(), s.to_string())),
-            other => {
-                ctx.error(
-                    v.span(),
-                    format!("`{key}` must be a string, found {}", type_name(other)),
-                    "expected a string",
-                );
-                None
-            }
-        }
-    }
-
-    /// A string or an array of strings.
-    fn strings(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Vec<Spanned<String>>> {
-        let v = self.get(key)?;
-        match v.get_ref() {
-            DeValue::String(s) => Some(vec![Spanned::new(v.span(), s.to_string())]),
-            DeValue::Array(items) => {
-                let mut out = Vec::new();
-                let mut ok = true;
-                for item in items.iter() {
-                    match item.get_ref() {
-                        DeValue::String(s) => out.push(Spanned::new(item.span(), s.to_string())),
-                        other => {
-                            ctx.error(
-                                item.span(),
-                                format!("`{key}` must hold strings, found {}", type_name(other)),
-                                "expected a string",
-                            );
-                            ok = false;
-                        }
-                    }
-                }
-                ok.then_some(out)
-            }
-            other => {
-                ctx.error(
-                    v.span(),
-                    format!(
-                        "`{key}` must be a string or an array of strings, found {}",
-                        type_name(other)
-                    ),
-                    "expected a string or an array of strings",
-                );
-                None
-            }
-        }
-    }
-
-    fn flag(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Spanned<bool>> {
-        let v = self.get(key)?;
-        match v.get_ref() {
-            DeValue::Boolean(b) => Some(Spanned::new(v.span(), *b)),
-            other => {
-                ctx.error(
-                    v.span(),
-                    format!("`{key}` must be `true`, found {}", type_name(other)),
-                    "expected `true`",
-                );
-                None
-            }
-        }
-    }
-}
 
 fn globs(ctx: &mut Ctx<'_>, key: &str, values: Vec<Spanned<String>>) -> Option<Globs> {
     let mut out = Vec::new();
@@ -316,11 +125,7 @@ fn parse_req(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<String>) -> Option<semver
 
 /// Parses and validates one rule file. Never fails: problems are in `diagnostics`.
 pub fn parse_file(name: &str, text: &str) -> RuleFile {
-    let mut ctx = Ctx {
-        name,
-        text,
-        diags: Vec::new(),
-    };
+    let mut ctx = Ctx::new(name, text);
     let (root, errors) = DeTable::parse_recoverable(text);
     for e in errors {
         let span = e.span().unwrap_or(0..0);
@@ -736,30 +541,9 @@ fn validate(
     })
 }
 
-/// Renders diagnostics as codespan does: `error: …`, then `┌─ file:line:column` and the line
-/// with the offending text underlined. Plain text, so logs and snapshots stay readable.
+/// Renders a rule file's diagnostics (see [`crate::config::render`]).
 pub fn render_diagnostics(file: &RuleFile) -> String {
-    let mut files = SimpleFiles::new();
-    let id = files.add(file.name.as_str(), file.text.as_str());
-    let config = term::Config::default();
-    let mut out = String::new();
-    for d in &file.diagnostics {
-        let diag = CsDiagnostic::error()
-            .with_message(&d.message)
-            .with_labels(vec![
-                Label::primary(id, d.span.clone()).with_message(&d.label),
-            ])
-            .with_notes(d.notes.clone());
-        match term::emit_into_string(&config, &files, &diag) {
-            Ok(s) => out.push_str(&s),
-            // A span past the end (never expected) still gets its message.
-            Err(_) => out.push_str(&format!(
-                "error: {}\n  at {}:{}:{}\n",
-                d.message, d.file, d.line, d.column
-            )),
-        }
-    }
-    out
+    crate::config::render(&file.name, &file.text, &file.diagnostics)
 }
 
 #[cfg(test)]

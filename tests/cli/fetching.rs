@@ -35,7 +35,7 @@ fn auths(registry: &str, user: &str, password: &str) -> Value {
 fn fixtures_path() -> String {
     format!(
         "{}:{}",
-        root().join("tests/cli/fixtures").display(),
+        root().join("testdata/bin").display(),
         std::env::var("PATH").unwrap_or_default()
     )
 }

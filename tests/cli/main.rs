@@ -6,4 +6,5 @@ mod errors;
 mod fetching;
 mod labels;
 mod registry;
+mod report;
 mod rules;

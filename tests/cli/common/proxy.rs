@@ -115,6 +115,7 @@ fn serve(
             return;
         };
         let _ = up.set_read_timeout(Some(Duration::from_secs(30)));
+        let _ = up.set_nodelay(true);
         let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target);
         for (k, v) in &req.headers {
             if !k.eq_ignore_ascii_case("connection") {
@@ -122,7 +123,10 @@ fn serve(
             }
         }
         head.push_str("Connection: close\r\n\r\n");
-        if up.write_all(head.as_bytes()).is_err() || up.write_all(&req.body).is_err() {
+        // One write: head and body together.
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(&req.body);
+        if up.write_all(&bytes).is_err() {
             return;
         }
         let mut response = Vec::new();

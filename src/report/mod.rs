@@ -3,6 +3,10 @@
 //! JSON is this struct through serde (schema documented in `docs/json.md`). Bump
 //! [`SCHEMA_VERSION`] on any change that removes or renames a field; adding fields does not.
 
+pub mod fleet;
+pub mod history;
+pub mod scheduled;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;

@@ -1,0 +1,304 @@
+//! Shared machinery for the TOML files users write (rule files, fleet files): a span-carrying
+//! tree walked key by key, problems collected as [`Diagnostic`]s with `file:line:column`, and
+//! rendered the way codespan renders them, with the offending text underlined.
+
+use std::ops::Range;
+
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// One problem in a file a user wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// File name as given.
+    pub file: String,
+    /// Byte range of the offending text.
+    pub span: Range<usize>,
+    /// What is wrong.
+    pub message: String,
+    /// Text under the underline.
+    pub label: String,
+    /// Hints.
+    pub notes: Vec<String>,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+}
+
+/// Collects diagnostics for one file.
+pub(crate) struct Ctx<'a> {
+    pub name: &'a str,
+    pub text: &'a str,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(name: &'a str, text: &'a str) -> Self {
+        Self {
+            name,
+            text,
+            diags: Vec::new(),
+        }
+    }
+
+    pub fn error(
+        &mut self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) {
+        self.error_with(span, message, label, Vec::new());
+    }
+
+    pub fn error_with(
+        &mut self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        notes: Vec<String>,
+    ) {
+        let (line, column) = line_col(self.text, span.start);
+        self.diags.push(Diagnostic {
+            file: self.name.to_string(),
+            span,
+            message: message.into(),
+            label: label.into(),
+            notes,
+            line,
+            column,
+        });
+    }
+}
+
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, col)
+}
+
+pub(crate) fn type_name(v: &DeValue<'_>) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a datetime",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+/// The closest known key, for "did you mean".
+pub(crate) fn suggest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut cur = vec![i + 1];
+            for (j, cb) in b.iter().enumerate() {
+                let cost = usize::from(ca != *cb);
+                cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+    known
+        .iter()
+        .map(|k| (distance(key, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// One table of a user's file, read with type checks that report instead of failing.
+pub(crate) struct TableView<'t, 'i> {
+    pub table: &'t DeTable<'i>,
+    pub span: Range<usize>,
+}
+
+impl<'i> TableView<'_, 'i> {
+    pub fn get(&self, key: &str) -> Option<&Spanned<DeValue<'i>>> {
+        self.table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == key)
+            .map(|(_, v)| v)
+    }
+
+    pub fn key_span(&self, key: &str) -> Range<usize> {
+        self.table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == key)
+            .map(|(k, _)| k.span())
+            .unwrap_or_else(|| self.span.clone())
+    }
+
+    /// A string value; wrong type → diagnostic, `None`.
+    pub fn string(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Spanned<String>> {
+        let v = self.get(key)?;
+        match v.get_ref() {
+            DeValue::String(s) => Some(Spanned::new(v.span(), s.to_string())),
+            other => {
+                ctx.error(
+                    v.span(),
+                    format!("`{key}` must be a string, found {}", type_name(other)),
+                    "expected a string",
+                );
+                None
+            }
+        }
+    }
+
+    /// A string or an array of strings.
+    pub fn strings(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Vec<Spanned<String>>> {
+        let v = self.get(key)?;
+        match v.get_ref() {
+            DeValue::String(s) => Some(vec![Spanned::new(v.span(), s.to_string())]),
+            DeValue::Array(items) => {
+                let mut out = Vec::new();
+                let mut ok = true;
+                for item in items.iter() {
+                    match item.get_ref() {
+                        DeValue::String(s) => out.push(Spanned::new(item.span(), s.to_string())),
+                        other => {
+                            ctx.error(
+                                item.span(),
+                                format!("`{key}` must hold strings, found {}", type_name(other)),
+                                "expected a string",
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+                ok.then_some(out)
+            }
+            other => {
+                ctx.error(
+                    v.span(),
+                    format!(
+                        "`{key}` must be a string or an array of strings, found {}",
+                        type_name(other)
+                    ),
+                    "expected a string or an array of strings",
+                );
+                None
+            }
+        }
+    }
+
+    /// A non-negative integer.
+    pub fn integer(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Spanned<u64>> {
+        let v = self.get(key)?;
+        match v.get_ref() {
+            DeValue::Integer(i) => match u64::from_str_radix(i.as_str(), i.radix()) {
+                Ok(n) => Some(Spanned::new(v.span(), n)),
+                Err(_) => {
+                    ctx.error(
+                        v.span(),
+                        format!("`{key}` must be a whole number ≥ 0"),
+                        "not allowed here",
+                    );
+                    None
+                }
+            },
+            other => {
+                ctx.error(
+                    v.span(),
+                    format!("`{key}` must be a whole number, found {}", type_name(other)),
+                    "expected a number",
+                );
+                None
+            }
+        }
+    }
+
+    /// A nested table.
+    pub fn table(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<TableView<'_, 'i>> {
+        let v = self.get(key)?;
+        match v.get_ref() {
+            DeValue::Table(t) => Some(TableView {
+                table: t,
+                span: v.span(),
+            }),
+            other => {
+                ctx.error(
+                    v.span(),
+                    format!("`{key}` must be a table, found {}", type_name(other)),
+                    "expected a table",
+                );
+                None
+            }
+        }
+    }
+
+    /// Reports every key not in `known`, with a "did you mean" when one is close.
+    pub fn unknown_keys(&self, ctx: &mut Ctx<'_>, known: &[&str], what: &str) {
+        for (k, _) in self.table.iter() {
+            let key = k.get_ref().as_ref();
+            if !known.contains(&key) {
+                let notes = match suggest(key, known) {
+                    Some(s) => vec![format!("did you mean `{s}`?")],
+                    None => vec![format!("known keys: {}", known.join(", "))],
+                };
+                ctx.error_with(
+                    k.span(),
+                    format!("unknown key `{key}` in {what}"),
+                    "unknown key",
+                    notes,
+                );
+            }
+        }
+    }
+
+    pub fn flag(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Spanned<bool>> {
+        let v = self.get(key)?;
+        match v.get_ref() {
+            DeValue::Boolean(b) => Some(Spanned::new(v.span(), *b)),
+            other => {
+                ctx.error(
+                    v.span(),
+                    format!("`{key}` must be `true`, found {}", type_name(other)),
+                    "expected `true`",
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Renders diagnostics as codespan does: `error: …`, then `┌─ file:line:column` and the line
+/// with the offending text underlined. Plain text, so logs and snapshots stay readable.
+pub fn render(name: &str, text: &str, diagnostics: &[Diagnostic]) -> String {
+    let mut files = SimpleFiles::new();
+    let id = files.add(name, text);
+    let config = term::Config::default();
+    let mut out = String::new();
+    for d in diagnostics {
+        let diag = CsDiagnostic::error()
+            .with_message(&d.message)
+            .with_labels(vec![
+                Label::primary(id, d.span.clone()).with_message(&d.label),
+            ])
+            .with_notes(d.notes.clone());
+        match term::emit_into_string(&config, &files, &diag) {
+            Ok(s) => out.push_str(&s),
+            // A span past the end (never expected) still gets its message.
+            Err(_) => out.push_str(&format!(
+                "error: {}\n  at {}:{}:{}\n",
+                d.message, d.file, d.line, d.column
+            )),
+        }
+    }
+    out
+}

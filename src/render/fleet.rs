@@ -1,0 +1,453 @@
+//! The scheduled fleet report as Markdown (an issue body, a job summary) and as one
+//! self-contained HTML page (no external assets): alarm first, then totals, a table of services
+//! with their status, and per service its findings, drift, rollback targets and a timeline of
+//! buildpack versions from the history.
+
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+
+use super::markdown_escape as md;
+use super::short_digest;
+use crate::report::scheduled::{FleetReport, ServiceReport};
+use crate::rules::Severity;
+
+/// HTML text escaping.
+fn h(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn digest_or(d: &Option<String>) -> String {
+    d.as_deref().map(short_digest).unwrap_or_else(|| "—".into())
+}
+
+fn image_cell(s: &ServiceReport, role: &str) -> Option<String> {
+    let i = s.images.iter().find(|i| i.role == role)?;
+    Some(match &i.error {
+        Some(_) => "fetch failed".into(),
+        None => digest_or(&i.digest),
+    })
+}
+
+fn drift_text(s: &ServiceReport) -> String {
+    let mut parts: Vec<String> = s
+        .drift
+        .iter()
+        .filter(|d| !d.changes.is_empty())
+        .map(|d| format!("{} → {}: {}", d.from, d.to, d.verdict))
+        .collect();
+    for d in &s.since_last_run {
+        if d.previous_digest != d.digest {
+            parts.push(format!(
+                "{} moved since last run: {} → {}",
+                d.role,
+                digest_or(&d.previous_digest),
+                digest_or(&d.digest)
+            ));
+        }
+    }
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn rollback_text(s: &ServiceReport) -> String {
+    if s.rollback.is_empty() {
+        return "none recorded".into();
+    }
+    let present = s.rollback.iter().filter(|t| t.status == "present").count();
+    let vanished = s.rollback.iter().filter(|t| t.status == "vanished").count();
+    let mut t = format!("{present}/{} present", s.rollback.len());
+    if vanished > 0 {
+        t.push_str(&format!(", {vanished} vanished"));
+    }
+    t
+}
+
+fn totals(r: &FleetReport) -> String {
+    let f = &r.summary.findings;
+    let count = |s: Severity| f.get(&s).copied().unwrap_or(0);
+    format!(
+        "{} services, {} images, {} fetch errors; findings: {} error, {} warning, {} info; {} vanished rollback targets",
+        r.summary.services,
+        r.summary.images,
+        r.summary.fetch_errors,
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info),
+        r.summary.vanished_rollback_targets
+    )
+}
+
+/// Markdown.
+pub fn fleet_markdown(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "## bpdrift fleet report\n")?;
+    if let Some(a) = &r.alarm {
+        writeln!(out, "> **🛑 Missed run:** {}\n", md(a))?;
+    }
+    writeln!(
+        out,
+        "Generated {} from `{}`; previous run: {}.\n",
+        r.generated_at,
+        md(&r.fleet),
+        r.previous_run.as_deref().unwrap_or("none")
+    )?;
+    writeln!(out, "**{}**\n", totals(r))?;
+    writeln!(
+        out,
+        "| service | status | deployed | candidate | drift | findings | rollback |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|---|")?;
+    for s in &r.services {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            md(&s.name),
+            s.status,
+            image_cell(s, "deployed").unwrap_or_else(|| "—".into()),
+            image_cell(s, "candidate").unwrap_or_else(|| "—".into()),
+            md(&drift_text(s)),
+            s.findings.len(),
+            rollback_text(s)
+        )?;
+    }
+    for s in &r.services {
+        writeln!(
+            out,
+            "\n<details{}><summary><b>{}</b>: {}</summary>\n",
+            if s.status == "ok" { "" } else { " open" },
+            md(&s.name),
+            s.status
+        )?;
+        for i in &s.images {
+            match &i.error {
+                Some(e) => writeln!(
+                    out,
+                    "- {} `{}`: **could not be fetched**: {}",
+                    i.role,
+                    md(&i.reference),
+                    md(e)
+                )?,
+                None => writeln!(
+                    out,
+                    "- {} `{}` → `{}` ({})",
+                    i.role,
+                    md(&i.reference),
+                    digest_or(&i.digest),
+                    i.platform.as_deref().unwrap_or("?")
+                )?,
+            }
+        }
+        for f in &s.findings {
+            writeln!(
+                out,
+                "- **{}** `{}` {}: {}",
+                f.severity,
+                f.rule,
+                md(&f.change.subject),
+                md(&f.summary)
+            )?;
+        }
+        for d in s.drift.iter().filter(|d| !d.changes.is_empty()) {
+            writeln!(out, "- drift {} → {}: {}", d.from, d.to, md(&d.verdict))?;
+        }
+        for d in s.since_last_run.iter().filter(|d| !d.changes.is_empty()) {
+            let list: Vec<String> = d
+                .changes
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} {} → {}",
+                        c.subject,
+                        c.before.as_deref().unwrap_or("—"),
+                        c.after.as_deref().unwrap_or("—")
+                    )
+                })
+                .collect();
+            writeln!(
+                out,
+                "- {} since {}: {}",
+                d.role,
+                d.previous_at.as_deref().unwrap_or("?"),
+                md(&list.join(", "))
+            )?;
+        }
+        for t in &s.rollback {
+            writeln!(
+                out,
+                "- rollback target `{}` ({}): {}",
+                md(&t.reference),
+                t.origin,
+                t.status
+            )?;
+        }
+        writeln!(out, "\n</details>")?;
+    }
+    Ok(())
+}
+
+const CSS: &str = "
+:root{--ok:#1a7f37;--warn:#9a6700;--err:#cf222e;--info:#0969da;--muted:#57606a;--line:#d0d7de;--bg:#f6f8fa}
+*{box-sizing:border-box}body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:1240px;padding:24px;color:#1f2328}
+h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:28px 0 10px}h3{font-size:16px;margin:18px 0 6px}
+.meta{color:var(--muted);margin:0 0 16px}
+.alarm{border:2px solid var(--err);background:#ffebe9;color:#82071e;padding:12px 16px;border-radius:8px;margin:12px 0 18px;font-weight:600}
+.cards{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid var(--line);border-radius:8px;padding:10px 16px;background:var(--bg);min-width:150px}
+.card .n{display:block;font-size:24px;font-weight:700}
+table{border-collapse:collapse;width:100%;margin:6px 0 12px;font-size:14px}th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
+th{background:var(--bg);font-weight:600}code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace}
+.badge{display:inline-block;border-radius:12px;padding:1px 10px;font-size:12px;font-weight:700;color:#fff;background:var(--muted)}
+.badge.ok{background:var(--ok)}.badge.drift,.badge.info{background:var(--info)}.badge.warning{background:var(--warn)}.badge.error,.badge.failed{background:var(--err)}
+.service{border:1px solid var(--line);border-radius:10px;padding:4px 18px 12px;margin:18px 0}
+td.changed{background:#fff8c5;font-weight:600}.err{color:var(--err)}
+.timeline{overflow-x:auto}table.timeline td:first-child,table.timeline td:nth-child(3){white-space:nowrap}
+";
+
+/// One self-contained HTML page.
+pub fn fleet_html(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">"
+    )?;
+    writeln!(
+        out,
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+    )?;
+    writeln!(
+        out,
+        "<title>bpdrift fleet report {}</title>\n<style>{CSS}</style>\n</head>\n<body>",
+        h(&r.generated_at)
+    )?;
+    writeln!(out, "<header><h1>bpdrift fleet report</h1>")?;
+    writeln!(
+        out,
+        "<p class=\"meta\">Generated <time id=\"generated\">{}</time> from <code>{}</code> · previous run: {}</p></header>",
+        h(&r.generated_at),
+        h(&r.fleet),
+        h(r.previous_run.as_deref().unwrap_or("none"))
+    )?;
+    if let Some(a) = &r.alarm {
+        writeln!(
+            out,
+            "<section id=\"alarm\" class=\"alarm\" role=\"alert\">Missed run: {}</section>",
+            h(a)
+        )?;
+    }
+    let f = &r.summary.findings;
+    let count = |s: Severity| f.get(&s).copied().unwrap_or(0);
+    writeln!(out, "<section id=\"summary\" class=\"cards\">")?;
+    for (id, n, label) in [
+        ("services", r.summary.services, "services"),
+        ("images", r.summary.images, "images"),
+        ("fetch-errors", r.summary.fetch_errors, "fetch errors"),
+        ("errors", count(Severity::Error), "error findings"),
+        ("warnings", count(Severity::Warning), "warning findings"),
+        (
+            "vanished",
+            r.summary.vanished_rollback_targets,
+            "vanished rollback targets",
+        ),
+    ] {
+        writeln!(
+            out,
+            "<div class=\"card\" id=\"card-{id}\"><span class=\"n\">{n}</span>{label}</div>"
+        )?;
+    }
+    writeln!(out, "</section>")?;
+    writeln!(
+        out,
+        "<h2>Services</h2>\n<table id=\"services\"><thead><tr><th>Service</th><th>Status</th><th>Deployed</th><th>Candidate</th><th>Drift</th><th>Findings</th><th>Rollback targets</th></tr></thead><tbody>"
+    )?;
+    for s in &r.services {
+        writeln!(
+            out,
+            "<tr data-service=\"{n}\" data-status=\"{st}\"><td><a href=\"#svc-{n}\">{n}</a></td><td><span class=\"badge {st}\">{st}</span></td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            h(&image_cell(s, "deployed").unwrap_or_else(|| "—".into())),
+            h(&image_cell(s, "candidate").unwrap_or_else(|| "—".into())),
+            h(&drift_text(s)),
+            s.findings.len(),
+            h(&rollback_text(s)),
+            n = h(&s.name),
+            st = h(&s.status),
+        )?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    for s in &r.services {
+        service_html(s, out)?;
+    }
+    writeln!(out, "</body>\n</html>")
+}
+
+fn service_html(s: &ServiceReport, out: &mut dyn Write) -> io::Result<()> {
+    let n = h(&s.name);
+    writeln!(
+        out,
+        "<section class=\"service\" id=\"svc-{n}\" data-service=\"{n}\">"
+    )?;
+    writeln!(
+        out,
+        "<h2>{n} <span class=\"badge {st}\">{st}</span></h2>",
+        st = h(&s.status)
+    )?;
+    writeln!(
+        out,
+        "<table class=\"images\"><thead><tr><th>Role</th><th>Reference</th><th>Digest</th><th>Platform</th></tr></thead><tbody>"
+    )?;
+    for i in &s.images {
+        match &i.error {
+            Some(e) => writeln!(
+                out,
+                "<tr data-role=\"{}\"><td>{}</td><td><code>{}</code></td><td colspan=\"2\" class=\"err\">could not be fetched: {}</td></tr>",
+                h(&i.role),
+                h(&i.role),
+                h(&i.reference),
+                h(e)
+            )?,
+            None => writeln!(
+                out,
+                "<tr data-role=\"{}\"><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
+                h(&i.role),
+                h(&i.role),
+                h(&i.reference),
+                h(&digest_or(&i.digest)),
+                h(i.platform.as_deref().unwrap_or(""))
+            )?,
+        }
+    }
+    writeln!(out, "</tbody></table>")?;
+    if !s.findings.is_empty() {
+        writeln!(out, "<h3>Findings</h3><ul class=\"findings\">")?;
+        for f in &s.findings {
+            writeln!(
+                out,
+                "<li data-rule=\"{}\"><span class=\"badge {sev}\">{sev}</span> <code>{}</code> {}: {}</li>",
+                h(&f.rule),
+                h(&f.rule),
+                h(&f.change.subject),
+                h(&f.summary),
+                sev = f.severity
+            )?;
+        }
+        writeln!(out, "</ul>")?;
+    }
+    let moves: Vec<String> = s
+        .drift
+        .iter()
+        .filter(|d| !d.changes.is_empty())
+        .map(|d| format!("{} → {}: {}", d.from, d.to, d.verdict))
+        .chain(
+            s.since_last_run
+                .iter()
+                .filter(|d| !d.changes.is_empty() || d.previous_digest != d.digest)
+                .map(|d| {
+                    let list: Vec<String> = d
+                        .changes
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{} {} → {}",
+                                c.subject,
+                                c.before.as_deref().unwrap_or("—"),
+                                c.after.as_deref().unwrap_or("—")
+                            )
+                        })
+                        .collect();
+                    format!(
+                        "{} since {} ({} → {}): {}",
+                        d.role,
+                        d.previous_at.as_deref().unwrap_or("?"),
+                        digest_or(&d.previous_digest),
+                        digest_or(&d.digest),
+                        if list.is_empty() {
+                            "same buildpacks".into()
+                        } else {
+                            list.join(", ")
+                        }
+                    )
+                }),
+        )
+        .collect();
+    if !moves.is_empty() {
+        writeln!(out, "<h3>Drift</h3><ul class=\"drift\">")?;
+        for m in moves {
+            writeln!(out, "<li>{}</li>", h(&m))?;
+        }
+        writeln!(out, "</ul>")?;
+    }
+    if !s.rollback.is_empty() {
+        writeln!(
+            out,
+            "<h3>Rollback targets</h3><table class=\"rollback\"><tbody>"
+        )?;
+        for t in &s.rollback {
+            writeln!(
+                out,
+                "<tr data-status=\"{st}\"><td><code>{}</code></td><td>{}</td><td><span class=\"badge {cls}\">{st}</span>{}</td></tr>",
+                h(&t.reference),
+                t.origin,
+                t.error
+                    .as_deref()
+                    .map(|e| format!(" {}", h(e)))
+                    .unwrap_or_default(),
+                st = t.status,
+                cls = match t.status {
+                    "present" => "ok",
+                    "vanished" => "error",
+                    _ => "warning",
+                },
+            )?;
+        }
+        writeln!(out, "</tbody></table>")?;
+    }
+    // Timeline: one row per observation, one column per buildpack or dependency; a cell that
+    // differs from the previous observation of the same role is highlighted.
+    let keys: BTreeSet<&String> = s.timeline.iter().flat_map(|t| t.versions.keys()).collect();
+    writeln!(
+        out,
+        "<h3>Timeline</h3><div class=\"timeline\"><table class=\"timeline\"><thead><tr><th>Observed</th><th>Role</th><th>Digest</th>"
+    )?;
+    for k in &keys {
+        writeln!(out, "<th>{}</th>", h(k))?;
+    }
+    writeln!(out, "</tr></thead><tbody>")?;
+    let mut last: std::collections::BTreeMap<&str, &std::collections::BTreeMap<String, String>> =
+        Default::default();
+    for t in &s.timeline {
+        write!(
+            out,
+            "<tr data-role=\"{}\"><td>{}</td><td>{}</td><td><code>{}</code></td>",
+            h(&t.role),
+            h(&t.at),
+            h(&t.role),
+            h(&digest_or(&t.digest))
+        )?;
+        if let Some(e) = &t.error {
+            write!(
+                out,
+                "<td colspan=\"{}\" class=\"err\">{}</td>",
+                keys.len().max(1),
+                h(e)
+            )?;
+        } else {
+            let prev = last.get(t.role.as_str());
+            for k in &keys {
+                let v = t.versions.get(*k);
+                let changed = prev.is_some_and(|p| p.get(*k) != v);
+                write!(
+                    out,
+                    "<td{}>{}</td>",
+                    if changed { " class=\"changed\"" } else { "" },
+                    h(v.map(String::as_str).unwrap_or("—"))
+                )?;
+            }
+            last.insert(&t.role, &t.versions);
+        }
+        writeln!(out, "</tr>")?;
+    }
+    writeln!(out, "</tbody></table></div>\n</section>")
+}

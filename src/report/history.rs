@@ -1,0 +1,467 @@
+//! What ran when: every scheduled run and every observation (time, service, reference, digest,
+//! buildpacks, findings) in an embedded SQLite database, so that "which image ran last Tuesday"
+//! and "does the way back still exist" can be answered after the registry forgot.
+//!
+//! Two runs may overlap (a slow run and the next cron tick): the database is in WAL mode with a
+//! busy timeout, each run's observations are written in one transaction, and a run is recorded
+//! as `running` first so the next one can tell it apart from a run that never started.
+//! The schema is versioned with `PRAGMA user_version`; [`History::open`] migrates forward.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+/// A history database problem.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// SQLite refused.
+    #[error("history database `{}`: {what}", path.display())]
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        what: &'static str,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A database written by a newer bpdrift.
+    #[error("history database `{}` has schema version {found}; this bpdrift knows up to {known} (upgrade bpdrift)", path.display())]
+    TooNew {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        found: i64,
+        /// Ours.
+        known: i64,
+    },
+    /// The directory for the file could not be created.
+    #[error("cannot create the directory of history database `{}`", path.display())]
+    Dir {
+        /// The file.
+        path: PathBuf,
+        /// I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Schema migrations, in order; `user_version` counts how many ran.
+const MIGRATIONS: &[&str] = &[
+    // 1: runs and observations.
+    "CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL,
+        fleet TEXT NOT NULL
+     );
+     CREATE TABLE observations (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        observed_at TEXT NOT NULL,
+        service TEXT NOT NULL,
+        role TEXT NOT NULL,
+        reference TEXT NOT NULL,
+        digest TEXT,
+        platform TEXT,
+        snapshot TEXT,
+        error TEXT
+     );
+     CREATE INDEX observations_service ON observations(service, role, run_id);
+     CREATE TABLE findings (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        service TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        summary TEXT NOT NULL
+     );",
+];
+
+/// One observation of one watched reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// When (RFC 3339, UTC).
+    pub observed_at: String,
+    /// Service name from the fleet file.
+    pub service: String,
+    /// `deployed`, `candidate`…
+    pub role: String,
+    /// The reference watched.
+    pub reference: String,
+    /// The digest it resolved to (none when it could not be fetched).
+    pub digest: Option<String>,
+    /// Platform.
+    pub platform: Option<String>,
+    /// What the image was made of (JSON of [`super::scheduled::Snapshot`]).
+    pub snapshot: Option<String>,
+    /// Why it could not be fetched.
+    pub error: Option<String>,
+}
+
+/// A finding as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordedFinding {
+    /// Service.
+    pub service: String,
+    /// Rule id.
+    pub rule: String,
+    /// Severity.
+    pub severity: String,
+    /// Subject.
+    pub subject: String,
+    /// Summary.
+    pub summary: String,
+}
+
+/// A previous run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Run {
+    /// Run id.
+    pub id: i64,
+    /// Start (RFC 3339).
+    pub started_at: String,
+    /// End, when it finished.
+    pub finished_at: Option<String>,
+    /// `running`, `ok`, `partial`.
+    pub status: String,
+}
+
+/// The history database.
+pub struct History {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl History {
+    /// The default location: `$XDG_STATE_HOME/bpdrift/history.sqlite`, else
+    /// `~/.local/state/bpdrift/history.sqlite`.
+    pub fn default_path() -> Option<PathBuf> {
+        let var = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        var("XDG_STATE_HOME")
+            .or_else(|| var("HOME").map(|h| h.join(".local/state")))
+            .map(|d| d.join("bpdrift").join("history.sqlite"))
+    }
+
+    /// Opens (creating if needed) and migrates the database.
+    pub fn open(path: &Path) -> Result<Self, HistoryError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| HistoryError::Dir {
+                path: path.into(),
+                source,
+            })?;
+        }
+        let err = |what: &'static str| {
+            let path = path.to_path_buf();
+            move |source| HistoryError::Sqlite { path, what, source }
+        };
+        let conn = Connection::open(path).map_err(err("cannot open"))?;
+        conn.busy_timeout(Duration::from_secs(30))
+            .map_err(err("cannot set the busy timeout"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err("cannot enable WAL"))?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(err("cannot read the schema version"))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(HistoryError::TooNew {
+                path: path.into(),
+                found: version,
+                known,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn
+                .unchecked_transaction()
+                .map_err(err("cannot migrate"))?;
+            tx.execute_batch(sql).map_err(err("cannot migrate"))?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .map_err(err("cannot migrate"))?;
+            tx.commit().map_err(err("cannot migrate"))?;
+        }
+        Ok(Self {
+            conn,
+            path: path.into(),
+        })
+    }
+
+    fn err(&self, what: &'static str) -> impl FnOnce(rusqlite::Error) -> HistoryError {
+        let path = self.path.clone();
+        move |source| HistoryError::Sqlite { path, what, source }
+    }
+
+    /// The most recent run that finished (any status but `running`).
+    pub fn last_finished_run(&self) -> Result<Option<Run>, HistoryError> {
+        self.conn
+            .query_row(
+                "SELECT id, started_at, finished_at, status FROM runs
+                 WHERE status != 'running' ORDER BY started_at DESC, id DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(Run {
+                        id: r.get(0)?,
+                        started_at: r.get(1)?,
+                        finished_at: r.get(2)?,
+                        status: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(self.err("cannot read runs"))
+    }
+
+    /// Records the start of a run.
+    pub fn start_run(&self, started_at: &str, fleet: &str) -> Result<i64, HistoryError> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (started_at, status, fleet) VALUES (?1, 'running', ?2)",
+                params![started_at, fleet],
+            )
+            .map_err(self.err("cannot record the run"))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records a run's observations and findings and marks it finished, atomically.
+    pub fn finish_run(
+        &mut self,
+        run_id: i64,
+        finished_at: &str,
+        status: &str,
+        observations: &[Observation],
+        findings: &[RecordedFinding],
+    ) -> Result<(), HistoryError> {
+        let path = self.path.clone();
+        let err = |what: &'static str| {
+            let path = path.clone();
+            move |source| HistoryError::Sqlite { path, what, source }
+        };
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(err("cannot record observations"))?;
+        for o in observations {
+            tx.execute(
+                "INSERT INTO observations (run_id, observed_at, service, role, reference, digest, platform, snapshot, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![run_id, o.observed_at, o.service, o.role, o.reference, o.digest, o.platform, o.snapshot, o.error],
+            )
+            .map_err(err("cannot record observations"))?;
+        }
+        for f in findings {
+            tx.execute(
+                "INSERT INTO findings (run_id, service, rule, severity, subject, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![run_id, f.service, f.rule, f.severity, f.subject, f.summary],
+            )
+            .map_err(err("cannot record findings"))?;
+        }
+        tx.execute(
+            "UPDATE runs SET finished_at = ?1, status = ?2 WHERE id = ?3",
+            params![finished_at, status, run_id],
+        )
+        .map_err(err("cannot finish the run"))?;
+        tx.commit().map_err(err("cannot record observations"))
+    }
+
+    /// The latest successful observation of `service`/`role` before run `before_run`.
+    pub fn previous(
+        &self,
+        service: &str,
+        role: &str,
+        before_run: i64,
+    ) -> Result<Option<Observation>, HistoryError> {
+        self.conn
+            .query_row(
+                "SELECT observed_at, service, role, reference, digest, platform, snapshot, error
+                 FROM observations WHERE service = ?1 AND role = ?2 AND run_id < ?3 AND digest IS NOT NULL
+                 ORDER BY run_id DESC, id DESC LIMIT 1",
+                params![service, role, before_run],
+                row_to_observation,
+            )
+            .optional()
+            .map_err(self.err("cannot read observations"))
+    }
+
+    /// Distinct digests of `service` seen in role `role`, newest first (rollback candidates).
+    pub fn digests(
+        &self,
+        service: &str,
+        role: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT digest, reference, MAX(run_id) AS last FROM observations
+                 WHERE service = ?1 AND role = ?2 AND digest IS NOT NULL
+                 GROUP BY digest ORDER BY last DESC LIMIT ?3",
+            )
+            .map_err(self.err("cannot read observations"))?;
+        let rows = stmt
+            .query_map(params![service, role, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(self.err("cannot read observations"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.err("cannot read observations"))
+    }
+
+    /// Every observation of `service`, oldest first.
+    pub fn timeline(&self, service: &str) -> Result<Vec<Observation>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT observed_at, service, role, reference, digest, platform, snapshot, error
+                 FROM observations WHERE service = ?1 ORDER BY run_id, role, id",
+            )
+            .map_err(self.err("cannot read observations"))?;
+        let rows = stmt
+            .query_map(params![service], row_to_observation)
+            .map_err(self.err("cannot read observations"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.err("cannot read observations"))
+    }
+
+    /// Service names with any observation.
+    pub fn services(&self) -> Result<Vec<String>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT service FROM observations ORDER BY service")
+            .map_err(self.err("cannot read observations"))?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(self.err("cannot read observations"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.err("cannot read observations"))
+    }
+}
+
+fn row_to_observation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Observation> {
+    Ok(Observation {
+        observed_at: r.get(0)?,
+        service: r.get(1)?,
+        role: r.get(2)?,
+        reference: r.get(3)?,
+        digest: r.get(4)?,
+        platform: r.get(5)?,
+        snapshot: r.get(6)?,
+        error: r.get(7)?,
+    })
+}
+
+/// Seconds since the epoch as RFC 3339 UTC (`2026-11-23T08:00:00Z`).
+pub fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Parses the RFC 3339 UTC form [`rfc3339`] writes (a `Z` or `+00:00` offset).
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let s = s.strip_suffix('Z').or_else(|| s.strip_suffix("+00:00"))?;
+    let (date, time) = s.split_once('T')?;
+    let d: Vec<i64> = date
+        .split('-')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let t: Vec<i64> = time
+        .split(':')
+        .map(|p| p.split('.').next().and_then(|x| x.parse().ok()))
+        .collect::<Option<_>>()?;
+    let ([y, m, day], [hh, mm, ss]) = (d.as_slice(), t.as_slice()) else {
+        return None;
+    };
+    let (y, m) = (if *m <= 2 { y - 1 } else { *y }, *m);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_round_trip() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_426_800), "2026-11-23T09:40:00Z");
+        for t in [0, 951_782_400, 1_795_426_800, 4_102_444_800] {
+            assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
+        }
+        assert_eq!(
+            parse_rfc3339("2026-11-23T09:40:00+00:00"),
+            Some(1_795_426_800)
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn migrates_records_and_reads_back() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("h.sqlite");
+        let mut h = History::open(&path).unwrap();
+        assert!(h.last_finished_run().unwrap().is_none());
+        let run = h.start_run("2026-11-22T00:00:00Z", "fleet.toml").unwrap();
+        let o = Observation {
+            observed_at: "2026-11-22T00:00:01Z".into(),
+            service: "checkout".into(),
+            role: "deployed".into(),
+            reference: "r/app:prod".into(),
+            digest: Some("sha256:aa".into()),
+            platform: Some("linux/amd64".into()),
+            snapshot: None,
+            error: None,
+        };
+        h.finish_run(
+            run,
+            "2026-11-22T00:00:02Z",
+            "ok",
+            std::slice::from_ref(&o),
+            &[],
+        )
+        .unwrap();
+        drop(h);
+        // Reopening does not migrate again, and data survives.
+        let h = History::open(&path).unwrap();
+        assert_eq!(h.last_finished_run().unwrap().unwrap().status, "ok");
+        assert_eq!(
+            h.previous("checkout", "deployed", run + 1).unwrap(),
+            Some(o)
+        );
+        assert_eq!(h.digests("checkout", "deployed", 3).unwrap().len(), 1);
+        // A database from the future is refused, not damaged.
+        h.conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(h);
+        assert!(matches!(
+            History::open(&path),
+            Err(HistoryError::TooNew { .. })
+        ));
+    }
+}

@@ -1,0 +1,452 @@
+//! The scheduled fleet report against the real registry: history across runs, moved tags, a
+//! deleted rollback target, partial failure, the missed-run alarm, and the HTML page rendered in
+//! headless Chromium.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::common::{Registry, bpdrift, free_port};
+
+const T1: &str = "2026-11-20T06:00:00Z";
+const T2: &str = "2026-11-21T06:00:00Z";
+
+struct Fleet {
+    dir: tempfile::TempDir,
+}
+
+impl Fleet {
+    fn new(toml: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("fleet.toml"), toml).unwrap();
+        Self { dir }
+    }
+    fn file(&self) -> PathBuf {
+        self.dir.path().join("fleet.toml")
+    }
+    fn history(&self) -> PathBuf {
+        self.dir.path().join("history.sqlite")
+    }
+    fn run(&self, now: &str, extra: &[&str]) -> (i32, Value, String) {
+        let mut args = vec![
+            "report".to_string(),
+            "--fleet".into(),
+            self.file().display().to_string(),
+            "--history".into(),
+            self.history().display().to_string(),
+            "--format".into(),
+            "json".into(),
+            "--now".into(),
+            now.into(),
+            "--no-cache".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let run = bpdrift().args(args).run();
+        let v = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", run.stdout, run.stderr));
+        (run.code, v, run.stderr)
+    }
+}
+
+fn service<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap()
+}
+
+fn delete_manifest(reg: &Registry, repo: &str, digest: &str) {
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "DELETE",
+        ])
+        .arg(format!("http://{}/v2/{repo}/manifests/{digest}", reg.addr))
+        .output();
+    let code = match out {
+        Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
+        Err(_) => delete_with_std(reg, repo, digest),
+    };
+    assert_eq!(code, "202", "DELETE {repo}@{digest}");
+}
+
+/// The registry API call without curl.
+fn delete_with_std(reg: &Registry, repo: &str, digest: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(&reg.addr).unwrap();
+    write!(
+        s,
+        "DELETE /v2/{repo}/manifests/{digest} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        reg.addr
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn fleet_toml(reg: &Registry) -> String {
+    format!(
+        r#"
+[defaults]
+rollback-targets = 3
+
+[[service]]
+name = "checkout"
+deployed = "{r}/checkout:prod"
+candidate = "{r}/checkout:main"
+
+[[service]]
+name = "plain"
+deployed = "{r}/plain:prod"
+"#,
+        r = reg.addr
+    )
+}
+
+#[test]
+fn two_runs_record_drift_moved_tags_and_a_vanished_rollback_target() {
+    let reg = Registry::start();
+    reg.seed("oci:testdata/images:incident-good", "checkout:prod");
+    reg.seed("oci:testdata/images:incident-bad", "checkout:main");
+    reg.seed("oci:testdata/images:plain-a", "plain:prod");
+    let fleet = Fleet::new(&fleet_toml(&reg));
+
+    let (code, first, stderr) = fleet.run(T1, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let checkout = service(&first, "checkout");
+    assert_eq!(checkout["status"], "info", "{checkout:#}");
+    assert_eq!(checkout["drift"][0]["from"], "deployed");
+    assert!(
+        checkout["drift"][0]["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("4 buildpacks changed")
+    );
+    assert!(
+        checkout["since_last_run"].as_array().unwrap().is_empty(),
+        "first run"
+    );
+    let good = checkout["images"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The deploy: prod moves to the candidate, plain moves too; then the old prod digest is
+    // deleted by a clean-up policy.
+    reg.seed("oci:testdata/images:incident-bad", "checkout:prod");
+    reg.seed("oci:testdata/images:plain-b", "plain:prod");
+    delete_manifest(&reg, "checkout", &good);
+
+    let (code, second, stderr) = fleet.run(T2, &[]);
+    assert_eq!(code, 1, "a vanished rollback target is an error: {stderr}");
+    let checkout = service(&second, "checkout");
+    assert_eq!(checkout["status"], "error");
+    let since = &checkout["since_last_run"][0];
+    assert_eq!(since["role"], "deployed");
+    assert_eq!(since["previous_digest"], good.as_str());
+    let moved: Vec<(String, String)> = since["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["category"] == "buildpack")
+        .map(|c| {
+            (
+                c["subject"].as_str().unwrap().to_string(),
+                c["after"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moved,
+        vec![
+            (
+                "paketo-buildpacks/bellsoft-liberica".into(),
+                "10.2.4".into()
+            ),
+            ("paketo-buildpacks/syft".into(), "1.31.0".into()),
+            ("paketo-buildpacks/dist-zip".into(), "5.6.3".into()),
+            ("paketo-buildpacks/spring-boot".into(), "5.25.2".into()),
+        ]
+    );
+    assert!(
+        checkout["drift"][0]["changes"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "prod = main now"
+    );
+    let rollback = &checkout["rollback"];
+    assert_eq!(rollback.as_array().unwrap().len(), 1, "{rollback:#}");
+    assert_eq!(rollback[0]["status"], "vanished");
+    assert!(rollback[0]["reference"].as_str().unwrap().ends_with(&good));
+    assert!(
+        checkout["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "rollback-target-vanished" && f["severity"] == "error")
+    );
+    let plain = service(&second, "plain");
+    let labels: Vec<&str> = plain["since_last_run"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, vec!["repo2docker.version"], "{plain:#}");
+    assert_eq!(plain["rollback"][0]["status"], "present");
+    assert_eq!(second["previous_run"], T1);
+    assert_eq!(second["summary"]["vanished_rollback_targets"], 1);
+
+    // What ran when.
+    let run = bpdrift()
+        .args(["history", "checkout", "--history"])
+        .arg(fleet.history())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(T1) && run.stdout.contains(T2),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&good),
+        "the deleted digest is still on record"
+    );
+    assert!(
+        run.stdout
+            .contains("paketo-buildpacks/bellsoft-liberica@10.2.3")
+    );
+    assert!(
+        run.stdout
+            .contains("paketo-buildpacks/bellsoft-liberica@10.2.4")
+    );
+    let json = bpdrift()
+        .args(["history", "--format", "json", "--history"])
+        .arg(fleet.history())
+        .run();
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2, "both services");
+    assert_eq!(
+        v[0]["observations"].as_array().unwrap().len(),
+        4,
+        "2 runs × 2 roles"
+    );
+}
+
+#[test]
+fn one_unreachable_image_does_not_hide_the_others() {
+    let reg = Registry::start();
+    reg.seed("oci:testdata/images:plain-a", "plain:prod");
+    let dead = format!("127.0.0.1:{}", free_port());
+    let fleet = Fleet::new(&format!(
+        r#"
+[[service]]
+name = "gone"
+deployed = "{dead}/app:prod"
+
+[[service]]
+name = "plain"
+deployed = "{}/plain:prod"
+"#,
+        reg.addr
+    ));
+    let (code, v, stderr) = fleet.run(T1, &[]);
+    assert_eq!(code, 2);
+    assert_eq!(service(&v, "gone")["status"], "failed");
+    let err = service(&v, "gone")["images"][0]["error"].as_str().unwrap();
+    assert!(
+        err.contains("cannot reach registry") && err.contains(&dead),
+        "{err}"
+    );
+    assert_eq!(service(&v, "plain")["status"], "ok");
+    assert_eq!(v["summary"]["fetch_errors"], 1);
+    assert!(
+        stderr.contains("service `gone`") && stderr.contains("could not be fetched"),
+        "{stderr}"
+    );
+    // Recorded anyway, error included.
+    let run = bpdrift()
+        .args(["history", "gone", "--history"])
+        .arg(fleet.history())
+        .run();
+    assert!(
+        run.stdout.contains("error: cannot reach registry"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn missed_run_alarm() {
+    let fleet = Fleet::new(
+        r#"
+[[service]]
+name = "local"
+deployed = "oci:testdata/images:incident-good"
+candidate = "oci:testdata/images:incident-bad"
+"#,
+    );
+    // Relative references in a fleet file resolve from the working directory (the repo root).
+    let (code, _, _) = fleet.run(T1, &["--expect-every", "24h"]);
+    assert_eq!(code, 0, "the first run has nothing to compare with");
+    let (code, v, _) = fleet.run("2026-11-20T07:00:00Z", &["--expect-every", "24h"]);
+    assert_eq!(code, 0);
+    assert!(v["alarm"].is_null());
+    let (code, v, stderr) = fleet.run("2026-11-22T09:30:00Z", &["--expect-every", "24h"]);
+    assert_eq!(code, 1, "a stale previous run alarms");
+    let alarm = v["alarm"].as_str().unwrap();
+    assert!(
+        alarm.contains("2d 2h 30m") && alarm.contains("missed"),
+        "{alarm}"
+    );
+    assert!(stderr.contains("missed run"), "{stderr}");
+    let md = bpdrift()
+        .args(["report", "--fleet"])
+        .arg(fleet.file())
+        .args(["--history"])
+        .arg(fleet.history())
+        .args(["--now", "2026-11-25T09:30:00Z", "--expect-every", "1d"])
+        .run();
+    assert_eq!(md.code, 1);
+    let first_lines: Vec<&str> = md.stdout.lines().take(3).collect();
+    assert!(
+        first_lines.iter().any(|l| l.contains("Missed run")),
+        "the alarm comes first: {first_lines:?}"
+    );
+}
+
+#[test]
+fn fleet_file_mistakes_are_reported_with_positions() {
+    let fleet = Fleet::new(
+        r#"[defaults]
+fail-on = "loud"
+
+[[service]]
+name = "x"
+deployed = "UPPER/case:1"
+colour = "blue"
+"#,
+    );
+    let run = bpdrift()
+        .args(["report", "--fleet"])
+        .arg(fleet.file())
+        .args(["--history"])
+        .arg(fleet.history())
+        .run();
+    assert_eq!(run.code, 2);
+    for pos in ["fleet.toml:2:11", "fleet.toml:6:12", "fleet.toml:7:1"] {
+        assert!(run.stderr.contains(pos), "{pos}: {}", run.stderr);
+    }
+    assert!(run.stderr.contains("3 problems in the fleet file"));
+    assert!(
+        !fleet.history().exists(),
+        "nothing recorded for an invalid fleet"
+    );
+}
+
+fn chromium(args: &[&str], dir: &Path) -> std::process::Output {
+    Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .args(args)
+        .output()
+        .expect("chromium must be installed: scripts/test.sh installs it with apt-get")
+}
+
+#[test]
+fn html_report_renders_in_chromium() {
+    let reg = Registry::start();
+    reg.seed("oci:testdata/images:incident-good", "checkout:prod");
+    reg.seed("oci:testdata/images:incident-bad", "checkout:main");
+    reg.seed("oci:testdata/images:plain-a", "plain:prod");
+    let fleet = Fleet::new(&fleet_toml(&reg));
+    fleet.run(T1, &[]);
+    reg.seed("oci:testdata/images:incident-bad", "checkout:prod");
+    let html = fleet.dir.path().join("report.html");
+    let run = bpdrift()
+        .args([
+            "report",
+            "--format",
+            "html",
+            "--no-cache",
+            "--now",
+            T2,
+            "--fleet",
+        ])
+        .arg(fleet.file())
+        .arg("--history")
+        .arg(fleet.history())
+        .arg("--out")
+        .arg(&html)
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let page = std::fs::read_to_string(&html).unwrap();
+    // Self-contained: no external asset of any kind.
+    for needle in ["<script", "<link", "src=\"http", "url(http", "@import"] {
+        assert!(!page.contains(needle), "external asset: {needle}");
+    }
+
+    let dir = fleet.dir.path();
+    let url = format!("file://{}", html.display());
+    let dom = chromium(&["--dump-dom", &url], dir);
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains(r#"<tr data-service="checkout" data-status="info">"#),
+        "{dom}"
+    );
+    assert!(dom.contains(r#"<tr data-service="plain" data-status="ok">"#));
+    assert!(dom.contains(r#"id="svc-checkout""#));
+    // The timeline shows both runs, with the moved buildpack highlighted.
+    assert!(dom.contains(T1) && dom.contains(T2));
+    assert!(dom.contains(r#"<td class="changed">10.2.4</td>"#), "{dom}");
+
+    let png = dir.join("report.png");
+    let shot = chromium(
+        &[
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1280,1600",
+            &url,
+        ],
+        dir,
+    );
+    assert!(
+        shot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    assert_eq!(width, 1280);
+    if let Ok(keep) = std::env::var("BPDRIFT_KEEP_SCREENSHOT") {
+        std::fs::copy(&png, keep).unwrap();
+    }
+}
