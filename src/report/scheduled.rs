@@ -318,8 +318,8 @@ pub struct RunInput<'a> {
     pub fleet: &'a Fleet,
     /// Its file name (recorded).
     pub fleet_name: &'a str,
-    /// Rules per service (built-ins plus the fleet's and the service's files).
-    pub rules: &'a BTreeMap<String, RuleSet>,
+    /// Rules per service (built-ins plus the fleet's and the service's files), shared.
+    pub rules: &'a BTreeMap<String, std::sync::Arc<RuleSet>>,
     /// Now, seconds since the epoch.
     pub now: i64,
     /// `--expect-every`, in seconds.

@@ -4,6 +4,7 @@ mod common;
 mod diff;
 mod errors;
 mod fetching;
+mod github;
 mod labels;
 mod registry;
 mod report;

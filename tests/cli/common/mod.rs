@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod github_api;
 pub mod http;
 pub mod proxy;
 pub mod token;

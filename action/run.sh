@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The action's main step: maps the INPUT_* variables, which action.yml sets from its inputs
+# through env: (never ${{ }} inside run:), to `bpdrift github comment` (diff two images) or
+# `bpdrift github post` (a report saved by an earlier run). BPDRIFT_BIN names the binary the
+# install step put in place; the tests point it at the one cargo built.
+set -euo pipefail
+
+bin="${BPDRIFT_BIN:-bpdrift}"
+args=(--key "${INPUT_COMMENT_KEY:-default}")
+case "${INPUT_COMMENT:-true}" in
+  true | True | TRUE) ;;
+  false | False | FALSE) args+=(--no-comment) ;;
+  *)
+    echo "::error title=bpdrift::the comment input must be true or false"
+    exit 2
+    ;;
+esac
+if [ -n "${INPUT_FAIL_ON:-}" ]; then
+  args+=(--fail-on "$INPUT_FAIL_ON")
+fi
+
+if [ -n "${INPUT_FROM_REPORT:-}" ]; then
+  exec "$bin" github post "${args[@]}" -- "$INPUT_FROM_REPORT"
+fi
+
+if [ -z "${INPUT_BASE_IMAGE:-}" ] || [ -z "${INPUT_HEAD_IMAGE:-}" ]; then
+  echo "::error title=bpdrift::base-image and head-image are required (or from-report)"
+  exit 2
+fi
+if [ -n "${INPUT_PLATFORM:-}" ]; then
+  args+=(--platform "$INPUT_PLATFORM")
+fi
+# One rule file per line; blank lines and surrounding spaces do not count.
+while IFS= read -r line; do
+  line="${line#"${line%%[![:space:]]*}"}"
+  line="${line%"${line##*[![:space:]]}"}"
+  if [ -n "$line" ]; then
+    args+=(--rules "$line")
+  fi
+done <<<"${INPUT_RULES:-}"
+
+# `--` so an image name can never be read as a flag.
+exec "$bin" github comment "${args[@]}" -- "$INPUT_BASE_IMAGE" "$INPUT_HEAD_IMAGE"
