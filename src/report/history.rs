@@ -167,7 +167,12 @@ impl History {
             .map_err(err("cannot set the busy timeout"))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err("cannot enable WAL"))?;
-        let version: i64 = conn
+        // Migrations run under the write lock, and the version is read under it too: two runs
+        // opening a new database at once must not both create the tables.
+        let tx =
+            rusqlite::Transaction::new_unchecked(&conn, rusqlite::TransactionBehavior::Immediate)
+                .map_err(err("cannot migrate"))?;
+        let version: i64 = tx
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(err("cannot read the schema version"))?;
         let known = MIGRATIONS.len() as i64;
@@ -178,15 +183,14 @@ impl History {
                 known,
             });
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn
-                .unchecked_transaction()
-                .map_err(err("cannot migrate"))?;
+        for sql in MIGRATIONS.iter().skip(version as usize) {
             tx.execute_batch(sql).map_err(err("cannot migrate"))?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)
-                .map_err(err("cannot migrate"))?;
-            tx.commit().map_err(err("cannot migrate"))?;
         }
+        if version < known {
+            tx.pragma_update(None, "user_version", known)
+                .map_err(err("cannot migrate"))?;
+        }
+        tx.commit().map_err(err("cannot migrate"))?;
         Ok(Self {
             conn,
             path: path.into(),

@@ -450,3 +450,58 @@ fn html_report_renders_in_chromium() {
         std::fs::copy(&png, keep).unwrap();
     }
 }
+
+#[test]
+fn overlapping_runs_share_the_history_safely() {
+    let fleet = Fleet::new(
+        r#"
+[[service]]
+name = "local"
+deployed = "oci:testdata/images:incident-good"
+"#,
+    );
+    let spawn = |now: &str| {
+        Command::new(env!("CARGO_BIN_EXE_bpdrift"))
+            .current_dir(crate::common::root())
+            .env_clear()
+            .env("HOME", fleet.dir.path())
+            .args([
+                "report",
+                "--format",
+                "json",
+                "--no-cache",
+                "--now",
+                now,
+                "--fleet",
+            ])
+            .arg(fleet.file())
+            .arg("--history")
+            .arg(fleet.history())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Eight runs at once against one fresh database: the first ones also migrate it.
+    let children: Vec<_> = (0..8)
+        .map(|i| spawn(&format!("2026-11-20T06:0{i}:00Z")))
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let run = bpdrift()
+        .args(["history", "local", "--format", "json", "--history"])
+        .arg(fleet.history())
+        .run();
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        v[0]["observations"].as_array().unwrap().len(),
+        8,
+        "every run recorded once"
+    );
+}
