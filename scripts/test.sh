@@ -65,4 +65,5 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 python3 testdata/generate.py --check
+python3 testdata/memcalc/cases.py --check
 cargo test --locked

@@ -8,6 +8,7 @@
 //! Only `source` touches the network or the file system; everything after it is pure.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod diff;
 pub mod github;

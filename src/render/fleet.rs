@@ -84,6 +84,46 @@ fn totals(r: &FleetReport) -> String {
     )
 }
 
+/// What moved, in words: between watched references, and of each reference since the last run.
+fn moves(s: &ServiceReport) -> Vec<String> {
+    let between = s
+        .drift
+        .iter()
+        .filter(|d| !d.changes.is_empty())
+        .map(|d| format!("{} → {}: {}", d.from, d.to, d.verdict));
+    let since = s
+        .since_last_run
+        .iter()
+        .filter(|d| !d.changes.is_empty() || d.previous_digest != d.digest)
+        .map(|d| {
+            let list: Vec<String> = d
+                .changes
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} {} → {}",
+                        c.subject,
+                        c.before.as_deref().unwrap_or("—"),
+                        c.after.as_deref().unwrap_or("—")
+                    )
+                })
+                .collect();
+            format!(
+                "{} since {} ({} → {}): {}",
+                d.role,
+                d.previous_at.as_deref().unwrap_or("?"),
+                digest_or(&d.previous_digest),
+                digest_or(&d.digest),
+                if list.is_empty() {
+                    "same buildpacks".into()
+                } else {
+                    list.join(", ")
+                }
+            )
+        });
+    between.chain(since).collect()
+}
+
 /// Markdown.
 pub fn fleet_markdown(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "## bpdrift fleet report\n")?;
@@ -153,29 +193,8 @@ pub fn fleet_markdown(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
                 md(&f.summary)
             )?;
         }
-        for d in s.drift.iter().filter(|d| !d.changes.is_empty()) {
-            writeln!(out, "- drift {} → {}: {}", d.from, d.to, md(&d.verdict))?;
-        }
-        for d in s.since_last_run.iter().filter(|d| !d.changes.is_empty()) {
-            let list: Vec<String> = d
-                .changes
-                .iter()
-                .map(|c| {
-                    format!(
-                        "{} {} → {}",
-                        c.subject,
-                        c.before.as_deref().unwrap_or("—"),
-                        c.after.as_deref().unwrap_or("—")
-                    )
-                })
-                .collect();
-            writeln!(
-                out,
-                "- {} since {}: {}",
-                d.role,
-                d.previous_at.as_deref().unwrap_or("?"),
-                md(&list.join(", "))
-            )?;
+        for m in moves(s) {
+            writeln!(out, "- drift {}", md(&m))?;
         }
         for t in &s.rollback {
             writeln!(
@@ -335,43 +354,7 @@ fn service_html(s: &ServiceReport, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(out, "</ul>")?;
     }
-    let moves: Vec<String> = s
-        .drift
-        .iter()
-        .filter(|d| !d.changes.is_empty())
-        .map(|d| format!("{} → {}: {}", d.from, d.to, d.verdict))
-        .chain(
-            s.since_last_run
-                .iter()
-                .filter(|d| !d.changes.is_empty() || d.previous_digest != d.digest)
-                .map(|d| {
-                    let list: Vec<String> = d
-                        .changes
-                        .iter()
-                        .map(|c| {
-                            format!(
-                                "{} {} → {}",
-                                c.subject,
-                                c.before.as_deref().unwrap_or("—"),
-                                c.after.as_deref().unwrap_or("—")
-                            )
-                        })
-                        .collect();
-                    format!(
-                        "{} since {} ({} → {}): {}",
-                        d.role,
-                        d.previous_at.as_deref().unwrap_or("?"),
-                        digest_or(&d.previous_digest),
-                        digest_or(&d.digest),
-                        if list.is_empty() {
-                            "same buildpacks".into()
-                        } else {
-                            list.join(", ")
-                        }
-                    )
-                }),
-        )
-        .collect();
+    let moves = moves(s);
     if !moves.is_empty() {
         writeln!(out, "<h3>Drift</h3><ul class=\"drift\">")?;
         for m in moves {

@@ -193,16 +193,7 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "\n</details>")?;
     }
 
-    let others = of(&[
-        Category::Lifecycle,
-        Category::PlatformApi,
-        Category::RunImage,
-        Category::Stack,
-        Category::Process,
-        Category::Env,
-        Category::Label,
-        Category::Config,
-    ]);
+    let others = of(super::OTHER_CATEGORIES);
     if !others.is_empty() {
         writeln!(
             out,

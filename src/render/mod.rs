@@ -40,6 +40,18 @@ pub fn render(report: &DiffReport, format: Format, out: &mut dyn Write) -> io::R
     }
 }
 
+/// Categories shown together as "Image" items (after buildpacks and runtime dependencies).
+pub(crate) const OTHER_CATEGORIES: &[crate::diff::Category] = &[
+    crate::diff::Category::Lifecycle,
+    crate::diff::Category::PlatformApi,
+    crate::diff::Category::RunImage,
+    crate::diff::Category::Stack,
+    crate::diff::Category::Process,
+    crate::diff::Category::Env,
+    crate::diff::Category::Label,
+    crate::diff::Category::Config,
+];
+
 /// `1.2 MiB`-style sizes, exact below 1 KiB.
 pub(crate) fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

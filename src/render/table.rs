@@ -150,16 +150,7 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{t}")?;
     }
 
-    let others = in_cat(&[
-        Category::Lifecycle,
-        Category::PlatformApi,
-        Category::RunImage,
-        Category::Stack,
-        Category::Process,
-        Category::Env,
-        Category::Label,
-        Category::Config,
-    ]);
+    let others = in_cat(super::OTHER_CATEGORIES);
     if !others.is_empty() {
         writeln!(out, "\nImage")?;
         let mut t = table(&["WHAT", "ITEM", "BEFORE", "AFTER", "CHANGE"]);

@@ -360,71 +360,11 @@ fn row_to_observation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Observation> {
     })
 }
 
-/// Seconds since the epoch as RFC 3339 UTC (`2026-11-23T08:00:00Z`).
-pub fn rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Parses the RFC 3339 UTC form [`rfc3339`] writes (a `Z` or `+00:00` offset).
-pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let s = s.strip_suffix('Z').or_else(|| s.strip_suffix("+00:00"))?;
-    let (date, time) = s.split_once('T')?;
-    let d: Vec<i64> = date
-        .split('-')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let t: Vec<i64> = time
-        .split(':')
-        .map(|p| p.split('.').next().and_then(|x| x.parse().ok()))
-        .collect::<Option<_>>()?;
-    let ([y, m, day], [hh, mm, ss]) = (d.as_slice(), t.as_slice()) else {
-        return None;
-    };
-    let (y, m) = (if *m <= 2 { y - 1 } else { *y }, *m);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
-}
+pub use crate::clock::{parse_rfc3339, rfc3339};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn time_round_trip() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_795_426_800), "2026-11-23T09:40:00Z");
-        for t in [0, 951_782_400, 1_795_426_800, 4_102_444_800] {
-            assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
-        }
-        assert_eq!(
-            parse_rfc3339("2026-11-23T09:40:00+00:00"),
-            Some(1_795_426_800)
-        );
-        assert_eq!(parse_rfc3339("yesterday"), None);
-    }
 
     #[test]
     fn migrates_records_and_reads_back() {
