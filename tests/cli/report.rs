@@ -505,3 +505,54 @@ deployed = "oci:testdata/images:incident-good"
         "every run recorded once"
     );
 }
+
+#[test]
+fn report_formats_snapshots() {
+    use insta::assert_snapshot;
+    let fleet = Fleet::new(
+        r#"
+[[service]]
+name = "local"
+deployed = "oci:testdata/images:incident-good"
+candidate = "oci:testdata/images:incident-bad"
+
+[[service]]
+name = "notebook"
+deployed = "oci:testdata/images:plain-a"
+"#,
+    );
+    fleet.run(T1, &[]);
+    let settings = crate::common::settings(&[(r"/tmp/\.tmp[A-Za-z0-9]+/fleet\.toml", "[FLEET]")]);
+    for (format, name) in [("markdown", "report_markdown"), ("html", "report_html")] {
+        let run = bpdrift()
+            .args([
+                "report",
+                "--no-cache",
+                "--now",
+                T2,
+                "--format",
+                format,
+                "--fleet",
+            ])
+            .arg(fleet.file())
+            .arg("--history")
+            .arg(fleet.history())
+            .run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        settings.bind(|| assert_snapshot!(name, run.stdout));
+    }
+    let run = bpdrift()
+        .args(["history", "--history"])
+        .arg(fleet.history())
+        .run();
+    settings.bind(|| assert_snapshot!("history_table", run.stdout));
+    let run = bpdrift()
+        .args([
+            "inspect",
+            "oci:testdata/images:incident-good",
+            "oci:testdata/images:heroku",
+        ])
+        .run();
+    assert_eq!(run.code, 0);
+    settings.bind(|| assert_snapshot!("inspect_table", run.stdout));
+}
