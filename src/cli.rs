@@ -44,6 +44,9 @@ pub enum Command {
     /// Show what images are made of: buildpacks, runtime dependencies, lifecycle, run image.
     /// Fetches many images concurrently (bounded by --jobs).
     Inspect(InspectArgs),
+    /// Predict the Paketo JVM memory calculator from the image itself: inputs found in its layers,
+    /// the flags for a container of --memory, whether the JVM starts, and the smallest limit.
+    Memory(MemoryArgs),
     /// The scheduled fleet report: drift since the last run, risky versions, rollback targets,
     /// history, and an alarm when the schedule stopped.
     Report(ReportArgs),
@@ -117,6 +120,10 @@ pub struct DiffArgs {
     /// The image to check (failing, or the candidate).
     #[arg(value_name = "AFTER")]
     pub after: String,
+    /// Also predict the JVM memory calculator of both images in a container of this limit
+    /// (e.g. `512M`), from their layers: a finding when the new image no longer fits.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory: Option<crate::memory::Size>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -153,6 +160,40 @@ pub struct InspectArgs {
     /// Registry access.
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// `bpdrift memory`.
+#[derive(Debug, Args, Clone)]
+pub struct MemoryArgs {
+    /// The image.
+    pub image: String,
+    /// The container's memory limit, e.g. `512M`, `616300K`, `1G` (libjvm's size syntax).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory: Option<crate::memory::Size>,
+    /// Launch environment to set, as the platform would (wins over the image): `KEY=VALUE`,
+    /// e.g. `BPL_JVM_THREAD_COUNT=50`. Repeatable.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Platform to pick from multi-arch images.
+    #[arg(long, default_value = "linux/amd64", value_parser = parse_platform)]
+    pub platform: Platform,
+    /// Registry access.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+fn parse_size(s: &str) -> Result<crate::memory::Size, String> {
+    s.parse::<crate::memory::Size>().map_err(|e| e.to_string())
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
 }
 
 /// `bpdrift report`.
@@ -415,6 +456,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }) => check_rules(files, against, registry.fetch_options(&platform)?).await,
         Command::Inspect(args) => inspect(args).await,
         Command::Report(args) => report(args).await,
+        Command::Memory(args) => memory(args).await,
         Command::History(args) => history(args),
     }
 }
@@ -547,7 +589,8 @@ pub async fn compute_diff(args: &DiffArgs) -> anyhow::Result<Result<DiffReport, 
         Ok(set) => set,
         Err(code) => return Ok(Err(code)),
     };
-    let (b, a) = source::fetch_pair(&before, &after, &opts).await;
+    let fetcher = source::Fetcher::new(&opts)?;
+    let (b, a) = tokio::join!(fetcher.fetch(&before), fetcher.fetch(&after));
     let (b, a) = match (b, a) {
         (Ok(b), Ok(a)) => (b, a),
         (Err(e), Ok(_)) | (Ok(_), Err(e)) => return Err(e.into()),
@@ -558,8 +601,37 @@ pub async fn compute_diff(args: &DiffArgs) -> anyhow::Result<Result<DiffReport, 
         }
     };
     let d = crate::diff::diff(&b, &a);
-    let findings = rule_set.evaluate(&d, &a.metadata);
-    Ok(Ok(DiffReport::new(&b, &a, d, findings, args.all)))
+    let mut findings = rule_set.evaluate(&d, &a.metadata);
+    let memory = match args.memory {
+        None => None,
+        Some(limit) => {
+            let predict = |r: &ImageRef, img: &source::Image| {
+                let fetcher = &fetcher;
+                let r = r.clone();
+                let img = img.clone();
+                async move {
+                    let found = if img.metadata.buildpack_layer_shas.is_empty() {
+                        crate::memory::ImageInputs::default()
+                    } else {
+                        memory_inputs(fetcher, &r, &img).await?
+                    };
+                    anyhow::Ok(crate::memory::predict::predict(
+                        &r.to_string(),
+                        &found,
+                        &Default::default(),
+                        Some(limit),
+                    ))
+                }
+            };
+            let (pb, pa) = tokio::join!(predict(&before, &b), predict(&after, &a));
+            let m = crate::report::MemoryDiff::new(limit, pb?, pa?);
+            findings.extend(m.findings());
+            Some(m)
+        }
+    };
+    let mut report = DiffReport::new(&b, &a, d, findings, args.all);
+    report.memory = memory;
+    Ok(Ok(report))
 }
 
 /// Prints every unreadable label as an error line; the exit code after a printed report:
@@ -731,6 +803,64 @@ fn history_path(given: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
         .ok_or_else(|| {
             anyhow::anyhow!("no history location: pass --history FILE (HOME is not set)")
         })
+}
+
+/// The calculator's inputs of `image`, read from the layers that can hold them: those the
+/// lifecycle metadata names as buildpack or application layers (never the run image's).
+pub async fn memory_inputs(
+    fetcher: &source::Fetcher,
+    reference: &ImageRef,
+    image: &source::Image,
+) -> anyhow::Result<crate::memory::ImageInputs> {
+    let m = &image.metadata;
+    let wanted: Vec<usize> = m
+        .diff_ids
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| m.buildpack_layer_shas.contains(d))
+        .map(|(i, _)| i)
+        .collect();
+    let mut scanner = crate::memory::Scanner::default();
+    fetcher
+        .read_layers(reference, image, &wanted, &mut |tar| {
+            scanner.scan_layer(tar)
+        })
+        .await?;
+    let order: Vec<String> = m.buildpacks.iter().map(|b| b.id.clone()).collect();
+    let mut found = scanner.finish(&m.env, &order);
+    // Agents: `-javaagent:` jars named in JAVA_TOOL_OPTIONS (after JAVA_OPTS, as libjvm sees it).
+    let env = found.env_map();
+    if let Ok(inputs) = crate::memory::Inputs::from_env(&env)
+        && let Ok(paths) = inputs.agent_paths()
+    {
+        let (n, missing) = scanner.agents(&paths);
+        found.agent_classes = n;
+        found.missing_agents = missing;
+    }
+    Ok(found)
+}
+
+/// `bpdrift memory IMAGE`.
+async fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
+    let reference: ImageRef = args.image.parse()?;
+    let opts = args.registry.fetch_options(&args.platform)?;
+    let fetcher = source::Fetcher::new(&opts)?;
+    let image = fetcher.fetch(&reference).await?;
+    let found = if image.metadata.buildpack_layer_shas.is_empty() {
+        crate::memory::ImageInputs::default()
+    } else {
+        memory_inputs(&fetcher, &reference, &image).await?
+    };
+    let overrides: std::collections::BTreeMap<String, String> = args.env.iter().cloned().collect();
+    let p = crate::memory::predict::predict(&args.image, &found, &overrides, args.memory);
+    let mut out = io::stdout().lock();
+    render::memory(&p, args.format, &mut out)?;
+    out.flush()?;
+    Ok(match (&p.outcome, &p.input_error) {
+        (_, Some(_)) => ExitCode::from(1),
+        (Some(o), _) if !o.starts => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
 }
 
 /// `bpdrift report --fleet`.

@@ -43,6 +43,8 @@ pub enum Category {
     Config,
     /// A rollback target of a scheduled report (not compared between two images).
     Rollback,
+    /// The JVM memory prediction (`diff --memory`).
+    Memory,
 }
 
 impl Category {
@@ -62,6 +64,7 @@ impl Category {
             Self::Label => "label",
             Self::Config => "config",
             Self::Rollback => "rollback",
+            Self::Memory => "memory",
         }
     }
 }

@@ -47,6 +47,7 @@ import bisect
 import csv
 import dataclasses
 import hashlib
+import io
 import json
 import shutil
 import struct
@@ -54,6 +55,7 @@ import sys
 import tarfile
 import tempfile
 import tomllib
+import zipfile
 import zlib
 from pathlib import Path
 from typing import Any, Union
@@ -741,6 +743,157 @@ def spring_boot_app_layers() -> tuple[list[Layer], list[str]]:
              "app: application", "app: remaining files (empty)"])
 
 
+ZIP_DATE = (2023, 6, 1, 0, 0, 0)  # date_time of every zip entry
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    """A deterministic jar/zip written by Python's zipfile: names sorted, date_time ZIP_DATE, unix attributes.
+
+    Empty entries (the class files) are ZIP_DEFLATED; their deflate stream is the two bytes 03 00 with every
+    zlib build (asserted). Non-empty entries (manifests, resources, nested jars) are ZIP_STORED, so that the
+    bytes never depend on the zlib build (nested jars are stored as Spring Boot requires anyway)."""
+    probe = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    if probe.compress(b"") + probe.flush() != b"\x03\x00":
+        raise AssertionError("this zlib does not deflate empty input to 03 00; zip entries would not be reproducible")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in sorted(entries):
+            zi = zipfile.ZipInfo(name, ZIP_DATE)
+            zi.create_system = 3  # unix, independent of the host
+            zi.external_attr = 0o100644 << 16
+            zi.compress_type = zipfile.ZIP_STORED if entries[name] else zipfile.ZIP_DEFLATED
+            zf.writestr(zi, entries[name])
+    return buf.getvalue()
+
+
+def jar_manifest(*lines: str) -> bytes:
+    return "\r\n".join(["Manifest-Version: 1.0", *lines, "", ""]).encode()
+
+
+def class_entries(prefix: str, count: int) -> dict[str, bytes]:
+    return {f"{prefix}{n}.class": b"" for n in range(1, count + 1)}
+
+
+def spring_cloud_bindings_jar() -> bytes:
+    """spring-cloud-bindings-1.13.0.jar stand-in: 100 (empty) classes + a manifest."""
+    return zip_bytes({**class_entries("io/pivotal/cfenv/C", 100),
+                      "META-INF/MANIFEST.MF": jar_manifest("Implementation-Title: spring-cloud-bindings",
+                                                           "Implementation-Version: 1.13.0")})
+
+
+def memcalc_app_layers(big_jar_classes: int = 0) -> tuple[list[Layer], list[str]]:
+    """An exploded Spring Boot jar in /workspace whose class count (libjvm count.go rules) is known exactly.
+
+    Every kind of file libjvm's class counter meets: .class/.groovy/.kts/.clj/.classdata files, a jar,
+    a fat jar with a nested jar (one level counts) that nests another jar (does not count), a 0-byte
+    "none" jar and a non-zip .jar (both skipped), and the spring-cloud-bindings symlink into the
+    spring-boot buildpack's layer (counted through the link). Sliced like spring_boot_app_layers."""
+    lib = "/workspace/BOOT-INF/lib"
+    classes = "/workspace/BOOT-INF/classes"
+    scb = "spring-cloud-bindings-1.13.0.jar"
+    jars = ["dep-a-1.0.jar", "fat-2.0.jar"] + (["big-1.0.jar"] if big_jar_classes else [])
+    deeper = zip_bytes(class_entries("deeper/D", 7))
+    inner = zip_bytes({**class_entries("inner/I", 50), "deeper.jar": deeper})
+    dependencies: Layer = {
+        f"{lib}/dep-a-1.0.jar": zip_bytes({**class_entries("dep/a/A", 1000), "META-INF/MANIFEST.MF": jar_manifest(),
+                                           "dep/a/messages.properties": b"greeting=hello\n",
+                                           "dep/a/schema.xsd": b"<schema/>\n"}),
+        f"{lib}/fat-2.0.jar": zip_bytes({**class_entries("fat/F", 10), "lib/inner-1.0.jar": inner}),
+        f"{lib}/none-placeholder.jar": b"",
+        f"{lib}/not-a-zip.jar": "not a zip\n",
+        # the spring-boot buildpack links its spring-cloud-bindings layer into the application's lib directory
+        f"{lib}/{scb}": Symlink(f"{bp_layer_dir('paketo-buildpacks/spring-boot', 'spring-cloud-bindings')}/{scb}"),
+    }
+    if big_jar_classes:
+        dependencies[f"{lib}/big-1.0.jar"] = zip_bytes(class_entries("b/", big_jar_classes))
+    loader: Layer = {"/workspace/org/springframework/boot/loader/JarLauncher.class": b""}
+    application: Layer = {
+        **{f"{classes}/com/example/App{n}.class": b"" for n in range(1, 31)},
+        f"{classes}/application.yml": "spring:\n  application:\n    name: memcalc-app\n",
+        f"{classes}/scripts/a.groovy": "println 'a'\n",
+        f"{classes}/scripts/b.kts": "println(\"b\")\n",
+        f"{classes}/scripts/c.clj": "(println \"c\")\n",
+        f"{classes}/scripts/d.classdata": b"",
+        "/workspace/BOOT-INF/classpath.idx": "".join(f'- "BOOT-INF/lib/{j}"\n' for j in jars + [scb]),
+        "/workspace/META-INF/MANIFEST.MF": jar_manifest(f"Main-Class: {JAR_LAUNCHER}",
+                                                        "Start-Class: com.example.App1",
+                                                        "Spring-Boot-Version: 3.1.0",
+                                                        "Spring-Boot-Classes: BOOT-INF/classes/",
+                                                        "Spring-Boot-Lib: BOOT-INF/lib/",
+                                                        "Spring-Boot-Classpath-Index: BOOT-INF/classpath.idx",
+                                                        "Build-Jdk-Spec: 17").decode(),
+    }
+    return ([dependencies, loader, {}, application, {}],
+            ["app: dependencies", "app: spring-boot-loader", "app: snapshot-dependencies (empty)",
+             "app: application", "app: remaining files (empty)"])
+
+
+CLASS_EXTENSIONS = (".class", ".classdata", ".clj", ".groovy", ".kts")  # libjvm count.go ClassFileExtensions
+JRE_ENV = "layers/paketo-buildpacks_bellsoft-liberica/jre/env.launch"
+WEB_APP_ENV = "layers/paketo-buildpacks_spring-boot/web-application-type/env.launch"
+
+
+def image_tree(built: Built) -> dict[str, tarfile.TarInfo | bytes]:
+    """The merged file system of a built image, re-read from its layer tars (no whiteouts are used)."""
+    tree: dict[str, tarfile.TarInfo | bytes] = {}
+    for blob in built.layers:
+        with tarfile.open(fileobj=io.BytesIO(blob.tar)) as tf:
+            for m in tf.getmembers():
+                if m.isfile():
+                    fh = tf.extractfile(m)
+                    assert fh is not None
+                    tree[m.name] = fh.read()
+                else:
+                    tree[m.name] = m
+    return tree
+
+
+def count_zip_classes(data: bytes, nested: bool) -> int:
+    """Class entries of a jar, plus (if `nested`) those of jars nested one level deep in it."""
+    count = 0
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in zf.infolist():
+            if info.filename.endswith(CLASS_EXTENSIONS):
+                count += 1
+            elif nested and info.filename.endswith(".jar"):
+                try:
+                    count += count_zip_classes(zf.read(info), nested=False)
+                except zipfile.BadZipFile:
+                    pass
+    return count
+
+
+def expected_memory(built: Built) -> dict[str, int]:
+    """Memory-calculator inputs of a jvm-* image, computed from its generated layer tars by libjvm's rules:
+    app classes counted under /workspace (symlinks followed; class-extension files; jars and their
+    one-level nested jars; 0-byte jars named *none* and non-zip jars skipped), JVM classes from
+    BPI_JVM_CLASS_COUNT.default, threads from BPL_JVM_THREAD_COUNT.default."""
+    tree = image_tree(built)
+    app_classes = 0
+    for path in sorted(tree):
+        if not path.startswith("workspace/"):
+            continue
+        entry = tree[path]
+        for _ in range(8):  # follow symlinks (absolute targets inside the image)
+            if isinstance(entry, tarfile.TarInfo) and entry.issym():
+                entry = tree[entry.linkname.lstrip("/")]
+        if isinstance(entry, tarfile.TarInfo):
+            continue  # directory
+        if path.endswith(CLASS_EXTENSIONS):
+            app_classes += 1
+        elif path.endswith(".jar"):
+            if not entry and "none" in path.rsplit("/", 1)[1]:
+                continue
+            try:
+                app_classes += count_zip_classes(entry, nested=True)
+            except zipfile.BadZipFile:
+                continue
+    jvm = tree[f"{JRE_ENV}/BPI_JVM_CLASS_COUNT.default"]
+    threads = tree[f"{WEB_APP_ENV}/BPL_JVM_THREAD_COUNT.default"]
+    assert isinstance(jvm, bytes) and isinstance(threads, bytes)
+    return {"app_classes": app_classes, "jvm_classes": int(jvm.decode()), "thread_count": int(threads.decode())}
+
+
 def file_listing_hash(layers: list[Layer]) -> str:
     """sha256 over "path mode sha256" lines, like spring-boot's web-application-type `files` value."""
     h = hashlib.sha256()
@@ -781,12 +934,20 @@ class JavaApp:
     java: str  # paketo-buildpacks/java composite version whose components were used
     arch: str = "amd64"
     jre_version: str = "17.0.7"
+    # memory-calculator inputs (jvm-* tags only; the defaults keep the incident/multiarch images unchanged)
+    spring_boot: str | None = None  # override of the spring-boot buildpack version of the composition
+    thread_count: str = "250"  # BPL_JVM_THREAD_COUNT.default of spring-boot's web-application-type layer
+    jvm_class_count: str | None = None  # BPI_JVM_CLASS_COUNT.default of the jre layer (not written when None)
+    memcalc_app: bool = False  # the class-counting app of memcalc_app_layers() instead of the placeholder petclinic
+    big_jar_classes: int = 0  # memcalc_app only: add BOOT-INF/lib/big-1.0.jar with this many class entries
 
 
 def paketo_java_image(inp: Inputs, app: JavaApp, run: RunImage) -> tuple[Image, dict[str, str]]:
     """A Spring Boot 3.1 app built by the Paketo Java component buildpacks on jammy (lifecycle 0.16.5)."""
     arch = app.arch
     group = inp.composition(app.java)
+    if app.spring_boot is not None:
+        group = [(b, app.spring_boot if b == "paketo-buildpacks/spring-boot" else v) for b, v in group]
     versions = dict(group)
     liberica = versions["paketo-buildpacks/bellsoft-liberica"]
     if app.jre_version == "17.0.7" and "17.0.7" not in inp.liberica_jres[f"v{liberica}"]:
@@ -797,7 +958,7 @@ def paketo_java_image(inp: Inputs, app: JavaApp, run: RunImage) -> tuple[Image, 
     layers: list[Layer] = list(run.built.image.layers)
     names: list[str] = list(run.built.image.layer_names)
     bp_md: list[dict[str, Any]] = []
-    app_layers, app_names = spring_boot_app_layers()
+    app_layers, app_names = memcalc_app_layers(app.big_jar_classes) if app.memcalc_app else spring_boot_app_layers()
     cert_file = hashlib.sha256(CA_BUNDLE.encode()).hexdigest()
 
     def add(bp_id: str, lname: str, files: Layer, data: Any, **flags: bool) -> dict[str, Any]:
@@ -830,7 +991,10 @@ def paketo_java_image(inp: Inputs, app: JavaApp, run: RunImage) -> tuple[Image, 
                 f"{d}/env.launch/JAVA_TOOL_OPTIONS.delim": " ",
             }, info)
             d = bp_layer_dir(bp_id, "jre")
+            class_count: Layer = {} if app.jvm_class_count is None else {
+                f"{d}/env.launch/BPI_JVM_CLASS_COUNT.default": app.jvm_class_count}
             bp_layers["jre"] = add(bp_id, "jre", {
+                **class_count,
                 f"{d}/bin/java": exe(f"placeholder for the java launcher of {jre_dep['uri'].rsplit('/', 1)[1]}\n"),
                 f"{d}/release": f'IMPLEMENTOR="BellSoft"\nJAVA_VERSION="{app.jre_version}"\n',
                 f"{d}/lib/security/cacerts": "placeholder for the JRE trust store\n",
@@ -854,13 +1018,15 @@ def paketo_java_image(inp: Inputs, app: JavaApp, run: RunImage) -> tuple[Image, 
             scb = inp.dependency("paketo-buildpacks/spring-boot@5.25.1 spring-cloud-bindings 1.13.0")
             scb = go_map({**scb, "deprecation_date": "0001-01-01T00:00:00Z"})
             d = bp_layer_dir(bp_id, "spring-cloud-bindings")
+            scb_jar: Content = (spring_cloud_bindings_jar() if app.memcalc_app
+                                else f"placeholder for spring-cloud-bindings-{scb['version']}.jar\n")
             bp_layers["spring-cloud-bindings"] = add(bp_id, "spring-cloud-bindings", {
-                f"{d}/spring-cloud-bindings-{scb['version']}.jar": f"placeholder for spring-cloud-bindings-{scb['version']}.jar\n"}, scb)
+                f"{d}/spring-cloud-bindings-{scb['version']}.jar": scb_jar}, scb)
             sbom_files[f"/layers/sbom/launch/{esc(bp_id)}/spring-cloud-bindings/sbom.syft.json"] = syft_json(
                 [{"name": scb["name"], "version": scb["version"], "purl": scb["purl"]}], d)
             d = bp_layer_dir(bp_id, "web-application-type")
             bp_layers["web-application-type"] = add(bp_id, "web-application-type", {
-                f"{d}/env.launch/BPL_JVM_THREAD_COUNT.default": "250"},  # servlet app (spring-boot >= 5.24.0)
+                f"{d}/env.launch/BPL_JVM_THREAD_COUNT.default": app.thread_count},  # 250: servlet app (spring-boot >= 5.24.0)
                 {"files": file_listing_hash(app_layers)})
         if info is not None:
             sbom_files[f"/layers/sbom/launch/{esc(bp_id)}/helper/sbom.syft.json"] = syft_json(
@@ -1353,6 +1519,12 @@ def generate(out: Path) -> dict[str, Any]:
         image, labels = paketo_java_image(inp, JavaApp(java_version, arch, jre), runs[arch])
         return build(image), labels
 
+    def jvm(java_version: str, spring_boot: str | None, threads: str, big_jar_classes: int = 0) -> tuple[Built, dict[str, str]]:
+        app = JavaApp(java_version, spring_boot=spring_boot, thread_count=threads, jvm_class_count="24000",
+                      memcalc_app=True, big_jar_classes=big_jar_classes)
+        image, labels = paketo_java_image(inp, app, run_amd64)
+        return build(image), labels
+
     good, good_labels = java("9.9.0")
     bad, bad_labels = java("9.10.0")
     good_arm64, good_arm64_labels = java("9.9.0", "arm64")
@@ -1364,6 +1536,16 @@ def generate(out: Path) -> dict[str, Any]:
     heroku_img, heroku_labels = heroku_image()
     b2025_image, b2025_labels = builder_2025_image(inp)
     plain = plain_images()
+    jvm50, jvm50_labels = jvm("9.9.0", "5.23.0", "50")
+    jvm250, jvm250_labels = jvm("9.9.0", "5.24.0", "250")
+    jvm_inc, jvm_inc_labels = jvm("9.10.0", None, "250", big_jar_classes=28635)  # java 9.10.0 = spring-boot 5.25.2
+    expected = {tag: expected_memory(b) for tag, b in (("jvm-threads-50", jvm50), ("jvm-threads-250", jvm250),
+                                                       ("jvm-incident", jvm_inc))}
+    # the counts above are re-read from the generated layers; these are the values the README promises
+    assert expected["jvm-threads-50"] == {"app_classes": 1195, "jvm_classes": 24000, "thread_count": 50}, expected
+    assert expected["jvm-threads-250"] == {"app_classes": 1195, "jvm_classes": 24000, "thread_count": 250}, expected
+    assert expected["jvm-incident"] == {"app_classes": 29830, "jvm_classes": 24000, "thread_count": 250}, expected
+    assert int((24000 + 29830) * 0.35) == 18840
 
     tags: list[tuple[str, Tagged]] = [
         ("incident-good", good),
@@ -1381,6 +1563,9 @@ def generate(out: Path) -> dict[str, Any]:
         ("builder-2025", build(b2025_image)),
         ("broken-labels", build(broken_image)),
         ("run-jammy-base", run_amd64.built),
+        ("jvm-threads-50", jvm50),
+        ("jvm-threads-250", jvm250),
+        ("jvm-incident", jvm_inc),
     ]
     tag_map = dict(tags)
     for rel, data in layout_files(tags).items():
@@ -1468,6 +1653,28 @@ def generate(out: Path) -> dict[str, Any]:
         "labels of tag run-jammy-base: the run image the incident images were built on (linux/amd64)",
         "labels/jammy-base-stack.stack.toml (id, homepage, maintainer, run description, run packages as mixins)",
         ["io.buildpacks.stack.distro.*, .metadata and .released values are synthesized; layers are placeholders."]))
+    jvm_notes = [
+        "memory-calculator inputs written as real files: jre env.launch/BPI_JVM_CLASS_COUNT.default = 24000 (a synthesized value; "
+        "the real class count of Liberica 17.0.7 was never measured), BPI_APPLICATION_PATH.default = /workspace, JAVA_TOOL_OPTIONS "
+        "append/delim; spring-boot web-application-type env.launch/BPL_JVM_THREAD_COUNT.default.",
+        "the application (/workspace) and spring-cloud-bindings-1.13.0.jar are real zips of EMPTY class entries written by Python's "
+        "zipfile (fixed date_time, sorted names); the exact class count is in inventory.json (expected_memory), computed by "
+        "generate.py from the generated layer tars with libjvm count.go's rules.",
+        "the spring-cloud-bindings dependency entry is spring-boot 5.25.1's (upstream-buildpack-toml-extracts.json) for every "
+        "spring-boot version; buildpack info likewise comes from 5.25.1 with the version replaced.",
+    ]
+    synth["jvm-threads-50"] = (jvm50_labels, source_text(
+        "labels of tag jvm-threads-50: the components of paketo-buildpacks/java 9.9.0 (as incident-good) but spring-boot 5.23.0 "
+        "(a combination no java composite release shipped), BPL_JVM_THREAD_COUNT.default 50", PETCLINIC_SAMPLE,
+        java_notes("9.9.0")[:-1] + jvm_notes))
+    synth["jvm-threads-250"] = (jvm250_labels, source_text(
+        "labels of tag jvm-threads-250: as jvm-threads-50 but spring-boot 5.24.0 and BPL_JVM_THREAD_COUNT.default 250",
+        PETCLINIC_SAMPLE, java_notes("9.9.0")[:-1] + jvm_notes))
+    synth["jvm-incident"] = (jvm_inc_labels, source_text(
+        "labels of tag jvm-incident: the components of paketo-buildpacks/java 9.10.0 (as incident-bad: spring-boot 5.25.2), "
+        "BPL_JVM_THREAD_COUNT.default 250, BPI_JVM_CLASS_COUNT.default 24000, application of 29830 classes "
+        "(jvm-threads-50's app + BOOT-INF/lib/big-1.0.jar with 28635 classes)", PETCLINIC_SAMPLE,
+        java_notes("9.10.0")[:-1] + jvm_notes))
     synth["plain-a"] = (dict(plain["plain-a"].config["config"]["Labels"]), source_text(
         "labels of tag plain-a (repo2docker-style, no io.buildpacks labels)", "a repo2docker image's labels", []))
     synth["plain-b"] = (dict(plain["plain-b"].config["config"]["Labels"]), source_text(
@@ -1497,7 +1704,7 @@ def generate(out: Path) -> dict[str, Any]:
         ("multiarch[linux/arm64/v8]..multiarch[linux/arm/v7]", good_arm64, good_arm),
         ("plain-a..plain-b", plain_a, plain_b),
     ]
-    files["inventory.json"] = (pretty_flat_leaves(inventory(tags, files, comparisons)) + "\n").encode()
+    files["inventory.json"] = (pretty_flat_leaves(inventory(tags, files, comparisons, expected)) + "\n").encode()
 
     # ---- write
     for rel in OWNED:
@@ -1545,7 +1752,7 @@ def shared_layers(a: Built, b: Built) -> dict[str, Any]:
 
 
 def inventory(tags: list[tuple[str, Tagged]], files: dict[str, bytes],
-              comparisons: list[tuple[str, Built, Built]]) -> dict[str, Any]:
+              comparisons: list[tuple[str, Built, Built]], expected: dict[str, dict[str, int]]) -> dict[str, Any]:
     tag_map = dict(tags)
     good, bad = tag_map["incident-good"], tag_map["incident-bad"]
     assert isinstance(good, Built) and isinstance(bad, Built)
@@ -1553,7 +1760,8 @@ def inventory(tags: list[tuple[str, Tagged]], files: dict[str, bytes],
         "_comment": "generated by testdata/generate.py; sizes are bytes; layerBytes = compressed blob bytes; "
                     "comparisons count B's layers whose blob digest also occurs in A",
         "layout": "testdata/images",
-        "tags": {tag: describe(item) for tag, item in tags},
+        "tags": {tag: {**describe(item), **({"expected_memory": expected[tag]} if tag in expected else {})}
+                 for tag, item in tags},
         "archives": {
             "archives/incident-good.oci.tar": {"format": "oci-archive", "refName": "incident-good", "manifestDigest": good.digest},
             "archives/incident-bad.docker.tar": {"format": "docker-archive", "repoTag": "example.com/app:bad",

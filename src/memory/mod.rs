@@ -28,6 +28,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub mod calc;
+mod image;
+pub mod predict;
+pub use image::{ImageInputs, Scanner, Source as EnvSource, jar_classes};
 mod go;
 pub mod size;
 

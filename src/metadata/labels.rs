@@ -156,10 +156,48 @@ pub struct ProcessMd {
     pub default: Option<bool>,
 }
 
+/// `app`: one `{sha}` object (lifecycle ≤ 0.5) or an array of them (slices).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum AppLayers {
+    /// Old single layer.
+    One(ShaRef),
+    /// Slices.
+    Many(Vec<ShaRef>),
+}
+
+impl Default for AppLayers {
+    fn default() -> Self {
+        Self::Many(Vec::new())
+    }
+}
+
+impl AppLayers {
+    /// The diffIDs.
+    pub fn shas(&self) -> Vec<String> {
+        match self {
+            Self::One(s) => s.sha.iter().cloned().collect(),
+            Self::Many(v) => v.iter().filter_map(|s| s.sha.clone()).collect(),
+        }
+    }
+}
+
+/// `{"sha": "sha256:…"}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ShaRef {
+    /// diffID.
+    #[serde(deserialize_with = "nullable")]
+    pub sha: Option<String>,
+}
+
 /// `io.buildpacks.lifecycle.metadata`: layers per buildpack and the run image.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct LifecycleMetadata {
+    /// Application layers.
+    #[serde(deserialize_with = "nullable")]
+    pub app: AppLayers,
     /// Buildpacks with the layers they contributed (keyed by `key`, not `id`).
     #[serde(deserialize_with = "nullable")]
     pub buildpacks: Vec<BuildpackLayers>,

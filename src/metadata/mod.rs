@@ -49,6 +49,18 @@ pub struct ConfigFile {
     /// The container configuration.
     #[serde(deserialize_with = "nullable")]
     pub config: ContainerConfig,
+    /// Layer diffIDs.
+    #[serde(deserialize_with = "nullable")]
+    pub rootfs: RootFs,
+}
+
+/// `rootfs` inside the image config.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RootFs {
+    /// Uncompressed digests of the layers, in order.
+    #[serde(deserialize_with = "nullable")]
+    pub diff_ids: Vec<String>,
 }
 
 /// `config` inside the image config.
@@ -246,6 +258,11 @@ pub struct ImageMetadata {
     pub processes: Vec<Process>,
     /// Labels that could not be read.
     pub problems: Vec<LabelProblem>,
+    /// Layer diffIDs, in manifest order.
+    pub diff_ids: Vec<String>,
+    /// diffIDs of buildpack-contributed and application layers (from lifecycle metadata): the
+    /// layers that can hold launch env files and application classes.
+    pub buildpack_layer_shas: Vec<String>,
 }
 
 impl ImageMetadata {
@@ -305,6 +322,7 @@ impl ImageMetadata {
             platform_api: env.get("CNB_PLATFORM_API").cloned(),
             env,
             labels: c.labels,
+            diff_ids: file.rootfs.diff_ids,
             ..Default::default()
         };
         md.stack_id = non_empty(md.labels.get(label::STACK_ID));
@@ -363,6 +381,12 @@ impl ImageMetadata {
                     })
                     .collect();
             }
+            self.buildpack_layer_shas = lc
+                .buildpacks
+                .iter()
+                .flat_map(|b| b.layers.values().filter_map(|l| l.sha.clone()))
+                .chain(lc.app.shas())
+                .collect();
             // Layer metadata is the authoritative place; a BOM entry for the same layer is a
             // legacy copy of it.
             for dep in layer_dependencies(lc) {

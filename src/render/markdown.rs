@@ -217,6 +217,14 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "\n</details>")?;
     }
 
+    let mem = super::memory_lines(r);
+    if let Some((head, rest)) = mem.split_first() {
+        writeln!(out, "\n#### {}\n", escape(head))?;
+        for l in rest {
+            writeln!(out, "- {}", escape(l))?;
+        }
+    }
+
     writeln!(out, "\n{}", escape(&layers_line(r)))?;
     if r.unchanged_hidden > 0 {
         writeln!(out, "\n_{} unchanged items hidden._", r.unchanged_hidden)?;

@@ -5,6 +5,7 @@ mod fleet;
 mod inspect;
 mod json;
 mod markdown;
+mod memory;
 mod platforms;
 mod rules;
 mod table;
@@ -16,6 +17,7 @@ use crate::report::DiffReport;
 pub use fleet::{fleet_html, fleet_markdown};
 pub use inspect::{inspect_json, inspect_table};
 pub use markdown::escape as markdown_escape;
+pub use memory::memory;
 pub use platforms::{PlatformEntry, render_platforms};
 pub use rules::{rules_json, rules_table};
 
@@ -125,6 +127,44 @@ pub(crate) fn wrap(text: &str, width: usize) -> String {
         lines.push(line);
     }
     lines.join("\n")
+}
+
+/// The `--memory` section: one line per image (table and Markdown alike).
+pub(crate) fn memory_lines(r: &DiffReport) -> Vec<String> {
+    let Some(m) = &r.memory else {
+        return Vec::new();
+    };
+    let line = |side: &str, p: &crate::memory::predict::Prediction| {
+        if let Some(why) = &p.nothing_to_predict {
+            return format!("{side}: nothing to predict ({why})");
+        }
+        if let Some(e) = &p.input_error {
+            return format!("{side}: the calculator fails: {e}");
+        }
+        let counts = format!(
+            "{} loaded classes, {} threads",
+            p.loaded_classes.unwrap_or_default(),
+            p.threads.unwrap_or_default()
+        );
+        let min = p.minimum_limit.clone().unwrap_or_default();
+        match &p.outcome {
+            Some(o) if o.starts => format!(
+                "{side}: starts ({counts}); {}; smallest limit {min}",
+                o.flags.clone().unwrap_or_default()
+            ),
+            Some(o) => format!(
+                "{side}: does NOT start ({counts}): {}; smallest limit {min}",
+                o.error.clone().unwrap_or_default()
+            ),
+            None => format!("{side}: {counts}; smallest limit {min}"),
+        }
+    };
+    vec![
+        format!("JVM memory in a container limited to {}", m.limit),
+        line("before", &m.before),
+        line("after", &m.after),
+        crate::memory::predict::MEMINFO_NOTE.to_string(),
+    ]
 }
 
 /// The layer line shared by table and Markdown.

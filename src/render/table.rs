@@ -166,6 +166,14 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{t}")?;
     }
 
+    let mem = super::memory_lines(r);
+    if let Some((head, rest)) = mem.split_first() {
+        writeln!(out, "\n{head}")?;
+        for l in rest {
+            writeln!(out, "  {}", wrap(l, 110).replace('\n', "\n    "))?;
+        }
+    }
+
     writeln!(out, "\n{}", layers_line(r))?;
     if r.unchanged_hidden > 0 {
         writeln!(

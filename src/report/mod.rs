@@ -114,6 +114,100 @@ pub struct DiffReport {
     pub unchanged_hidden: usize,
     /// Layer sharing.
     pub layers: LayerStats,
+    /// The JVM memory prediction of both images (`--memory`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryDiff>,
+}
+
+/// Both images' memory predictions in one container size.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemoryDiff {
+    /// The limit, as given.
+    pub limit: String,
+    /// The first image.
+    pub before: crate::memory::predict::Prediction,
+    /// The second image.
+    pub after: crate::memory::predict::Prediction,
+}
+
+impl MemoryDiff {
+    /// Pairs two predictions.
+    pub fn new(
+        limit: crate::memory::Size,
+        before: crate::memory::predict::Prediction,
+        after: crate::memory::predict::Prediction,
+    ) -> Self {
+        Self {
+            limit: limit.to_string(),
+            before,
+            after,
+        }
+    }
+
+    /// An error when the new image no longer starts in the limit (or its inputs fail), a
+    /// warning when it needs notably more: 10 % or 32 MiB more than the old one.
+    pub fn findings(&self) -> Vec<Finding> {
+        let starts = |p: &crate::memory::predict::Prediction| {
+            p.outcome.as_ref().is_some_and(|o| o.starts) && p.input_error.is_none()
+        };
+        let finding = |rule: &str,
+                       severity: Severity,
+                       summary: String,
+                       before: Option<String>,
+                       after: Option<String>| {
+            Finding {
+            rule: rule.into(),
+            severity,
+            affects: vec!["memory".into(), "startup".into()],
+            summary,
+            advice: Some("Raise the container's memory limit, or lower BPL_JVM_THREAD_COUNT / class counts; `bpdrift memory IMAGE` shows the inputs and where they come from.".into()),
+            sources: vec!["https://paketo.io/docs/reference/java-reference/".into()],
+            note: None,
+            change: Change::of(crate::diff::Category::Memory, "JVM memory", before, after),
+        }
+        };
+        let min = |p: &crate::memory::predict::Prediction| p.minimum_limit_bytes;
+        let mut out = Vec::new();
+        if !self.after.jvm {
+            return out;
+        }
+        let after_error = self
+            .after
+            .outcome
+            .as_ref()
+            .and_then(|o| o.error.clone())
+            .or(self.after.input_error.clone());
+        if !starts(&self.after) && (starts(&self.before) || !self.before.jvm) {
+            out.push(finding(
+                "memory-no-longer-fits",
+                Severity::Error,
+                format!(
+                    "the new image's JVM does not start in {}: {}",
+                    self.limit,
+                    after_error.unwrap_or_default()
+                ),
+                self.before.minimum_limit.clone(),
+                self.after.minimum_limit.clone(),
+            ));
+        } else if let (Some(b), Some(a)) = (min(&self.before), min(&self.after))
+            && a > b
+            && (a - b >= 32 * 1024 * 1024 || (a - b) * 10 >= b)
+        {
+            out.push(finding(
+                "memory-needs-more",
+                Severity::Warning,
+                format!(
+                    "the new image needs {} MiB more to start ({} → {})",
+                    (a - b) / (1024 * 1024),
+                    self.before.minimum_limit.clone().unwrap_or_default(),
+                    self.after.minimum_limit.clone().unwrap_or_default()
+                ),
+                self.before.minimum_limit.clone(),
+                self.after.minimum_limit.clone(),
+            ));
+        }
+        out
+    }
 }
 
 impl DiffReport {
@@ -149,6 +243,7 @@ impl DiffReport {
             unchanged_hidden: total - changes.len(),
             changes,
             layers: diff.layers,
+            memory: None,
         }
     }
 

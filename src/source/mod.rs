@@ -27,6 +27,9 @@ pub struct Layer {
     pub digest: String,
     /// Size in bytes (compressed, except in docker-archive where layers are plain tars).
     pub size: u64,
+    /// Media type.
+    #[serde(skip)]
+    pub media_type: String,
 }
 
 /// Where an image came from and which manifest was chosen.
@@ -223,6 +226,66 @@ impl Fetcher {
         }
     }
 
+    /// Reads the layers of `image` whose index is in `wanted`, in order, each as an uncompressed
+    /// tar stream handed to `scan`. Registry layers are streamed to a temporary file (verified
+    /// against their digest) and read from there; layout layers are read in place.
+    pub async fn read_layers(
+        &self,
+        reference: &ImageRef,
+        image: &Image,
+        wanted: &[usize],
+        scan: &mut dyn FnMut(&mut dyn std::io::Read) -> std::io::Result<()>,
+    ) -> Result<(), SourceError> {
+        let local = |problem: String, source: Option<std::io::Error>| SourceError::Local {
+            reference: reference.to_string(),
+            problem,
+            source,
+        };
+        for &i in wanted {
+            let Some(layer) = image.layers.get(i) else {
+                continue;
+            };
+            let hex = layer.digest.trim_start_matches("sha256:");
+            let (path, temp) = match reference {
+                ImageRef::OciLayout { dir, .. } => (dir.join("blobs/sha256").join(hex), false),
+                ImageRef::Registry(r) => {
+                    let path = std::env::temp_dir()
+                        .join(format!("bpdrift-layer-{}-{hex}", std::process::id()));
+                    self.client.download(r, &layer.digest, &path).await?;
+                    (path, true)
+                }
+                _ => {
+                    return Err(local(
+                        "reading layers of archives is not supported yet; use an OCI layout or a registry".into(),
+                        None,
+                    ));
+                }
+            };
+            let result = (|| {
+                let file = std::fs::File::open(&path)?;
+                let mut head = std::io::BufReader::new(file);
+                let magic = std::io::BufRead::fill_buf(&mut head)?
+                    .get(..2)
+                    .map(<[u8]>::to_vec);
+                if layer.media_type.contains("zstd") {
+                    return Err(std::io::Error::other(
+                        "zstd-compressed layers are not supported",
+                    ));
+                }
+                if magic.as_deref() == Some(&[0x1f, 0x8b][..]) {
+                    scan(&mut flate2::read::GzDecoder::new(head))
+                } else {
+                    scan(&mut head)
+                }
+            })();
+            if temp {
+                let _ = std::fs::remove_file(&path);
+            }
+            result.map_err(|e| local(format!("cannot read layer `{}`", layer.digest), Some(e)))?;
+        }
+        Ok(())
+    }
+
     /// Whether a registry image still exists (one HEAD); local sources: whether it reads.
     pub async fn exists(&self, reference: &ImageRef) -> Result<bool, SourceError> {
         match reference {
@@ -287,6 +350,7 @@ async fn fetch_with(
             .map(|l| Layer {
                 digest: l.digest.clone(),
                 size: l.size.max(0) as u64,
+                media_type: l.media_type.clone(),
             })
             .collect(),
         metadata,

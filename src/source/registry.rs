@@ -210,6 +210,8 @@ struct Answer {
     status: StatusCode,
     headers: HeaderMap,
     body: Vec<u8>,
+    /// With a sink: the sha256 of what was streamed into it.
+    streamed: Option<String>,
 }
 
 impl RegistryClient {
@@ -314,6 +316,19 @@ impl RegistryClient {
         url: &str,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Answer, RegistryError> {
+        self.send_to(r, what, url, build, None).await
+    }
+
+    /// [`Self::send`], streaming a successful body into `sink` (a file, created afresh) instead
+    /// of memory: layer blobs can be hundreds of MB.
+    async fn send_to(
+        &self,
+        r: &RegistryRef,
+        what: &'static str,
+        url: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        sink: Option<&std::path::Path>,
+    ) -> Result<Answer, RegistryError> {
         let client = self.http(url).map_err(|reason| RegistryError::Tls {
             registry: r.registry().into(),
             reason,
@@ -325,6 +340,18 @@ impl RegistryClient {
             let outcome = {
                 let _slot = self.slots.acquire().await.expect("semaphore never closed");
                 match build(client).send().await {
+                    Ok(res) if sink.is_some() && res.status().is_success() => {
+                        let status = res.status();
+                        let headers = res.headers().clone();
+                        stream_to(res, sink.expect("checked"))
+                            .await
+                            .map(|digest| Answer {
+                                status,
+                                headers,
+                                body: Vec::new(),
+                                streamed: Some(digest),
+                            })
+                    }
                     Ok(res) => {
                         let status = res.status();
                         let headers = res.headers().clone();
@@ -333,6 +360,7 @@ impl RegistryClient {
                                 status,
                                 headers,
                                 body: b.to_vec(),
+                                streamed: None,
                             }),
                             Err(e) => Err(e),
                         }
@@ -544,6 +572,18 @@ impl RegistryClient {
         accept: Option<&str>,
         what: &'static str,
     ) -> Result<Answer, SourceError> {
+        self.request_to(r, method, path, accept, what, None).await
+    }
+
+    async fn request_to(
+        &self,
+        r: &RegistryRef,
+        method: Method,
+        path: &str,
+        accept: Option<&str>,
+        what: &'static str,
+        sink: Option<&std::path::Path>,
+    ) -> Result<Answer, SourceError> {
         let url = format!("{}{}/{}", self.base(r), r.repository(), path);
         let mut refresh = false;
         loop {
@@ -562,22 +602,28 @@ impl RegistryClient {
             };
             tracing::debug!(%url, "{method} ({what})");
             let a = self
-                .send(r, what, &url, |c| {
-                    let mut req = c.request(method.clone(), &url);
-                    if let Some(accept) = accept {
-                        req = req.header(ACCEPT, accept);
-                    }
-                    match (&challenge, &cred, &bearer) {
-                        (_, _, Some(t)) => req.bearer_auth(t),
-                        (Challenge::Basic, Some(c), _) => match &c.secret {
-                            Secret::Basic { username, password } => {
-                                req.basic_auth(username, Some(password))
-                            }
-                            Secret::IdentityToken(_) => req,
-                        },
-                        _ => req,
-                    }
-                })
+                .send_to(
+                    r,
+                    what,
+                    &url,
+                    |c| {
+                        let mut req = c.request(method.clone(), &url);
+                        if let Some(accept) = accept {
+                            req = req.header(ACCEPT, accept);
+                        }
+                        match (&challenge, &cred, &bearer) {
+                            (_, _, Some(t)) => req.bearer_auth(t),
+                            (Challenge::Basic, Some(c), _) => match &c.secret {
+                                Secret::Basic { username, password } => {
+                                    req.basic_auth(username, Some(password))
+                                }
+                                Secret::IdentityToken(_) => req,
+                            },
+                            _ => req,
+                        }
+                    },
+                    sink,
+                )
                 .await?;
             if a.status == StatusCode::UNAUTHORIZED && !refresh {
                 // The remembered challenge may be stale; ask again once.
@@ -768,6 +814,37 @@ impl RegistryClient {
         })
     }
 
+    /// Streams a blob into `dest` and verifies its digest (layers for the memory prediction).
+    pub(crate) async fn download(
+        &self,
+        r: &RegistryRef,
+        digest: &str,
+        dest: &std::path::Path,
+    ) -> Result<(), SourceError> {
+        let a = self
+            .request_to(
+                r,
+                Method::GET,
+                &format!("blobs/{digest}"),
+                None,
+                "a layer blob",
+                Some(dest),
+            )
+            .await?;
+        let actual = a.streamed.unwrap_or_default();
+        if actual != digest {
+            return Err(Self::bad(
+                r,
+                manifest::ManifestError::DigestMismatch {
+                    what: "layer",
+                    expected: digest.to_string(),
+                    actual,
+                },
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether a manifest exists, by one HEAD (rollback targets).
     pub async fn exists(&self, r: &RegistryRef) -> Result<bool, SourceError> {
         let path = format!("manifests/{}", r.manifest_reference());
@@ -781,6 +858,32 @@ impl RegistryClient {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Writes a response body into a new file chunk by chunk, returning its sha256.
+async fn stream_to(
+    mut res: reqwest::Response,
+    path: &std::path::Path,
+) -> Result<String, reqwest::Error> {
+    use sha2::Digest as _;
+    use std::io::Write as _;
+    let mut hash = sha2::Sha256::new();
+    let mut file = std::fs::File::create(path).ok();
+    while let Some(chunk) = res.chunk().await? {
+        hash.update(&chunk);
+        if let Some(f) = file.as_mut()
+            && f.write_all(&chunk).is_err()
+        {
+            file = None;
+        }
+    }
+    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    // A file that could not be written yields a digest of nothing useful: say so by mismatch.
+    Ok(if file.is_some() {
+        format!("sha256:{hex}")
+    } else {
+        "unwritable".into()
+    })
 }
 
 /// The deepest cause, for short messages ("Connection refused (os error 111)").

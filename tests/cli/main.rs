@@ -6,6 +6,7 @@ mod errors;
 mod fetching;
 mod github;
 mod labels;
+mod memory;
 mod registry;
 mod report;
 mod rules;

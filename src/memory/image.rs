@@ -1,0 +1,486 @@
+//! The calculator's inputs, read out of an image's layers the way the container will see them at
+//! start: the launch environment the CNB launcher builds (image config `Env`, then every
+//! buildpack layer's `env.launch/` and `env/` files in buildpack order and layer-name order), and
+//! the class counts libjvm's helper takes from the file system (application directory, one level
+//! of nested jars, symlinks into `/layers` followed, 0-byte `*none*` jars skipped, non-zips
+//! ignored — `count/count_classes.go`).
+//!
+//! Layers are read as streams (gzip → tar → zip entries); only jars are held in memory, one at a
+//! time. Whiteouts of later layers are honoured.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+
+use serde::Serialize;
+
+/// File names libjvm counts as classes (`ClassExtensions`).
+const CLASS_SUFFIXES: &[&str] = &[".class", ".classdata", ".clj", ".groovy", ".kts"];
+
+fn is_class(name: &str) -> bool {
+    CLASS_SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
+/// What one file contributes.
+#[derive(Debug, Clone)]
+enum Entry {
+    /// A class-like file: 1.
+    Class,
+    /// A jar with this many classes (nested jars included, one level).
+    Jar(i64),
+    /// A symlink to this absolute path.
+    Link(String),
+}
+
+/// An env file of a buildpack layer.
+#[derive(Debug, Clone)]
+struct EnvFile {
+    buildpack_dir: String,
+    layer: String,
+    var: String,
+    suffix: String,
+    value: String,
+}
+
+/// Where a launch variable's value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    /// The variable.
+    pub name: String,
+    /// Its value at launch.
+    pub value: String,
+    /// `image config Env`, a layer file path, or `--env`.
+    pub from: String,
+}
+
+/// What the layers say.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImageInputs {
+    /// The launch environment, with where each value came from.
+    pub env: Vec<Source>,
+    /// Classes under the application directory.
+    pub app_classes: i64,
+    /// The largest contributors, path and count (jars and directories of class files).
+    pub app_detail: Vec<(String, i64)>,
+    /// Classes in `-javaagent:` jars that exist in the image.
+    pub agent_classes: i64,
+    /// Agent paths that are not in the image (libjvm warns and skips them).
+    pub missing_agents: Vec<String>,
+}
+
+impl ImageInputs {
+    /// The environment as a map.
+    pub fn env_map(&self) -> BTreeMap<String, String> {
+        self.env
+            .iter()
+            .map(|s| (s.name.clone(), s.value.clone()))
+            .collect()
+    }
+}
+
+/// Accumulates what the scanned layers hold.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    files: BTreeMap<String, Entry>,
+    env_files: Vec<EnvFile>,
+}
+
+/// `/a/b/../c` → `/a/c`; relative paths resolve against `base` (a directory).
+fn normalize(base: &str, path: &str) -> String {
+    let joined = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{base}/{path}")
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for p in joined.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Classes in a jar's bytes: entries with class suffixes, plus those of jars nested one level.
+/// Not a zip (or a damaged one) counts 0, as libjvm ignores it.
+pub fn jar_classes(bytes: &[u8], nested: bool) -> i64 {
+    let Ok(mut zip) = zip::ZipArchive::new(io::Cursor::new(bytes)) else {
+        return 0;
+    };
+    let mut n = 0;
+    for i in 0..zip.len() {
+        let Ok(mut f) = zip.by_index(i) else { continue };
+        let name = f.name().to_string();
+        if is_class(&name) {
+            n += 1;
+        } else if nested && name.ends_with(".jar") && !f.is_dir() {
+            let mut inner = Vec::new();
+            if f.read_to_end(&mut inner).is_ok() {
+                n += jar_classes(&inner, false);
+            }
+        }
+    }
+    n
+}
+
+impl Scanner {
+    /// Reads one layer (an uncompressed tar stream), applying its whiteouts to what earlier
+    /// layers held.
+    pub fn scan_layer(&mut self, tar: impl Read) -> io::Result<()> {
+        let mut archive = tar::Archive::new(tar);
+        for entry in archive.entries()? {
+            let mut entry = entry?;
+            let raw = entry.path()?.to_string_lossy().into_owned();
+            let path = normalize("/", &raw);
+            let (dir, name) = path.rsplit_once('/').unwrap_or(("", &path));
+            // Whiteouts: `.wh..wh..opq` empties the directory, `.wh.<name>` removes one path.
+            if name == ".wh..wh..opq" {
+                let prefix = format!("{dir}/");
+                self.files.retain(|p, _| !p.starts_with(&prefix));
+                continue;
+            }
+            if let Some(gone) = name.strip_prefix(".wh.") {
+                let target = format!("{dir}/{gone}");
+                let prefix = format!("{target}/");
+                self.files
+                    .retain(|p, _| p != &target && !p.starts_with(&prefix));
+                continue;
+            }
+            let kind = entry.header().entry_type();
+            if kind.is_symlink() {
+                if let Some(link) = entry.link_name()? {
+                    let target = normalize(dir, &link.to_string_lossy());
+                    self.files.insert(path.clone(), Entry::Link(target));
+                }
+                continue;
+            }
+            if !kind.is_file() {
+                continue;
+            }
+            // `layers/<buildpack>/<layer>/env.launch/<VAR>.<suffix>` and `…/env/…`.
+            let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+            if let ["layers", bp, layer, env_dir, file] = parts.as_slice()
+                && (*env_dir == "env.launch" || *env_dir == "env")
+            {
+                let mut value = String::new();
+                entry.read_to_string(&mut value)?;
+                let (var, suffix) = match file.rsplit_once('.') {
+                    Some((v, s))
+                        if ["default", "override", "append", "prepend", "delim"].contains(&s) =>
+                    {
+                        (v.to_string(), s.to_string())
+                    }
+                    _ => (file.to_string(), "override".to_string()),
+                };
+                self.env_files.push(EnvFile {
+                    buildpack_dir: bp.to_string(),
+                    layer: layer.to_string(),
+                    var,
+                    suffix,
+                    value,
+                });
+                continue;
+            }
+            if is_class(name) {
+                self.files.insert(path, Entry::Class);
+            } else if name.ends_with(".jar") {
+                let size = entry.size();
+                // libjvm skips empty jars named like `*none*` (placeholder files); other empty
+                // or non-zip jars fail to open and count nothing.
+                if size == 0 {
+                    continue;
+                }
+                let mut bytes = Vec::with_capacity(size.min(64 << 20) as usize);
+                entry.read_to_end(&mut bytes)?;
+                self.files
+                    .insert(path, Entry::Jar(jar_classes(&bytes, true)));
+            }
+        }
+        Ok(())
+    }
+
+    fn count(&self, path: &str, depth: usize) -> Option<i64> {
+        match self.files.get(path)? {
+            Entry::Class => Some(1),
+            Entry::Jar(n) => Some(*n),
+            // Bounded: a symlink loop must not hang.
+            Entry::Link(t) if depth < 8 => self.count(t, depth + 1),
+            Entry::Link(_) => None,
+        }
+    }
+
+    /// The launch environment (config `Env` first; then env files of buildpacks in
+    /// `buildpack_order`, layers by name) and the class counts.
+    pub fn finish(
+        &self,
+        config_env: &BTreeMap<String, String>,
+        buildpack_order: &[String],
+    ) -> ImageInputs {
+        let mut env: BTreeMap<String, (String, String)> = config_env
+            .iter()
+            .map(|(k, v)| (k.clone(), (v.clone(), "image config Env".to_string())))
+            .collect();
+        let rank = |dir: &str| {
+            buildpack_order
+                .iter()
+                .position(|id| id.replace('/', "_") == dir)
+                .unwrap_or(usize::MAX)
+        };
+        let mut files: Vec<&EnvFile> = self.env_files.iter().collect();
+        files.sort_by(|a, b| {
+            (rank(&a.buildpack_dir), &a.buildpack_dir, &a.layer, &a.var).cmp(&(
+                rank(&b.buildpack_dir),
+                &b.buildpack_dir,
+                &b.layer,
+                &b.var,
+            ))
+        });
+        for f in &files {
+            let from = format!(
+                "/layers/{}/{}/env.launch/{}.{}",
+                f.buildpack_dir, f.layer, f.var, f.suffix
+            );
+            let delim = files
+                .iter()
+                .find(|d| {
+                    d.suffix == "delim"
+                        && d.var == f.var
+                        && d.layer == f.layer
+                        && d.buildpack_dir == f.buildpack_dir
+                })
+                .map(|d| d.value.clone())
+                .unwrap_or_default();
+            match f.suffix.as_str() {
+                // A default never replaces a value already set (by the config or the platform).
+                "default" => {
+                    env.entry(f.var.clone())
+                        .or_insert_with(|| (f.value.clone(), from));
+                }
+                "override" => {
+                    env.insert(f.var.clone(), (f.value.clone(), from));
+                }
+                "append" => {
+                    let e = env.entry(f.var.clone()).or_default();
+                    e.0 = if e.0.is_empty() {
+                        f.value.clone()
+                    } else {
+                        format!("{}{delim}{}", e.0, f.value)
+                    };
+                    e.1 = if e.1.is_empty() {
+                        from
+                    } else {
+                        format!("{} + {from}", e.1)
+                    };
+                }
+                "prepend" => {
+                    let e = env.entry(f.var.clone()).or_default();
+                    e.0 = if e.0.is_empty() {
+                        f.value.clone()
+                    } else {
+                        format!("{}{delim}{}", f.value, e.0)
+                    };
+                    e.1 = if e.1.is_empty() {
+                        from
+                    } else {
+                        format!("{from} + {}", e.1)
+                    };
+                }
+                _ => {}
+            }
+        }
+        let app = env
+            .get("BPI_APPLICATION_PATH")
+            .map(|(v, _)| normalize("/", v))
+            .unwrap_or_else(|| "/workspace".into());
+        let prefix = format!("{}/", app.trim_end_matches('/'));
+        let mut app_classes = 0;
+        let mut by_dir: BTreeMap<String, i64> = BTreeMap::new();
+        let mut detail = Vec::new();
+        for (path, entry) in &self.files {
+            if !path.starts_with(&prefix) {
+                continue;
+            }
+            let n = match entry {
+                Entry::Class => {
+                    let dir = path.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+                    *by_dir.entry(dir).or_default() += 1;
+                    1
+                }
+                // libjvm opens every `*.jar` path, following links; other links are walked
+                // only when they name a class file.
+                Entry::Jar(n) => {
+                    detail.push((path.clone(), *n));
+                    *n
+                }
+                Entry::Link(_) => {
+                    let n = self.count(path, 0).unwrap_or(0);
+                    if n > 0 {
+                        detail.push((path.clone(), n));
+                    }
+                    n
+                }
+            };
+            app_classes += n;
+        }
+        detail.extend(by_dir.into_iter().map(|(d, n)| (format!("{d}/*"), n)));
+        detail.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        ImageInputs {
+            env: env
+                .into_iter()
+                .map(|(name, (value, from))| Source { name, value, from })
+                .collect(),
+            app_classes,
+            app_detail: detail,
+            agent_classes: 0,
+            missing_agents: Vec::new(),
+        }
+    }
+
+    /// Classes of the agent jars at `paths` (absolute); paths not in the image are returned.
+    pub fn agents(&self, paths: &[String]) -> (i64, Vec<String>) {
+        let mut total = 0;
+        let mut missing = Vec::new();
+        for p in paths {
+            match self.count(&normalize("/", p), 0) {
+                Some(n) => total += n,
+                None => missing.push(p.clone()),
+            }
+        }
+        (total, missing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jar(names: &[&str], nested: Option<(&str, Vec<u8>)>) -> Vec<u8> {
+        let mut buf = io::Cursor::new(Vec::new());
+        {
+            let mut w = zip::ZipWriter::new(&mut buf);
+            let opts = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Stored);
+            for n in names {
+                w.start_file(*n, opts).unwrap();
+            }
+            if let Some((name, bytes)) = nested {
+                w.start_file(name, opts).unwrap();
+                io::Write::write_all(&mut w, &bytes).unwrap();
+            }
+            w.finish().unwrap();
+        }
+        buf.into_inner()
+    }
+
+    fn tar(files: &[(&str, &[u8])], links: &[(&str, &str)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (p, data) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, p, *data).unwrap();
+        }
+        for (p, target) in links {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            b.append_link(&mut h, p, target).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn counts_like_libjvm() {
+        let inner = jar(
+            &["x/A.class", "x/B.class"],
+            Some(("deeper.jar", jar(&["z/Z.class"], None))),
+        );
+        let fat = jar(&["F.class", "r.txt"], Some(("lib/inner.jar", inner)));
+        let scb = jar(&["S1.class", "S2.class", "S3.class"], None);
+        let mut s = Scanner::default();
+        s.scan_layer(&tar(
+            &[
+                ("layers/paketo-buildpacks_bellsoft-liberica/jre/env.launch/BPI_JVM_CLASS_COUNT.default", b"24000"),
+                ("layers/paketo-buildpacks_bellsoft-liberica/jre/env.launch/BPI_APPLICATION_PATH.default", b"/workspace"),
+                ("layers/paketo-buildpacks_bellsoft-liberica/jre/env.launch/JAVA_TOOL_OPTIONS.append", b"-XX:+ExitOnOutOfMemoryError"),
+                ("layers/paketo-buildpacks_bellsoft-liberica/jre/env.launch/JAVA_TOOL_OPTIONS.delim", b" "),
+                ("layers/paketo-buildpacks_spring-boot/web-application-type/env.launch/BPL_JVM_THREAD_COUNT.default", b"50"),
+                ("layers/paketo-buildpacks_spring-boot/spring-cloud-bindings/scb.jar", &scb),
+            ],
+            &[],
+        )[..])
+        .unwrap();
+        s.scan_layer(
+            &tar(
+                &[
+                    ("workspace/BOOT-INF/classes/A.class", b""),
+                    ("workspace/BOOT-INF/classes/b.groovy", b""),
+                    ("workspace/BOOT-INF/lib/fat.jar", &fat),
+                    ("workspace/BOOT-INF/lib/none.jar", b""),
+                    ("workspace/BOOT-INF/lib/text.jar", b"not a zip"),
+                    ("workspace/gone.class", b""),
+                    ("elsewhere/Other.class", b""),
+                ],
+                &[(
+                    "workspace/BOOT-INF/lib/scb.jar",
+                    "/layers/paketo-buildpacks_spring-boot/spring-cloud-bindings/scb.jar",
+                )],
+            )[..],
+        )
+        .unwrap();
+        s.scan_layer(&tar(&[("workspace/.wh.gone.class", b"")], &[])[..])
+            .unwrap();
+        let config: BTreeMap<String, String> =
+            [("JAVA_TOOL_OPTIONS".to_string(), "-Xss512k".to_string())].into();
+        let order = vec![
+            "paketo-buildpacks/bellsoft-liberica".to_string(),
+            "paketo-buildpacks/spring-boot".to_string(),
+        ];
+        let got = s.finish(&config, &order);
+        // 2 class files + fat (1 + 2 nested, not deeper) + scb through the link (3).
+        assert_eq!(got.app_classes, 2 + 3 + 3);
+        let env = got.env_map();
+        assert_eq!(env["BPI_JVM_CLASS_COUNT"], "24000");
+        assert_eq!(env["BPL_JVM_THREAD_COUNT"], "50");
+        assert_eq!(
+            env["JAVA_TOOL_OPTIONS"],
+            "-Xss512k -XX:+ExitOnOutOfMemoryError"
+        );
+        let (n, missing) = s.agents(&[
+            "/layers/paketo-buildpacks_spring-boot/spring-cloud-bindings/scb.jar".into(),
+            "/nope.jar".into(),
+        ]);
+        assert_eq!((n, missing), (3, vec!["/nope.jar".to_string()]));
+    }
+
+    #[test]
+    fn config_env_beats_defaults() {
+        let mut s = Scanner::default();
+        s.scan_layer(
+            &tar(
+                &[(
+                    "layers/a_b/l/env.launch/BPL_JVM_THREAD_COUNT.default",
+                    b"250",
+                )],
+                &[],
+            )[..],
+        )
+        .unwrap();
+        let config: BTreeMap<String, String> =
+            [("BPL_JVM_THREAD_COUNT".to_string(), "100".to_string())].into();
+        let got = s.finish(&config, &["a/b".to_string()]);
+        let src = got
+            .env
+            .iter()
+            .find(|e| e.name == "BPL_JVM_THREAD_COUNT")
+            .unwrap();
+        assert_eq!(
+            (src.value.as_str(), src.from.as_str()),
+            ("100", "image config Env")
+        );
+    }
+}

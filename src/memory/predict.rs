@@ -1,0 +1,185 @@
+//! A prediction for one image: the inputs found in it (and where), what the calculator does in a
+//! container of a given size, and the smallest container in which the JVM starts.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{ImageInputs, Inputs, Size, calculate, minimum};
+
+/// The variables the calculator reads, shown with their source.
+pub const RELEVANT: &[&str] = &[
+    "BPI_APPLICATION_PATH",
+    "BPI_JVM_CLASS_COUNT",
+    "BPL_JVM_CLASS_ADJUSTMENT",
+    "BPL_JVM_HEADROOM",
+    "BPL_JVM_HEAD_ROOM",
+    "BPL_JVM_LOADED_CLASS_COUNT",
+    "BPL_JVM_THREAD_COUNT",
+    "JAVA_OPTS",
+    "JAVA_TOOL_OPTIONS",
+];
+
+/// Said with every prediction: the total the calculator uses is not always the limit.
+pub const MEMINFO_NOTE: &str = "The calculator sizes the JVM from the container's own cgroup memory limit. Without one (e.g. ECS with only a task-level memory size, or a soft reservation) it uses /proc/meminfo MemAvailable at start, logs 'Calculating JVM memory based on … available memory', and the result changes from start to start.";
+
+/// A variable the calculator reads.
+#[derive(Debug, Clone, Serialize)]
+pub struct Input {
+    /// Name.
+    pub name: String,
+    /// Value.
+    pub value: String,
+    /// Where it came from.
+    pub from: String,
+}
+
+/// The calculator's outcome in a container of `limit`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The limit.
+    pub limit: String,
+    /// Whether the JVM starts.
+    pub starts: bool,
+    /// Flags appended to `JAVA_TOOL_OPTIONS` (libjvm's order) when it starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flags: Option<String>,
+    /// libjvm's error line when it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Fixed regions (direct + metaspace + code cache + stacks), as libjvm prints sizes.
+    pub fixed: Option<String>,
+}
+
+/// The whole prediction.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prediction {
+    /// Image reference.
+    pub reference: String,
+    /// Whether the image has what the calculator needs (a Paketo JVM image).
+    pub jvm: bool,
+    /// Why there is nothing to predict, when `jvm` is false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nothing_to_predict: Option<String>,
+    /// The variables the calculator reads, and their sources.
+    pub inputs: Vec<Input>,
+    /// Classes counted in the application directory.
+    pub app_classes: i64,
+    /// The largest contributors to `app_classes`.
+    pub app_detail: Vec<(String, i64)>,
+    /// Classes in agent jars.
+    pub agent_classes: i64,
+    /// Agent jars named but not in the image.
+    pub missing_agents: Vec<String>,
+    /// Loaded classes the calculator assumes.
+    pub loaded_classes: Option<i64>,
+    /// Threads.
+    pub threads: Option<i64>,
+    /// libjvm's own debug line (`BP_LOG_LEVEL=DEBUG` at run time prints the same).
+    pub debug_line: Option<String>,
+    /// In the given container.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// The smallest limit (whole KiB) at which the JVM starts, and the heap there.
+    pub minimum_limit: Option<String>,
+    /// Bytes of `minimum_limit`.
+    pub minimum_limit_bytes: Option<i64>,
+    /// When the inputs themselves make the calculator fail (bad values).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_error: Option<String>,
+    /// Always said.
+    pub note: &'static str,
+}
+
+/// Predicts from what the layers hold, `--env` overrides (which win, as a platform's env does)
+/// and an optional container limit.
+pub fn predict(
+    reference: &str,
+    found: &ImageInputs,
+    overrides: &BTreeMap<String, String>,
+    limit: Option<Size>,
+) -> Prediction {
+    let mut env = found.env_map();
+    let mut sources: BTreeMap<String, String> = found
+        .env
+        .iter()
+        .map(|s| (s.name.clone(), s.from.clone()))
+        .collect();
+    for (k, v) in overrides {
+        env.insert(k.clone(), v.clone());
+        sources.insert(k.clone(), "--env".into());
+    }
+    let inputs_shown: Vec<Input> = RELEVANT
+        .iter()
+        .filter_map(|k| {
+            env.get(*k).map(|v| Input {
+                name: k.to_string(),
+                value: v.clone(),
+                from: sources.get(*k).cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    let mut p = Prediction {
+        reference: reference.to_string(),
+        jvm: true,
+        nothing_to_predict: None,
+        inputs: inputs_shown,
+        app_classes: found.app_classes,
+        app_detail: found.app_detail.iter().take(10).cloned().collect(),
+        agent_classes: found.agent_classes,
+        missing_agents: found.missing_agents.clone(),
+        loaded_classes: None,
+        threads: None,
+        debug_line: None,
+        outcome: None,
+        minimum_limit: None,
+        minimum_limit_bytes: None,
+        input_error: None,
+        note: MEMINFO_NOTE,
+    };
+    if !env.contains_key("BPI_JVM_CLASS_COUNT") && !env.contains_key("BPL_JVM_LOADED_CLASS_COUNT") {
+        p.jvm = false;
+        p.nothing_to_predict = Some(
+            "no JVM memory calculator inputs in this image (not a Paketo JVM image: no BPI_JVM_CLASS_COUNT in any layer's launch env)".into(),
+        );
+        return p;
+    }
+    let mut inputs: Inputs = match Inputs::from_env(&env) {
+        Ok(i) => i,
+        Err(e) => {
+            p.input_error = Some(e.to_string());
+            return p;
+        }
+    };
+    inputs.app_classes = found.app_classes;
+    inputs.agent_classes = found.agent_classes;
+    p.loaded_classes = Some(inputs.loaded_class_count());
+    p.threads = Some(inputs.thread_count);
+    p.debug_line = inputs.debug_line();
+    match minimum(&inputs) {
+        Ok(c) => {
+            p.minimum_limit = Some(format!("{} (heap there: {})", c.total_memory, c.heap.size));
+            p.minimum_limit_bytes = Some(c.total_memory.0);
+        }
+        Err(e) => p.input_error = Some(e.to_string()),
+    }
+    if let Some(limit) = limit {
+        p.outcome = Some(match calculate(&inputs, limit.0) {
+            Ok(c) => Outcome {
+                limit: limit.to_string(),
+                starts: true,
+                flags: Some(c.flags()),
+                error: None,
+                fixed: Some(c.fixed().to_string()),
+            },
+            Err(e) => Outcome {
+                limit: limit.to_string(),
+                starts: false,
+                flags: None,
+                error: Some(e.to_string()),
+                fixed: None,
+            },
+        });
+    }
+    p
+}

@@ -1,0 +1,104 @@
+//! `bpdrift memory`: the inputs found and where, the calculator's outcome, the smallest limit.
+
+use std::io::{self, Write};
+
+use super::{Format, markdown_escape as md};
+use crate::memory::predict::Prediction;
+
+/// Renders a prediction.
+pub fn memory(p: &Prediction, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, p)?;
+            writeln!(out)
+        }
+        Format::Table => text(p, out, false),
+        Format::Markdown => text(p, out, true),
+    }
+}
+
+fn text(p: &Prediction, out: &mut dyn Write, markdown: bool) -> io::Result<()> {
+    let esc = |s: &str| if markdown { md(s) } else { s.to_string() };
+    let code = |s: &str| {
+        if markdown {
+            format!("`{}`", s.replace('`', "'"))
+        } else {
+            s.to_string()
+        }
+    };
+    let bullet = if markdown { "- " } else { "  " };
+    if markdown {
+        writeln!(out, "### JVM memory: {}\n", code(&p.reference))?;
+    } else {
+        writeln!(out, "JVM memory: {}", p.reference)?;
+    }
+    if let Some(why) = &p.nothing_to_predict {
+        writeln!(out, "nothing to predict: {}", esc(why))?;
+        return Ok(());
+    }
+    writeln!(out, "\nInputs{}", if markdown { "\n" } else { "" })?;
+    for i in &p.inputs {
+        writeln!(
+            out,
+            "{bullet}{}={}  (from {})",
+            code(&i.name),
+            code(&i.value),
+            esc(&i.from)
+        )?;
+    }
+    writeln!(out, "{bullet}application classes: {}", p.app_classes)?;
+    for (path, n) in p.app_detail.iter().take(5) {
+        writeln!(out, "{bullet}  {n:>6}  {}", esc(path))?;
+    }
+    writeln!(out, "{bullet}agent classes: {}", p.agent_classes)?;
+    for a in &p.missing_agents {
+        writeln!(
+            out,
+            "{bullet}  agent jar not in the image (libjvm skips it with a warning): {}",
+            esc(a)
+        )?;
+    }
+    if let Some(d) = &p.debug_line {
+        writeln!(out, "{bullet}{}", esc(d))?;
+    }
+    if let (Some(l), Some(t)) = (p.loaded_classes, p.threads) {
+        writeln!(out, "{bullet}loaded classes: {l}, threads: {t}")?;
+    }
+    if let Some(e) = &p.input_error {
+        writeln!(out, "\nThe calculator fails on these inputs: {}", esc(e))?;
+    }
+    if let Some(o) = &p.outcome {
+        writeln!(
+            out,
+            "\nIn a container limited to {}{}",
+            o.limit,
+            if markdown { "\n" } else { "" }
+        )?;
+        match (&o.flags, &o.error) {
+            (Some(f), _) => {
+                writeln!(
+                    out,
+                    "{bullet}the JVM starts; the calculator appends: {}",
+                    code(f)
+                )?;
+            }
+            (_, Some(e)) => {
+                writeln!(out, "{bullet}the JVM does NOT start: {}", code(e))?;
+            }
+            _ => {}
+        }
+    } else if p.input_error.is_none() {
+        writeln!(
+            out,
+            "\nPass --memory LIMIT for the flags in a container of that size."
+        )?;
+    }
+    if let Some(m) = &p.minimum_limit {
+        writeln!(
+            out,
+            "\nSmallest memory limit with which the JVM starts: {}",
+            esc(m)
+        )?;
+    }
+    writeln!(out, "\nNote: {}", esc(p.note))
+}
