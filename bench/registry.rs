@@ -138,6 +138,129 @@ fn seed(addr: &str, repo: &str, n: usize) {
     }
 }
 
+/// Seeds `repo:big`: the jvm-threads-50 image with a JRE layer grown by `extra` MiB of
+/// incompressible data, for the memory prediction's bounded-memory case.
+fn seed_big_jvm(addr: &str, repo: &str, extra_mib: usize) -> u64 {
+    use std::io::Write as _;
+    let root = common::root().join("testdata/images");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("index.json")).unwrap()).unwrap();
+    let entry = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == "jvm-threads-50")
+        .unwrap();
+    let blob = |d: &str| {
+        std::fs::read(
+            root.join("blobs/sha256")
+                .join(d.trim_start_matches("sha256:")),
+        )
+        .unwrap()
+    };
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&blob(entry["digest"].as_str().unwrap())).unwrap();
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&blob(manifest["config"]["digest"].as_str().unwrap())).unwrap();
+    let lifecycle: serde_json::Value = serde_json::from_str(
+        config["config"]["Labels"]["io.buildpacks.lifecycle.metadata"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let jre_sha = lifecycle["buildpacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|b| b["layers"]["jre"]["sha"].as_str().map(str::to_string))
+        .unwrap();
+    let pos = config["rootfs"]["diff_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|d| d == &jre_sha.as_str())
+        .unwrap();
+    // Old JRE layer + a large file of pseudo-random (incompressible) bytes.
+    let old = blob(manifest["layers"][pos]["digest"].as_str().unwrap());
+    let mut tar_bytes = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&old[..]), &mut tar_bytes)
+        .unwrap();
+    // Drop the end-of-archive blocks (and any record padding) after the last member.
+    let end = {
+        let mut a = tar::Archive::new(&tar_bytes[..]);
+        let mut end = 0u64;
+        for e in a.entries().unwrap() {
+            let e = e.unwrap();
+            end = e.raw_file_position() + e.size().div_ceil(512) * 512;
+        }
+        end as usize
+    };
+    tar_bytes.truncate(end);
+    let mut builder = tar::Builder::new(tar_bytes);
+    let mut data = vec![0u8; extra_mib << 20];
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    for chunk in data.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    builder
+        .append_data(
+            &mut h,
+            "layers/paketo-buildpacks_bellsoft-liberica/jre/lib/modules",
+            &data[..],
+        )
+        .unwrap();
+    let tar_bytes = builder.into_inner().unwrap();
+    let diff_id = sha256(&tar_bytes);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar_bytes).unwrap();
+    let layer = gz.finish().unwrap();
+    let size = layer.len() as u64;
+    let digest = upload(addr, repo, &layer);
+    for (i, l) in manifest["layers"]
+        .clone()
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        if i != pos {
+            upload(addr, repo, &blob(l["digest"].as_str().unwrap()));
+        }
+    }
+    manifest["layers"][pos]["digest"] = digest.into();
+    manifest["layers"][pos]["size"] = size.into();
+    config["rootfs"]["diff_ids"][pos] = diff_id.clone().into();
+    let label = config["config"]["Labels"]["io.buildpacks.lifecycle.metadata"]
+        .as_str()
+        .unwrap()
+        .replace(&jre_sha, &diff_id);
+    config["config"]["Labels"]["io.buildpacks.lifecycle.metadata"] = label.into();
+    let config_bytes = serde_json::to_vec(&config).unwrap();
+    manifest["config"]["digest"] = upload(addr, repo, &config_bytes).into();
+    manifest["config"]["size"] = config_bytes.len().into();
+    let (status, text) = call(
+        addr,
+        "PUT",
+        &format!("/v2/{repo}/manifests/big"),
+        "application/vnd.oci.image.manifest.v1+json",
+        &serde_json::to_vec(&manifest).unwrap(),
+    );
+    assert_eq!(status, 201, "manifest upload failed: {text}");
+    manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["size"].as_u64().unwrap())
+        .sum()
+}
+
 struct Measure {
     secs: f64,
     requests: usize,
@@ -419,6 +542,28 @@ fn main() {
             verdict(warm.secs / cold.secs <= 0.5)
         ));
     }
+    // The memory prediction of a ~300 MB image: layers streamed, memory bounded.
+    let big_mib = env_num("BPDRIFT_BENCH_BIG_MIB", 290) as usize;
+    note!("bench: memory of a {big_mib} MiB-JRE image…");
+    let total = seed_big_jvm(&reg.addr, "bench/jvm", big_mib);
+    let mem = bpdrift(
+        &proxy,
+        vec![
+            "memory".into(),
+            "--no-cache".into(),
+            "--memory".into(),
+            "1G".into(),
+            format!("{}/bench/jvm:big", proxy.addr),
+        ],
+    );
+    writeln!(md).unwrap();
+    writeln!(md, "`bpdrift memory` of an image of {:.0} MB (compressed; its JRE layer holds {big_mib} MiB of incompressible data, streamed to a temporary file, verified and scanned): {:.2} s, {} requests, peak RSS {:.1} MB.", total as f64 / 1e6, mem.secs, mem.requests, mem.rss_kb as f64 / 1024.0).unwrap();
+    targets.push(format!(
+        "memory prediction of a {:.0} MB image, peak RSS ≤ 100 MB: {:.1} MB — {}",
+        total as f64 / 1e6,
+        mem.rss_kb as f64 / 1024.0,
+        verdict(mem.rss_kb <= 100 * 1024)
+    ));
     writeln!(md).unwrap();
     writeln!(md, "## Targets").unwrap();
     writeln!(md).unwrap();
