@@ -94,26 +94,32 @@ fn upload(addr: &str, repo: &str, bytes: &[u8]) -> String {
     digest
 }
 
-/// Seeds `n` images `repo:t<i>`: the incident image's layers once, a unique config per image.
-fn seed(addr: &str, repo: &str, n: usize) {
-    let root = common::root().join("testdata/images");
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(root.join("index.json")).unwrap()).unwrap();
+/// A blob of the shipped OCI layout.
+fn blob(digest: &str) -> Vec<u8> {
+    let path = common::root()
+        .join("testdata/images/blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
+    std::fs::read(path).unwrap()
+}
+
+/// The manifest of a tag of the shipped OCI layout.
+fn layout_manifest(tag: &str) -> serde_json::Value {
+    let index: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(common::root().join("testdata/images/index.json")).unwrap(),
+    )
+    .unwrap();
     let entry = index["manifests"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == "incident-good")
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
         .unwrap();
-    let blob = |d: &str| {
-        std::fs::read(
-            root.join("blobs/sha256")
-                .join(d.trim_start_matches("sha256:")),
-        )
-        .unwrap()
-    };
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&blob(entry["digest"].as_str().unwrap())).unwrap();
+    serde_json::from_slice(&blob(entry["digest"].as_str().unwrap())).unwrap()
+}
+
+/// Seeds `n` images `repo:t<i>`: the incident image's layers once, a unique config per image.
+fn seed(addr: &str, repo: &str, n: usize) {
+    let manifest = layout_manifest("incident-good");
     for l in manifest["layers"].as_array().unwrap() {
         upload(addr, repo, &blob(l["digest"].as_str().unwrap()));
     }
@@ -142,24 +148,7 @@ fn seed(addr: &str, repo: &str, n: usize) {
 /// incompressible data, for the memory prediction's bounded-memory case.
 fn seed_big_jvm(addr: &str, repo: &str, extra_mib: usize) -> u64 {
     use std::io::Write as _;
-    let root = common::root().join("testdata/images");
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(root.join("index.json")).unwrap()).unwrap();
-    let entry = index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == "jvm-threads-50")
-        .unwrap();
-    let blob = |d: &str| {
-        std::fs::read(
-            root.join("blobs/sha256")
-                .join(d.trim_start_matches("sha256:")),
-        )
-        .unwrap()
-    };
-    let mut manifest: serde_json::Value =
-        serde_json::from_slice(&blob(entry["digest"].as_str().unwrap())).unwrap();
+    let mut manifest = layout_manifest("jvm-threads-50");
     let mut config: serde_json::Value =
         serde_json::from_slice(&blob(manifest["config"]["digest"].as_str().unwrap())).unwrap();
     let lifecycle: serde_json::Value = serde_json::from_str(
@@ -178,7 +167,7 @@ fn seed_big_jvm(addr: &str, repo: &str, extra_mib: usize) -> u64 {
         .as_array()
         .unwrap()
         .iter()
-        .position(|d| d == &jre_sha.as_str())
+        .position(|d| d == jre_sha.as_str())
         .unwrap();
     // Old JRE layer + a large file of pseudo-random (incompressible) bytes.
     let old = blob(manifest["layers"][pos]["digest"].as_str().unwrap());
