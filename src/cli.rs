@@ -820,12 +820,52 @@ pub async fn memory_inputs(
         .filter(|(_, d)| m.buildpack_layer_shas.contains(d))
         .map(|(i, _)| i)
         .collect();
-    let mut scanner = crate::memory::Scanner::default();
+    // Each layer is read once: what it holds is cached by its digest and replayed after.
+    const KIND: &str = "layer-scans-v1";
+    let mut summaries: std::collections::BTreeMap<usize, crate::memory::LayerSummary> =
+        std::collections::BTreeMap::new();
+    let mut missing = Vec::new();
+    for &i in &wanted {
+        let cached = fetcher
+            .cache()
+            .and_then(|c| c.get_derived(KIND, &image.layers[i].digest))
+            .and_then(|j| serde_json::from_str(&j).ok());
+        match cached {
+            Some(s) => {
+                summaries.insert(i, s);
+            }
+            None => missing.push(i),
+        }
+    }
+    // The same blob twice (empty layers) is read once.
+    let mut seen = std::collections::BTreeSet::new();
+    missing.retain(|i| seen.insert(image.layers[*i].digest.clone()));
+    let mut read: Vec<(usize, crate::memory::LayerSummary)> = Vec::new();
     fetcher
-        .read_layers(reference, image, &wanted, &mut |tar| {
-            scanner.scan_layer(tar)
+        .read_layers(reference, image, &missing, &mut |i, tar| {
+            read.push((i, crate::memory::LayerSummary::read(tar)?));
+            Ok(())
         })
         .await?;
+    for (i, s) in read {
+        if let (Some(c), Ok(j)) = (fetcher.cache(), serde_json::to_string(&s)) {
+            c.put_derived(KIND, &image.layers[i].digest, &j);
+        }
+        summaries.insert(i, s);
+    }
+    let mut scanner = crate::memory::Scanner::default();
+    for &i in &wanted {
+        let digest = &image.layers[i].digest;
+        let s = summaries.get(&i).or_else(|| {
+            summaries
+                .iter()
+                .find(|(j, _)| image.layers[**j].digest == *digest)
+                .map(|(_, s)| s)
+        });
+        if let Some(s) = s {
+            scanner.apply(s);
+        }
+    }
     let order: Vec<String> = m.buildpacks.iter().map(|b| b.id.clone()).collect();
     let mut found = scanner.finish(&m.env, &order);
     // Agents: `-javaagent:` jars named in JAVA_TOOL_OPTIONS (after JAVA_OPTS, as libjvm sees it).

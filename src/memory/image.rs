@@ -21,7 +21,7 @@ fn is_class(name: &str) -> bool {
 }
 
 /// What one file contributes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 enum Entry {
     /// A class-like file: 1.
     Class,
@@ -32,7 +32,7 @@ enum Entry {
 }
 
 /// An env file of a buildpack layer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 struct EnvFile {
     buildpack_dir: String,
     layer: String,
@@ -126,10 +126,29 @@ pub fn jar_classes(bytes: &[u8], nested: bool) -> i64 {
     n
 }
 
-impl Scanner {
-    /// Reads one layer (an uncompressed tar stream), applying its whiteouts to what earlier
-    /// layers held.
-    pub fn scan_layer(&mut self, tar: impl Read) -> io::Result<()> {
+/// What one layer does to the file system view, in order: a layer read once can be replayed
+/// from the cache (`Scanner::apply`) instead of downloaded again.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct LayerSummary {
+    ops: Vec<Op>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+enum Op {
+    /// `.wh..wh..opq`: the directory's earlier contents are gone.
+    Opaque(String),
+    /// `.wh.<name>`: this path (and anything under it) is gone.
+    Remove(String),
+    /// A file that counts.
+    Put(String, Entry),
+    /// A launch env file.
+    Env(EnvFile),
+}
+
+impl LayerSummary {
+    /// Reads one layer (an uncompressed tar stream).
+    pub fn read(tar: impl Read) -> io::Result<Self> {
+        let mut ops = Vec::new();
         let mut archive = tar::Archive::new(tar);
         for entry in archive.entries()? {
             let mut entry = entry?;
@@ -138,22 +157,18 @@ impl Scanner {
             let (dir, name) = path.rsplit_once('/').unwrap_or(("", &path));
             // Whiteouts: `.wh..wh..opq` empties the directory, `.wh.<name>` removes one path.
             if name == ".wh..wh..opq" {
-                let prefix = format!("{dir}/");
-                self.files.retain(|p, _| !p.starts_with(&prefix));
+                ops.push(Op::Opaque(dir.to_string()));
                 continue;
             }
             if let Some(gone) = name.strip_prefix(".wh.") {
-                let target = format!("{dir}/{gone}");
-                let prefix = format!("{target}/");
-                self.files
-                    .retain(|p, _| p != &target && !p.starts_with(&prefix));
+                ops.push(Op::Remove(format!("{dir}/{gone}")));
                 continue;
             }
             let kind = entry.header().entry_type();
             if kind.is_symlink() {
                 if let Some(link) = entry.link_name()? {
                     let target = normalize(dir, &link.to_string_lossy());
-                    self.files.insert(path.clone(), Entry::Link(target));
+                    ops.push(Op::Put(path.clone(), Entry::Link(target)));
                 }
                 continue;
             }
@@ -175,17 +190,17 @@ impl Scanner {
                     }
                     _ => (file.to_string(), "override".to_string()),
                 };
-                self.env_files.push(EnvFile {
+                ops.push(Op::Env(EnvFile {
                     buildpack_dir: bp.to_string(),
                     layer: layer.to_string(),
                     var,
                     suffix,
                     value,
-                });
+                }));
                 continue;
             }
             if is_class(name) {
-                self.files.insert(path, Entry::Class);
+                ops.push(Op::Put(path, Entry::Class));
             } else if name.ends_with(".jar") {
                 let size = entry.size();
                 // libjvm skips empty jars named like `*none*` (placeholder files); other empty
@@ -195,11 +210,40 @@ impl Scanner {
                 }
                 let mut bytes = Vec::with_capacity(size.min(64 << 20) as usize);
                 entry.read_to_end(&mut bytes)?;
-                self.files
-                    .insert(path, Entry::Jar(jar_classes(&bytes, true)));
+                ops.push(Op::Put(path, Entry::Jar(jar_classes(&bytes, true))));
             }
         }
+        Ok(Self { ops })
+    }
+}
+
+impl Scanner {
+    /// Reads one layer (an uncompressed tar stream), applying its whiteouts to what earlier
+    /// layers held.
+    pub fn scan_layer(&mut self, tar: impl Read) -> io::Result<()> {
+        self.apply(&LayerSummary::read(tar)?);
         Ok(())
+    }
+
+    /// Applies a layer read earlier.
+    pub fn apply(&mut self, layer: &LayerSummary) {
+        for op in &layer.ops {
+            match op {
+                Op::Opaque(dir) => {
+                    let prefix = format!("{dir}/");
+                    self.files.retain(|p, _| !p.starts_with(&prefix));
+                }
+                Op::Remove(target) => {
+                    let prefix = format!("{target}/");
+                    self.files
+                        .retain(|p, _| p != target && !p.starts_with(&prefix));
+                }
+                Op::Put(path, entry) => {
+                    self.files.insert(path.clone(), entry.clone());
+                }
+                Op::Env(e) => self.env_files.push(e.clone()),
+            }
+        }
     }
 
     fn count(&self, path: &str, depth: usize) -> Option<i64> {

@@ -30,7 +30,7 @@ use serde::Serialize;
 pub mod calc;
 mod image;
 pub mod predict;
-pub use image::{ImageInputs, Scanner, Source as EnvSource, jar_classes};
+pub use image::{ImageInputs, LayerSummary, Scanner, Source as EnvSource, jar_classes};
 mod go;
 pub mod size;
 

@@ -102,7 +102,83 @@ pub(crate) fn platforms_oci_archive(
     layout::platforms_layout(reference, &members, tag)
 }
 
-#[derive(Deserialize)]
+/// Streams the wanted layers of an archive to `scan`, in the order they appear in the tar. The
+/// outer tar is read twice for a docker-archive (its `manifest.json` names the layer members);
+/// layer members are never held in memory.
+pub(crate) fn scan_layers(
+    reference: &ImageRef,
+    file: &Path,
+    image: &super::Image,
+    wanted: &[usize],
+    scan: &mut dyn FnMut(usize, &mut dyn Read) -> std::io::Result<()>,
+) -> Result<(), SourceError> {
+    let names: BTreeMap<String, (usize, String)> = match reference {
+        ImageRef::DockerArchive { reference: tag, .. } => {
+            let members = read_members(reference, file)?;
+            let entries: Vec<SaveEntry> = members
+                .read("manifest.json")
+                .ok()
+                .and_then(|m| serde_json::from_slice(&m).ok())
+                .unwrap_or_default();
+            let entry = entries
+                .iter()
+                .find(|e| tag.as_ref().is_none_or(|t| e.repo_tags.contains(t)))
+                .ok_or_else(|| local(reference, "no image in the archive".into(), None))?;
+            wanted
+                .iter()
+                .filter_map(|&i| {
+                    Some((
+                        entry.layers.get(i)?.clone(),
+                        (i, image.layers.get(i)?.media_type.clone()),
+                    ))
+                })
+                .collect()
+        }
+        _ => wanted
+            .iter()
+            .filter_map(|&i| {
+                let l = image.layers.get(i)?;
+                Some((
+                    format!("blobs/sha256/{}", l.digest.trim_start_matches("sha256:")),
+                    (i, l.media_type.clone()),
+                ))
+            })
+            .collect(),
+    };
+    let f = File::open(file).map_err(|e| {
+        local(
+            reference,
+            format!("cannot open `{}`", file.display()),
+            Some(e),
+        )
+    })?;
+    let bad = |e: std::io::Error| {
+        local(
+            reference,
+            format!("cannot read layers of `{}`", file.display()),
+            Some(e),
+        )
+    };
+    let mut archive = tar::Archive::new(f);
+    for entry in archive.entries().map_err(bad)? {
+        let entry = entry.map_err(bad)?;
+        let path = entry
+            .path()
+            .map_err(bad)?
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .to_string();
+        if let Some((i, media_type)) = names.get(&path) {
+            super::scan_blob(std::io::BufReader::new(entry), media_type, &mut |r| {
+                scan(*i, r)
+            })
+            .map_err(bad)?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct SaveEntry {
     config: String,

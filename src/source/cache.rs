@@ -93,6 +93,27 @@ impl Cache {
         }
     }
 
+    fn derived_path(&self, kind: &str, digest: &str) -> Option<PathBuf> {
+        let (alg, hex) = digest.split_once(':')?;
+        let ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
+        (ok(alg) && ok(hex)).then(|| self.root.join(kind).join(format!("{alg}-{hex}.json")))
+    }
+
+    /// Something bpdrift derived from the blob `digest` (e.g. what a layer holds for the memory
+    /// prediction), under `kind` (which names its format version).
+    pub fn get_derived(&self, kind: &str, digest: &str) -> Option<String> {
+        std::fs::read_to_string(self.derived_path(kind, digest)?).ok()
+    }
+
+    /// Remembers something derived from the blob `digest`.
+    pub fn put_derived(&self, kind: &str, digest: &str, json: &str) {
+        if let Some(path) = self.derived_path(kind, digest)
+            && let Err(e) = write_atomic(&path, json.as_bytes())
+        {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write to the cache");
+        }
+    }
+
     fn registry_path(&self, registry: &str) -> PathBuf {
         let safe: String = registry
             .chars()

@@ -173,6 +173,26 @@ fn client_error(reference: &ImageRef, msg: &str) -> SourceError {
     }
 }
 
+/// Hands a layer blob to `scan` as an uncompressed tar: gzip is recognised by its magic bytes
+/// (media types are not always honest), zstd is refused.
+pub(crate) fn scan_blob(
+    mut blob: impl std::io::BufRead,
+    media_type: &str,
+    scan: &mut dyn FnMut(&mut dyn std::io::Read) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    if media_type.contains("zstd") {
+        return Err(std::io::Error::other(
+            "zstd-compressed layers are not supported",
+        ));
+    }
+    let gzip = blob.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    if gzip {
+        scan(&mut flate2::read::GzDecoder::new(blob))
+    } else {
+        scan(&mut blob)
+    }
+}
+
 /// Fetches one image.
 pub async fn fetch(reference: &ImageRef, opts: &FetchOptions) -> Result<Image, SourceError> {
     let f = Fetcher::new(opts).map_err(|e| client_error(reference, &e.to_string()))?;
@@ -234,56 +254,48 @@ impl Fetcher {
         reference: &ImageRef,
         image: &Image,
         wanted: &[usize],
-        scan: &mut dyn FnMut(&mut dyn std::io::Read) -> std::io::Result<()>,
+        scan: &mut dyn FnMut(usize, &mut dyn std::io::Read) -> std::io::Result<()>,
     ) -> Result<(), SourceError> {
         let local = |problem: String, source: Option<std::io::Error>| SourceError::Local {
             reference: reference.to_string(),
             problem,
             source,
         };
+        if let ImageRef::OciArchive { file, .. } | ImageRef::DockerArchive { file, .. } = reference
+        {
+            return archive::scan_layers(reference, file, image, wanted, scan);
+        }
         for &i in wanted {
             let Some(layer) = image.layers.get(i) else {
                 continue;
             };
             let hex = layer.digest.trim_start_matches("sha256:");
             let (path, temp) = match reference {
-                ImageRef::OciLayout { dir, .. } => (dir.join("blobs/sha256").join(hex), false),
                 ImageRef::Registry(r) => {
                     let path = std::env::temp_dir()
                         .join(format!("bpdrift-layer-{}-{hex}", std::process::id()));
                     self.client.download(r, &layer.digest, &path).await?;
                     (path, true)
                 }
-                _ => {
-                    return Err(local(
-                        "reading layers of archives is not supported yet; use an OCI layout or a registry".into(),
-                        None,
-                    ));
-                }
+                ImageRef::OciLayout { dir, .. } => (dir.join("blobs/sha256").join(hex), false),
+                _ => unreachable!("archives are handled above"),
             };
-            let result = (|| {
-                let file = std::fs::File::open(&path)?;
-                let mut head = std::io::BufReader::new(file);
-                let magic = std::io::BufRead::fill_buf(&mut head)?
-                    .get(..2)
-                    .map(<[u8]>::to_vec);
-                if layer.media_type.contains("zstd") {
-                    return Err(std::io::Error::other(
-                        "zstd-compressed layers are not supported",
-                    ));
-                }
-                if magic.as_deref() == Some(&[0x1f, 0x8b][..]) {
-                    scan(&mut flate2::read::GzDecoder::new(head))
-                } else {
-                    scan(&mut head)
-                }
-            })();
+            let result = std::fs::File::open(&path).and_then(|f| {
+                scan_blob(std::io::BufReader::new(f), &layer.media_type, &mut |r| {
+                    scan(i, r)
+                })
+            });
             if temp {
                 let _ = std::fs::remove_file(&path);
             }
             result.map_err(|e| local(format!("cannot read layer `{}`", layer.digest), Some(e)))?;
         }
         Ok(())
+    }
+
+    /// The run's on-disk cache, if any.
+    pub fn cache(&self) -> Option<&cache::Cache> {
+        self.opts.cache.as_ref()
     }
 
     /// Whether a registry image still exists (one HEAD); local sources: whether it reads.

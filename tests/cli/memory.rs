@@ -160,8 +160,31 @@ fn registry_reads_only_the_layers_that_hold_inputs() {
         .map(|p| p.rsplit('/').next().unwrap().to_string())
         .collect();
     got.sort();
-    got.dedup();
-    assert_eq!(got, wanted);
+    assert_eq!(got, wanted, "each needed blob exactly once");
+
+    // A rerun with the cache: one HEAD for the tag, no blob at all (what each layer holds is
+    // cached by its digest).
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap();
+    let (_, first) = json(&[
+        "--cache-dir",
+        cache_dir,
+        &reg.image("app:incident"),
+        "--memory",
+        "616300K",
+    ]);
+    reg.clear_log();
+    let (_, second) = json(&[
+        "--cache-dir",
+        cache_dir,
+        &reg.image("app:incident"),
+        "--memory",
+        "616300K",
+    ]);
+    assert_eq!(second["outcome"], first["outcome"]);
+    let reqs = reg.bpdrift_requests();
+    assert_eq!(reqs.len(), 1, "{reqs:#?}");
+    assert_eq!(reqs[0].method, "HEAD");
 }
 
 #[test]
@@ -217,4 +240,39 @@ fn diff_with_memory_flags_what_no_longer_fits() {
         run.stdout
             .contains("#### JVM memory in a container limited to 640M")
     );
+}
+
+#[test]
+fn archives_give_the_same_prediction() {
+    let dir = tempfile::tempdir().unwrap();
+    let oci = dir.path().join("jvm.oci.tar");
+    let docker = dir.path().join("jvm.docker.tar");
+    for dest in [
+        format!("oci-archive:{}:jvm", oci.display()),
+        format!(
+            "docker-archive:{}:example.com/jvm:incident",
+            docker.display()
+        ),
+    ] {
+        let out = std::process::Command::new("skopeo")
+            .args(["copy", "--quiet", "oci:testdata/images:jvm-incident", &dest])
+            .current_dir(crate::common::root())
+            .output()
+            .expect("skopeo");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (_, layout) = json(&["oci:testdata/images:jvm-incident", "--memory", "616300K"]);
+    for image in [
+        format!("oci-archive:{}:jvm", oci.display()),
+        format!("docker-archive:{}", docker.display()),
+    ] {
+        let (code, v) = json(&[&image, "--memory", "616300K"]);
+        assert_eq!(code, 1, "{image}");
+        assert_eq!(v["app_classes"], layout["app_classes"], "{image}");
+        assert_eq!(v["outcome"], layout["outcome"], "{image}");
+    }
 }
