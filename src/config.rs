@@ -242,23 +242,35 @@ impl<'i> TableView<'_, 'i> {
         }
     }
 
-    /// Reports every key not in `known`, with a "did you mean" when one is close.
-    pub fn unknown_keys(&self, ctx: &mut Ctx<'_>, known: &[&str], what: &str) {
+    /// Reports every key not in `known`, with a "did you mean" when one is close, and returns
+    /// the known keys it suggested (a misspelt required key should not also be "missing").
+    /// `what` names the table in the message (`in a [[service]]`); empty for none.
+    pub fn unknown_keys<'k>(
+        &self,
+        ctx: &mut Ctx<'_>,
+        known: &[&'k str],
+        what: &str,
+    ) -> Vec<&'k str> {
+        let mut suggested = Vec::new();
         for (k, _) in self.table.iter() {
             let key = k.get_ref().as_ref();
             if !known.contains(&key) {
                 let notes = match suggest(key, known) {
-                    Some(s) => vec![format!("did you mean `{s}`?")],
+                    Some(s) => {
+                        suggested.push(s);
+                        vec![format!("did you mean `{s}`?")]
+                    }
                     None => vec![format!("known keys: {}", known.join(", "))],
                 };
-                ctx.error_with(
-                    k.span(),
-                    format!("unknown key `{key}` in {what}"),
-                    "unknown key",
-                    notes,
-                );
+                let message = if what.is_empty() {
+                    format!("unknown key `{key}`")
+                } else {
+                    format!("unknown key `{key}` in {what}")
+                };
+                ctx.error_with(k.span(), message, "unknown key", notes);
             }
         }
+        suggested
     }
 
     pub fn flag(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Spanned<bool>> {

@@ -12,7 +12,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 pub use crate::config::Diagnostic;
-use crate::config::{Ctx, TableView as RawRule, line_col, suggest, type_name};
+use crate::config::{Ctx, TableView as RawRule, line_col, type_name};
 
 use super::{AppliesIf, ChangeKind, Condition, Globs, Rule, Severity, Subject};
 use crate::version;
@@ -42,23 +42,14 @@ const SUBJECT_KEYS: &[&str] = &[
     "env",
     "process",
 ];
-const KEYS: &[&str] = &[
+/// Keys other than the subject keys.
+const OTHER_KEYS: &[&str] = &[
     "id",
     "severity",
     "affects",
     "summary",
     "advice",
     "sources",
-    "buildpack",
-    "extension",
-    "dependency",
-    "lifecycle",
-    "platform-api",
-    "run-image",
-    "stack",
-    "label",
-    "env",
-    "process",
     "introduced",
     "fixed",
     "from",
@@ -68,6 +59,11 @@ const KEYS: &[&str] = &[
     "to-value",
     "applies-if",
 ];
+
+/// Every key a rule may have.
+fn keys() -> Vec<&'static str> {
+    OTHER_KEYS.iter().chain(SUBJECT_KEYS).copied().collect()
+}
 
 fn globs(ctx: &mut Ctx<'_>, key: &str, values: Vec<Spanned<String>>) -> Option<Globs> {
     let mut out = Vec::new();
@@ -189,25 +185,7 @@ fn validate(
 ) -> Option<Rule> {
     let before = ctx.diags.len();
     // A misspelt required key is one mistake, not two: its "missing" error is left out.
-    let mut misspelt: Vec<&str> = Vec::new();
-    for (k, _) in raw.table.iter() {
-        let key = k.get_ref().as_ref();
-        if !KEYS.contains(&key) {
-            let notes = match suggest(key, KEYS) {
-                Some(s) => {
-                    misspelt.push(s);
-                    vec![format!("did you mean `{s}`?")]
-                }
-                None => vec![format!("known keys: {}", KEYS.join(", "))],
-            };
-            ctx.error_with(
-                k.span(),
-                format!("unknown key `{key}`"),
-                "unknown key",
-                notes,
-            );
-        }
-    }
+    let misspelt = raw.unknown_keys(ctx, &keys(), "");
     let missing = |key: &str| raw.get(key).is_none() && !misspelt.contains(&key);
 
     let id = raw.string(ctx, "id");
@@ -549,6 +527,7 @@ pub fn render_diagnostics(file: &RuleFile) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::suggest;
 
     #[test]
     fn positions_are_one_based_in_characters() {
@@ -559,8 +538,8 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(suggest("severty", KEYS), Some("severity"));
-        assert_eq!(suggest("introdued", KEYS), Some("introduced"));
-        assert_eq!(suggest("zzzzzzzz", KEYS), None);
+        assert_eq!(suggest("severty", &keys()), Some("severity"));
+        assert_eq!(suggest("introdued", &keys()), Some("introduced"));
+        assert_eq!(suggest("zzzzzzzz", &keys()), None);
     }
 }

@@ -32,7 +32,14 @@ impl BlobStore for Members {
     }
 }
 
-fn read_members(reference: &ImageRef, file: &Path) -> Result<Members, SourceError> {
+/// Opens `file` and hands each regular member (its path without a leading `./`) to `each`, in
+/// tar order; any I/O error becomes "`problem`" about the archive.
+fn for_each_member(
+    reference: &ImageRef,
+    file: &Path,
+    problem: &str,
+    mut each: impl FnMut(String, &mut tar::Entry<'_, File>) -> std::io::Result<()>,
+) -> Result<(), SourceError> {
     let f = File::open(file).map_err(|e| {
         local(
             reference,
@@ -40,37 +47,36 @@ fn read_members(reference: &ImageRef, file: &Path) -> Result<Members, SourceErro
             Some(e),
         )
     })?;
-    let not_tar = |e: std::io::Error| {
-        local(
-            reference,
-            format!("`{}` is not a readable tar archive", file.display()),
-            Some(e),
-        )
-    };
+    let bad = |e: std::io::Error| local(reference, problem.to_string(), Some(e));
     let mut archive = tar::Archive::new(f);
+    for entry in archive.entries().map_err(bad)? {
+        let mut entry = entry.map_err(bad)?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let path = entry.path().map_err(bad)?.to_string_lossy().into_owned();
+        let path = path.trim_start_matches("./").to_string();
+        each(path, &mut entry).map_err(bad)?;
+    }
+    Ok(())
+}
+
+fn read_members(reference: &ImageRef, file: &Path) -> Result<Members, SourceError> {
     let mut members = Members {
         small: BTreeMap::new(),
         sizes: BTreeMap::new(),
     };
-    for entry in archive.entries().map_err(not_tar)? {
-        let mut entry = entry.map_err(not_tar)?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let path = entry
-            .path()
-            .map_err(not_tar)?
-            .to_string_lossy()
-            .into_owned();
-        let path = path.trim_start_matches("./").to_string();
+    let problem = format!("`{}` is not a readable tar archive", file.display());
+    for_each_member(reference, file, &problem, |path, entry| {
         let size = entry.size();
         members.sizes.insert(path.clone(), size);
         if size <= KEEP_LIMIT {
             let mut buf = Vec::with_capacity(size as usize);
-            entry.read_to_end(&mut buf).map_err(not_tar)?;
+            entry.read_to_end(&mut buf)?;
             members.small.insert(path, buf);
         }
-    }
+        Ok(())
+    })?;
     if members.sizes.is_empty() {
         return Err(local(
             reference,
@@ -145,37 +151,17 @@ pub(crate) fn scan_layers(
             })
             .collect(),
     };
-    let f = File::open(file).map_err(|e| {
-        local(
-            reference,
-            format!("cannot open `{}`", file.display()),
-            Some(e),
-        )
-    })?;
-    let bad = |e: std::io::Error| {
-        local(
-            reference,
-            format!("cannot read layers of `{}`", file.display()),
-            Some(e),
-        )
-    };
-    let mut archive = tar::Archive::new(f);
-    for entry in archive.entries().map_err(bad)? {
-        let entry = entry.map_err(bad)?;
-        let path = entry
-            .path()
-            .map_err(bad)?
-            .to_string_lossy()
-            .trim_start_matches("./")
-            .to_string();
-        if let Some((i, media_type)) = names.get(&path) {
-            super::scan_blob(std::io::BufReader::new(entry), media_type, &mut |r| {
-                scan(*i, r)
-            })
-            .map_err(bad)?;
+    let problem = format!("cannot read layers of `{}`", file.display());
+    for_each_member(reference, file, &problem, |path, entry| {
+        match names.get(&path) {
+            Some((i, media_type)) => {
+                super::scan_blob(std::io::BufReader::new(entry), media_type, &mut |r| {
+                    scan(*i, r)
+                })
+            }
+            None => Ok(()),
         }
-    }
-    Ok(())
+    })
 }
 
 #[derive(Deserialize, Default)]
