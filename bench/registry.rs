@@ -38,7 +38,7 @@ fn env_num(key: &str, default: u64) -> u64 {
 }
 
 fn sha256(b: &[u8]) -> String {
-    bpdrift::source::manifest::sha256(b)
+    bpdrift::sha256(b)
 }
 
 /// One plain HTTP/1.1 request to the registry (seeding only; not timed).

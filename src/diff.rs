@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::image::Image;
 use crate::metadata::{ImageMetadata, Module, label};
-use crate::source::Image;
 use crate::version::{VersionClass, classify};
 
 /// What a change is about.
@@ -575,7 +575,7 @@ fn config(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata) {
 }
 
 fn layer_stats(before: &Image, after: &Image) -> LayerStats {
-    let count = |ls: &[crate::source::Layer]| LayerCount {
+    let count = |ls: &[crate::image::Layer]| LayerCount {
         count: ls.len(),
         bytes: ls.iter().map(|l| l.size).sum(),
     };

@@ -1,22 +1,39 @@
 //! bpdrift: what changed *underneath* two container images built with Cloud Native Buildpacks.
 //!
-//! The pipeline is `reference` (parse what the user typed) → `source` (fetch the image config
-//! from a registry, an OCI layout or an archive) → `metadata` (read the `io.buildpacks.*` labels
-//! into one lenient model) → `diff` (pure comparison) → `rules` (which changes matter) →
-//! `report` (the serialisable result) → `render` (table, JSON, Markdown).
+//! The data flow (ARCHITECTURE.md has the map): `reference` parses what the user typed, `source`
+//! reads the image from a registry, an OCI layout or an archive into the one [`image`] model,
+//! `pipeline` runs diff → rules → memory over a pair, `report` is the serialisable result and
+//! `render` turns it into table, JSON, Markdown or HTML. `commands` holds one file per
+//! subcommand; `cli` parses flags and maps the outcome to an exit status.
 //!
-//! Only `source` touches the network or the file system; everything after it is pure.
+//! Pure core, I/O at the edges: `diff`, `rules`, `render`, `report`, `memory::calc`,
+//! `memory::predict` and `fleet::assess` read no file and open no socket (checked by the
+//! `architecture` integration test). `source`, `net`, `github::api`, `fleet::history` and the
+//! commands do the I/O.
+//!
+//! Everything is `pub(crate)`; the few items below are the library's public face, used by the
+//! binary, the integration tests and the benchmark.
 
-pub mod cli;
-pub mod clock;
-pub mod config;
-pub mod diff;
-pub mod github;
-pub mod memory;
-pub mod metadata;
-pub mod reference;
-pub mod render;
-pub mod report;
-pub mod rules;
-pub mod source;
-pub mod version;
+pub(crate) mod cli;
+pub(crate) mod clock;
+pub(crate) mod commands;
+pub(crate) mod diff;
+pub(crate) mod fleet;
+pub(crate) mod github;
+pub(crate) mod image;
+pub(crate) mod memory;
+pub(crate) mod metadata;
+pub(crate) mod net;
+pub(crate) mod pipeline;
+pub(crate) mod reference;
+pub(crate) mod render;
+pub(crate) mod report;
+pub(crate) mod rules;
+pub(crate) mod source;
+pub(crate) mod toml_file;
+pub(crate) mod version;
+
+pub use cli::{Cli, main};
+pub use metadata::{ImageMetadata, label};
+pub use rules::{RuleFile, parse_file as parse_rule_file, render_diagnostics};
+pub use source::manifest::sha256;

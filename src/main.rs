@@ -1,11 +1,10 @@
-//! The `bpdrift` binary: parse arguments, start logging, run, map the outcome to an exit code.
+//! The `bpdrift` binary: parse the arguments, then the library runs the command and maps its
+//! outcome to the exit status.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = bpdrift::cli::Cli::parse();
-    bpdrift::cli::init_tracing(cli.verbose);
-    bpdrift::cli::main(cli)
+    bpdrift::main(bpdrift::Cli::parse())
 }

@@ -68,11 +68,6 @@ pub(crate) fn match_size(t: &str) -> Option<(&str, i64)> {
 }
 
 impl Size {
-    /// The size in bytes.
-    pub const fn bytes(self) -> i64 {
-        self.0
-    }
-
     /// libjvm's `calc.ParseSize` (`calc/size.go` L51–L76): trims white space, then requires
     /// `^([\d]+)([kmgtKMGT]?)$`; units are binary (`1k` = 1024). Like Go, the multiplication by
     /// the unit wraps on overflow, so `16777216T` parses to a negative number exactly as libjvm

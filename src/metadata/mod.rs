@@ -91,7 +91,7 @@ pub struct ContainerConfig {
 }
 
 /// What kind of image the labels describe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ImageKind {
     /// An application image exported by the lifecycle.
@@ -103,19 +103,19 @@ pub enum ImageKind {
 }
 
 /// A buildpack or extension with its version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Module {
     /// Buildpack id.
     pub id: String,
     /// Version exactly as recorded (may be empty or not semver).
     pub version: String,
     /// Homepage, when recorded.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub homepage: Option<String>,
 }
 
 /// A runtime dependency recorded in a buildpack layer (e.g. the JRE).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dependency {
     /// The buildpack that contributed it.
     pub buildpack: String,
@@ -124,7 +124,7 @@ pub struct Dependency {
     /// Dependency id, e.g. `jre`.
     pub id: String,
     /// Human name, e.g. `BellSoft Liberica JRE`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Version.
     pub version: String,
@@ -138,7 +138,8 @@ impl Dependency {
 }
 
 /// The run (base) image an app image was built on.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RunImage {
     /// Name from `run.toml`/`stack.toml`, e.g. `paketobuildpacks/run-jammy-base:latest`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -155,7 +156,7 @@ pub struct RunImage {
 }
 
 /// A process type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Process {
     /// Type, e.g. `web`.
     #[serde(rename = "type")]
@@ -167,7 +168,7 @@ pub struct Process {
     /// Runs without a shell.
     pub direct: bool,
     /// Working directory, when recorded.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
     /// The default process.
     pub default: bool,
@@ -190,7 +191,7 @@ impl Process {
 }
 
 /// A label whose value could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabelProblem {
     /// Label name.
     pub label: String,
@@ -215,8 +216,10 @@ impl LabelProblem {
     }
 }
 
-/// Everything bpdrift knows about one image.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Everything bpdrift knows about one image. Serialized as the history keeps it
+/// ([`ImageMetadata::for_history`]): every field defaults, so older records still read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ImageMetadata {
     /// Operating system.
     pub os: String,
@@ -266,6 +269,37 @@ pub struct ImageMetadata {
 }
 
 impl ImageMetadata {
+    /// What the history keeps of an image: everything diffed across runs, without the
+    /// environment (values may be secrets, and a history file is shared), long label values
+    /// (package lists) and the layer lists.
+    pub fn for_history(&self) -> Self {
+        Self {
+            env: BTreeMap::new(),
+            labels: self
+                .labels
+                .iter()
+                .filter(|(_, v)| v.len() <= 512)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            diff_ids: Vec::new(),
+            buildpack_layer_shas: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// `id → version` of every buildpack and runtime dependency, for timelines.
+    pub fn versions(&self) -> BTreeMap<String, String> {
+        self.buildpacks
+            .iter()
+            .map(|b| (b.id.clone(), b.version.clone()))
+            .chain(
+                self.dependencies
+                    .iter()
+                    .map(|d| (format!("{} ({})", d.layer, d.buildpack), d.version.clone())),
+            )
+            .collect()
+    }
+
     /// App, builder, or not built by buildpacks.
     pub fn kind(&self) -> ImageKind {
         if self.labels.contains_key(label::BUILDER) {

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use super::markdown_escape as md;
 use super::short_digest;
-use crate::report::scheduled::{FleetReport, ServiceReport};
+use crate::fleet::{FleetReport, ServiceReport, ServiceStatus, TargetStatus};
 use crate::rules::Severity;
 
 /// HTML text escaping.
@@ -60,8 +60,16 @@ fn rollback_text(s: &ServiceReport) -> String {
     if s.rollback.is_empty() {
         return "none recorded".into();
     }
-    let present = s.rollback.iter().filter(|t| t.status == "present").count();
-    let vanished = s.rollback.iter().filter(|t| t.status == "vanished").count();
+    let present = s
+        .rollback
+        .iter()
+        .filter(|t| t.status == TargetStatus::Present)
+        .count();
+    let vanished = s
+        .rollback
+        .iter()
+        .filter(|t| t.status == TargetStatus::Vanished)
+        .count();
     let mut t = format!("{present}/{} present", s.rollback.len());
     if vanished > 0 {
         t.push_str(&format!(", {vanished} vanished"));
@@ -160,7 +168,11 @@ pub fn fleet_markdown(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "\n<details{}><summary><b>{}</b>: {}</summary>\n",
-            if s.status == "ok" { "" } else { " open" },
+            if s.status == ServiceStatus::Ok {
+                ""
+            } else {
+                " open"
+            },
             md(&s.name),
             s.status
         )?;
@@ -292,7 +304,7 @@ pub fn fleet_html(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
             s.findings.len(),
             h(&rollback_text(s)),
             n = h(&s.name),
-            st = h(&s.status),
+            st = h(s.status.as_str()),
         )?;
     }
     writeln!(out, "</tbody></table>")?;
@@ -311,7 +323,7 @@ fn service_html(s: &ServiceReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "<h2>{n} <span class=\"badge {st}\">{st}</span></h2>",
-        st = h(&s.status)
+        st = h(s.status.as_str())
     )?;
     writeln!(
         out,
@@ -379,8 +391,8 @@ fn service_html(s: &ServiceReport, out: &mut dyn Write) -> io::Result<()> {
                     .unwrap_or_default(),
                 st = t.status,
                 cls = match t.status {
-                    "present" => "ok",
-                    "vanished" => "error",
+                    TargetStatus::Present => "ok",
+                    TargetStatus::Vanished => "error",
                     _ => "warning",
                 },
             )?;

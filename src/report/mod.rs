@@ -3,18 +3,14 @@
 //! JSON is this struct through serde (schema documented in `docs/json.md`). Bump
 //! [`SCHEMA_VERSION`] on any change that removes or renames a field; adding fields does not.
 
-pub mod fleet;
-pub mod history;
-pub mod scheduled;
-
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::diff::{Category, Change, Diff, LayerCount, LayerStats, Status};
+use crate::image::{Image, Origin};
 use crate::metadata::{Dependency, ImageKind, LabelProblem, Module, RunImage};
 use crate::rules::{Finding, Severity};
-use crate::source::{Image, Origin};
 
 /// Version of the JSON document.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -11,8 +11,8 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-pub use crate::config::Diagnostic;
-use crate::config::{Ctx, TableView as RawRule, line_col, type_name};
+pub use crate::toml_file::Diagnostic;
+use crate::toml_file::{Ctx, TableView as RawRule, line_col, type_name};
 
 use super::{AppliesIf, ChangeKind, Condition, Globs, Rule, Severity, Subject};
 use crate::version;
@@ -519,15 +519,15 @@ fn validate(
     })
 }
 
-/// Renders a rule file's diagnostics (see [`crate::config::render`]).
+/// Renders a rule file's diagnostics (see [`crate::toml_file::render`]).
 pub fn render_diagnostics(file: &RuleFile) -> String {
-    crate::config::render(&file.name, &file.text, &file.diagnostics)
+    crate::toml_file::render(&file.name, &file.text, &file.diagnostics)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::suggest;
+    use crate::toml_file::suggest;
 
     #[test]
     fn positions_are_one_based_in_characters() {

@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-pub use config::{Diagnostic, RuleFile, parse_file, render_diagnostics};
+pub use config::{RuleFile, parse_file, render_diagnostics};
 
 use crate::diff::{Category, Change, Diff, Status};
 use crate::metadata::ImageMetadata;

@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::diff::diff;
+use crate::image::{Image, Origin};
 use crate::metadata::{Dependency, ImageMetadata, Module, RunImage, label};
-use crate::source::{Image, Origin};
 
 /// What differs between the two synthetic images.
 #[derive(Clone, Copy)]
@@ -25,7 +25,7 @@ fn image(md: ImageMetadata) -> Image {
     Image {
         origin: Origin {
             reference: "test".into(),
-            transport: "oci",
+            transport: crate::image::Transport::Oci,
             digest: None,
             index_digest: None,
             config_digest: "sha256:0".into(),

@@ -429,12 +429,6 @@ fn run_helper(name: &str, server: &str, registry: &str) -> Result<Option<Credent
     Ok(Some(basic(&reply.username, &reply.secret, &origin)))
 }
 
-/// Credentials for `registry` from the docker config at `file`: kept for callers that only know
-/// a file.
-pub fn lookup(file: &Path, registry: &str) -> Result<Option<Credential>, AuthError> {
-    lookup_docker_config(file, registry)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,19 +456,21 @@ mod tests {
                 r#"{{"auths":{{"https://index.docker.io/v1/":{{"auth":"{auth}"}},"127.0.0.1:5000":{{"username":"bob","password":"pw"}},"ghcr.io":{{"identitytoken":"refresh-me"}}}}}}"#
             ),
         );
-        let hub = lookup(&p, "index.docker.io").unwrap().unwrap();
+        let hub = lookup_docker_config(&p, "index.docker.io")
+            .unwrap()
+            .unwrap();
         assert!(!format!("{hub:?}").contains("s3cret"));
         assert_eq!(basic_of(hub), ("alice".into(), "s3cret".into()));
         assert_eq!(
-            basic_of(lookup(&p, "127.0.0.1:5000").unwrap().unwrap()).0,
+            basic_of(lookup_docker_config(&p, "127.0.0.1:5000").unwrap().unwrap()).0,
             "bob"
         );
-        let gh = lookup(&p, "ghcr.io").unwrap().unwrap();
+        let gh = lookup_docker_config(&p, "ghcr.io").unwrap().unwrap();
         assert!(gh.secret == Secret::IdentityToken("refresh-me".into()));
         assert!(!format!("{gh:?}").contains("refresh-me"));
-        assert!(lookup(&p, "quay.io").unwrap().is_none());
+        assert!(lookup_docker_config(&p, "quay.io").unwrap().is_none());
         assert!(
-            lookup(&d.path().join("nope.json"), "ghcr.io")
+            lookup_docker_config(&d.path().join("nope.json"), "ghcr.io")
                 .unwrap()
                 .is_none()
         );
@@ -484,10 +480,10 @@ mod tests {
     fn malformed_names_file_and_path_not_values() {
         let d = tempfile::tempdir().unwrap();
         let p = write(d.path(), r#"{"auths":{"ghcr.io":{"auth":42}}}"#);
-        let err = lookup(&p, "ghcr.io").unwrap_err().to_string();
+        let err = lookup_docker_config(&p, "ghcr.io").unwrap_err().to_string();
         assert!(err.contains("auths.ghcr.io.auth"), "{err}");
         let p = write(d.path(), r#"{"auths":{"ghcr.io":{"auth":"!!notbase64"}}}"#);
-        let err = lookup(&p, "ghcr.io").unwrap_err().to_string();
+        let err = lookup_docker_config(&p, "ghcr.io").unwrap_err().to_string();
         assert!(
             err.contains("not base64") && !err.contains("notbase64"),
             "{err}"
@@ -501,7 +497,7 @@ mod tests {
             d.path(),
             r#"{"credHelpers":{"ghcr.io":"bpdrift-test-missing"}}"#,
         );
-        let err = lookup(&p, "ghcr.io").unwrap_err().to_string();
+        let err = lookup_docker_config(&p, "ghcr.io").unwrap_err().to_string();
         assert!(
             err.contains("docker-credential-bpdrift-test-missing"),
             "{err}"

@@ -35,11 +35,6 @@ impl Cache {
             .map(|d| d.join("bpdrift"))
     }
 
-    /// The directory.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     fn blob_path(&self, digest: &str) -> Option<PathBuf> {
         let (alg, hex) = digest.split_once(':')?;
         let ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());

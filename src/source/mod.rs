@@ -15,52 +15,9 @@ pub mod registry;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
-
+use crate::image::{Image, Layer, Origin, Transport};
 use crate::metadata::{ConfigError, ImageMetadata};
 use crate::reference::{ImageRef, Platform};
-
-/// A layer as the manifest lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Layer {
-    /// Blob digest.
-    pub digest: String,
-    /// Size in bytes (compressed, except in docker-archive where layers are plain tars).
-    pub size: u64,
-    /// Media type.
-    #[serde(skip)]
-    pub media_type: String,
-}
-
-/// Where an image came from and which manifest was chosen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Origin {
-    /// The reference as the user typed it.
-    pub reference: String,
-    /// `registry`, `oci`, `oci-archive` or `docker-archive`.
-    pub transport: &'static str,
-    /// Digest of the platform manifest (absent for docker-archive, which has none).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub digest: Option<String>,
-    /// Digest of the index the manifest was selected from, when there was one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub index_digest: Option<String>,
-    /// Digest of the config blob (the image id).
-    pub config_digest: String,
-    /// Platform of the selected manifest.
-    pub platform: String,
-}
-
-/// A fetched image: where it came from, its layers and what its config says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Image {
-    /// Provenance.
-    pub origin: Origin,
-    /// Layers from the manifest.
-    pub layers: Vec<Layer>,
-    /// The config, read.
-    pub metadata: ImageMetadata,
-}
 
 /// Options that apply to every fetch of one run.
 #[derive(Debug, Clone)]
@@ -74,7 +31,7 @@ pub struct FetchOptions {
     /// Where credentials are looked up.
     pub credentials: auth::CredentialSources,
     /// Retries of 429/5xx and connection resets.
-    pub retry: registry::RetryPolicy,
+    pub retry: crate::net::RetryPolicy,
     /// The on-disk manifest/config cache; `None` with `--no-cache`.
     pub cache: Option<cache::Cache>,
     /// Requests in flight at once.
@@ -91,7 +48,7 @@ impl Default for FetchOptions {
                 docker_config: auth::default_docker_config(),
                 ..Default::default()
             },
-            retry: registry::RetryPolicy::default(),
+            retry: crate::net::RetryPolicy::default(),
             cache: None,
             jobs: 16,
         }
@@ -146,33 +103,6 @@ pub(crate) struct Fetched {
     pub config: Vec<u8>,
 }
 
-/// Fetches both images concurrently. Registry state (one ping per registry, one token per
-/// repository, the manifests seen) is shared between the two.
-pub async fn fetch_pair(
-    before: &ImageRef,
-    after: &ImageRef,
-    opts: &FetchOptions,
-) -> (Result<Image, SourceError>, Result<Image, SourceError>) {
-    match Fetcher::new(opts) {
-        Ok(f) => tokio::join!(f.fetch(before), f.fetch(after)),
-        Err(e) => {
-            let msg = e.to_string();
-            (
-                Err(client_error(before, &msg)),
-                Err(client_error(after, &msg)),
-            )
-        }
-    }
-}
-
-fn client_error(reference: &ImageRef, msg: &str) -> SourceError {
-    SourceError::Local {
-        reference: reference.to_string(),
-        problem: msg.to_string(),
-        source: None,
-    }
-}
-
 /// Hands a layer blob to `scan` as an uncompressed tar: gzip is recognised by its magic bytes
 /// (media types are not always honest), zstd is refused.
 pub(crate) fn scan_blob(
@@ -191,12 +121,6 @@ pub(crate) fn scan_blob(
     } else {
         scan(&mut blob)
     }
-}
-
-/// Fetches one image.
-pub async fn fetch(reference: &ImageRef, opts: &FetchOptions) -> Result<Image, SourceError> {
-    let f = Fetcher::new(opts).map_err(|e| client_error(reference, &e.to_string()))?;
-    f.fetch(reference).await
 }
 
 /// One run's fetching state: the options and one registry client, cheap to clone into tasks.
@@ -313,21 +237,21 @@ async fn fetch_with(
     platform: &Platform,
 ) -> Result<Image, SourceError> {
     let (fetched, transport) = match reference {
-        ImageRef::Registry(r) => (client.fetch(r, platform).await?, "registry"),
+        ImageRef::Registry(r) => (client.fetch(r, platform).await?, Transport::Registry),
         ImageRef::OciLayout { dir, tag } => (
             layout::fetch_dir(reference, dir, tag.as_deref(), platform)?,
-            "oci",
+            Transport::Oci,
         ),
         ImageRef::OciArchive { file, tag } => (
             archive::fetch_oci_archive(reference, file, tag.as_deref(), platform)?,
-            "oci-archive",
+            Transport::OciArchive,
         ),
         ImageRef::DockerArchive {
             file,
             reference: tag,
         } => (
             archive::fetch_docker_archive(reference, file, tag.as_deref())?,
-            "docker-archive",
+            Transport::DockerArchive,
         ),
     };
     let metadata =

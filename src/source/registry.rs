@@ -15,9 +15,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, Semaphore};
@@ -26,6 +26,7 @@ use super::auth::{Credential, CredentialSources, Secret};
 use super::cache::Cache;
 use super::manifest::{self, Manifest};
 use super::{FetchOptions, Fetched, SourceError};
+use crate::net::{self, Retry, RetryPolicy, form, innermost, is_reset, retry_after};
 use crate::reference::{Platform, RegistryRef};
 
 /// A registry request that failed.
@@ -136,35 +137,6 @@ pub enum RegistryError {
     },
 }
 
-fn client_builder(opts: &FetchOptions) -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        .user_agent(concat!("bpdrift/", env!("CARGO_PKG_VERSION")))
-        // Connection refused fails at once; an unroutable host must not hang an incident.
-        .connect_timeout(Duration::from_secs(5).min(opts.timeout))
-        .timeout(opts.timeout)
-}
-
-/// How often and how long to retry 429, 502, 503, 504 and connection resets.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Attempts per request, the first included.
-    pub attempts: u32,
-    /// Total time one request may take across its attempts.
-    pub max_time: Duration,
-    /// First backoff; doubled each attempt, with ±50 % jitter, at most 10 s.
-    pub base_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            attempts: 5,
-            max_time: Duration::from_secs(60),
-            base_delay: Duration::from_millis(250),
-        }
-    }
-}
-
 /// What a registry's `/v2/` answered. Persisted in the cache: it holds no secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "scheme", rename_all = "lowercase")]
@@ -221,7 +193,7 @@ impl RegistryClient {
         let _ = rustls::crypto::ring::default_provider().install_default();
         // Plain HTTP (loopback and --insecure-registry hosts) needs no trust store: loading the
         // platform's roots costs ~40 ms and 15 MB, so the TLS client is built on first use only.
-        let plain = client_builder(opts)
+        let plain = net::client_builder(opts.timeout, Duration::from_secs(5))
             .tls_certs_only(std::iter::empty())
             .build()
             .map_err(RegistryError::Client)?;
@@ -253,7 +225,7 @@ impl RegistryClient {
         };
         self.tls
             .get_or_init(|| {
-                client_builder(&opts)
+                net::client_builder(opts.timeout, Duration::from_secs(5))
                     .build()
                     .map_err(|e| format!("cannot set up TLS: {}", innermost(&e)))
             })
@@ -382,10 +354,7 @@ impl RegistryClient {
             };
             debug_assert!(retryable);
             let elapsed = started.elapsed();
-            let backoff = wait.unwrap_or_else(|| self.backoff(attempt));
-            let out_of_budget =
-                attempt >= self.retry.attempts || elapsed + backoff > self.retry.max_time;
-            if out_of_budget {
+            let Retry::After(backoff) = self.retry.next(attempt, elapsed, wait) else {
                 let last = match wait {
                     Some(w) if elapsed + w > self.retry.max_time => format!(
                         "{last}, and Retry-After asks for {} s more than the {} s retry budget",
@@ -402,7 +371,7 @@ impl RegistryClient {
                     attempts: attempt,
                     secs: elapsed.as_secs_f64(),
                 });
-            }
+            };
             tracing::warn!(
                 "registry `{}`: {last} for {what} of `{}`; retrying in {:.1} s (attempt {}/{})",
                 r.registry(),
@@ -413,21 +382,6 @@ impl RegistryClient {
             );
             tokio::time::sleep(backoff).await;
         }
-    }
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .retry
-            .base_delay
-            .saturating_mul(1 << (attempt - 1).min(16))
-            .min(Duration::from_secs(10));
-        // Jitter in [0.5, 1.5) so that parallel clients do not retry in lockstep.
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let factor = 0.5 + f64::from(nanos % 1000) / 1000.0;
-        exp.mul_f64(factor)
     }
 
     /// The registry's auth challenge: from this run, from the cache, or from one `/v2/` ping
@@ -886,77 +840,6 @@ async fn stream_to(
     })
 }
 
-/// The deepest cause, for short messages ("Connection refused (os error 111)").
-fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut inner: &dyn std::error::Error = e;
-    while let Some(s) = inner.source() {
-        inner = s;
-    }
-    inner.to_string()
-}
-
-/// A connection reset, abort or an early close of a kept-alive connection: worth retrying.
-fn is_reset(e: &reqwest::Error) -> bool {
-    if e.is_connect() || e.is_timeout() {
-        return false;
-    }
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if let Some(io) = err.downcast_ref::<std::io::Error>()
-            && matches!(
-                io.kind(),
-                std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::ConnectionAborted
-                    | std::io::ErrorKind::BrokenPipe
-                    | std::io::ErrorKind::UnexpectedEof
-            )
-        {
-            return true;
-        }
-        if err
-            .to_string()
-            .contains("connection closed before message completed")
-        {
-            return true;
-        }
-        cur = err.source();
-    }
-    false
-}
-
-/// `Retry-After` as seconds or an HTTP-date (RFC 9110 §10.2.3).
-fn retry_after(h: &HeaderMap) -> Option<Duration> {
-    let v = h.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = crate::clock::parse_http_date(v)?;
-    Some(
-        at.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
-
-/// `application/x-www-form-urlencoded` body.
-fn form(pairs: &[(&str, &str)]) -> String {
-    fn enc(s: &str) -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                b' ' => "+".to_string(),
-                b => format!("%{b:02X}"),
-            })
-            .collect()
-    }
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 fn unauthorized(r: &RegistryRef, status: StatusCode, cred: Option<&Credential>) -> RegistryError {
     RegistryError::Unauthorized {
         registry: r.registry().into(),
@@ -1042,6 +925,8 @@ fn parse_challenge(header: &str) -> Challenge {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::header::RETRY_AFTER;
+    use std::time::SystemTime;
 
     #[test]
     fn parses_bearer_challenges() {

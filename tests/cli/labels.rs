@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use bpdrift::metadata::{ImageMetadata, label};
+use bpdrift::{ImageMetadata, label};
 use serde_json::{Value, json};
 
 fn config(labels: &BTreeMap<String, String>) -> Vec<u8> {

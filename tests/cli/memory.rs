@@ -276,3 +276,52 @@ fn archives_give_the_same_prediction() {
         assert_eq!(v["outcome"], layout["outcome"], "{image}");
     }
 }
+
+#[test]
+fn platform_all_keeps_the_memory_prediction() {
+    // The copy of the pipeline that `--platform all` once had dropped `--memory`.
+    let run = bpdrift()
+        .args([
+            "diff",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--platform",
+            "all",
+            "--memory",
+            "616300K",
+            "oci:testdata/images:jvm-threads-50",
+            "oci:testdata/images:jvm-incident",
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let platforms = v["platforms"].as_array().unwrap();
+    assert!(!platforms.is_empty());
+    for p in platforms {
+        let r = &p["report"];
+        assert_eq!(r["memory"]["before"]["outcome"]["starts"], true, "{p}");
+        assert_eq!(r["memory"]["after"]["outcome"]["starts"], false, "{p}");
+        assert!(
+            r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["rule"] == "memory-no-longer-fits"),
+            "{p}"
+        );
+    }
+    let text = bpdrift()
+        .args([
+            "diff",
+            "--platform",
+            "all",
+            "--memory",
+            "616300K",
+            "oci:testdata/images:jvm-threads-50",
+            "oci:testdata/images:jvm-incident",
+        ])
+        .run();
+    assert!(text.stdout.contains("616300K"), "{}", text.stdout);
+}

@@ -282,11 +282,11 @@ fn examples_in_the_docs_are_valid_rules() {
     let mut blocks = 0;
     for block in doc.split("```toml").skip(1) {
         let text = block.split("```").next().unwrap();
-        let file = bpdrift::rules::parse_file("docs/rules.md", text);
+        let file = bpdrift::parse_rule_file("docs/rules.md", text);
         assert!(
             file.diagnostics.is_empty(),
             "{}",
-            bpdrift::rules::render_diagnostics(&file)
+            bpdrift::render_diagnostics(&file)
         );
         assert_eq!(file.rules.len(), 1);
         blocks += 1;

@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 
 use toml::de::{DeTable, DeValue};
 
-use crate::config::{Ctx, Diagnostic, TableView};
 use crate::reference::{ImageRef, Platform};
 use crate::rules::FailOn;
+use crate::toml_file::{Ctx, Diagnostic, TableView};
 
 /// One watched service.
 #[derive(Debug, Clone)]
@@ -47,8 +47,6 @@ pub struct Service {
 pub struct Fleet {
     /// Services in file order.
     pub services: Vec<Service>,
-    /// Rule files for every service.
-    pub rules: Vec<PathBuf>,
     /// How many recorded good digests are checked per service.
     pub rollback_targets: usize,
 }
@@ -69,7 +67,7 @@ pub struct FleetFile {
 impl FleetFile {
     /// The diagnostics, rendered with the offending text underlined.
     pub fn render_diagnostics(&self) -> String {
-        crate::config::render(&self.name, &self.text, &self.diagnostics)
+        crate::toml_file::render(&self.name, &self.text, &self.diagnostics)
     }
 }
 
@@ -205,7 +203,7 @@ pub fn parse_fleet(name: &str, text: &str, base: &Path) -> FleetFile {
                     }
                     Some(n) => {
                         if let Some(first) = seen.get(n.get_ref()) {
-                            let (line, col) = crate::config::line_col(text, first.start);
+                            let (line, col) = crate::toml_file::line_col(text, first.start);
                             ctx.error_with(
                                 n.span(),
                                 format!("duplicate service `{}`", n.get_ref()),
@@ -301,7 +299,7 @@ pub fn parse_fleet(name: &str, text: &str, base: &Path) -> FleetFile {
             span,
             format!(
                 "`service` must be an array of tables, found {}",
-                crate::config::type_name(other)
+                crate::toml_file::type_name(other)
             ),
             "write each service as `[[service]]`",
         ),
@@ -309,7 +307,6 @@ pub fn parse_fleet(name: &str, text: &str, base: &Path) -> FleetFile {
     ctx.diags.sort_by_key(|d| (d.span.start, d.span.end));
     let fleet = ctx.diags.is_empty().then(|| Fleet {
         services,
-        rules: d_rules,
         rollback_targets: d_rollback.map_or(3, |n| n as usize),
     });
     FleetFile {

@@ -79,6 +79,25 @@ const MIGRATIONS: &[&str] = &[
         subject TEXT NOT NULL,
         summary TEXT NOT NULL
      );",
+    // 2: snapshots are the image model's history view (`ImageMetadata::for_history`): the
+    // run image became an object, and app images keep their build-metadata label's name
+    // (which makes them app images).
+    "UPDATE observations SET snapshot = json_set(
+        json_remove(snapshot, '$.run_image', '$.run_image_reference'),
+        '$.run_image',
+        json_object('image', json_extract(snapshot, '$.run_image'),
+                    'reference', json_extract(snapshot, '$.run_image_reference')))
+     WHERE snapshot IS NOT NULL AND json_valid(snapshot)
+       AND (json_type(snapshot, '$.run_image') = 'text'
+            OR json_type(snapshot, '$.run_image_reference') = 'text');
+     UPDATE observations SET snapshot = json_remove(snapshot, '$.run_image')
+     WHERE snapshot IS NOT NULL AND json_valid(snapshot)
+       AND json_type(snapshot, '$.run_image') = 'null';
+     UPDATE observations SET snapshot = json_set(snapshot, '$.labels.\"io.buildpacks.build.metadata\"', '')
+     WHERE snapshot IS NOT NULL AND json_valid(snapshot)
+       AND json_array_length(snapshot, '$.buildpacks') > 0
+       AND json_type(snapshot, '$.labels.\"io.buildpacks.lifecycle.metadata\"') IS NULL
+       AND json_type(snapshot, '$.labels.\"io.buildpacks.builder.metadata\"') IS NULL;",
 ];
 
 /// One observation of one watched reference.
@@ -96,8 +115,8 @@ pub struct Observation {
     pub digest: Option<String>,
     /// Platform.
     pub platform: Option<String>,
-    /// What the image was made of (JSON of [`super::scheduled::Snapshot`]).
-    pub snapshot: Option<String>,
+    /// What the image was made of: the image model's history view.
+    pub snapshot: Option<crate::metadata::ImageMetadata>,
     /// Why it could not be fetched.
     pub error: Option<String>,
 }
@@ -255,7 +274,7 @@ impl History {
             tx.execute(
                 "INSERT INTO observations (run_id, observed_at, service, role, reference, digest, platform, snapshot, error)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![run_id, o.observed_at, o.service, o.role, o.reference, o.digest, o.platform, o.snapshot, o.error],
+                params![run_id, o.observed_at, o.service, o.role, o.reference, o.digest, o.platform, o.snapshot.as_ref().and_then(|m| serde_json::to_string(m).ok()), o.error],
             )
             .map_err(err("cannot record observations"))?;
         }
@@ -355,7 +374,10 @@ fn row_to_observation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Observation> {
         reference: r.get(3)?,
         digest: r.get(4)?,
         platform: r.get(5)?,
-        snapshot: r.get(6)?,
+        // A record this bpdrift cannot read is an image of unknown content, not an error.
+        snapshot: r
+            .get::<_, Option<String>>(6)?
+            .and_then(|j| serde_json::from_str(&j).ok()),
         error: r.get(7)?,
     })
 }

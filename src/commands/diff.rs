@@ -1,0 +1,125 @@
+//! `bpdrift diff BEFORE AFTER`: the incident command. One platform, or every platform either
+//! image has (`--platform all`), through the one pipeline.
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::{Outcome, finish, load_rules};
+use crate::cli::{PlatformArg, RegistryArgs, RuleArgs, parse_platform_arg, parse_size};
+use crate::pipeline::{self, PipelineError, Request};
+use crate::reference::{ImageRef, Platform};
+use crate::render::{self, Format};
+use crate::rules::FailOn;
+use crate::source::Fetcher;
+
+/// `bpdrift diff`.
+#[derive(Debug, Args, Clone)]
+#[command(
+    after_help = "IMAGE forms: ghcr.io/org/app:tag, repo@sha256:…, ubuntu (Docker Hub), \
+oci:<dir>[:<tag>], oci-archive:<file>[:<tag>], docker-archive:<file>[:<repo:tag>].\n\
+Exit status: 0 nothing flagged, 1 something flagged at or above --fail-on, 2 error."
+)]
+pub(crate) struct DiffArgs {
+    /// The image that worked (last good).
+    #[arg(value_name = "BEFORE")]
+    pub(crate) before: String,
+    /// The image to check (failing, or the candidate).
+    #[arg(value_name = "AFTER")]
+    pub(crate) after: String,
+    /// Also predict the JVM memory calculator of both images in a container of this limit
+    /// (e.g. `512M`), from their layers: a finding when the new image no longer fits.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) memory: Option<crate::memory::Size>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Also show items that did not change.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Lowest finding severity that makes the exit status 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub(crate) fail_on: FailOn,
+    /// Rule selection.
+    #[command(flatten)]
+    pub(crate) rules: RuleArgs,
+    /// Platform to pick from multi-arch images: os/arch[/variant], or `all` to diff every
+    /// platform either image has. Never the host's by default.
+    #[arg(long, default_value = "linux/amd64", value_parser = parse_platform_arg)]
+    pub(crate) platform: PlatformArg,
+    /// Registry access.
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
+}
+
+/// What a diff produced: one report, or one entry per platform.
+pub(crate) enum Diffed {
+    /// One platform.
+    One(Box<crate::report::DiffReport>),
+    /// `--platform all`.
+    All(Vec<render::PlatformEntry>),
+}
+
+/// Parses the references, loads the rules (before any request: a typo should not cost a
+/// registry round trip) and runs the pipeline. `None` when a rule file had problems (printed).
+pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
+    let before: ImageRef = args.before.parse()?;
+    let after: ImageRef = args.after.parse()?;
+    let Some(rules) = load_rules(&args.rules)? else {
+        return Ok(None);
+    };
+    let platform = match &args.platform {
+        PlatformArg::One(p) => p.clone(),
+        PlatformArg::All => Platform::linux_amd64(),
+    };
+    let fetcher = Fetcher::new(&args.registry.fetch_options(&platform)?)?;
+    let req = Request {
+        before: &before,
+        after: &after,
+        rules: &rules,
+        memory: args.memory,
+        all: args.all,
+    };
+    let diffed = match &args.platform {
+        PlatformArg::One(p) => pipeline::diff_pair(&fetcher, req, p)
+            .await
+            .map(|r| Diffed::One(Box::new(r))),
+        PlatformArg::All => pipeline::diff_platforms(&fetcher, req)
+            .await
+            .map(Diffed::All),
+    };
+    match diffed {
+        Ok(d) => Ok(Some(d)),
+        // Both are worth knowing during an incident: one line each.
+        Err(PipelineError::Both { before, after }) => {
+            super::report_error(&before);
+            Err(after.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs `bpdrift diff`.
+pub(crate) async fn run(args: DiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let Some(diffed) = compute(&args).await? else {
+        return Ok(Outcome::Failed);
+    };
+    match diffed {
+        Diffed::One(report) => {
+            render::render(&report, args.format, out)?;
+            out.flush()?;
+            Ok(finish(&report, args.fail_on))
+        }
+        Diffed::All(entries) => {
+            render::render_platforms(&entries, &args.before, &args.after, args.format, out)?;
+            out.flush()?;
+            // The most serious outcome wins: failed over flagged over clean.
+            Ok(entries
+                .iter()
+                .filter_map(|e| e.report.as_ref())
+                .map(|r| finish(r, args.fail_on))
+                .max()
+                .unwrap_or(Outcome::Clean))
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! `bpdrift inspect IMAGE…`: what images are made of, many at once with bounded concurrency.
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::{Outcome, report_error};
+use crate::cli::{ListFormat, RegistryArgs, parse_platform};
+use crate::reference::{ImageRef, Platform};
+use crate::render;
+use crate::source::Fetcher;
+
+/// `bpdrift inspect`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct InspectArgs {
+    /// Images to inspect.
+    #[arg(required = true, value_name = "IMAGE")]
+    pub(crate) images: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub(crate) format: ListFormat,
+    /// Platform to pick from multi-arch images.
+    #[arg(long, default_value = "linux/amd64", value_parser = parse_platform)]
+    pub(crate) platform: Platform,
+    /// Registry access.
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
+}
+
+/// Runs `bpdrift inspect`: one failure does not stop the others, and fails the run.
+pub(crate) async fn run(args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let refs = args
+        .images
+        .iter()
+        .map(|s| s.parse::<ImageRef>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let fetcher = Fetcher::new(&args.registry.fetch_options(&args.platform)?)?;
+    // Concurrency is bounded by the client's request slots (--jobs); all futures are polled on
+    // this one thread, which is plenty for network-bound work.
+    let results = futures_util::future::join_all(refs.iter().map(|r| fetcher.fetch(r))).await;
+    let mut summaries = Vec::new();
+    let mut failed = false;
+    for (r, res) in refs.iter().zip(results) {
+        match res {
+            Ok(img) => summaries.push(crate::report::ImageSummary::of(&img)),
+            Err(e) => {
+                failed = true;
+                report_error(
+                    anyhow::Error::new(e)
+                        .context(format!("cannot inspect `{r}`"))
+                        .as_ref(),
+                );
+            }
+        }
+    }
+    match args.format {
+        ListFormat::Json => render::inspect_json(&summaries, out)?,
+        ListFormat::Table => render::inspect_table(&summaries, out)?,
+    }
+    out.flush()?;
+    Ok(if failed {
+        Outcome::Failed
+    } else {
+        Outcome::Clean
+    })
+}

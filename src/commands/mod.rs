@@ -1,0 +1,127 @@
+//! One file per subcommand. Each owns its clap arguments and a `run(args, out)` that writes the
+//! report to `out` (stdout) and everything else to stderr, returning an [`Outcome`]; `cli` maps
+//! it to the exit status once. Problems in files the user wrote (rule files, fleet files) are
+//! data: they are printed here, with every position, and make the outcome [`Outcome::Failed`].
+
+pub(crate) mod diff;
+pub(crate) mod github;
+pub(crate) mod history;
+pub(crate) mod inspect;
+pub(crate) mod memory;
+pub(crate) mod report;
+pub(crate) mod rules;
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::cli::RuleArgs;
+use crate::report::DiffReport;
+use crate::rules::{FailOn, RuleFile, RuleSet};
+
+/// How a command ended; the exit status is part of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Outcome {
+    /// Nothing flagged at or above `--fail-on`: exit 0.
+    Clean,
+    /// Something flagged: exit 1.
+    Flagged,
+    /// An error (already printed): exit 2.
+    Failed,
+}
+
+impl Outcome {
+    /// The process exit status.
+    pub(crate) fn exit_code(self) -> ExitCode {
+        ExitCode::from(match self {
+            Self::Clean => 0,
+            Self::Flagged => 1,
+            Self::Failed => 2,
+        })
+    }
+
+    /// `Flagged` when `flagged`, else `Clean`.
+    pub(crate) fn flagged_if(flagged: bool) -> Self {
+        if flagged { Self::Flagged } else { Self::Clean }
+    }
+}
+
+/// One line on stderr per error: the message, then causes that add something.
+pub(crate) fn report_error(e: &(dyn std::error::Error + 'static)) {
+    // Not through tracing: an error must be seen whatever the log filter says.
+    let _ = writeln!(io::stderr(), "error: {}", crate::net::error_chain(e));
+}
+
+/// [`report_error`] for a message of our own.
+pub(crate) fn report_message(msg: &str) {
+    let _ = writeln!(io::stderr(), "error: {msg}");
+}
+
+/// `n thing` or `n things`.
+pub(crate) fn plural(n: usize, one: &str) -> String {
+    format!("{n} {one}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Reads a rule file; its problems are data in the returned file.
+pub(crate) fn read_rule_file(path: &Path) -> anyhow::Result<RuleFile> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::Error::new(e).context(format!("cannot read rule file `{}`", path.display()))
+    })?;
+    Ok(crate::rules::parse_file(&path.display().to_string(), &text))
+}
+
+/// Prints every problem of every file; the number printed.
+pub(crate) fn print_diagnostics(files: &[RuleFile]) -> usize {
+    let mut n = 0;
+    let mut err = io::stderr().lock();
+    for f in files.iter().filter(|f| !f.diagnostics.is_empty()) {
+        let _ = err.write_all(crate::rules::render_diagnostics(f).as_bytes());
+        n += f.diagnostics.len();
+    }
+    if n > 0 {
+        let _ = writeln!(err, "error: {} in rule files", plural(n, "problem"));
+    }
+    n
+}
+
+/// The rules for a run: built-ins unless dropped, then each file in order. `None` when a file
+/// has problems (already printed).
+pub(crate) fn load_rules(args: &RuleArgs) -> anyhow::Result<Option<RuleSet>> {
+    let mut set = if args.no_default_rules {
+        RuleSet::default()
+    } else {
+        RuleSet::builtin()
+    };
+    let files = args
+        .rules
+        .iter()
+        .map(|p| read_rule_file(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if print_diagnostics(&files) > 0 {
+        return Ok(None);
+    }
+    for f in files {
+        set.extend(f.rules);
+    }
+    Ok(Some(set))
+}
+
+/// Prints every unreadable label as an error line; the outcome after a printed report: failed
+/// for unreadable labels, else flagged when a finding reaches `fail_on`.
+pub(crate) fn finish(report: &DiffReport, fail_on: FailOn) -> Outcome {
+    let mut failed = false;
+    for (img, p) in report.problems() {
+        report_message(&format!(
+            "label `{}` of `{img}` is not valid at `{}`{}: {}",
+            p.label,
+            p.path,
+            p.position(),
+            p.message
+        ));
+        failed = true;
+    }
+    if failed {
+        return Outcome::Failed;
+    }
+    Outcome::flagged_if(report.findings.iter().any(|f| fail_on.fails(f.severity)))
+}

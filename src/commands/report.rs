@@ -1,0 +1,190 @@
+//! `bpdrift report --fleet FILE`: the scheduled fleet report (fetch → assess → record in
+//! `fleet`), rendered as Markdown, JSON or HTML, to stdout or `--out`.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::{Outcome, load_rules, plural, report_message};
+use crate::cli::{RegistryArgs, RuleArgs, parse_duration_arg, parse_time_arg};
+use crate::fleet::{self, history::History};
+use crate::reference::Platform;
+use crate::render;
+use crate::rules::RuleSet;
+use crate::source::Fetcher;
+
+/// `bpdrift report`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct ReportArgs {
+    /// The fleet file (services and the images to watch; see docs/report.md).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) fleet: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub(crate) format: ReportFormat,
+    /// Write the report here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// History database [default: $XDG_STATE_HOME/bpdrift/history.sqlite or
+    /// ~/.local/state/bpdrift/history.sqlite].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) history: Option<PathBuf>,
+    /// Alarm (and exit 1) when the previous run is older than this, e.g. `24h`, `90m`, `1d`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub(crate) expect_every: Option<i64>,
+    /// Rule selection (added to the fleet file's).
+    #[command(flatten)]
+    pub(crate) rules: RuleArgs,
+    /// The time of this run (RFC 3339), for reproducible reports and tests.
+    #[arg(long, hide = true, value_parser = parse_time_arg)]
+    pub(crate) now: Option<i64>,
+    /// Registry access.
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
+}
+
+/// `report --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// Markdown (an issue body, a job summary).
+    Markdown,
+    /// JSON.
+    Json,
+    /// One self-contained HTML page.
+    Html,
+}
+
+/// The history file: `--history`, else the default location.
+pub(crate) fn history_path(given: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    given.clone().or_else(History::default_path).ok_or_else(|| {
+        anyhow::anyhow!("no history location: pass --history FILE (HOME is not set)")
+    })
+}
+
+/// Runs `bpdrift report`.
+pub(crate) async fn run(args: ReportArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let text = std::fs::read_to_string(&args.fleet).map_err(|e| {
+        anyhow::Error::new(e).context(format!("cannot read fleet file `{}`", args.fleet.display()))
+    })?;
+    let name = args.fleet.display().to_string();
+    let base = args.fleet.parent().unwrap_or(Path::new("."));
+    let file = fleet::file::parse_fleet(&name, &text, base);
+    let Some(fleet) = file.fleet.as_ref() else {
+        let mut err = io::stderr().lock();
+        let _ = err.write_all(file.render_diagnostics().as_bytes());
+        let _ = writeln!(
+            err,
+            "error: {} in the fleet file",
+            plural(file.diagnostics.len(), "problem")
+        );
+        return Ok(Outcome::Failed);
+    };
+    // Rules per service: the run's, then the fleet's and the service's own files. Services with
+    // the same files share one set (a rule set is ~90 KB; a fleet may have a thousand services).
+    let mut rules = BTreeMap::new();
+    let mut loaded: BTreeMap<Vec<PathBuf>, Arc<RuleSet>> = BTreeMap::new();
+    for s in &fleet.services {
+        let set = match loaded.get(&s.rules) {
+            Some(set) => set.clone(),
+            None => {
+                let mut args_rules = args.rules.clone();
+                args_rules.rules.extend(s.rules.iter().cloned());
+                let Some(set) = load_rules(&args_rules)? else {
+                    return Ok(Outcome::Failed);
+                };
+                let set = Arc::new(set);
+                loaded.insert(s.rules.clone(), set.clone());
+                set
+            }
+        };
+        rules.insert(s.name.clone(), set);
+    }
+    let fetcher = Fetcher::new(&args.registry.fetch_options(&Platform::linux_amd64())?)?;
+    let mut hist = History::open(&history_path(&args.history)?)?;
+    let now = args.now.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default()
+    });
+    let bar = progress_bar();
+    let progress = |done: usize, total: usize, what: &str| match &bar {
+        Some(b) => {
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+        }
+        None => tracing::info!("fetched {done}/{total}: {what}"),
+    };
+    let report = fleet::run(
+        fleet::RunInput {
+            fleet,
+            fleet_name: &name,
+            rules: &rules,
+            now,
+            expect_every: args.expect_every,
+            progress: &progress,
+        },
+        &fetcher,
+        &mut hist,
+    )
+    .await?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let mut buf = Vec::new();
+    match args.format {
+        ReportFormat::Markdown => render::fleet_markdown(&report, &mut buf)?,
+        ReportFormat::Html => render::fleet_html(&report, &mut buf)?,
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut buf, &report)?;
+            buf.push(b'\n');
+        }
+    }
+    match &args.out {
+        Some(path) => std::fs::write(path, &buf).map_err(|e| {
+            anyhow::Error::new(e)
+                .context(format!("cannot write the report to `{}`", path.display()))
+        })?,
+        None => {
+            out.write_all(&buf)?;
+            out.flush()?;
+        }
+    }
+    // Loud: the alarm and every failed image are said on stderr too, whatever the format.
+    if let Some(a) = &report.alarm {
+        report_message(&format!("missed run: {a}"));
+    }
+    for s in &report.services {
+        for i in s.images.iter().filter(|i| i.error.is_some()) {
+            report_message(&format!(
+                "service `{}`: {} `{}` could not be fetched: {}",
+                s.name,
+                i.role,
+                i.reference,
+                i.error.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    Ok(match report.exit_code() {
+        0 => Outcome::Clean,
+        1 => Outcome::Flagged,
+        _ => Outcome::Failed,
+    })
+}
+
+/// A progress bar on stderr when it is a terminal; `None` means plain log lines.
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    if !io::IsTerminal::is_terminal(&io::stderr()) {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} images fetched")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}

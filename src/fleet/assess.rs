@@ -1,0 +1,288 @@
+//! The pure stage of a fleet run: from what [`super::fetch`] observed, the drift between each
+//! service's watched references and since the previous run, rule findings, statuses, totals and
+//! the missed-run alarm; plus the observations and findings the history will record. No I/O, so
+//! it is tested (and snapshotted) without a registry or a database.
+
+use std::collections::BTreeMap;
+
+use super::fetch::Observed;
+use super::history::{Observation, RecordedFinding, Run};
+use super::{
+    FleetReport, FleetSummary, ObservedImage, RoleDrift, RollbackTarget, RunInput, SCHEMA_VERSION,
+    ServiceReport, ServiceStatus, SinceLastRun, TargetOrigin, TargetStatus, human_duration,
+};
+use crate::diff::{Category, Change};
+use crate::image::Image;
+use crate::rules::{Finding, Severity};
+
+/// A report, and what the history records of it.
+pub(crate) struct Assessed {
+    /// The report (timelines are filled in after recording).
+    pub(crate) report: FleetReport,
+    /// One per watched image.
+    pub(crate) observations: Vec<Observation>,
+    /// Every finding of every service.
+    pub(crate) findings: Vec<RecordedFinding>,
+}
+
+/// Pinned digests first, then the newest digests this service ran (`ran`, newest first) other
+/// than the current one, at most `from_history` of those.
+pub(crate) fn rollback_targets(
+    pinned: &[String],
+    ran: &[String],
+    current: Option<&str>,
+    from_history: usize,
+) -> Vec<(String, TargetOrigin)> {
+    let mut targets: Vec<(String, TargetOrigin)> = pinned
+        .iter()
+        .map(|d| (d.clone(), TargetOrigin::Pinned))
+        .collect();
+    for d in ran {
+        if Some(d.as_str()) != current && !targets.iter().any(|(t, _)| t == d) {
+            targets.push((d.clone(), TargetOrigin::History));
+        }
+    }
+    targets.truncate(pinned.len() + from_history);
+    targets
+}
+
+/// The alarm when the previous run is older than `expect_every` allows.
+fn missed_run(previous: Option<&Run>, now: i64, expect_every: Option<i64>) -> Option<String> {
+    let (p, every) = (previous?, expect_every?);
+    let age = now - super::history::parse_rfc3339(&p.started_at)?;
+    (age > every).then(|| {
+        format!(
+            "the previous run started {} ago ({}), longer than the expected interval of {}: the schedule missed at least one run",
+            human_duration(age),
+            p.started_at,
+            human_duration(every)
+        )
+    })
+}
+
+/// A vanished rollback target as a finding (error: the way back is gone).
+fn vanished_finding(service: &str, target: &RollbackTarget) -> Finding {
+    Finding {
+        rule: "rollback-target-vanished".into(),
+        severity: Severity::Error,
+        affects: vec!["rollback".into()],
+        summary: format!(
+            "rollback target {} of {service} no longer exists in the registry",
+            target.reference
+        ),
+        advice: Some(
+            "Protect release digests from registry clean-up policies, or pin a newer last-good digest."
+                .into(),
+        ),
+        sources: Vec::new(),
+        note: None,
+        change: Change::of(
+            Category::Rollback,
+            &target.reference,
+            Some("present".into()),
+            None,
+        ),
+    }
+}
+
+/// An image stripped to what the history keeps, so that an image of this run and one read back
+/// from the history are compared like with like.
+fn as_recorded(img: &Image) -> Image {
+    Image {
+        origin: img.origin.clone(),
+        layers: Vec::new(),
+        metadata: img.metadata.for_history(),
+    }
+}
+
+/// Assesses one run.
+pub(crate) fn assess(
+    input: &RunInput<'_>,
+    previous_run: Option<Run>,
+    observed: Observed,
+) -> Assessed {
+    let now_s = super::history::rfc3339(input.now);
+    let alarm = missed_run(previous_run.as_ref(), input.now, input.expect_every);
+    let mut services = Vec::new();
+    let mut observations = Vec::new();
+    let mut recorded = Vec::new();
+    for s in &input.fleet.services {
+        let rules = input.rules.get(&s.name).cloned().unwrap_or_default();
+        let key = |role: &str| (s.name.clone(), role.to_string());
+        let mut images = Vec::new();
+        let mut findings: Vec<Finding> = Vec::new();
+        let mut since_last_run = Vec::new();
+        let mut failed = false;
+        for (role, r) in &s.images {
+            let res = &observed.images[&key(role)];
+            let ok = res.as_ref().ok();
+            observations.push(Observation {
+                observed_at: now_s.clone(),
+                service: s.name.clone(),
+                role: role.clone(),
+                reference: r.to_string(),
+                digest: ok.map(Image::digest),
+                platform: ok.map(|i| i.origin.platform.clone()),
+                snapshot: ok.map(|i| i.metadata.for_history()),
+                error: res.as_ref().err().cloned(),
+            });
+            let Ok(img) = res else {
+                failed = true;
+                images.push(ObservedImage {
+                    role: role.clone(),
+                    reference: r.to_string(),
+                    digest: None,
+                    index_digest: None,
+                    platform: None,
+                    buildpacks: Vec::new(),
+                    dependencies: Vec::new(),
+                    lifecycle_version: None,
+                    error: res.as_ref().err().cloned(),
+                });
+                continue;
+            };
+            let digest = img.digest();
+            // Drift since the last run of this service and role.
+            if let Some(prev) = observed.previous.get(&key(role)) {
+                let after = as_recorded(img);
+                let before = Image {
+                    metadata: prev.snapshot.clone().unwrap_or_default(),
+                    ..after.clone()
+                };
+                let d = crate::diff::diff(&before, &after);
+                if prev.digest.as_deref() != Some(digest.as_str()) {
+                    findings.extend(rules.evaluate(&d, &after.metadata));
+                }
+                since_last_run.push(SinceLastRun {
+                    role: role.clone(),
+                    previous_at: Some(prev.observed_at.clone()),
+                    previous_digest: prev.digest.clone(),
+                    digest: Some(digest.clone()),
+                    changes: d.changed().cloned().collect(),
+                });
+            }
+            let m = &img.metadata;
+            images.push(ObservedImage {
+                role: role.clone(),
+                reference: r.to_string(),
+                digest: Some(digest),
+                index_digest: img.origin.index_digest.clone(),
+                platform: Some(img.origin.platform.clone()),
+                buildpacks: m.buildpacks.clone(),
+                dependencies: m.dependencies.clone(),
+                lifecycle_version: m.lifecycle_version.clone(),
+                error: None,
+            });
+        }
+
+        // Drift between the first watched reference (normally `deployed`) and each other one.
+        let mut drift = Vec::new();
+        if let Some(((first_role, _), rest)) = s.images.split_first() {
+            for (role, _) in rest {
+                let (Ok(a), Ok(b)) = (
+                    &observed.images[&key(first_role)],
+                    &observed.images[&key(role)],
+                ) else {
+                    continue;
+                };
+                let report = crate::pipeline::assess_pair(a, b, &rules, false, None);
+                drift.push(RoleDrift {
+                    from: first_role.clone(),
+                    to: role.clone(),
+                    verdict: report.summary.verdict.clone(),
+                    changes: report
+                        .changes
+                        .iter()
+                        .filter(|c| c.is_change())
+                        .cloned()
+                        .collect(),
+                });
+                findings.extend(report.findings);
+            }
+        }
+
+        let rollback = observed.rollback.get(&s.name).cloned().unwrap_or_default();
+        for t in rollback
+            .iter()
+            .filter(|t| t.status == TargetStatus::Vanished)
+        {
+            findings.push(vanished_finding(&s.name, t));
+        }
+
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.rule.cmp(&b.rule))
+                .then_with(|| a.change.subject.cmp(&b.change.subject))
+        });
+        findings.dedup_by(|a, b| {
+            a.rule == b.rule
+                && a.change.subject == b.change.subject
+                && a.change.after == b.change.after
+        });
+        recorded.extend(findings.iter().map(|f| RecordedFinding {
+            service: s.name.clone(),
+            rule: f.rule.clone(),
+            severity: f.severity.to_string(),
+            subject: f.change.subject.clone(),
+            summary: f.summary.clone(),
+        }));
+        let failed_checks = findings.iter().any(|f| s.fail_on.fails(f.severity));
+        let status = if failed {
+            ServiceStatus::Failed
+        } else if let Some(f) = findings.first() {
+            match f.severity {
+                Severity::Error => ServiceStatus::Error,
+                Severity::Warning => ServiceStatus::Warning,
+                Severity::Info => ServiceStatus::Info,
+            }
+        } else if drift.iter().any(|d| !d.changes.is_empty())
+            || since_last_run.iter().any(|d| !d.changes.is_empty())
+        {
+            ServiceStatus::Drift
+        } else {
+            ServiceStatus::Ok
+        };
+        services.push(ServiceReport {
+            name: s.name.clone(),
+            status,
+            images,
+            drift,
+            since_last_run,
+            findings,
+            rollback,
+            timeline: Vec::new(),
+            failed_checks,
+        });
+    }
+
+    let mut by_sev: BTreeMap<Severity, usize> = BTreeMap::new();
+    for f in services.iter().flat_map(|s| &s.findings) {
+        *by_sev.entry(f.severity).or_default() += 1;
+    }
+    let report = FleetReport {
+        schema_version: SCHEMA_VERSION,
+        bpdrift_version: env!("CARGO_PKG_VERSION"),
+        generated_at: now_s,
+        fleet: input.fleet_name.to_string(),
+        previous_run: previous_run.map(|p| p.started_at),
+        alarm,
+        summary: FleetSummary {
+            services: services.len(),
+            images: observed.images.len(),
+            fetch_errors: observed.images.values().filter(|r| r.is_err()).count(),
+            findings: by_sev,
+            vanished_rollback_targets: services
+                .iter()
+                .flat_map(|s| &s.rollback)
+                .filter(|t| t.status == TargetStatus::Vanished)
+                .count(),
+        },
+        services,
+    };
+    Assessed {
+        report,
+        observations,
+        findings: recorded,
+    }
+}

@@ -1,0 +1,111 @@
+//! The I/O stage of a fleet run: every watched image fetched (concurrently; the client bounds
+//! requests in flight), each service's previous observations read from the history, and its
+//! rollback targets checked with one HEAD each.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::history::{History, HistoryError, Observation};
+use super::{RollbackTarget, RunInput, TargetStatus};
+use crate::image::Image;
+use crate::reference::{ImageRef, RegistryRef};
+use crate::source::Fetcher;
+
+/// A (service, role) pair.
+pub(crate) type Key = (String, String);
+
+/// What the I/O stage saw; everything [`super::assess::assess`] needs.
+#[derive(Debug, Default)]
+pub(crate) struct Observed {
+    /// Each watched image, or why it could not be fetched (one line).
+    pub(crate) images: BTreeMap<Key, Result<Image, String>>,
+    /// The previous observation of each (service, role), from the history.
+    pub(crate) previous: BTreeMap<Key, Observation>,
+    /// Each service's rollback targets, checked.
+    pub(crate) rollback: BTreeMap<String, Vec<RollbackTarget>>,
+}
+
+/// Fetches, reads the history, checks rollback targets.
+pub(crate) async fn observe(
+    input: &RunInput<'_>,
+    fetcher: &Fetcher,
+    history: &History,
+    run_id: i64,
+) -> Result<Observed, HistoryError> {
+    let jobs: Vec<(&super::file::Service, &String, &ImageRef)> = input
+        .fleet
+        .services
+        .iter()
+        .flat_map(|s| s.images.iter().map(move |(role, r)| (s, role, r)))
+        .collect();
+    let total = jobs.len();
+    let done = AtomicUsize::new(0);
+    let fetched = futures_util::future::join_all(jobs.iter().map(|(s, _, r)| {
+        let done = &done;
+        async move {
+            let res = fetcher.fetch_platform(r, &s.platform).await;
+            let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+            (input.progress)(n, total, &r.to_string());
+            res
+        }
+    }))
+    .await;
+    let mut observed = Observed::default();
+    for ((s, role, _), res) in jobs.iter().zip(fetched) {
+        let key = (s.name.clone(), (*role).clone());
+        if let Some(prev) = history.previous(&s.name, role, run_id)? {
+            observed.previous.insert(key.clone(), prev);
+        }
+        observed
+            .images
+            .insert(key, res.map_err(|e| crate::net::error_chain(&e)));
+    }
+    for s in &input.fleet.services {
+        let Some((first_role, ImageRef::Registry(r))) = s.images.first() else {
+            continue;
+        };
+        let current = observed
+            .images
+            .get(&(s.name.clone(), first_role.clone()))
+            .and_then(|i| i.as_ref().ok())
+            .map(Image::digest);
+        let ran = history.digests(&s.name, first_role, input.fleet.rollback_targets + 1)?;
+        let ran: Vec<String> = ran.into_iter().map(|(d, _)| d).collect();
+        let targets = super::assess::rollback_targets(
+            &s.last_good,
+            &ran,
+            current.as_deref(),
+            input.fleet.rollback_targets,
+        );
+        let checks = futures_util::future::join_all(targets.iter().map(|(d, _)| {
+            let target = ImageRef::Registry(RegistryRef {
+                input: format!("{}/{}@{d}", r.registry(), r.repository()),
+                reference: r.reference.clone_with_digest(d.clone()),
+            });
+            async move {
+                let res = fetcher.exists(&target).await;
+                (target, res)
+            }
+        }))
+        .await;
+        let checked = checks
+            .into_iter()
+            .zip(&targets)
+            .map(|((target, res), (_, origin))| {
+                let (status, error) = match res {
+                    Ok(true) => (TargetStatus::Present, None),
+                    Ok(false) => (TargetStatus::Vanished, None),
+                    Err(e) => (TargetStatus::Unknown, Some(crate::net::error_chain(&e))),
+                };
+                RollbackTarget {
+                    reference: target.to_string(),
+                    origin: *origin,
+                    status,
+                    error,
+                }
+            })
+            .collect();
+        observed.rollback.insert(s.name.clone(), checked);
+    }
+    Ok(observed)
+}

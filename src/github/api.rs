@@ -1,0 +1,420 @@
+//! The GitHub REST API of one repository with one token: the calls bpdrift makes (the token's
+//! login, a pull request's head, the comments of an issue across pages, create and update a
+//! comment), rate limits honoured within a CI job's patience, retries through `net`.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::comment::cap;
+use super::{GithubError, Token};
+
+/// 100 pages of 100 comments: a bound on a runaway `Link: rel="next"` chain.
+pub(crate) const MAX_PAGES: usize = 100;
+/// Longest rate-limit wait worth spending in a CI job; longer ones become a warning.
+pub(crate) const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
+/// Attempts per API request (rate limits, 5xx, connection failures).
+pub(crate) const ATTEMPTS: u32 = 3;
+pub(crate) const API_VERSION: &str = "2022-11-28";
+
+/// A comment as the issues API lists it.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Comment {
+    pub(crate) id: u64,
+    #[serde(default)]
+    pub(crate) body: Option<String>,
+    #[serde(default)]
+    pub(crate) user: Option<User>,
+    #[serde(default)]
+    pub(crate) html_url: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct User {
+    pub(crate) login: String,
+}
+
+impl Comment {
+    pub(crate) fn is_ours(&self, marker: &str, author: &str) -> bool {
+        self.body.as_deref().is_some_and(|b| b.contains(marker))
+            && self
+                .user
+                .as_ref()
+                .is_some_and(|u| u.login.eq_ignore_ascii_case(author))
+    }
+}
+
+/// A 2xx answer.
+pub(crate) struct Reply {
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+/// The REST API of one repository, with one token.
+pub(crate) struct Api {
+    pub(crate) client: reqwest::Client,
+    pub(crate) root: String,
+    pub(crate) repo: String,
+    pub(crate) auth: HeaderValue,
+}
+
+impl Api {
+    pub(crate) fn new(
+        root: &str,
+        repo: &str,
+        token: Token,
+        timeout: Duration,
+    ) -> Result<Self, GithubError> {
+        // Another part of the process may have installed a provider already; either is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("bpdrift/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .timeout(timeout)
+            // Never carry the token across a redirect to another host.
+            .redirect(reqwest::redirect::Policy::none());
+        if root.starts_with("http://") {
+            // A plain-HTTP API (a test server) needs no trust store.
+            builder = builder.tls_certs_only(std::iter::empty());
+        }
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.0))
+            .map_err(|_| GithubError::BadToken)?;
+        // Shown as "Sensitive" should a header map ever be logged.
+        auth.set_sensitive(true);
+        Ok(Self {
+            client: builder.build().map_err(GithubError::Client)?,
+            root: root.to_string(),
+            repo: repo.to_string(),
+            auth,
+        })
+    }
+
+    /// The path under the API root, without the query: what errors and logs name.
+    pub(crate) fn endpoint(&self, url: &str) -> String {
+        let path = url.strip_prefix(&self.root).unwrap_or(url);
+        path.split('?').next().unwrap_or(path).to_string()
+    }
+
+    pub(crate) async fn request(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply, GithubError> {
+        let endpoint = self.endpoint(url);
+        // Repeating a POST after an answer was lost could comment twice: only GET and PATCH
+        // retry server errors and timeouts.
+        let idempotent = method != Method::POST;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            tracing::debug!(%method, endpoint, attempt, "GitHub API request");
+            let mut rb = self
+                .client
+                .request(method.clone(), url)
+                .header(AUTHORIZATION, self.auth.clone())
+                .header(ACCEPT, "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", API_VERSION);
+            if let Some(b) = body {
+                rb = rb
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(serde_json::to_vec(b).unwrap_or_default());
+            }
+            let transport = |source: reqwest::Error| {
+                let reason = if source.is_timeout() {
+                    "timed out".to_string()
+                } else if source.is_connect() {
+                    "connection failed".to_string()
+                } else {
+                    "request failed".to_string()
+                };
+                GithubError::Transport {
+                    method: method.clone(),
+                    endpoint: endpoint.clone(),
+                    reason,
+                    source,
+                }
+            };
+            let resp = match rb.send().await {
+                Ok(r) => r,
+                Err(e) if attempt < ATTEMPTS && (e.is_connect() || idempotent) => {
+                    tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+                    continue;
+                }
+                Err(e) => return Err(transport(e)),
+            };
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let bytes = resp.bytes().await.map_err(transport)?.to_vec();
+            tracing::debug!(status = status.as_u16(), endpoint, "GitHub API answer");
+            if status.is_success() {
+                return Ok(Reply {
+                    headers,
+                    body: bytes,
+                });
+            }
+            let wait = rate_limit_wait(status, &headers, &bytes, SystemTime::now());
+            match wait {
+                Some(w) if w <= MAX_RATE_LIMIT_WAIT && attempt < ATTEMPTS => {
+                    tracing::warn!(
+                        "GitHub API rate limit on `{method} {endpoint}`: waiting {} s",
+                        w.as_secs()
+                    );
+                    tokio::time::sleep(w).await;
+                    continue;
+                }
+                None if status.is_server_error() && idempotent && attempt < ATTEMPTS => {
+                    tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+                    continue;
+                }
+                _ => {}
+            }
+            return Err(GithubError::Status {
+                method,
+                endpoint,
+                status: status.as_u16(),
+                message: api_message(&bytes),
+                rate_limited: wait,
+            });
+        }
+    }
+
+    pub(crate) async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<(T, HeaderMap), GithubError> {
+        let reply = self.request(method.clone(), url, body).await?;
+        let v = serde_json::from_slice(&reply.body).map_err(|source| GithubError::Json {
+            method,
+            endpoint: self.endpoint(url),
+            source,
+        })?;
+        Ok((v, reply.headers))
+    }
+
+    /// The token's login when it may read `/user` (personal tokens); `None` for the workflow's
+    /// `GITHUB_TOKEN`, which GitHub answers with 403.
+    pub(crate) async fn token_login(&self) -> Result<Option<String>, GithubError> {
+        match self
+            .json::<User>(Method::GET, &format!("{}/user", self.root), None)
+            .await
+        {
+            Ok((u, _)) => Ok(Some(u.login)),
+            // A rate limit is not an answer about the token.
+            Err(
+                GithubError::Status {
+                    rate_limited: None, ..
+                }
+                | GithubError::Json { .. },
+            ) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(crate) async fn pull_head(&self, pr: u64) -> Result<String, GithubError> {
+        #[derive(Deserialize)]
+        struct Pull {
+            head: Head,
+        }
+        #[derive(Deserialize)]
+        struct Head {
+            sha: String,
+        }
+        let url = format!("{}/repos/{}/pulls/{pr}", self.root, self.repo);
+        let (p, _) = self.json::<Pull>(Method::GET, &url, None).await?;
+        Ok(p.head.sha)
+    }
+
+    /// The first comment holding `marker` written by `author`, reading every page.
+    pub(crate) async fn find_comment(
+        &self,
+        pr: u64,
+        marker: &str,
+        author: &str,
+    ) -> Result<Option<Comment>, GithubError> {
+        let mut url = format!(
+            "{}/repos/{}/issues/{pr}/comments?per_page=100",
+            self.root, self.repo
+        );
+        for _ in 0..MAX_PAGES {
+            let (page, headers) = self.json::<Vec<Comment>>(Method::GET, &url, None).await?;
+            if let Some(c) = page.into_iter().find(|c| c.is_ours(marker, author)) {
+                return Ok(Some(c));
+            }
+            match next_link(&headers) {
+                None => return Ok(None),
+                Some(next) if next.starts_with(&format!("{}/", self.root)) => url = next,
+                Some(next) => return Err(GithubError::ForeignLink(next)),
+            }
+        }
+        Err(GithubError::TooManyPages(pr))
+    }
+
+    pub(crate) async fn create_comment(&self, pr: u64, body: &str) -> Result<String, GithubError> {
+        let url = format!("{}/repos/{}/issues/{pr}/comments", self.root, self.repo);
+        let payload = serde_json::json!({ "body": body });
+        let (c, _) = self
+            .json::<Comment>(Method::POST, &url, Some(&payload))
+            .await?;
+        Ok(c.html_url)
+    }
+
+    pub(crate) async fn update_comment(&self, id: u64, body: &str) -> Result<String, GithubError> {
+        let url = format!("{}/repos/{}/issues/comments/{id}", self.root, self.repo);
+        let payload = serde_json::json!({ "body": body });
+        let (c, _) = self
+            .json::<Comment>(Method::PATCH, &url, Some(&payload))
+            .await?;
+        Ok(c.html_url)
+    }
+}
+
+/// `: <message>` from GitHub's error JSON, one line, bounded; empty when there is none.
+pub(crate) fn api_message(body: &[u8]) -> String {
+    let msg = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let msg: String = msg
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if msg.trim().is_empty() {
+        String::new()
+    } else {
+        format!(": {}", cap(msg.trim(), 300))
+    }
+}
+
+/// How long a 403/429 asks to wait: `Retry-After`, else until `x-ratelimit-reset` when
+/// `x-ratelimit-remaining` is 0, else a minute for a secondary limit (as GitHub's docs say).
+/// `None`: not rate limited.
+pub(crate) fn rate_limit_wait(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: SystemTime,
+) -> Option<Duration> {
+    if status != StatusCode::FORBIDDEN && status != StatusCode::TOO_MANY_REQUESTS {
+        return None;
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(secs) = header("retry-after").and_then(|v| v.parse::<u64>().ok()) {
+        return Some(Duration::from_secs(secs));
+    }
+    if header("x-ratelimit-remaining") == Some("0")
+        && let Some(reset) = header("x-ratelimit-reset").and_then(|v| v.parse::<u64>().ok())
+    {
+        let now = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        // One second past the reset: the window closes on the reset second.
+        return Some(Duration::from_secs(reset.saturating_sub(now) + 1));
+    }
+    let secondary = api_message(body)
+        .to_ascii_lowercase()
+        .contains("rate limit");
+    (status == StatusCode::TOO_MANY_REQUESTS || secondary).then_some(Duration::from_secs(60))
+}
+
+/// The `rel="next"` target of the `Link` headers (RFC 8288), as GitHub paginates.
+pub(crate) fn next_link(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all("link")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|part| {
+            let (target, params) = part.trim().split_once(';')?;
+            let is_next = params.split(';').any(|p| {
+                let p = p.trim().replace(' ', "");
+                p == "rel=\"next\"" || p == "rel=next"
+            });
+            let url = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+            is_next.then(|| url.to_string())
+        })
+}
+
+#[cfg(test)]
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::github::ACTIONS_BOT;
+    use crate::github::comment::marker;
+
+    #[test]
+    fn link_header_next() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "link",
+            HeaderValue::from_static(
+                "<https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=2>; rel=\"next\", <https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=3>; rel=\"last\"",
+            ),
+        );
+        assert_eq!(
+            next_link(&h).as_deref(),
+            Some("https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=2")
+        );
+        h.insert(
+            "link",
+            HeaderValue::from_static(
+                "<https://x/?page=1>; rel=\"prev\", <https://x/?page=1>; rel=\"first\"",
+            ),
+        );
+        assert_eq!(next_link(&h), None);
+    }
+
+    #[test]
+    fn rate_limits() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
+        let mut h = HeaderMap::new();
+        assert_eq!(rate_limit_wait(StatusCode::FORBIDDEN, &h, b"{}", now), None);
+        assert_eq!(
+            rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &h, b"{}", now),
+            Some(Duration::from_secs(60))
+        );
+        h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        h.insert("x-ratelimit-reset", HeaderValue::from_static("1010"));
+        assert_eq!(
+            rate_limit_wait(StatusCode::FORBIDDEN, &h, b"{}", now),
+            Some(Duration::from_secs(11))
+        );
+        h.insert("retry-after", HeaderValue::from_static("3"));
+        assert_eq!(
+            rate_limit_wait(StatusCode::FORBIDDEN, &h, b"{}", now),
+            Some(Duration::from_secs(3))
+        );
+        let secondary = br#"{"message":"You have exceeded a secondary rate limit."}"#;
+        assert_eq!(
+            rate_limit_wait(StatusCode::FORBIDDEN, &HeaderMap::new(), secondary, now),
+            Some(Duration::from_secs(60))
+        );
+    }
+
+    #[test]
+    fn comment_ownership_needs_marker_and_author() {
+        let c = |body: &str, login: &str| Comment {
+            id: 1,
+            body: Some(body.into()),
+            user: Some(User {
+                login: login.into(),
+            }),
+            html_url: String::new(),
+        };
+        let m = marker("default");
+        assert!(c(&format!("{m}\nx"), "github-actions[bot]").is_ours(&m, ACTIONS_BOT));
+        assert!(!c(&format!("{m}\nx"), "mallory").is_ours(&m, ACTIONS_BOT));
+        assert!(!c("<!-- bpdrift:default2 -->", ACTIONS_BOT).is_ours(&m, ACTIONS_BOT));
+    }
+}

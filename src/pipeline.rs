@@ -1,0 +1,230 @@
+//! The one diff pipeline: fetch both images → read their metadata → diff → rules → memory
+//! prediction. `bpdrift diff` runs it for one platform and for every platform (`--platform
+//! all`), `bpdrift github comment` runs it for the PR comment, and the fleet report runs its pure
+//! stage ([`assess_pair`]) over images it fetched once for many pairs.
+//!
+//! Only [`diff_pair`], [`diff_platforms`] and [`memory_inputs`] do I/O (through
+//! [`Fetcher`]); [`assess_pair`] is pure.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::image::Image;
+use crate::memory::{ImageInputs, LayerSummary, Scanner, Size};
+use crate::reference::{ImageRef, Platform};
+use crate::render::PlatformEntry;
+use crate::report::{DiffReport, MemoryDiff};
+use crate::rules::RuleSet;
+use crate::source::{Fetcher, SourceError};
+
+/// What one run of the pipeline compares, and how.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Request<'a> {
+    /// The last-good image.
+    pub(crate) before: &'a ImageRef,
+    /// The new image.
+    pub(crate) after: &'a ImageRef,
+    /// Rules to evaluate.
+    pub(crate) rules: &'a RuleSet,
+    /// Predict the JVM memory calculator in a container of this size.
+    pub(crate) memory: Option<Size>,
+    /// Keep unchanged items in the report.
+    pub(crate) all: bool,
+}
+
+/// Why the pipeline could not produce a report.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PipelineError {
+    /// One image could not be read.
+    #[error(transparent)]
+    Fetch(#[from] SourceError),
+    /// Neither image could be read: both are worth knowing during an incident.
+    #[error("{before}; and {after}")]
+    Both {
+        /// The first image's error.
+        before: SourceError,
+        /// The second image's error.
+        after: SourceError,
+    },
+}
+
+/// The pure stage: diff two fetched images, evaluate the rules (and the memory prediction's
+/// findings, when there is one), assemble the report.
+pub(crate) fn assess_pair(
+    before: &Image,
+    after: &Image,
+    rules: &RuleSet,
+    all: bool,
+    memory: Option<MemoryDiff>,
+) -> DiffReport {
+    let d = crate::diff::diff(before, after);
+    let mut findings = rules.evaluate(&d, &after.metadata);
+    if let Some(m) = &memory {
+        findings.extend(m.findings());
+    }
+    let mut report = DiffReport::new(before, after, d, findings, all);
+    report.memory = memory;
+    report
+}
+
+/// Fetches both images for `platform` (concurrently, sharing registry state), then assesses
+/// them, with the memory prediction when asked.
+pub(crate) async fn diff_pair(
+    fetcher: &Fetcher,
+    req: Request<'_>,
+    platform: &Platform,
+) -> Result<DiffReport, PipelineError> {
+    let (b, a) = tokio::join!(
+        fetcher.fetch_platform(req.before, platform),
+        fetcher.fetch_platform(req.after, platform)
+    );
+    let (b, a) = match (b, a) {
+        (Ok(b), Ok(a)) => (b, a),
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => return Err(e.into()),
+        (Err(before), Err(after)) => return Err(PipelineError::Both { before, after }),
+    };
+    let memory = match req.memory {
+        None => None,
+        Some(limit) => {
+            let predict = async |r: &ImageRef, img: &Image| {
+                let found = memory_inputs(fetcher, r, img).await?;
+                Ok::<_, SourceError>(crate::memory::predict::predict(
+                    &r.to_string(),
+                    &found,
+                    &Default::default(),
+                    Some(limit),
+                ))
+            };
+            let (pb, pa) = tokio::join!(predict(req.before, &b), predict(req.after, &a));
+            Some(MemoryDiff::new(limit, pb?, pa?))
+        }
+    };
+    Ok(assess_pair(&b, &a, req.rules, req.all, memory))
+}
+
+/// `--platform all`: every platform either image has, paired; a platform only one side has is
+/// an entry without a report, not hidden.
+pub(crate) async fn diff_platforms(
+    fetcher: &Fetcher,
+    req: Request<'_>,
+) -> Result<Vec<PlatformEntry>, PipelineError> {
+    let (pb, pa) = tokio::join!(
+        platforms(fetcher, req.before),
+        platforms(fetcher, req.after)
+    );
+    let (pb, pa) = (pb?, pa?);
+    let mut all: Vec<Platform> = pb.iter().chain(pa.iter()).cloned().collect();
+    all.sort();
+    all.dedup_by(|a, b| a.matches(b));
+    let mut entries = Vec::new();
+    for p in &all {
+        let (in_b, in_a) = (
+            pb.iter().any(|x| x.matches(p)),
+            pa.iter().any(|x| x.matches(p)),
+        );
+        let report = if in_b && in_a {
+            Some(diff_pair(fetcher, req, p).await?)
+        } else {
+            None
+        };
+        entries.push(PlatformEntry {
+            platform: p.to_string(),
+            missing_in: match (in_b, in_a) {
+                (true, false) => Some("after"),
+                (false, true) => Some("before"),
+                _ => None,
+            },
+            report,
+        });
+    }
+    Ok(entries)
+}
+
+/// The platforms `reference` offers; a single-platform image offers the one of its config.
+async fn platforms(fetcher: &Fetcher, reference: &ImageRef) -> Result<Vec<Platform>, SourceError> {
+    if let Some(listed) = fetcher.platforms(reference).await? {
+        return Ok(listed);
+    }
+    let m = fetcher.fetch(reference).await?.metadata;
+    Ok(vec![Platform {
+        os: m.os,
+        architecture: m.architecture,
+        variant: m.variant,
+    }])
+}
+
+/// The calculator's inputs of `image`, read from the layers that can hold them: those the
+/// lifecycle metadata names as buildpack or application layers (never the run image's). Each
+/// layer is read once: what it holds is cached by its digest and replayed after.
+pub(crate) async fn memory_inputs(
+    fetcher: &Fetcher,
+    reference: &ImageRef,
+    image: &Image,
+) -> Result<ImageInputs, SourceError> {
+    let m = &image.metadata;
+    if m.buildpack_layer_shas.is_empty() {
+        return Ok(ImageInputs::default());
+    }
+    let wanted: Vec<usize> = m
+        .diff_ids
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| m.buildpack_layer_shas.contains(d))
+        .map(|(i, _)| i)
+        .collect();
+    const KIND: &str = "layer-scans-v1";
+    let mut summaries: BTreeMap<usize, LayerSummary> = BTreeMap::new();
+    let mut missing = Vec::new();
+    for &i in &wanted {
+        let cached = fetcher
+            .cache()
+            .and_then(|c| c.get_derived(KIND, &image.layers[i].digest))
+            .and_then(|j| serde_json::from_str(&j).ok());
+        match cached {
+            Some(s) => {
+                summaries.insert(i, s);
+            }
+            None => missing.push(i),
+        }
+    }
+    // The same blob twice (empty layers) is read once.
+    let mut seen = BTreeSet::new();
+    missing.retain(|i| seen.insert(image.layers[*i].digest.clone()));
+    let mut read: Vec<(usize, LayerSummary)> = Vec::new();
+    fetcher
+        .read_layers(reference, image, &missing, &mut |i, tar| {
+            read.push((i, LayerSummary::read(tar)?));
+            Ok(())
+        })
+        .await?;
+    for (i, s) in read {
+        if let (Some(c), Ok(j)) = (fetcher.cache(), serde_json::to_string(&s)) {
+            c.put_derived(KIND, &image.layers[i].digest, &j);
+        }
+        summaries.insert(i, s);
+    }
+    let mut scanner = Scanner::default();
+    for &i in &wanted {
+        let digest = &image.layers[i].digest;
+        let s = summaries.get(&i).or_else(|| {
+            summaries
+                .iter()
+                .find(|(j, _)| image.layers[**j].digest == *digest)
+                .map(|(_, s)| s)
+        });
+        if let Some(s) = s {
+            scanner.apply(s);
+        }
+    }
+    let order: Vec<String> = m.buildpacks.iter().map(|b| b.id.clone()).collect();
+    let mut found = scanner.finish(&m.env, &order);
+    // Agents: `-javaagent:` jars named in JAVA_TOOL_OPTIONS (after JAVA_OPTS, as libjvm sees it).
+    let env = found.env_map();
+    if let Ok(inputs) = crate::memory::Inputs::from_env(&env)
+        && let Ok(paths) = inputs.agent_paths()
+    {
+        let (n, missing) = scanner.agents(&paths);
+        found.agent_classes = n;
+        found.missing_agents = missing;
+    }
+    Ok(found)
+}
