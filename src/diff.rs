@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::image::Image;
@@ -14,7 +14,7 @@ use crate::metadata::{ImageMetadata, Module, label};
 use crate::version::{VersionClass, classify};
 
 /// What a change is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Category {
     /// A buildpack in the group (app) or inventory (builder).
@@ -70,7 +70,7 @@ impl Category {
 }
 
 /// Whether and how an item differs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Only in the second image.
@@ -96,7 +96,7 @@ impl Status {
 }
 
 /// One compared item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     /// Stable code: `<category>-<status>`.
     pub code: String,
@@ -190,7 +190,7 @@ impl Change {
 }
 
 /// Layer counts and compressed sizes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerCount {
     /// Number of layers.
     pub count: usize,
@@ -199,7 +199,7 @@ pub struct LayerCount {
 }
 
 /// What the two images' layers have in common.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerStats {
     /// First image.
     pub before: LayerCount,
@@ -212,7 +212,7 @@ pub struct LayerStats {
 }
 
 /// The whole comparison.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diff {
     /// Every compared item, changed or not, grouped by category in a fixed order.
     pub changes: Vec<Change>,

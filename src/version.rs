@@ -7,7 +7,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Parses a recorded version: strips one leading `v`, pads `1` and `1.2` to three parts.
 pub fn parse(text: &str) -> Option<semver::Version> {
@@ -36,7 +36,7 @@ pub fn parse(text: &str) -> Option<semver::Version> {
 }
 
 /// How a version moved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum VersionClass {
     /// First component went up.

@@ -148,49 +148,6 @@ impl PrReport {
     }
 }
 
-/// The fields of a saved JSON report that `post` reads (docs/json.md); anything else is ignored.
-#[derive(Debug, Deserialize)]
-pub(crate) struct SavedReport {
-    pub(crate) summary: SavedSummary,
-    #[serde(default)]
-    pub(crate) findings: Vec<SavedFinding>,
-    pub(crate) before: SavedImage,
-    pub(crate) after: SavedImage,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct SavedSummary {
-    pub(crate) verdict: String,
-    #[serde(default)]
-    pub(crate) changed: std::collections::BTreeMap<String, u64>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct SavedFinding {
-    pub(crate) rule: String,
-    pub(crate) severity: String,
-    pub(crate) summary: String,
-    pub(crate) change: SavedChange,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct SavedChange {
-    pub(crate) subject: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct SavedImage {
-    pub(crate) reference: String,
-    #[serde(default)]
-    pub(crate) problems: Vec<SavedProblem>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct SavedProblem {
-    pub(crate) label: String,
-    pub(crate) message: String,
-}
-
 /// The pull request a report was made for (`report.pr.json`).
 #[derive(Debug, serde::Serialize, Deserialize)]
 pub(crate) struct PrRecord {
@@ -342,8 +299,11 @@ async fn post(args: PostArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         }
         .into());
     }
-    let saved: SavedReport = serde_json::from_value(value).map_err(not_a_report)?;
-    let markdown = String::from_utf8_lossy(&read_bounded(&paths.markdown)?).into_owned();
+    // The report is read as the report type itself, and the Markdown rendered from it: the
+    // `report.md` beside it is another file of the same untrusted artifact, and is not read.
+    let saved: DiffReport = serde_json::from_value(value).map_err(not_a_report)?;
+    let mut markdown = Vec::new();
+    render::render(&saved, Format::Markdown, &mut markdown)?;
     let saved_pr = if paths.pr.exists() {
         let record: PrRecord =
             serde_json::from_slice(&read_bounded(&paths.pr)?).map_err(|source| {
@@ -357,23 +317,7 @@ async fn post(args: PostArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     } else {
         None
     };
-    let notes: Vec<Note> = saved
-        .findings
-        .iter()
-        .map(|f| Note {
-            severity: f.severity.parse().unwrap_or(Severity::Info),
-            rule: f.rule.clone(),
-            subject: f.change.subject.clone(),
-            summary: f.summary.clone(),
-        })
-        .collect();
-    let outcome = PrReport {
-        verdict: saved.summary.verdict.clone(),
-        changed: !saved.summary.changed.is_empty(),
-        max_severity: notes.iter().map(|n| n.severity).max(),
-        notes,
-        markdown,
-    };
+    let outcome = PrReport::of_report(&saved, String::from_utf8(markdown)?);
     let ok = publish(
         out,
         &outcome,
@@ -390,14 +334,12 @@ async fn post(args: PostArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Clean
     };
-    for img in [&saved.before, &saved.after] {
-        for p in &img.problems {
-            report_message(&format!(
-                "label `{}` of `{}` is not valid: {}",
-                p.label, img.reference, p.message
-            ));
-            code = Outcome::Failed;
-        }
+    for (img, p) in saved.problems() {
+        report_message(&format!(
+            "label `{}` of `{img}` is not valid: {}",
+            p.label, p.message
+        ));
+        code = Outcome::Failed;
     }
     Ok(if ok { code } else { Outcome::Failed })
 }

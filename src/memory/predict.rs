@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{ImageInputs, Inputs, Size, calculate, minimum};
 
@@ -24,7 +24,7 @@ pub const RELEVANT: &[&str] = &[
 pub const MEMINFO_NOTE: &str = "The calculator sizes the JVM from the container's own cgroup memory limit. Without one (e.g. ECS with only a task-level memory size, or a soft reservation) it uses /proc/meminfo MemAvailable at start, logs 'Calculating JVM memory based on … available memory', and the result changes from start to start.";
 
 /// A variable the calculator reads.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Input {
     /// Name.
     pub name: String,
@@ -35,7 +35,7 @@ pub struct Input {
 }
 
 /// The calculator's outcome in a container of `limit`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Outcome {
     /// The limit.
     pub limit: String,
@@ -52,7 +52,7 @@ pub struct Outcome {
 }
 
 /// The whole prediction.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Prediction {
     /// Image reference.
     pub reference: String,
@@ -88,7 +88,7 @@ pub struct Prediction {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_error: Option<String>,
     /// Always said.
-    pub note: &'static str,
+    pub note: String,
 }
 
 /// Predicts from what the layers hold, `--env` overrides (which win, as a platform's env does)
@@ -135,7 +135,7 @@ pub fn predict(
         minimum_limit: None,
         minimum_limit_bytes: None,
         input_error: None,
-        note: MEMINFO_NOTE,
+        note: MEMINFO_NOTE.to_string(),
     };
     if !env.contains_key("BPI_JVM_CLASS_COUNT") && !env.contains_key("BPL_JVM_LOADED_CLASS_COUNT") {
         p.jvm = false;

@@ -237,9 +237,12 @@ pub struct ImageMetadata {
     pub working_dir: Option<String>,
     /// Exposed ports.
     pub ports: Vec<String>,
-    /// Environment.
+    /// Environment. Never serialized: values may be secrets, and every serialized form of the
+    /// model (the JSON report, a PR comment's source, the history) is shared.
+    #[serde(skip)]
     pub env: BTreeMap<String, String>,
-    /// All labels, raw.
+    /// All labels, raw (the report view leaves them out: they are compared in `changes`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     /// Buildpacks in execution order (app) or inventory (builder). Empty for plain images.
     pub buildpacks: Vec<Module>,
@@ -262,9 +265,11 @@ pub struct ImageMetadata {
     /// Labels that could not be read.
     pub problems: Vec<LabelProblem>,
     /// Layer diffIDs, in manifest order.
+    #[serde(skip)]
     pub diff_ids: Vec<String>,
     /// diffIDs of buildpack-contributed and application layers (from lifecycle metadata): the
     /// layers that can hold launch env files and application classes.
+    #[serde(skip)]
     pub buildpack_layer_shas: Vec<String>,
 }
 
@@ -283,6 +288,15 @@ impl ImageMetadata {
                 .collect(),
             diff_ids: Vec::new(),
             buildpack_layer_shas: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// What the report shows of an image: the model without its labels (compared item by item in
+    /// the report's `changes`, and a package list can be hundreds of KB).
+    pub fn for_report(&self) -> Self {
+        Self {
+            labels: BTreeMap::new(),
             ..self.clone()
         }
     }

@@ -38,29 +38,29 @@ pub fn inspect_table(images: &[ImageSummary], out: &mut dyn Write) -> io::Result
         )?;
         let line = |k: &str, v: &Option<String>| v.as_ref().map(|v| format!("  {k}: {v}"));
         for l in [
-            line("lifecycle", &s.lifecycle_version),
-            line("platform API", &s.platform_api),
+            line("lifecycle", &s.metadata.lifecycle_version),
+            line("platform API", &s.metadata.platform_api),
             line(
                 "run image",
-                &s.run_image.as_ref().and_then(|r| r.image.clone()),
+                &s.metadata.run_image.as_ref().and_then(|r| r.image.clone()),
             ),
-            line("stack", &s.stack_id),
+            line("stack", &s.metadata.stack_id),
         ]
         .into_iter()
         .flatten()
         {
             writeln!(out, "{l}")?;
         }
-        if !s.buildpacks.is_empty() || !s.dependencies.is_empty() {
+        if !s.metadata.buildpacks.is_empty() || !s.metadata.dependencies.is_empty() {
             let mut t = Table::new();
             t.load_preset(presets::UTF8_FULL_CONDENSED)
                 .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
                 .set_content_arrangement(ContentArrangement::Disabled)
                 .set_header(vec!["BUILDPACK / DEPENDENCY", "VERSION"]);
-            for b in &s.buildpacks {
+            for b in &s.metadata.buildpacks {
                 t.add_row(vec![b.id.clone(), b.version.clone()]);
             }
-            for d in &s.dependencies {
+            for d in &s.metadata.dependencies {
                 t.add_row(vec![
                     format!("  {} ({})", d.layer, d.buildpack),
                     d.version.clone(),

@@ -100,5 +100,5 @@ fn text(p: &Prediction, out: &mut dyn Write, markdown: bool) -> io::Result<()> {
             esc(m)
         )?;
     }
-    writeln!(out, "\nNote: {}", esc(p.note))
+    writeln!(out, "\nNote: {}", esc(&p.note))
 }

@@ -5,18 +5,20 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diff::{Category, Change, Diff, LayerCount, LayerStats, Status};
 use crate::image::{Image, Origin};
-use crate::metadata::{Dependency, ImageKind, LabelProblem, Module, RunImage};
+use crate::metadata::{ImageKind, ImageMetadata, LabelProblem};
 use crate::rules::{Finding, Severity};
 
 /// Version of the JSON document.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// One image as the report shows it.
-#[derive(Debug, Clone, Serialize)]
+/// One image as the report shows it: where it came from, what kind it is, its layers, and the
+/// image model's report view ([`ImageMetadata::for_report`]) flattened beside them. Read back
+/// by `bpdrift github post`, so it deserializes too.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImageSummary {
     /// Provenance: reference, transport, digests, platform.
     #[serde(flatten)]
@@ -25,24 +27,11 @@ pub struct ImageSummary {
     pub kind: ImageKind,
     /// Whether buildpack labels were found.
     pub built_by_buildpacks: bool,
-    /// Every buildpack with its version.
-    pub buildpacks: Vec<Module>,
-    /// Every extension with its version.
-    pub extensions: Vec<Module>,
-    /// Lifecycle version.
-    pub lifecycle_version: Option<String>,
-    /// Platform API.
-    pub platform_api: Option<String>,
-    /// Run image.
-    pub run_image: Option<RunImage>,
-    /// Stack id.
-    pub stack_id: Option<String>,
-    /// Runtime dependencies.
-    pub dependencies: Vec<Dependency>,
     /// Layer count and bytes.
     pub layers: LayerCount,
-    /// Labels that could not be read.
-    pub problems: Vec<LabelProblem>,
+    /// What the config and labels say.
+    #[serde(flatten)]
+    pub metadata: ImageMetadata,
 }
 
 impl ImageSummary {
@@ -61,26 +50,19 @@ impl ImageSummary {
             origin: img.origin.clone(),
             kind: m.kind(),
             built_by_buildpacks: m.kind() != ImageKind::Plain,
-            buildpacks: m.buildpacks.clone(),
-            extensions: m.extensions.clone(),
-            lifecycle_version: m.lifecycle_version.clone(),
-            platform_api: m.platform_api.clone(),
-            run_image: m.run_image.clone(),
-            stack_id: m.stack_id.clone(),
-            dependencies: m.dependencies.clone(),
             layers,
-            problems: m.problems.clone(),
+            metadata: m.for_report(),
         }
     }
 }
 
 /// Counts for the verdict line and for scripts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     /// One line a person reads first.
     pub verdict: String,
     /// Items that differ, by category.
-    pub changed: BTreeMap<&'static str, usize>,
+    pub changed: BTreeMap<String, usize>,
     /// Changed buildpacks by version class (plus `added`, `removed`).
     pub buildpacks: BTreeMap<String, usize>,
     /// Findings by severity.
@@ -90,12 +72,12 @@ pub struct Summary {
 }
 
 /// The diff report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DiffReport {
     /// JSON schema version.
     pub schema_version: u32,
     /// bpdrift version that wrote it.
-    pub bpdrift_version: &'static str,
+    pub bpdrift_version: String,
     /// The first (last-good) image.
     pub before: ImageSummary,
     /// The second (new) image.
@@ -116,7 +98,7 @@ pub struct DiffReport {
 }
 
 /// Both images' memory predictions in one container size.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MemoryDiff {
     /// The limit, as given.
     pub limit: String,
@@ -231,7 +213,7 @@ impl DiffReport {
             .collect();
         Self {
             schema_version: SCHEMA_VERSION,
-            bpdrift_version: env!("CARGO_PKG_VERSION"),
+            bpdrift_version: env!("CARGO_PKG_VERSION").to_string(),
             before: ImageSummary::new(before, diff.layers.before),
             after: ImageSummary::new(after, diff.layers.after),
             summary,
@@ -247,11 +229,13 @@ impl DiffReport {
     pub fn problems(&self) -> impl Iterator<Item = (&str, &LabelProblem)> {
         let b = self
             .before
+            .metadata
             .problems
             .iter()
             .map(|p| (self.before.origin.reference.as_str(), p));
         let a = self
             .after
+            .metadata
             .problems
             .iter()
             .map(|p| (self.after.origin.reference.as_str(), p));
@@ -264,10 +248,10 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 fn summarize(before: &Image, after: &Image, diff: &Diff, findings: &[Finding]) -> Summary {
-    let mut changed: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut changed: BTreeMap<String, usize> = BTreeMap::new();
     let mut buildpacks: BTreeMap<String, usize> = BTreeMap::new();
     for c in diff.changed() {
-        *changed.entry(c.category.as_str()).or_default() += 1;
+        *changed.entry(c.category.as_str().to_string()).or_default() += 1;
         if c.category == Category::Buildpack {
             let key = match (c.status, c.class) {
                 (Status::Changed, Some(class)) => class.as_str().to_string(),

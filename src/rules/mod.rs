@@ -11,7 +11,7 @@ mod tests;
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use config::{RuleFile, parse_file, render_diagnostics};
 
@@ -25,7 +25,7 @@ pub const DEFAULT_RULES: &str = include_str!("default.toml");
 pub const DEFAULT_RULES_NAME: &str = "<built-in>";
 
 /// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
     /// Worth knowing.
@@ -208,7 +208,7 @@ fn dependency_parts(c: &Change) -> (&str, &str) {
 }
 
 /// A change kind a rule can ask for: a version class or a status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChangeKind {
     /// Version class.
@@ -359,7 +359,7 @@ pub struct Rule {
 }
 
 /// A change that a rule flagged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// Rule id.
     pub rule: String,
