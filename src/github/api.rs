@@ -11,13 +11,21 @@ use serde_json::Value;
 
 use super::comment::cap;
 use super::{GithubError, Token};
+use crate::net::{Retry, RetryPolicy};
 
 /// 100 pages of 100 comments: a bound on a runaway `Link: rel="next"` chain.
 pub(crate) const MAX_PAGES: usize = 100;
 /// Longest rate-limit wait worth spending in a CI job; longer ones become a warning.
 pub(crate) const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
-/// Attempts per API request (rate limits, 5xx, connection failures).
-pub(crate) const ATTEMPTS: u32 = 3;
+/// Retries of one API request (rate limits, 5xx, connection failures): three attempts, about
+/// 1 s then 2 s apart (jittered), within two minutes; a rate-limit wait counts as the backoff.
+const RETRY: RetryPolicy = RetryPolicy {
+    attempts: 3,
+    max_time: Duration::from_secs(120),
+    base_delay: Duration::from_secs(1),
+    max_delay: Duration::from_secs(4),
+};
+/// The REST API version bpdrift was written against.
 pub(crate) const API_VERSION: &str = "2022-11-28";
 
 /// A comment as the issues API lists it.
@@ -68,12 +76,7 @@ impl Api {
         token: Token,
         timeout: Duration,
     ) -> Result<Self, GithubError> {
-        // Another part of the process may have installed a provider already; either is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("bpdrift/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10).min(timeout))
-            .timeout(timeout)
+        let mut builder = crate::net::client_builder(timeout, Duration::from_secs(10))
             // Never carry the token across a redirect to another host.
             .redirect(reqwest::redirect::Policy::none());
         if root.starts_with("http://") {
@@ -108,9 +111,11 @@ impl Api {
         // Repeating a POST after an answer was lost could comment twice: only GET and PATCH
         // retry server errors and timeouts.
         let idempotent = method != Method::POST;
+        let started = std::time::Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let retry = |asked| RETRY.next(attempt, started.elapsed(), asked);
             tracing::debug!(%method, endpoint, attempt, "GitHub API request");
             let mut rb = self
                 .client
@@ -140,11 +145,13 @@ impl Api {
             };
             let resp = match rb.send().await {
                 Ok(r) => r,
-                Err(e) if attempt < ATTEMPTS && (e.is_connect() || idempotent) => {
-                    tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
-                    continue;
-                }
-                Err(e) => return Err(transport(e)),
+                Err(e) => match retry(None) {
+                    Retry::After(d) if e.is_connect() || idempotent => {
+                        tokio::time::sleep(d).await;
+                        continue;
+                    }
+                    _ => return Err(transport(e)),
+                },
             };
             let status = resp.status();
             let headers = resp.headers().clone();
@@ -157,8 +164,8 @@ impl Api {
                 });
             }
             let wait = rate_limit_wait(status, &headers, &bytes, SystemTime::now());
-            match wait {
-                Some(w) if w <= MAX_RATE_LIMIT_WAIT && attempt < ATTEMPTS => {
+            match (wait, retry(wait)) {
+                (Some(w), Retry::After(_)) if w <= MAX_RATE_LIMIT_WAIT => {
                     tracing::warn!(
                         "GitHub API rate limit on `{method} {endpoint}`: waiting {} s",
                         w.as_secs()
@@ -166,8 +173,8 @@ impl Api {
                     tokio::time::sleep(w).await;
                     continue;
                 }
-                None if status.is_server_error() && idempotent && attempt < ATTEMPTS => {
-                    tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+                (None, Retry::After(d)) if status.is_server_error() && idempotent => {
+                    tokio::time::sleep(d).await;
                     continue;
                 }
                 _ => {}

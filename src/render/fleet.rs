@@ -11,14 +11,7 @@ use super::short_digest;
 use crate::fleet::{FleetReport, ServiceReport, ServiceStatus, TargetStatus};
 use crate::rules::Severity;
 
-/// HTML text escaping.
-fn h(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+use super::escape::html as h;
 
 fn digest_or(d: &Option<String>) -> String {
     d.as_deref().map(short_digest).unwrap_or_else(|| "—".into())

@@ -9,14 +9,7 @@ use crate::diff::{Category, Change};
 use crate::report::{DiffReport, ImageSummary};
 use crate::rules::Severity;
 
-/// Makes text safe inside a table cell: no pipes, no line breaks, no HTML.
-pub fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace(['\n', '\r'], " ")
-}
+pub use super::escape::markdown as escape;
 
 fn code(s: &str) -> String {
     if s.is_empty() {

@@ -1,6 +1,7 @@
 //! Renderers: pure functions from a [`DiffReport`] to a writer. They never print, read the clock
 //! or the environment, so the same report always renders the same bytes.
 
+mod escape;
 mod fleet;
 mod inspect;
 mod json;

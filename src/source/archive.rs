@@ -274,28 +274,21 @@ pub(crate) fn fetch_docker_archive(
             .get(i)
             .cloned()
             .unwrap_or_else(|| format!("file:{path}"));
-        layers.push(oci_client::manifest::OciDescriptor {
+        layers.push(manifest::Descriptor {
             media_type: "application/vnd.docker.image.rootfs.diff.tar".into(),
             digest,
             size: size as i64,
-            urls: None,
-            annotations: None,
-            artifact_type: None,
         });
     }
     let manifest = ImageManifest {
         schema_version: 2,
         media_type: Some(manifest::DOCKER_MANIFEST.into()),
-        config: oci_client::manifest::OciDescriptor {
+        config: manifest::Descriptor {
             media_type: "application/vnd.docker.container.image.v1+json".into(),
             digest: config_digest,
             size: config.len() as i64,
-            urls: None,
-            annotations: None,
-            artifact_type: None,
         },
         layers,
-        ..Default::default()
     };
     Ok(Fetched {
         digest: None,

@@ -17,9 +17,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -160,7 +159,7 @@ impl CredentialSources {
     }
 
     /// The credential for `registry`, first match wins (see the module docs).
-    pub fn lookup(&self, registry: &str) -> Result<Option<Credential>, AuthError> {
+    pub async fn lookup(&self, registry: &str) -> Result<Option<Credential>, AuthError> {
         if let Some((u, p)) = &self.explicit {
             return Ok(Some(basic(u, p, "--username/--password-stdin")));
         }
@@ -168,7 +167,7 @@ impl CredentialSources {
             return Ok(Some(basic(u, p, "BPDRIFT_REGISTRY_USERNAME/PASSWORD")));
         }
         if let Some(file) = &self.docker_config
-            && let Some(c) = lookup_docker_config(file, registry)?
+            && let Some(c) = lookup_docker_config(file, registry).await?
         {
             return Ok(Some(c));
         }
@@ -323,7 +322,10 @@ fn lookup_auths_file(
 
 /// Credentials for `registry` from a docker config file, in docker's order: a `credHelpers`
 /// entry for the registry, else `credsStore`, else `auths`.
-pub fn lookup_docker_config(file: &Path, registry: &str) -> Result<Option<Credential>, AuthError> {
+pub async fn lookup_docker_config(
+    file: &Path,
+    registry: &str,
+) -> Result<Option<Credential>, AuthError> {
     let what = "docker config";
     let Some(cfg) = read_auths(what, file)? else {
         return Ok(None);
@@ -343,7 +345,7 @@ pub fn lookup_docker_config(file: &Path, registry: &str) -> Result<Option<Creden
         } else {
             registry.to_string()
         };
-        if let Some(c) = run_helper(&helper, &server, registry)? {
+        if let Some(c) = run_helper(&helper, &server, registry).await? {
             return Ok(Some(c));
         }
     }
@@ -356,7 +358,12 @@ pub fn lookup_docker_config(file: &Path, registry: &str) -> Result<Option<Creden
 /// Runs `docker-credential-<name> get` with the server URL on stdin. "Not found" (exit 1 with
 /// that message, as every helper reports it) is no credential; any other failure is an error
 /// that names the helper and its status but never repeats its output.
-fn run_helper(name: &str, server: &str, registry: &str) -> Result<Option<Credential>, AuthError> {
+async fn run_helper(
+    name: &str,
+    server: &str,
+    registry: &str,
+) -> Result<Option<Credential>, AuthError> {
+    use tokio::io::AsyncWriteExt as _;
     const LIMIT: Duration = Duration::from_secs(20);
     let program = format!("docker-credential-{name}");
     let fail = |status: String| AuthError::Helper {
@@ -365,11 +372,14 @@ fn run_helper(name: &str, server: &str, registry: &str) -> Result<Option<Credent
         status,
     };
     tracing::debug!(helper = %program, %server, "running credential helper");
-    let mut child = Command::new(&program)
+    // Async, so a slow helper does not stall the other image's fetch on the one runtime
+    // thread; killed when dropped, so the time limit below ends it.
+    let mut child = tokio::process::Command::new(&program)
         .arg("get")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .kill_on_drop(true)
         .spawn()
         .map_err(|e| {
             fail(if e.kind() == std::io::ErrorKind::NotFound {
@@ -379,21 +389,13 @@ fn run_helper(name: &str, server: &str, registry: &str) -> Result<Option<Credent
             })
         })?;
     if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(server.as_bytes());
+        let _ = stdin.write_all(server.as_bytes()).await;
     }
     // Bounded: a helper waiting for a keychain prompt must not hang the run.
-    let (tx, rx) = std::sync::mpsc::channel();
-    let id = child.id();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let output = match rx.recv_timeout(LIMIT) {
+    let output = match tokio::time::timeout(LIMIT, child.wait_with_output()).await {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => return Err(fail(format!("cannot be waited for ({})", e.kind()))),
-        Err(_) => {
-            let _ = Command::new("kill").arg(id.to_string()).status();
-            return Err(fail(format!("timed out after {} s", LIMIT.as_secs())));
-        }
+        Err(_) => return Err(fail(format!("timed out after {} s", LIMIT.as_secs()))),
     };
     if !output.status.success() {
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -446,8 +448,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn reads_auth_username_password_and_identity_tokens() {
+    #[tokio::test]
+    async fn reads_auth_username_password_and_identity_tokens() {
         let d = tempfile::tempdir().unwrap();
         let auth = base64::engine::general_purpose::STANDARD.encode("alice:s3cret");
         let p = write(
@@ -457,47 +459,64 @@ mod tests {
             ),
         );
         let hub = lookup_docker_config(&p, "index.docker.io")
+            .await
             .unwrap()
             .unwrap();
         assert!(!format!("{hub:?}").contains("s3cret"));
         assert_eq!(basic_of(hub), ("alice".into(), "s3cret".into()));
         assert_eq!(
-            basic_of(lookup_docker_config(&p, "127.0.0.1:5000").unwrap().unwrap()).0,
+            basic_of(
+                lookup_docker_config(&p, "127.0.0.1:5000")
+                    .await
+                    .unwrap()
+                    .unwrap()
+            )
+            .0,
             "bob"
         );
-        let gh = lookup_docker_config(&p, "ghcr.io").unwrap().unwrap();
+        let gh = lookup_docker_config(&p, "ghcr.io").await.unwrap().unwrap();
         assert!(gh.secret == Secret::IdentityToken("refresh-me".into()));
         assert!(!format!("{gh:?}").contains("refresh-me"));
-        assert!(lookup_docker_config(&p, "quay.io").unwrap().is_none());
+        assert!(lookup_docker_config(&p, "quay.io").await.unwrap().is_none());
         assert!(
             lookup_docker_config(&d.path().join("nope.json"), "ghcr.io")
+                .await
                 .unwrap()
                 .is_none()
         );
     }
 
-    #[test]
-    fn malformed_names_file_and_path_not_values() {
+    #[tokio::test]
+    async fn malformed_names_file_and_path_not_values() {
         let d = tempfile::tempdir().unwrap();
         let p = write(d.path(), r#"{"auths":{"ghcr.io":{"auth":42}}}"#);
-        let err = lookup_docker_config(&p, "ghcr.io").unwrap_err().to_string();
+        let err = lookup_docker_config(&p, "ghcr.io")
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("auths.ghcr.io.auth"), "{err}");
         let p = write(d.path(), r#"{"auths":{"ghcr.io":{"auth":"!!notbase64"}}}"#);
-        let err = lookup_docker_config(&p, "ghcr.io").unwrap_err().to_string();
+        let err = lookup_docker_config(&p, "ghcr.io")
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("not base64") && !err.contains("notbase64"),
             "{err}"
         );
     }
 
-    #[test]
-    fn missing_helper_is_named() {
+    #[tokio::test]
+    async fn missing_helper_is_named() {
         let d = tempfile::tempdir().unwrap();
         let p = write(
             d.path(),
             r#"{"credHelpers":{"ghcr.io":"bpdrift-test-missing"}}"#,
         );
-        let err = lookup_docker_config(&p, "ghcr.io").unwrap_err().to_string();
+        let err = lookup_docker_config(&p, "ghcr.io")
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("docker-credential-bpdrift-test-missing"),
             "{err}"
@@ -505,8 +524,8 @@ mod tests {
         assert!(err.contains("not found on PATH"), "{err}");
     }
 
-    #[test]
-    fn explicit_beats_env_beats_files() {
+    #[tokio::test]
+    async fn explicit_beats_env_beats_files() {
         let d = tempfile::tempdir().unwrap();
         let p = write(
             d.path(),
@@ -518,10 +537,10 @@ mod tests {
             docker_config: Some(p),
             containers_auth: None,
         };
-        assert_eq!(basic_of(s.lookup("r:1").unwrap().unwrap()).0, "cli");
+        assert_eq!(basic_of(s.lookup("r:1").await.unwrap().unwrap()).0, "cli");
         s.explicit = None;
-        assert_eq!(basic_of(s.lookup("r:1").unwrap().unwrap()).0, "env");
+        assert_eq!(basic_of(s.lookup("r:1").await.unwrap().unwrap()).0, "env");
         s.env = None;
-        assert_eq!(basic_of(s.lookup("r:1").unwrap().unwrap()).0, "file");
+        assert_eq!(basic_of(s.lookup("r:1").await.unwrap().unwrap()).0, "file");
     }
 }

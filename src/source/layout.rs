@@ -95,7 +95,7 @@ fn resolve_entry(
     reference: &ImageRef,
     store: &dyn BlobStore,
     tag: Option<&str>,
-) -> Result<oci_client::manifest::ImageIndexEntry, SourceError> {
+) -> Result<manifest::ImageIndexEntry, SourceError> {
     let index_bytes = store.read("index.json").map_err(|e| {
         let problem = if e.kind() == std::io::ErrorKind::NotFound {
             "not an OCI image layout: `index.json` is missing".to_string()

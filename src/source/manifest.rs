@@ -1,5 +1,10 @@
-//! Manifests and indexes as every source hands them over: media types, platform selection and
-//! digest checks. Types come from `oci-client`.
+//! Manifests and indexes as every source hands them over: the image-spec's wire types, media
+//! types, platform selection and digest checks.
+//!
+//! The wire types are ours, and lenient: unknown fields are ignored, absent ones default, so a
+//! registry's extra annotations or a missing `mediaType` never cost an image. (They were
+//! `oci-client`'s; its client was never used, and its types brought `oci-spec` with `regex`,
+//! `derive_builder`, `getset` and `strum` into the build for five structs.)
 //!
 //! Spec: <https://github.com/opencontainers/image-spec/blob/main/manifest.md> and
 //! <https://github.com/opencontainers/image-spec/blob/main/image-index.md>; Docker's v2 schema 2
@@ -10,8 +15,71 @@ use sha2::{Digest, Sha256};
 
 use crate::reference::Platform;
 
-pub use oci_client::manifest::OciImageManifest as ImageManifest;
-pub use oci_client::manifest::{ImageIndexEntry, OciImageIndex as ImageIndex};
+/// A content descriptor (image-spec `descriptor.md`): what a manifest says of a blob.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Descriptor {
+    /// Media type of the blob.
+    pub media_type: String,
+    /// `sha256:<hex>` (validated before any use as a path or a URL).
+    pub digest: String,
+    /// Size in bytes, as the manifest claims it (never trusted beyond a bound).
+    pub size: i64,
+}
+
+/// An image manifest (image-spec `manifest.md`, or Docker v2 schema 2).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ImageManifest {
+    /// 2.
+    pub schema_version: u8,
+    /// Media type, when the document names it.
+    pub media_type: Option<String>,
+    /// The config blob.
+    pub config: Descriptor,
+    /// The layers, base first.
+    pub layers: Vec<Descriptor>,
+}
+
+/// The platform of an index entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct EntryPlatform {
+    /// CPU architecture.
+    pub architecture: String,
+    /// Operating system.
+    pub os: String,
+    /// CPU variant.
+    pub variant: Option<String>,
+}
+
+/// One manifest of an index.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ImageIndexEntry {
+    /// Media type of the manifest.
+    pub media_type: String,
+    /// Its digest.
+    pub digest: String,
+    /// Its size.
+    pub size: i64,
+    /// The platform it is for (absent on attestation and artifact entries).
+    pub platform: Option<EntryPlatform>,
+    /// Annotations (`org.opencontainers.image.ref.name` in a layout's `index.json`).
+    pub annotations: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// An image index (image-spec `image-index.md`, or a Docker manifest list).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ImageIndex {
+    /// 2.
+    pub schema_version: u8,
+    /// Media type, when the document names it.
+    pub media_type: Option<String>,
+    /// The manifests.
+    pub manifests: Vec<ImageIndexEntry>,
+}
 
 /// OCI image manifest.
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -117,8 +185,8 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<Manifest, Manif
 pub fn entry_platform(e: &ImageIndexEntry) -> Option<Platform> {
     let p = e.platform.as_ref()?;
     Some(Platform {
-        os: p.os.to_string(),
-        architecture: p.architecture.to_string(),
+        os: p.os.clone(),
+        architecture: p.architecture.clone(),
         variant: p.variant.clone().filter(|v| !v.is_empty()),
     })
 }
@@ -152,15 +220,19 @@ pub fn platforms(index: &ImageIndex) -> Vec<Platform> {
         .collect()
 }
 
-/// `sha256:<hex>` of `bytes`.
-pub fn sha256(bytes: &[u8]) -> String {
-    let d = Sha256::digest(bytes);
-    let mut s = String::with_capacity(71);
-    s.push_str("sha256:");
-    for b in d {
-        s.push_str(&format!("{b:02x}"));
+/// Lowercase hex of `bytes`: the one encoder digests and short hashes use.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
     }
     s
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(bytes)))
 }
 
 /// Checks that `bytes` hash to `expected`.

@@ -4,10 +4,11 @@
 //! index) and one config-blob GET — never a layer blob. With the cache warm, a tag costs one
 //! HEAD (which Docker Hub does not count against its rate limit) and a digest costs nothing.
 //!
-//! Types (references, manifests, indexes) are `oci-client`'s. The wire is ours, over the same
-//! `reqwest`: `oci_client::Client` re-sends the `/v2/` ping before *every* request when a registry
-//! answers it without an auth challenge (its token cache only stores tokens), has no HEAD-first
-//! resolution against a digest cache, and drops `Retry-After` and the status codes we report.
+//! The wire is ours, over `reqwest` (with `net`'s retry policy). `oci_client::Client` was the
+//! alternative and was measured out: it re-sends the `/v2/` ping before *every* request when a
+//! registry answers it without an auth challenge (its token cache only stores tokens), has no
+//! HEAD-first resolution against a digest cache, and drops `Retry-After` and the status codes we
+//! report; its types are replaced by `manifest`'s.
 //!
 //! Specs: <https://github.com/opencontainers/distribution-spec/blob/main/spec.md>,
 //! <https://distribution.github.io/distribution/spec/auth/token/> and
@@ -245,7 +246,7 @@ impl RegistryClient {
         format!("{}://{}/v2/", self.scheme(r), r.registry())
     }
 
-    fn credential(&self, r: &RegistryRef) -> Result<Option<Credential>, SourceError> {
+    async fn credential(&self, r: &RegistryRef) -> Result<Option<Credential>, SourceError> {
         if let Some(c) = self
             .found
             .lock()
@@ -255,7 +256,7 @@ impl RegistryClient {
             return Ok(c.clone());
         }
         // Looked up outside the lock: a credential helper may take a while.
-        let found = self.credentials.lookup(r.registry())?;
+        let found = self.credentials.lookup(r.registry()).await?;
         self.found
             .lock()
             .expect("credentials lock")
@@ -470,8 +471,10 @@ impl RegistryClient {
                     if let Some(s) = service {
                         query.push(("service", s));
                     }
+                    let sep = if realm.contains('?') { '&' } else { '?' };
+                    let url = format!("{realm}{sep}{}", form(&query));
                     self.send(r, "the token request", realm, |c| {
-                        let req = c.get(realm).query(&query);
+                        let req = c.get(&url);
                         match other {
                             Some(Secret::Basic { username, password }) => {
                                 req.basic_auth(username, Some(password))
@@ -545,7 +548,7 @@ impl RegistryClient {
             // Only a registry that asks for authentication makes us look up credentials.
             let cred = match challenge {
                 Challenge::Anonymous => None,
-                _ => self.credential(r)?,
+                _ => self.credential(r).await?,
             };
             let bearer = match &challenge {
                 Challenge::Bearer { realm, service } => {
@@ -831,7 +834,7 @@ async fn stream_to(
             file = None;
         }
     }
-    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let hex = manifest::hex(&hash.finalize());
     // A file that could not be written yields a digest of nothing useful: say so by mismatch.
     Ok(if file.is_some() {
         format!("sha256:{hex}")
@@ -882,44 +885,55 @@ fn registry_message(body: &[u8]) -> String {
     }
 }
 
-/// Parses `Bearer realm="…",service="…",scope="…"` (RFC 7235 auth-params, quoted or not).
+/// The registry's challenge from a `WWW-Authenticate` header (RFC 7235): Bearer with its
+/// realm and service, else Basic. A header that does not parse is treated as Basic, which then
+/// fails with the registry's own 401.
 fn parse_challenge(header: &str) -> Challenge {
-    let (scheme, rest) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
+    let mut parsed = http_auth::parser::ChallengeParser::new(header).peekable();
+    if parsed.peek().is_some_and(|c| c.is_err()) {
+        return unquoted_bearer(header).unwrap_or(Challenge::Basic);
+    }
+    for challenge in parsed.flatten() {
+        if !challenge.scheme.eq_ignore_ascii_case("bearer") {
+            continue;
+        }
+        let param = |name: &str| {
+            challenge
+                .params
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.to_unescaped())
+        };
+        if let Some(realm) = param("realm") {
+            return Challenge::Bearer {
+                realm,
+                service: param("service"),
+            };
+        }
+    }
+    Challenge::Basic
+}
+
+/// NOTE: some registries send `realm=https://…` unquoted, which RFC 7235 does not allow and
+/// `http-auth` refuses; read such a header as distribution's own client does: `key=value`
+/// pairs separated by commas, values taken as they stand.
+fn unquoted_bearer(header: &str) -> Option<Challenge> {
+    let (scheme, rest) = header.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Challenge::Basic;
+        return None;
     }
-    let mut params: HashMap<String, String> = HashMap::new();
-    let mut chars = rest.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
-            chars.next();
-        }
-        let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
-        if key.is_empty() {
-            break;
-        }
-        let mut value = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => value.extend(chars.next()),
-                    '"' => break,
-                    c => value.push(c),
-                }
-            }
-        } else {
-            value = chars.by_ref().take_while(|c| *c != ',').collect();
-        }
-        params.insert(key.trim().to_ascii_lowercase(), value.trim().to_string());
-    }
-    match params.remove("realm") {
-        Some(realm) => Challenge::Bearer {
-            realm,
-            service: params.remove("service"),
-        },
-        None => Challenge::Basic,
-    }
+    let param = |name: &str| {
+        rest.split(',').find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().trim_matches('"').to_string())
+        })
+    };
+    Some(Challenge::Bearer {
+        realm: param("realm")?,
+        service: param("service"),
+    })
 }
 
 #[cfg(test)]
