@@ -533,7 +533,7 @@ fn label_value(v: &str) -> String {
         return v.to_string();
     }
     let hash = Sha256::digest(v.as_bytes());
-    let hex = crate::source::manifest::hex(&hash[..6]);
+    let hex = crate::digest::hex(&hash[..6]);
     format!("<{} bytes, sha256:{hex}…>", v.len())
 }
 

@@ -18,6 +18,7 @@ pub(crate) mod cli;
 pub(crate) mod clock;
 pub(crate) mod commands;
 pub(crate) mod diff;
+pub(crate) mod digest;
 pub(crate) mod fleet;
 pub(crate) mod github;
 pub(crate) mod image;
@@ -34,6 +35,6 @@ pub(crate) mod toml_file;
 pub(crate) mod version;
 
 pub use cli::{Cli, main};
+pub use digest::sha256;
 pub use metadata::{ImageMetadata, label};
 pub use rules::{RuleFile, parse_file as parse_rule_file, render_diagnostics};
-pub use source::manifest::sha256;

@@ -11,8 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::image::Image;
 use crate::memory::{ImageInputs, LayerSummary, Scanner, Size};
 use crate::reference::{ImageRef, Platform};
-use crate::render::PlatformEntry;
-use crate::report::{DiffReport, MemoryDiff};
+use crate::report::{DiffReport, MemoryDiff, PlatformEntry};
 use crate::rules::RuleSet;
 use crate::source::{Fetcher, SourceError};
 
@@ -47,25 +46,6 @@ pub(crate) enum PipelineError {
     },
 }
 
-/// The pure stage: diff two fetched images, evaluate the rules (and the memory prediction's
-/// findings, when there is one), assemble the report.
-pub(crate) fn assess_pair(
-    before: &Image,
-    after: &Image,
-    rules: &RuleSet,
-    all: bool,
-    memory: Option<MemoryDiff>,
-) -> DiffReport {
-    let d = crate::diff::diff(before, after);
-    let mut findings = rules.evaluate(&d, &after.metadata);
-    if let Some(m) = &memory {
-        findings.extend(m.findings());
-    }
-    let mut report = DiffReport::new(before, after, d, findings, all);
-    report.memory = memory;
-    report
-}
-
 /// Fetches both images for `platform` (concurrently, sharing registry state), then assesses
 /// them, with the memory prediction when asked.
 pub(crate) async fn diff_pair(
@@ -98,7 +78,7 @@ pub(crate) async fn diff_pair(
             Some(MemoryDiff::new(limit, pb?, pa?))
         }
     };
-    Ok(assess_pair(&b, &a, req.rules, req.all, memory))
+    Ok(crate::report::assess(&b, &a, req.rules, req.all, memory))
 }
 
 /// `--platform all`: every platform either image has, paired; a platform only one side has is

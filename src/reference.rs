@@ -2,8 +2,8 @@
 //! local sources named the way skopeo names its transports (`oci:`, `oci-archive:`,
 //! `docker-archive:`).
 //!
-//! Registry references are parsed by `oci-client` (docker's normalisation rules: `ubuntu` is
-//! `docker.io/library/ubuntu:latest`). See <https://github.com/containers/image/blob/main/docs/containers-transports.5.md>
+//! Registry references follow docker's grammar and normalisation, by hand (`ubuntu` is
+//! `docker.io/library/ubuntu:latest`; see [`parse_docker_reference`]). See <https://github.com/containers/image/blob/main/docs/containers-transports.5.md>
 //! for the transport syntax.
 
 use std::fmt;

@@ -5,8 +5,8 @@ use std::io::Write;
 
 use clap::Args;
 
+use super::args::{PlatformArg, RegistryArgs, RuleArgs, parse_platform_arg, parse_size};
 use super::{Outcome, finish, load_rules};
-use crate::cli::{PlatformArg, RegistryArgs, RuleArgs, parse_platform_arg, parse_size};
 use crate::pipeline::{self, PipelineError, Request};
 use crate::reference::{ImageRef, Platform};
 use crate::render::{self, Format};
@@ -57,7 +57,7 @@ pub(crate) enum Diffed {
     /// One platform.
     One(Box<crate::report::DiffReport>),
     /// `--platform all`.
-    All(Vec<render::PlatformEntry>),
+    All(Vec<crate::report::PlatformEntry>),
 }
 
 /// Parses the references, loads the rules (before any request: a typo should not cost a

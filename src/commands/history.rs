@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Outcome;
+use super::args::ListFormat;
 use super::report::history_path;
-use crate::cli::ListFormat;
 use crate::fleet::history::History;
 
 /// `bpdrift history`.

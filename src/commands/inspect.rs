@@ -4,8 +4,8 @@ use std::io::Write;
 
 use clap::Args;
 
+use super::args::{ListFormat, RegistryArgs, parse_platform};
 use super::{Outcome, report_error};
-use crate::cli::{ListFormat, RegistryArgs, parse_platform};
 use crate::reference::{ImageRef, Platform};
 use crate::render;
 use crate::source::Fetcher;

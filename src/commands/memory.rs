@@ -6,7 +6,7 @@ use std::io::Write;
 use clap::Args;
 
 use super::Outcome;
-use crate::cli::{RegistryArgs, parse_env, parse_platform, parse_size};
+use super::args::{RegistryArgs, parse_env, parse_platform, parse_size};
 use crate::reference::{ImageRef, Platform};
 use crate::render::{self, Format};
 use crate::source::Fetcher;

@@ -3,6 +3,7 @@
 //! it to the exit status once. Problems in files the user wrote (rule files, fleet files) are
 //! data: they are printed here, with every position, and make the outcome [`Outcome::Failed`].
 
+pub(crate) mod args;
 pub(crate) mod diff;
 pub(crate) mod github;
 pub(crate) mod history;
@@ -15,7 +16,7 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::cli::RuleArgs;
+use self::args::RuleArgs;
 use crate::report::DiffReport;
 use crate::rules::{FailOn, RuleFile, RuleSet};
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use clap::Args;
 
+use super::args::{RegistryArgs, RuleArgs, parse_duration_arg, parse_time_arg};
 use super::{Outcome, load_rules, plural, report_message};
-use crate::cli::{RegistryArgs, RuleArgs, parse_duration_arg, parse_time_arg};
 use crate::fleet::{self, history::History};
 use crate::reference::Platform;
 use crate::render;

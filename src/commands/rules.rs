@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use super::args::{ListFormat, RegistryArgs, RuleArgs, parse_platform};
 use super::{Outcome, load_rules, plural, print_diagnostics, read_rule_file, report_message};
-use crate::cli::{ListFormat, RegistryArgs, RuleArgs, parse_platform};
 use crate::reference::{ImageRef, Platform};
 use crate::render;
 use crate::source::Fetcher;

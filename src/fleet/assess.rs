@@ -5,15 +5,48 @@
 
 use std::collections::BTreeMap;
 
-use super::fetch::Observed;
-use super::history::{Observation, RecordedFinding, Run};
-use super::{
-    FleetReport, FleetSummary, ObservedImage, RoleDrift, RollbackTarget, RunInput, SCHEMA_VERSION,
-    ServiceReport, ServiceStatus, SinceLastRun, TargetOrigin, TargetStatus, human_duration,
-};
+use std::sync::Arc;
+
+use super::file::Fleet;
+use crate::clock::{parse_rfc3339, rfc3339};
 use crate::diff::{Category, Change};
 use crate::image::Image;
-use crate::rules::{Finding, Severity};
+use crate::report::fleet::{
+    FleetReport, FleetSummary, Observation, ObservedImage, RecordedFinding, RoleDrift,
+    RollbackTarget, Run, SCHEMA_VERSION, ServiceReport, ServiceStatus, SinceLastRun, TargetOrigin,
+    TargetStatus, human_duration,
+};
+use crate::rules::{Finding, RuleSet, Severity};
+
+/// A (service, role) pair.
+pub(crate) type Key = (String, String);
+
+/// What the I/O stage saw; everything [`assess`] needs besides the fleet.
+#[derive(Debug, Default)]
+pub(crate) struct Observed {
+    /// Each watched image, or why it could not be fetched (one line).
+    pub(crate) images: BTreeMap<Key, Result<Image, String>>,
+    /// The previous observation of each (service, role), from the history.
+    pub(crate) previous: BTreeMap<Key, Observation>,
+    /// Each service's rollback targets, checked.
+    pub(crate) rollback: BTreeMap<String, Vec<RollbackTarget>>,
+    /// The previous finished run.
+    pub(crate) previous_run: Option<Run>,
+}
+
+/// The run being assessed.
+pub(crate) struct Context<'a> {
+    /// The fleet.
+    pub(crate) fleet: &'a Fleet,
+    /// Its file name.
+    pub(crate) fleet_name: &'a str,
+    /// Rules per service.
+    pub(crate) rules: &'a BTreeMap<String, Arc<RuleSet>>,
+    /// Now, seconds since the epoch.
+    pub(crate) now: i64,
+    /// `--expect-every`, in seconds.
+    pub(crate) expect_every: Option<i64>,
+}
 
 /// A report, and what the history records of it.
 pub(crate) struct Assessed {
@@ -49,7 +82,7 @@ pub(crate) fn rollback_targets(
 /// The alarm when the previous run is older than `expect_every` allows.
 fn missed_run(previous: Option<&Run>, now: i64, expect_every: Option<i64>) -> Option<String> {
     let (p, every) = (previous?, expect_every?);
-    let age = now - super::history::parse_rfc3339(&p.started_at)?;
+    let age = now - parse_rfc3339(&p.started_at)?;
     (age > every).then(|| {
         format!(
             "the previous run started {} ago ({}), longer than the expected interval of {}: the schedule missed at least one run",
@@ -96,13 +129,13 @@ fn as_recorded(img: &Image) -> Image {
 }
 
 /// Assesses one run.
-pub(crate) fn assess(
-    input: &RunInput<'_>,
-    previous_run: Option<Run>,
-    observed: Observed,
-) -> Assessed {
-    let now_s = super::history::rfc3339(input.now);
-    let alarm = missed_run(previous_run.as_ref(), input.now, input.expect_every);
+pub(crate) fn assess(input: &Context<'_>, observed: Observed) -> Assessed {
+    let now_s = rfc3339(input.now);
+    let alarm = missed_run(
+        observed.previous_run.as_ref(),
+        input.now,
+        input.expect_every,
+    );
     let mut services = Vec::new();
     let mut observations = Vec::new();
     let mut recorded = Vec::new();
@@ -185,7 +218,7 @@ pub(crate) fn assess(
                 ) else {
                     continue;
                 };
-                let report = crate::pipeline::assess_pair(a, b, &rules, false, None);
+                let report = crate::report::assess(a, b, &rules, false, None);
                 drift.push(RoleDrift {
                     from: first_role.clone(),
                     to: role.clone(),
@@ -265,7 +298,7 @@ pub(crate) fn assess(
         bpdrift_version: env!("CARGO_PKG_VERSION"),
         generated_at: now_s,
         fleet: input.fleet_name.to_string(),
-        previous_run: previous_run.map(|p| p.started_at),
+        previous_run: observed.previous_run.map(|p| p.started_at),
         alarm,
         summary: FleetSummary {
             services: services.len(),

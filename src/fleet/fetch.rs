@@ -2,28 +2,15 @@
 //! requests in flight), each service's previous observations read from the history, and its
 //! rollback targets checked with one HEAD each.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::history::{History, HistoryError, Observation};
-use super::{RollbackTarget, RunInput, TargetStatus};
+use super::RunInput;
+use super::assess::Observed;
+use super::history::{History, HistoryError};
 use crate::image::Image;
 use crate::reference::{ImageRef, RegistryRef};
+use crate::report::fleet::{RollbackTarget, TargetStatus};
 use crate::source::Fetcher;
-
-/// A (service, role) pair.
-pub(crate) type Key = (String, String);
-
-/// What the I/O stage saw; everything [`super::assess::assess`] needs.
-#[derive(Debug, Default)]
-pub(crate) struct Observed {
-    /// Each watched image, or why it could not be fetched (one line).
-    pub(crate) images: BTreeMap<Key, Result<Image, String>>,
-    /// The previous observation of each (service, role), from the history.
-    pub(crate) previous: BTreeMap<Key, Observation>,
-    /// Each service's rollback targets, checked.
-    pub(crate) rollback: BTreeMap<String, Vec<RollbackTarget>>,
-}
 
 /// Fetches, reads the history, checks rollback targets.
 pub(crate) async fn observe(

@@ -10,8 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub(crate) use crate::report::fleet::{Observation, RecordedFinding, Run};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
 
 /// A history database problem.
 #[derive(Debug, thiserror::Error)]
@@ -99,55 +99,6 @@ const MIGRATIONS: &[&str] = &[
        AND json_type(snapshot, '$.labels.\"io.buildpacks.lifecycle.metadata\"') IS NULL
        AND json_type(snapshot, '$.labels.\"io.buildpacks.builder.metadata\"') IS NULL;",
 ];
-
-/// One observation of one watched reference.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Observation {
-    /// When (RFC 3339, UTC).
-    pub observed_at: String,
-    /// Service name from the fleet file.
-    pub service: String,
-    /// `deployed`, `candidate`…
-    pub role: String,
-    /// The reference watched.
-    pub reference: String,
-    /// The digest it resolved to (none when it could not be fetched).
-    pub digest: Option<String>,
-    /// Platform.
-    pub platform: Option<String>,
-    /// What the image was made of: the image model's history view.
-    pub snapshot: Option<crate::metadata::ImageMetadata>,
-    /// Why it could not be fetched.
-    pub error: Option<String>,
-}
-
-/// A finding as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RecordedFinding {
-    /// Service.
-    pub service: String,
-    /// Rule id.
-    pub rule: String,
-    /// Severity.
-    pub severity: String,
-    /// Subject.
-    pub subject: String,
-    /// Summary.
-    pub summary: String,
-}
-
-/// A previous run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Run {
-    /// Run id.
-    pub id: i64,
-    /// Start (RFC 3339).
-    pub started_at: String,
-    /// End, when it finished.
-    pub finished_at: Option<String>,
-    /// `running`, `ok`, `partial`.
-    pub status: String,
-}
 
 /// The history database.
 pub struct History {

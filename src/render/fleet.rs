@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use super::markdown_escape as md;
 use super::short_digest;
-use crate::fleet::{FleetReport, ServiceReport, ServiceStatus, TargetStatus};
+use crate::report::fleet::{FleetReport, ServiceReport, ServiceStatus, TargetStatus};
 use crate::rules::Severity;
 
 use super::escape::html as h;

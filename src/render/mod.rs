@@ -19,7 +19,7 @@ pub use fleet::{fleet_html, fleet_markdown};
 pub use inspect::{inspect_json, inspect_table};
 pub use markdown::escape as markdown_escape;
 pub use memory::memory;
-pub use platforms::{PlatformEntry, render_platforms};
+pub use platforms::render_platforms;
 pub use rules::{rules_json, rules_table};
 
 /// `--format`.

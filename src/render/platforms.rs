@@ -6,20 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Format;
-use crate::report::{DiffReport, SCHEMA_VERSION};
-
-/// One platform of a `--platform all` diff.
-#[derive(Debug, Serialize)]
-pub struct PlatformEntry {
-    /// `os/arch[/variant]`.
-    pub platform: String,
-    /// The diff, when both images have the platform.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub report: Option<DiffReport>,
-    /// `before` or `after`: the image that lacks the platform.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub missing_in: Option<&'static str>,
-}
+use crate::report::{PlatformEntry, SCHEMA_VERSION};
 
 #[derive(Serialize)]
 struct AllPlatforms<'a> {

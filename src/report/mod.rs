@@ -3,6 +3,8 @@
 //! JSON is this struct through serde (schema documented in `docs/json.md`). Bump
 //! [`SCHEMA_VERSION`] on any change that removes or renames a field; adding fields does not.
 
+pub(crate) mod fleet;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -54,6 +56,38 @@ impl ImageSummary {
             metadata: m.for_report(),
         }
     }
+}
+
+/// The pure stage of the pipeline: diff two fetched images, evaluate the rules (and the memory
+/// prediction's findings, when there is one), assemble the report.
+pub(crate) fn assess(
+    before: &Image,
+    after: &Image,
+    rules: &crate::rules::RuleSet,
+    all: bool,
+    memory: Option<MemoryDiff>,
+) -> DiffReport {
+    let d = crate::diff::diff(before, after);
+    let mut findings = rules.evaluate(&d, &after.metadata);
+    if let Some(m) = &memory {
+        findings.extend(m.findings());
+    }
+    let mut report = DiffReport::new(before, after, d, findings, all);
+    report.memory = memory;
+    report
+}
+
+/// `--platform all`: one platform of the pair.
+#[derive(Debug, Serialize)]
+pub struct PlatformEntry {
+    /// `os/arch[/variant]`.
+    pub platform: String,
+    /// The diff, when both images have the platform.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<DiffReport>,
+    /// `before` or `after`: the image that lacks the platform.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_in: Option<&'static str>,
 }
 
 /// Counts for the verdict line and for scripts.

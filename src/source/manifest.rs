@@ -11,7 +11,6 @@
 //! manifest and manifest list have the same shape with other media types.
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::reference::Platform;
 
@@ -220,20 +219,7 @@ pub fn platforms(index: &ImageIndex) -> Vec<Platform> {
         .collect()
 }
 
-/// Lowercase hex of `bytes`: the one encoder digests and short hashes use.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-/// `sha256:<hex>` of `bytes`.
-pub fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex(&Sha256::digest(bytes)))
-}
+pub(crate) use crate::digest::{hex, sha256};
 
 /// Checks that `bytes` hash to `expected`.
 pub fn verify(what: &'static str, bytes: &[u8], expected: &str) -> Result<(), ManifestError> {

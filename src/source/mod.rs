@@ -1,5 +1,7 @@
-//! Fetching an image's manifest and config (never a layer blob) from wherever it lives: a
-//! registry, an OCI image layout directory, an `oci-archive` or a `docker-archive` tarball.
+//! Reading images from wherever they live: a registry, an OCI image layout directory, an
+//! `oci-archive` or a `docker-archive` tarball. A diff needs only the manifest and the config;
+//! layer blobs are read only on request ([`Fetcher::read_layers`], for the memory prediction),
+//! and then only the layers that can hold what is asked for.
 //!
 //! All sources share the manifest handling in [`manifest`] (media types, platform selection from
 //! an index, digest checks), so a registry and a layout holding the same image give the same

@@ -1,7 +1,8 @@
 //! The registry side of the OCI distribution protocol, reduced to what bpdrift needs and made
 //! cheap: per registry at most one `/v2/` ping (none when the cache remembers the registry's
 //! auth challenge), one bearer token per repository, then per image one manifest GET (two for an
-//! index) and one config-blob GET — never a layer blob. With the cache warm, a tag costs one
+//! index) and one config-blob GET; a layer blob only when the memory prediction asks for one
+//! (streamed to a temporary file and verified). With the cache warm, a tag costs one
 //! HEAD (which Docker Hub does not count against its rate limit) and a digest costs nothing.
 //!
 //! The wire is ours, over `reqwest` (with `net`'s retry policy). `oci_client::Client` was the
