@@ -31,6 +31,8 @@ pub mod label {
     pub const STACK_ID: &str = "io.buildpacks.stack.id";
     /// Base image id (Platform API ≥ 0.12).
     pub const BASE_ID: &str = "io.buildpacks.base.id";
+    /// Whether `pack rebase` may swap the run image (Platform API ≥ 0.12).
+    pub const REBASABLE: &str = "io.buildpacks.rebasable";
 }
 
 /// The image config document (`application/vnd.oci.image.config.v1+json`), leniently.
@@ -258,6 +260,9 @@ pub struct ImageMetadata {
     pub stack_id: Option<String>,
     /// `io.buildpacks.base.id`.
     pub base_id: Option<String>,
+    /// `io.buildpacks.rebasable`: whether the run image may be swapped (absent before Platform
+    /// API 0.12, where every app image was).
+    pub rebasable: Option<bool>,
     /// Runtime dependencies from layer metadata and the legacy BOM.
     pub dependencies: Vec<Dependency>,
     /// Process types, sorted by type.
@@ -375,6 +380,10 @@ impl ImageMetadata {
         };
         md.stack_id = non_empty(md.labels.get(label::STACK_ID));
         md.base_id = non_empty(md.labels.get(label::BASE_ID));
+        md.rebasable = md
+            .labels
+            .get(label::REBASABLE)
+            .and_then(|v| v.trim().parse().ok());
         md.read_app_labels();
         md.read_builder_labels();
         // The interpreted labels are read; their raw JSON (kilobytes each) is not kept, only the
@@ -819,6 +828,18 @@ mod tests {
             Some("abc"),
             "a bad field costs only that field"
         );
+    }
+
+    #[test]
+    fn rebasable_label() {
+        let md = ImageMetadata::from_config(&config_with_labels(&[(label::REBASABLE, "false")]))
+            .unwrap();
+        assert_eq!(md.rebasable, Some(false));
+        // Every serialized view carries it without further code: the JSON report, the history.
+        let json = serde_json::to_value(md.for_history()).unwrap();
+        assert_eq!(json["rebasable"], false);
+        let md = ImageMetadata::from_config(&config_with_labels(&[])).unwrap();
+        assert_eq!(md.rebasable, None);
     }
 
     #[test]

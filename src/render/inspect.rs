@@ -45,6 +45,7 @@ pub fn inspect_table(images: &[ImageSummary], out: &mut dyn Write) -> io::Result
                 &s.metadata.run_image.as_ref().and_then(|r| r.image.clone()),
             ),
             line("stack", &s.metadata.stack_id),
+            line("rebasable", &s.metadata.rebasable.map(|r| r.to_string())),
         ]
         .into_iter()
         .flatten()
