@@ -4,7 +4,7 @@
 //! sources. The built-in rules (`default.toml`) come from sourced Paketo history; users add
 //! their own files. The format is documented in `docs/rules.md`.
 
-mod config;
+mod file;
 #[cfg(test)]
 mod tests;
 
@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-pub use config::{RuleFile, parse_file, render_diagnostics};
+pub use file::{RuleFile, parse_file, render_diagnostics};
 
 use crate::diff::{Category, Change, Diff, Status};
 use crate::metadata::ImageMetadata;
