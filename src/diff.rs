@@ -521,6 +521,13 @@ fn env(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata) {
             };
             redact(&mut c.before);
             redact(&mut c.after);
+        } else {
+            // Whatever the name: URL user-info, `password=` parameters, DSNs, `-D…secret=`.
+            for v in [&mut c.before, &mut c.after].into_iter().flatten() {
+                if let std::borrow::Cow::Owned(r) = crate::redact::redact_value(v) {
+                    *v = r;
+                }
+            }
         }
         out.push(c);
     }

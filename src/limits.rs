@@ -146,13 +146,18 @@ pub async fn read_body(
     Ok(buf)
 }
 
-/// `value` cut to [`SHOWN_VALUE_MAX`] characters (on a char boundary) with the number of bytes
-/// left out, for messages and table cells.
+/// `value` cut to [`SHOWN_VALUE_MAX`] bytes (on a char boundary) with the number of bytes left
+/// out, for messages and table cells.
 pub fn shorten(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.len() <= SHOWN_VALUE_MAX {
+    shorten_to(value, SHOWN_VALUE_MAX)
+}
+
+/// [`shorten`] to `max` bytes.
+pub fn shorten_to(value: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if value.len() <= max {
         return value.into();
     }
-    let mut end = SHOWN_VALUE_MAX;
+    let mut end = max;
     while !value.is_char_boundary(end) {
         end -= 1;
     }

@@ -1097,7 +1097,12 @@ fn registry_message(body: &[u8]) -> String {
                 .iter()
                 .map(|e| format!("{} {}", e.code, e.message).trim().to_string())
                 .collect();
-            format!(": {}", parts.join("; "))
+            // A server's words: bounded, and never a secret it echoed back.
+            let joined = parts.join("; ");
+            format!(
+                ": {}",
+                crate::redact::scrub(&crate::limits::shorten_to(&joined, 300))
+            )
         }
         _ => String::new(),
     }
