@@ -14,8 +14,9 @@ use std::path::Path;
 pub const MANIFEST_MAX: u64 = 4 << 20;
 /// An image config blob; a config is read up to its descriptor's size, and never past this.
 pub const CONFIG_MAX: u64 = 16 << 20;
-/// One label value (`io.buildpacks.build.metadata` and friends).
-pub const LABEL_MAX: u64 = 8 << 20;
+/// One JSON label bpdrift interprets (`io.buildpacks.build.metadata` and friends); a larger one
+/// is a label problem (exit 2), not read.
+pub const LABEL_MAX: u64 = 4 << 20;
 /// A token endpoint's answer, a `/v2/` ping, an error body.
 pub const AUTH_RESPONSE_MAX: u64 = 1 << 20;
 /// An `index.json`, `manifest.json` or other small file of a layout or archive.
@@ -162,6 +163,22 @@ pub fn shorten_to(value: &str, max: usize) -> std::borrow::Cow<'_, str> {
         end -= 1;
     }
     format!("{}… ({} more bytes)", &value[..end], value.len() - end).into()
+}
+
+/// An error shown at most [`SHOWN_VALUE_MAX`] bytes long (parser errors quote the input).
+#[derive(Debug)]
+pub struct Shortened<E>(pub E);
+
+impl<E: std::fmt::Display> std::fmt::Display for Shortened<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&shorten(&self.0.to_string()))
+    }
+}
+
+impl<E: std::error::Error> std::error::Error for Shortened<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
 }
 
 #[cfg(test)]

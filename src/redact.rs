@@ -175,6 +175,45 @@ pub fn scrub_known(message: &str, secrets: &[&str]) -> String {
     m
 }
 
+/// A serde message without the values it quotes: `invalid type: string "dXNlcjpw…", expected
+/// struct AuthEntry` → `invalid type: string, expected struct AuthEntry`. What was expected and
+/// the kind of what was found stay; the found value (a credential, a 50 MB label) goes.
+pub fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(256));
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                // A JSON-ish string: skip to its closing quote, escapes included.
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+                while out.ends_with(' ') {
+                    out.pop();
+                }
+            }
+            '`' if out.ends_with("integer ") || out.ends_with("floating point ") => {
+                for c in chars.by_ref() {
+                    if c == '`' {
+                        break;
+                    }
+                }
+                while out.ends_with(' ') {
+                    out.pop();
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    crate::limits::shorten(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +253,22 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(redact_value(input), want, "{input}");
         }
+    }
+
+    #[test]
+    fn serde_messages_lose_their_values() {
+        assert_eq!(
+            without_values(r#"invalid type: string "dXNlcjpwYXNz", expected struct AuthEntry"#),
+            "invalid type: string, expected struct AuthEntry"
+        );
+        assert_eq!(
+            without_values("invalid type: integer `42`, expected a string"),
+            "invalid type: integer, expected a string"
+        );
+        assert_eq!(
+            without_values(r#"invalid value: string "a\"b", expected x"#),
+            "invalid value: string, expected x"
+        );
     }
 
     #[test]

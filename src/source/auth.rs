@@ -69,7 +69,7 @@ impl fmt::Debug for Credential {
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// Not JSON, or a field of the wrong type.
-    #[error("{what} `{}` is not valid at `{path}`", file.display())]
+    #[error("{what} `{}` is not valid at `{path}` (line {line}, column {column}): {reason}", file.display())]
     Malformed {
         /// "docker config" or "containers auth file".
         what: &'static str,
@@ -77,9 +77,14 @@ pub enum AuthError {
         file: PathBuf,
         /// JSON path.
         path: String,
-        /// Parser error (line and column; serde_json messages carry no values of strings).
-        #[source]
-        source: serde_json::Error,
+        /// What was expected and the kind of what was found; never the value (serde's
+        /// messages quote it, and here it is a credential). The parser error is not kept as a
+        /// source for the same reason.
+        reason: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
     },
     /// An `auth` field that is not base64 of `user:password`.
     #[error("{what} `{}`: `auths.{registry}.auth` is not base64 of `user:password`", file.display())]
@@ -258,11 +263,23 @@ fn read_auths(what: &'static str, file: &Path) -> Result<Option<AuthsFile>, Auth
     let de = &mut serde_json::Deserializer::from_slice(&text);
     serde_path_to_error::deserialize(de).map(Some).map_err(|e| {
         let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        // serde_json appends " at line L column C": said separately.
+        let message = message
+            .rsplit_once(" at line ")
+            .map_or(message.as_str(), |(m, _)| m);
         AuthError::Malformed {
             what,
             file: file.into(),
-            path: if path.is_empty() { ".".into() } else { path },
-            source: e.into_inner(),
+            path: if path.is_empty() {
+                ".".into()
+            } else {
+                crate::limits::shorten(&path).into_owned()
+            },
+            reason: crate::redact::without_values(message),
+            line: inner.line(),
+            column: inner.column(),
         }
     })
 }
@@ -486,6 +503,17 @@ mod tests {
         let p = write(d.path(), r#"{"auths":{"ghcr.io":{"auth":42}}}"#);
         let err = lookup(&p, "ghcr.io").unwrap_err().to_string();
         assert!(err.contains("auths.ghcr.io.auth"), "{err}");
+        // An entry that is a string (base64 user:password) is named, never printed.
+        let p = write(d.path(), r#"{"auths":{"ghcr.io":"YWxpY2U6czNjcmV0"}}"#);
+        let err = format!(
+            "{:?}",
+            anyhow::Error::new(lookup(&p, "ghcr.io").unwrap_err())
+        );
+        assert!(
+            err.contains("`auths.ghcr.io`") && err.contains("expected struct AuthEntry"),
+            "{err}"
+        );
+        assert!(!err.contains("YWxpY2U6czNjcmV0"), "{err}");
         let p = write(d.path(), r#"{"auths":{"ghcr.io":{"auth":"!!notbase64"}}}"#);
         let err = lookup(&p, "ghcr.io").unwrap_err().to_string();
         assert!(
