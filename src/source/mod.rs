@@ -305,7 +305,9 @@ impl Fetcher {
             // Never past the size the manifest declares.
             let mut hashing = manifest::Hashing::new(std::io::Read::take(file, layer.size));
             let mut blob = std::io::BufReader::new(&mut hashing);
-            scan_blob(&mut blob, &layer.media_type, &mut |r| scan(i, r)).map_err(cannot)?;
+            let scanned = scan_blob(&mut blob, &layer.media_type, &mut |r| scan(i, r));
+            // Read to the end either way: content that is not what its digest says is reported
+            // as that, not as whatever the scan tripped over.
             std::io::copy(&mut blob, &mut std::io::sink()).map_err(cannot)?;
             drop(blob);
             let (actual, _) = hashing.finish().map_err(cannot)?;
@@ -319,6 +321,7 @@ impl Fetcher {
                     },
                 });
             }
+            scanned.map_err(cannot)?;
             verified.push(i);
         }
         Ok(verified)

@@ -245,3 +245,182 @@ fn sparse_giant_index_json_is_refused_unread() {
         .unwrap();
     diff_layout(d.path()).assert_refused(&["`index.json` is larger than the 4 MiB limit"], 10);
 }
+
+// ---- memory layers -------------------------------------------------------------------------
+
+/// A layout whose one layer (the file at `layer_gz`, gzip'd; `diff_id` its uncompressed
+/// digest) `bpdrift memory` reads.
+fn memory_layout(dir: &Path, layer_gz: &[u8], diff_id: &str, tweak: impl FnOnce(&mut Value)) {
+    let c = hostile::buildpack_config(&[diff_id.to_string()], &["BPI_JVM_CLASS_COUNT=100"]);
+    hostile::write_layout(dir, &c, &[layer_gz.to_vec()], tweak);
+}
+
+fn memory(dir: &Path, cache: &Path) -> hostile::Measured {
+    bpdrift()
+        .args(["memory", "--format", "json", "--cache-dir"])
+        .arg(cache)
+        .arg(format!("oci:{}", dir.display()))
+        .run_measured()
+}
+
+/// Writes a gzip'd layer to `out` with one member `path` of `size` bytes of `fill`, made by
+/// Python; prints the uncompressed tar's sha256.
+const BIG_MEMBER: &str = r#"
+import gzip, hashlib, io, sys, tarfile
+out, path, size, fill = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+fill = b"\0" if fill == "zero" else fill.encode()
+class Src(io.RawIOBase):
+    def __init__(s): s.left = size
+    def readable(s): return True
+    def readinto(s, b):
+        n = min(len(b), s.left); b[:n] = fill * n; s.left -= n; return n
+class Tee(io.RawIOBase):
+    def __init__(s, f): s.f, s.h = f, hashlib.sha256()
+    def writable(s): return True
+    def write(s, b): s.h.update(b); return s.f.write(b)
+with open(out, "wb") as raw:
+    gz = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1)
+    tee = Tee(gz)
+    t = tarfile.open(fileobj=tee, mode="w|", format=tarfile.GNU_FORMAT)
+    info = tarfile.TarInfo(path); info.size = size
+    t.addfile(info, io.BufferedReader(Src(), 1 << 20)); t.close(); gz.close()
+open(out + ".diffid", "w").write("sha256:" + tee.h.hexdigest())
+"#;
+
+fn big_member_layer(dir: &Path, path: &str, size: u64, fill: &str) -> (Vec<u8>, String) {
+    let out = dir.join("layer.tgz");
+    hostile::python(
+        BIG_MEMBER,
+        &[out.to_str().unwrap(), path, &size.to_string(), fill],
+    );
+    let gz = std::fs::read(&out).unwrap();
+    let diff_id = std::fs::read_to_string(dir.join("layer.tgz.diffid")).unwrap();
+    (gz, diff_id)
+}
+
+#[test]
+fn jar_bomb_in_a_layer_is_refused() {
+    let work = tempfile::tempdir().unwrap();
+    // 1.5 GiB of zeros named like a jar: a few MB of gzip.
+    let (gz, diff_id) = big_member_layer(work.path(), "workspace/app.jar", 3 << 29, "zero");
+    let d = tempfile::tempdir().unwrap();
+    memory_layout(d.path(), &gz, &diff_id, |_| {});
+    memory(d.path(), &work.path().join("cache")).assert_refused(
+        &["jar `/workspace/app.jar`", "larger than the 256 MiB limit"],
+        30,
+    );
+}
+
+#[test]
+fn huge_env_launch_file_is_refused_and_not_echoed() {
+    let work = tempfile::tempdir().unwrap();
+    let (gz, diff_id) = big_member_layer(
+        work.path(),
+        "layers/test_jvm/jre/env.launch/JAVA_TOOL_OPTIONS.append",
+        1 << 30,
+        "A",
+    );
+    let d = tempfile::tempdir().unwrap();
+    memory_layout(d.path(), &gz, &diff_id, |_| {});
+    let m = memory(d.path(), &work.path().join("cache"));
+    m.assert_refused(&["env file", "larger than the 64 KiB limit"], 30);
+    assert!(
+        m.run.stdout.len() + m.run.stderr.len() < 4096,
+        "{}",
+        m.run.snapshot()
+    );
+}
+
+/// A jar holding `inner.jar`: `size` bytes of zeros, deflated (a few KB).
+const NESTED_BOMB: &str = r#"
+import sys, zipfile
+out, size = sys.argv[1], int(sys.argv[2])
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+    z.writestr("A.class", b"")
+    with z.open("BOOT-INF/lib/inner.jar", "w", force_zip64=True) as f:
+        chunk = b"\0" * (1 << 20)
+        for _ in range(size >> 20): f.write(chunk)
+"#;
+
+#[test]
+fn nested_jar_bomb_stops_at_its_cap() {
+    let work = tempfile::tempdir().unwrap();
+    let jar = work.path().join("app.jar");
+    hostile::python(
+        NESTED_BOMB,
+        &[jar.to_str().unwrap(), &(1u64 << 30).to_string()],
+    );
+    let jar = std::fs::read(jar).unwrap();
+    let tar = hostile::tar(&[("workspace/app.jar", &jar)]);
+    let d = tempfile::tempdir().unwrap();
+    memory_layout(d.path(), &hostile::gzip(&tar), &sha256(&tar), |_| {});
+    memory(d.path(), &work.path().join("cache")).assert_refused(
+        &[
+            "nested jar `BOOT-INF/lib/inner.jar`",
+            "larger than the 64 MiB limit",
+        ],
+        30,
+    );
+}
+
+#[test]
+fn layer_digest_with_a_path_is_refused() {
+    let tar = hostile::tar(&[("workspace/A.class", b"")]);
+    let d = tempfile::tempdir().unwrap();
+    memory_layout(d.path(), &hostile::gzip(&tar), &sha256(&tar), |m| {
+        m["layers"][0]["digest"] = json!("sha256:../../../../../../etc/passwd");
+    });
+    let work = tempfile::tempdir().unwrap();
+    memory(d.path(), &work.path().join("cache"))
+        .assert_refused(&["layer has an invalid digest `sha256:../../"], 10);
+}
+
+#[test]
+fn multi_member_gzip_layers_are_read_to_the_end() {
+    let tar = hostile::tar(&[
+        ("workspace/A.class", b""),
+        ("workspace/B.class", b""),
+        ("workspace/C.class", b""),
+    ]);
+    // Two gzip members, split inside the tar: containers read both.
+    let mut gz = hostile::gzip(&tar[..1024]);
+    gz.extend(hostile::gzip(&tar[1024..]));
+    let d = tempfile::tempdir().unwrap();
+    memory_layout(d.path(), &gz, &sha256(&tar), |_| {});
+    let work = tempfile::tempdir().unwrap();
+    let m = memory(d.path(), &work.path().join("cache"));
+    let v: Value =
+        serde_json::from_str(&m.run.stdout).unwrap_or_else(|e| panic!("{e}: {}", m.run.snapshot()));
+    assert_eq!(v["app_classes"], 3, "{}", m.run.snapshot());
+}
+
+#[test]
+fn a_crafted_layout_cannot_poison_the_layer_cache() {
+    // The layer blob's content is not what its digest says: refused, and nothing cached.
+    let honest = hostile::tar(&[("workspace/A.class", b"")]);
+    let honest_gz = hostile::gzip(&honest);
+    let many: Vec<(String, Vec<u8>)> = (0..300)
+        .map(|i| (format!("workspace/X{i}.class"), Vec::new()))
+        .collect();
+    let refs: Vec<(&str, &[u8])> = many
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let crafted_gz = hostile::gzip(&hostile::tar(&refs));
+    let d = tempfile::tempdir().unwrap();
+    memory_layout(d.path(), &honest_gz, &sha256(&honest), |_| {});
+    // Same name (the honest digest), other bytes.
+    std::fs::write(
+        d.path().join("blobs/sha256").join(&sha256(&honest_gz)[7..]),
+        &crafted_gz,
+    )
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    memory(d.path(), &cache).assert_refused(&["digest mismatch for layer"], 10);
+    let scans = cache.join("layer-scans-v1");
+    assert!(
+        !scans.exists() || std::fs::read_dir(&scans).unwrap().next().is_none(),
+        "a scan of unverified content was cached"
+    );
+}

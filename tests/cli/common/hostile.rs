@@ -264,3 +264,57 @@ impl Measured {
         );
     }
 }
+
+/// The config of a buildpacks image whose layers (by diffID) all belong to one buildpack, so
+/// `bpdrift memory` reads every one of them.
+pub fn buildpack_config(diff_ids: &[String], env: &[&str]) -> Value {
+    let layers: serde_json::Map<String, Value> = diff_ids
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (format!("l{i}"), json!({ "sha": d })))
+        .collect();
+    let lifecycle = json!({
+        "buildpacks": [{ "key": "test/jvm", "version": "1.0.0", "layers": layers }]
+    });
+    let mut c = config(
+        env,
+        json!({
+            "io.buildpacks.lifecycle.metadata": lifecycle.to_string(),
+            "io.buildpacks.build.metadata":
+                json!({"buildpacks": [{"id": "test/jvm", "version": "1.0.0"}]}).to_string(),
+        }),
+    );
+    c["rootfs"]["diff_ids"] = json!(diff_ids);
+    c
+}
+
+/// A plain (uncompressed) tar of `files`.
+pub fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (p, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, p, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Runs a Python 3 script (zlib in C: gigabytes of zeros compress in seconds, where the test
+/// profile's miniz would take minutes) with `args`.
+pub fn python(script: &str, args: &[&str]) {
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .status()
+        .expect("python3");
+    assert!(status.success(), "python3 failed");
+}
