@@ -1042,7 +1042,7 @@ fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
-    let hist = History::open(&path)?;
+    let hist = History::open_read_only(&path)?;
     let services = match &args.service {
         Some(s) => vec![s.clone()],
         None => hist.services()?,
