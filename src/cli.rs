@@ -293,6 +293,11 @@ pub struct RegistryArgs {
     /// Read the password (or token) for --username from standard input.
     #[arg(long, requires = "username")]
     pub password_stdin: bool,
+    /// The registry host[:port] that --username and BPDRIFT_REGISTRY_USERNAME/PASSWORD are
+    /// for; they are sent to no other. Default: the registry of the references when they all
+    /// name one (an error when they name several).
+    #[arg(long, env = "BPDRIFT_REGISTRY_HOST", value_name = "HOST")]
+    pub registry_host: Option<String>,
     /// Attempts per request on 429, 502, 503, 504 and connection resets (1 = no retry).
     #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
     pub retries: u32,
@@ -325,6 +330,9 @@ impl RegistryArgs {
                 anyhow::bail!("--password-stdin: standard input was empty");
             }
             credentials.explicit = Some((user.clone(), password));
+        }
+        if self.registry_host.is_some() {
+            credentials.host = self.registry_host.clone();
         }
         Ok(FetchOptions {
             platform: platform.clone(),
@@ -583,7 +591,8 @@ pub async fn compute_diff(args: &DiffArgs) -> anyhow::Result<Result<DiffReport, 
     let PlatformArg::One(platform) = &args.platform else {
         anyhow::bail!("--platform all is only supported by `bpdrift diff`");
     };
-    let opts = args.registry.fetch_options(platform)?;
+    let mut opts = args.registry.fetch_options(platform)?;
+    opts.bind_credentials(&[&before, &after])?;
     // Rule files are checked before any request: a typo should not cost a registry round trip.
     let rule_set = match load_rules(&args.rules)? {
         Ok(set) => set,
@@ -682,7 +691,8 @@ async fn diff_all_platforms(args: DiffArgs) -> anyhow::Result<ExitCode> {
         Ok(set) => set,
         Err(code) => return Ok(code),
     };
-    let opts = args.registry.fetch_options(&Platform::linux_amd64())?;
+    let mut opts = args.registry.fetch_options(&Platform::linux_amd64())?;
+    opts.bind_credentials(&[&before, &after])?;
     let fetcher = source::Fetcher::new(&opts)?;
     let (pb, pa) = tokio::join!(fetcher.platforms(&before), fetcher.platforms(&after));
     let (pb, pa) = (pb?, pa?);
@@ -766,7 +776,8 @@ async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|s| s.parse::<ImageRef>())
         .collect::<Result<Vec<_>, _>>()?;
-    let opts = args.registry.fetch_options(&args.platform)?;
+    let mut opts = args.registry.fetch_options(&args.platform)?;
+    opts.bind_credentials(&refs.iter().collect::<Vec<_>>())?;
     let fetcher = source::Fetcher::new(&opts)?;
     // Concurrency is bounded by the client's request slots (--jobs); all futures are polled on
     // this one thread, which is plenty for network-bound work.
@@ -886,7 +897,8 @@ pub async fn memory_inputs(
 /// `bpdrift memory IMAGE`.
 async fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
     let reference: ImageRef = args.image.parse()?;
-    let opts = args.registry.fetch_options(&args.platform)?;
+    let mut opts = args.registry.fetch_options(&args.platform)?;
+    opts.bind_credentials(&[&reference])?;
     let fetcher = source::Fetcher::new(&opts)?;
     let image = fetcher.fetch(&reference).await?;
     let found = if image.metadata.buildpack_layer_shas.is_empty() {

@@ -98,6 +98,17 @@ impl Default for FetchOptions {
     }
 }
 
+impl FetchOptions {
+    /// Binds credentials given without `--registry-host` to the registry of `refs` (see
+    /// [`auth::CredentialSources::bind`]); local references name no registry.
+    pub fn bind_credentials(&mut self, refs: &[&ImageRef]) -> Result<(), auth::AuthError> {
+        self.credentials.bind(refs.iter().filter_map(|r| match r {
+            ImageRef::Registry(r) => Some(r.registry()),
+            _ => None,
+        }))
+    }
+}
+
 /// Why an image could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {

@@ -424,3 +424,54 @@ fn a_crafted_layout_cannot_poison_the_layer_cache() {
         "a scan of unverified content was cached"
     );
 }
+
+// ---- credentials -----------------------------------------------------------------------------
+
+/// A registry that asks for basic auth and records every Authorization header it is sent.
+fn basic_auth_registry() -> (Hostile, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let reg = Hostile::start(move |req, s| {
+        if let Some(a) = req.header("authorization") {
+            log.lock().unwrap().push(a.to_string());
+        }
+        let _ = http::write_response(
+            s,
+            401,
+            &[("WWW-Authenticate", r#"Basic realm="r""#.to_string())],
+            b"",
+        );
+        true
+    });
+    (reg, seen)
+}
+
+#[test]
+fn given_credentials_go_to_one_registry_only() {
+    let (a, seen_a) = basic_auth_registry();
+    let (b, seen_b) = basic_auth_registry();
+    let run = |extra: &[&str]| {
+        bpdrift()
+            .args(["diff", "--no-cache", "--retries", "1"])
+            .args(extra)
+            .args([&a.image("app:1"), &b.image("app:1")])
+            .env("BPDRIFT_REGISTRY_USERNAME", "alice")
+            .env("BPDRIFT_REGISTRY_PASSWORD", "s3cret-for-a")
+            .run_measured()
+    };
+    // Two registries and no --registry-host: ambiguous, nothing sent anywhere.
+    run(&[]).assert_refused(&["would go to several registries", "--registry-host"], 20);
+    assert!(seen_a.lock().unwrap().is_empty() && seen_b.lock().unwrap().is_empty());
+    // Bound to the first: the second never sees them.
+    let m = run(&["--registry-host", a.addr()]);
+    assert_eq!(m.run.code, 2, "{}", m.run.snapshot());
+    assert!(
+        !seen_a.lock().unwrap().is_empty(),
+        "the first registry got them"
+    );
+    assert!(
+        seen_b.lock().unwrap().is_empty(),
+        "the second registry was sent {:?}",
+        seen_b.lock().unwrap()
+    );
+}
