@@ -475,3 +475,114 @@ fn given_credentials_go_to_one_registry_only() {
         seen_b.lock().unwrap()
     );
 }
+
+// ---- secrets in env values -------------------------------------------------------------------
+
+/// One env var per form, each holding `pw`.
+fn secret_env(pw: &str) -> Vec<String> {
+    vec![
+        format!("DATABASE_URL=postgres://app:{pw}@db:5432/app"),
+        format!("JDBC_URL=jdbc:sqlserver://db:1433;user=app;password={pw};encrypt=true"),
+        format!("SENTRY_DSN=https://{pw}@o1.ingest.sentry.io/42"),
+        format!("CALLBACK=https://hooks.example.com/cb?user=a&token={pw}"),
+        format!("JAVA_TOOL_OPTIONS=-Xss512k -Dspring.datasource.password={pw} -Dx=y"),
+    ]
+}
+
+const PW_BEFORE: &str = "hunter2-before";
+const PW_AFTER: &str = "hunter2-after";
+
+fn secret_layouts() -> (tempfile::TempDir, String, String) {
+    let d = tempfile::tempdir().unwrap();
+    let mut refs = Vec::new();
+    for (name, pw) in [("before", PW_BEFORE), ("after", PW_AFTER)] {
+        let dir = d.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let env = secret_env(pw);
+        let env: Vec<&str> = env.iter().map(String::as_str).collect();
+        hostile::write_layout(&dir, &hostile::config(&env, json!({})), &[], |_| {});
+        refs.push(format!("oci:{}", dir.display()));
+    }
+    let after = refs.pop().unwrap();
+    (d, refs.pop().unwrap(), after)
+}
+
+fn assert_no_secret(what: &str, out: &str) {
+    for pw in [PW_BEFORE, PW_AFTER] {
+        assert!(!out.contains(pw), "{what} shows a secret:\n{out}");
+    }
+}
+
+#[test]
+fn env_secrets_are_redacted_in_every_diff_format() {
+    let (_d, before, after) = secret_layouts();
+    let names = [
+        "DATABASE_URL",
+        "JDBC_URL",
+        "SENTRY_DSN",
+        "CALLBACK",
+        "JAVA_TOOL_OPTIONS",
+    ];
+    for format in ["table", "json", "markdown"] {
+        let run = bpdrift()
+            .args(["-vv", "diff", "--format", format, &before, &after])
+            .run();
+        assert_eq!(run.code, 0, "{}", run.snapshot());
+        assert_no_secret(format, &run.stdout);
+        assert_no_secret(format, &run.stderr);
+        for name in names {
+            // Each form is shown (changed), redacted.
+            let line = run
+                .stdout
+                .lines()
+                .find(|l| l.contains(name))
+                .unwrap_or_else(|| panic!("{format}: no {name}:\n{}", run.stdout));
+            assert!(
+                line.contains("<redacted>")
+                    || line.contains("&lt;redacted&gt;")
+                    || format == "json",
+                "{format} {name}: {line}"
+            );
+        }
+        if format == "json" {
+            let v: Value = serde_json::from_str(&run.stdout).unwrap();
+            let text = v.to_string();
+            assert_eq!(
+                text.matches("<redacted>").count(),
+                2 * names.len(),
+                "{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn env_secrets_are_redacted_in_every_fleet_report_format() {
+    let (d, before, after) = secret_layouts();
+    let fleet = d.path().join("fleet.toml");
+    std::fs::write(
+        &fleet,
+        format!("[[service]]\nname = \"svc\"\ndeployed = \"{before}\"\ncandidate = \"{after}\"\n"),
+    )
+    .unwrap();
+    for format in ["json", "markdown", "html"] {
+        let history = d.path().join(format!("{format}.sqlite"));
+        let run = bpdrift()
+            .args(["-vv", "report", "--no-cache", "--format", format, "--fleet"])
+            .arg(&fleet)
+            .arg("--history")
+            .arg(&history)
+            .run();
+        assert!(run.code == 0 || run.code == 1, "{}", run.snapshot());
+        assert_no_secret(format, &run.stdout);
+        assert_no_secret(format, &run.stderr);
+        if format == "json" {
+            assert!(run.stdout.contains("<redacted>"), "{}", run.stdout);
+        }
+        let h = bpdrift()
+            .args(["history", "--format", "json", "--history"])
+            .arg(&history)
+            .run();
+        assert_no_secret("history", &h.stdout);
+    }
+}
