@@ -471,9 +471,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Reads a rule file; problems are printed (all of them) and make the run exit 2.
 fn read_rule_file(path: &std::path::Path) -> anyhow::Result<rules::RuleFile> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        anyhow::Error::new(e).context(format!("cannot read rule file `{}`", path.display()))
-    })?;
+    // Bounded like every file bpdrift reads; invalid UTF-8 is told with its line:column.
+    let bytes = crate::limits::read_file(path, crate::limits::LAYOUT_FILE_MAX, "rule file")
+        .map_err(|e| {
+            anyhow::Error::new(e).context(format!("cannot read rule file `{}`", path.display()))
+        })?;
+    let text =
+        crate::config::utf8_text(&path.display().to_string(), bytes).map_err(anyhow::Error::msg)?;
     Ok(rules::parse_file(&path.display().to_string(), &text))
 }
 
@@ -921,9 +925,13 @@ async fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
 /// `bpdrift report --fleet`.
 async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     use crate::report::{fleet, history::History, scheduled};
-    let text = std::fs::read_to_string(&args.fleet).map_err(|e| {
-        anyhow::Error::new(e).context(format!("cannot read fleet file `{}`", args.fleet.display()))
-    })?;
+    let bytes = crate::limits::read_file(&args.fleet, crate::limits::LAYOUT_FILE_MAX, "fleet file")
+        .map_err(|e| {
+            anyhow::Error::new(e)
+                .context(format!("cannot read fleet file `{}`", args.fleet.display()))
+        })?;
+    let text = crate::config::utf8_text(&args.fleet.display().to_string(), bytes)
+        .map_err(anyhow::Error::msg)?;
     let name = args.fleet.display().to_string();
     let base = args.fleet.parent().unwrap_or(std::path::Path::new("."));
     let file = fleet::parse_fleet(&name, &text, base);

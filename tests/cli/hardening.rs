@@ -586,3 +586,78 @@ fn env_secrets_are_redacted_in_every_fleet_report_format() {
         assert_no_secret("history", &h.stdout);
     }
 }
+
+// ---- rule and fleet files --------------------------------------------------------------------
+
+#[test]
+fn a_hundred_thousand_syntax_errors_are_told_in_a_screenful() {
+    let d = tempfile::tempdir().unwrap();
+    let rules = d.path().join("rules.toml");
+    std::fs::write(&rules, "x = \n".repeat(100_000)).unwrap();
+    let m = bpdrift()
+        .args(["rules", "check"])
+        .arg(&rules)
+        .run_measured();
+    m.assert_refused(&["more problems in", "problems in rule files"], 20);
+    assert!(
+        m.run.stderr.len() < 64 << 10,
+        "{} bytes",
+        m.run.stderr.len()
+    );
+    let fleet = d.path().join("fleet.toml");
+    std::fs::write(&fleet, "[[service]]\nname = \n".repeat(50_000)).unwrap();
+    let m = bpdrift()
+        .args(["report", "--no-cache", "--fleet"])
+        .arg(&fleet)
+        .arg("--history")
+        .arg(d.path().join("h.sqlite"))
+        .run_measured();
+    m.assert_refused(&["more problems in"], 20);
+}
+
+#[test]
+fn invalid_utf8_in_rule_and_fleet_files_has_a_position() {
+    let d = tempfile::tempdir().unwrap();
+    let rules = d.path().join("rules.toml");
+    std::fs::write(&rules, b"[[rule]]\nid = \"a\"\nsummary = \"caf\xe9\"\n").unwrap();
+    let run = bpdrift().args(["rules", "check"]).arg(&rules).run();
+    assert_eq!(run.code, 2, "{}", run.snapshot());
+    assert!(
+        run.stderr.contains("rules.toml:3:15: invalid UTF-8"),
+        "{}",
+        run.stderr
+    );
+    let fleet = d.path().join("fleet.toml");
+    std::fs::write(&fleet, b"[[service]]\nname = \"\xff\"\n").unwrap();
+    let run = bpdrift()
+        .args(["report", "--no-cache", "--fleet"])
+        .arg(&fleet)
+        .arg("--history")
+        .arg(d.path().join("h.sqlite"))
+        .run();
+    assert_eq!(run.code, 2, "{}", run.snapshot());
+    assert!(
+        run.stderr.contains("fleet.toml:2:9: invalid UTF-8"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn expect_every_overflow_is_an_error() {
+    let run = bpdrift()
+        .args([
+            "report",
+            "--fleet",
+            "x.toml",
+            "--expect-every",
+            "94368760191893771d",
+        ])
+        .run();
+    assert_eq!(run.code, 2, "{}", run.snapshot());
+    assert!(
+        run.stderr.contains("invalid duration `94368760191893771d`"),
+        "{}",
+        run.stderr
+    );
+}
