@@ -15,6 +15,8 @@ pub mod github;
 pub mod limits;
 pub mod memory;
 pub mod metadata;
+#[cfg(test)]
+mod proptests;
 pub mod redact;
 pub mod reference;
 pub mod render;

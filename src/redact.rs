@@ -62,10 +62,11 @@ fn value_end(s: &str, from: usize) -> usize {
 /// Where a parameter name starts, scanning back from the `=` at `eq`.
 fn name_start(s: &str, eq: usize) -> usize {
     s[..eq]
-        .rfind(|c: char| {
+        .char_indices()
+        .rfind(|&(_, c)| {
             c.is_whitespace() || matches!(c, '&' | ';' | '?' | ',' | '"' | '\'' | '(' | '{' | '/')
         })
-        .map_or(0, |i| i + 1)
+        .map_or(0, |(i, c)| i + c.len_utf8())
 }
 
 fn redact_userinfo(s: &str) -> Option<String> {

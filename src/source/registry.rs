@@ -1209,6 +1209,29 @@ mod tests {
         assert_eq!(retry_after(&h), None);
     }
 
+    proptest::proptest! {
+        #![proptest_config(crate::proptests::config())]
+
+        /// Auth challenges, error bodies and Retry-After values from any server: no panic,
+        /// bounded work, and error messages stay short.
+        #[test]
+        fn server_answers(s in "\\PC{0,400}", quoted in r#"[a-zA-Z=,"\\ ]{0,200}"#) {
+            let limit = std::time::Duration::from_secs(1);
+            crate::proptests::bounded(limit, || parse_challenge(&s));
+            crate::proptests::bounded(limit, || parse_challenge(&format!("Bearer {quoted}")));
+            let m = crate::proptests::bounded(limit, || registry_message(s.as_bytes()));
+            proptest::prop_assert!(m.len() < 1200);
+            let body = serde_json::json!({"errors": [{"code": quoted, "message": s}]}).to_string();
+            let m = crate::proptests::bounded(limit, || registry_message(body.as_bytes()));
+            proptest::prop_assert!(m.len() < 1200);
+            if let Ok(v) = reqwest::header::HeaderValue::from_str(&s) {
+                let mut h = HeaderMap::new();
+                h.insert(RETRY_AFTER, v);
+                let _ = retry_after(&h);
+            }
+        }
+    }
+
     #[test]
     fn form_encoding() {
         assert_eq!(

@@ -237,7 +237,8 @@ impl Bpdrift {
 impl Measured {
     /// Exit 2, one error line containing every one of `needles`, peak RSS under 200 MB, done
     /// within `secs`.
-    #[allow(clippy::print_stderr)] // the figures, for the closing note (`--nocapture`)
+    // The figures, for the closing note (shown with `--nocapture`; captured otherwise).
+    #[allow(clippy::print_stderr, clippy::disallowed_macros)]
     pub fn assert_refused(&self, needles: &[&str], secs: u64) {
         let r = &self.run;
         assert_eq!(r.code, 2, "{}", r.snapshot());
