@@ -165,6 +165,46 @@ pub fn shorten_to(value: &str, max: usize) -> std::borrow::Cow<'_, str> {
     format!("{}… ({} more bytes)", &value[..end], value.len() - end).into()
 }
 
+/// `message` with every `"…"` quoted inside it cut to 40 characters, then [`shorten`]ed: a
+/// parser's message keeps what it expected after the (huge) value it quotes.
+pub fn shorten_quoted(message: &str) -> String {
+    const QUOTED_MAX: usize = 40;
+    let mut out = String::with_capacity(message.len().min(512));
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c != '"' {
+            continue;
+        }
+        let mut kept = 0;
+        let mut cut = false;
+        while let Some(c) = chars.next() {
+            if c == '"' {
+                if cut {
+                    out.push('…');
+                }
+                out.push('"');
+                break;
+            }
+            if kept < QUOTED_MAX {
+                out.push(c);
+                kept += 1;
+                if c == '\\'
+                    && let Some(n) = chars.next()
+                {
+                    out.push(n);
+                }
+            } else {
+                cut = true;
+                if c == '\\' {
+                    chars.next();
+                }
+            }
+        }
+    }
+    shorten(&out).into_owned()
+}
+
 /// An error shown at most [`SHOWN_VALUE_MAX`] bytes long (parser errors quote the input).
 #[derive(Debug)]
 pub struct Shortened<E>(pub E);

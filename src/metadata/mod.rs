@@ -627,7 +627,7 @@ pub fn parse_json_label<T: for<'de> Deserialize<'de>>(
         column: e.column(),
         // Bounded: serde quotes the value it did not expect (a 50 MB string where an array
         // belongs would be printed whole).
-        message: crate::limits::shorten(&strip_position(&e.to_string())).into_owned(),
+        message: crate::limits::shorten_quoted(&strip_position(&e.to_string())),
     };
     let mut problems = vec![problem(first.path(), first.inner())];
     if first.inner().is_syntax() || first.inner().is_eof() {

@@ -661,3 +661,195 @@ fn expect_every_overflow_is_an_error() {
         run.stderr
     );
 }
+
+// ---- archives, whiteouts, registry layers, labels ---------------------------------------------
+
+/// Tars the directory `src` into `out` with Python (the members: every file under it).
+const TAR_DIR: &str = r#"
+import os, sys, tarfile
+src, out = sys.argv[1], sys.argv[2]
+with tarfile.open(out, "w", format=tarfile.GNU_FORMAT) as t:
+    for root, _, files in os.walk(src):
+        for f in sorted(files):
+            p = os.path.join(root, f)
+            t.add(p, arcname=os.path.relpath(p, src))
+"#;
+
+/// Writes `n` blobs of `size` random-looking bytes (never read by a diff) into the layout.
+const BIG_BLOBS: &str = r#"
+import hashlib, os, sys
+d, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+os.makedirs(os.path.join(d, "blobs/sha256"), exist_ok=True)
+for i in range(n):
+    b = hashlib.sha256(str(i).encode()).digest() * (size // 32)
+    open(os.path.join(d, "blobs/sha256", hashlib.sha256(b).hexdigest()), "wb").write(b)
+"#;
+
+#[test]
+fn oci_archive_members_are_not_held_in_memory() {
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    std::fs::create_dir_all(&layout).unwrap();
+    hostile::write_layout(&layout, &hostile::config(&["A=1"], json!({})), &[], |_| {});
+    // 30 members of 10 MiB: each under the old 16 MiB keep-in-memory limit.
+    hostile::python(
+        BIG_BLOBS,
+        &[layout.to_str().unwrap(), "30", &(10u64 << 20).to_string()],
+    );
+    let archive = work.path().join("image.oci.tar");
+    hostile::python(
+        TAR_DIR,
+        &[layout.to_str().unwrap(), archive.to_str().unwrap()],
+    );
+    let r = format!("oci-archive:{}", archive.display());
+    let m = bpdrift().args(["diff", &r, &r]).run_measured();
+    assert_eq!(m.run.code, 0, "{}", m.run.snapshot());
+    assert!(
+        m.peak_rss_kb < 60_000,
+        "peak RSS {} kB for a 300 MiB archive",
+        m.peak_rss_kb
+    );
+    m.report("oci-archive of 300 MiB");
+}
+
+/// A layer of `n` files, then a layer whiting each of them out, as two gzip'd layers.
+const WHITEOUTS: &str = r#"
+import gzip, hashlib, io, sys, tarfile
+out, n = sys.argv[1], int(sys.argv[2])
+for i, names in enumerate([["workspace/d%d/C%d.class" % (k % 100, k) for k in range(n)],
+                           ["workspace/d%d/.wh.C%d.class" % (k % 100, k) for k in range(n)]]):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+        for name in names:
+            t.addfile(tarfile.TarInfo(name))
+    raw = buf.getvalue()
+    open("%s.%d.tgz" % (out, i), "wb").write(gzip.compress(raw, 1))
+    open("%s.%d.diffid" % (out, i), "w").write("sha256:" + hashlib.sha256(raw).hexdigest())
+"#;
+
+#[test]
+fn forty_thousand_whiteouts_apply_in_linear_time() {
+    let work = tempfile::tempdir().unwrap();
+    let base = work.path().join("l");
+    hostile::python(WHITEOUTS, &[base.to_str().unwrap(), "40000"]);
+    let read =
+        |i: usize, ext: &str| std::fs::read(format!("{}.{i}.{ext}", base.display())).unwrap();
+    let layers = vec![read(0, "tgz"), read(1, "tgz")];
+    let diff_ids: Vec<String> = (0..2)
+        .map(|i| String::from_utf8(read(i, "diffid")).unwrap())
+        .collect();
+    let d = tempfile::tempdir().unwrap();
+    let c = hostile::buildpack_config(&diff_ids, &["BPI_JVM_CLASS_COUNT=100"]);
+    hostile::write_layout(d.path(), &c, &layers, |_| {});
+    let m = memory(d.path(), &work.path().join("cache"));
+    assert_ne!(m.run.code, 2, "{}", m.run.snapshot());
+    let v: Value = serde_json::from_str(&m.run.stdout).unwrap();
+    assert_eq!(v["app_classes"], 0, "every class was whited out");
+    assert!(m.elapsed < Duration::from_secs(10), "took {:?}", m.elapsed);
+    m.report("40,000 whiteouts");
+}
+
+/// A registry serving one image whose one layer's descriptor says 2 KiB while the blob streams
+/// 2 GiB.
+fn lying_layer_registry() -> Hostile {
+    let tar = hostile::tar(&[("workspace/A.class", b"")]);
+    let diff_id = sha256(&tar);
+    let config = serde_json::to_vec(&hostile::buildpack_config(
+        &[diff_id],
+        &["BPI_JVM_CLASS_COUNT=100"],
+    ))
+    .unwrap();
+    let m = hostile::manifest(
+        &hostile::descriptor("application/vnd.oci.image.config.v1+json", &config),
+        &[json!({"mediaType": hostile::OCI_LAYER, "digest": sha256(b"whatever"), "size": 2048})],
+    );
+    let mbytes = serde_json::to_vec(&m).unwrap();
+    let cdigest = sha256(&config);
+    Hostile::start(move |req, s| {
+        if req.path().contains("/manifests/") {
+            let _ = http::write_response(
+                s,
+                200,
+                &[("Content-Type", hostile::OCI_MANIFEST.to_string())],
+                &mbytes,
+            );
+            return true;
+        }
+        if req.path().ends_with(&cdigest) {
+            let _ = http::write_response(s, 200, &[], &config);
+            return true;
+        }
+        if req.path().contains("/blobs/") {
+            stream(s, 200, &[], None, GB2, 0x1f, Duration::ZERO);
+            return true;
+        }
+        false
+    })
+}
+
+#[test]
+fn registry_layer_download_stops_at_its_descriptor_size_and_leaves_nothing() {
+    let reg = lying_layer_registry();
+    let tmp = tempfile::tempdir().unwrap();
+    let m = bpdrift()
+        .args([
+            "memory",
+            "--no-cache",
+            "--retries",
+            "1",
+            &reg.image("app:1"),
+        ])
+        .env("TMPDIR", tmp.path())
+        .run_measured();
+    m.assert_refused(&["a layer blob", "larger than the 2 KiB limit"], 20);
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "a temp file was left"
+    );
+}
+
+#[test]
+fn huge_label_and_wrong_type_values_are_not_echoed() {
+    // A 3 MiB string where the buildpacks array belongs: one short problem line.
+    let huge = "x".repeat(3 << 20);
+    let build = json!({ "buildpacks": huge }).to_string();
+    let d = tempfile::tempdir().unwrap();
+    hostile::write_layout(
+        d.path(),
+        &hostile::config(&[], json!({ "io.buildpacks.build.metadata": build })),
+        &[],
+        |_| {},
+    );
+    let r = format!("oci:{}", d.path().display());
+    for format in ["table", "json", "markdown"] {
+        let m = bpdrift()
+            .args(["diff", "--format", format, &r, &r])
+            .run_measured();
+        m.assert_refused(&["buildpacks", "expected a sequence"], 10);
+        assert!(
+            m.run.stdout.len() + m.run.stderr.len() < 64 << 10,
+            "{format}: output echoes the value"
+        );
+    }
+    // A label over the ceiling is a problem naming the limit, not read.
+    let big = json!({ "buildpacks": [{ "id": "a", "version": "x".repeat(5 << 20) }] }).to_string();
+    let d = tempfile::tempdir().unwrap();
+    hostile::write_layout(
+        d.path(),
+        &hostile::config(&[], json!({ "io.buildpacks.build.metadata": big })),
+        &[],
+        |_| {},
+    );
+    let r = format!("oci:{}", d.path().display());
+    bpdrift()
+        .args(["diff", &r, &r])
+        .run_measured()
+        .assert_refused(
+            &[
+                "io.buildpacks.build.metadata",
+                "larger than the 4 MiB limit for a label",
+            ],
+            10,
+        );
+}

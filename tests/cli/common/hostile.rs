@@ -235,6 +235,17 @@ impl Bpdrift {
 }
 
 impl Measured {
+    /// Prints the figures (for the closing note; shown with `--nocapture`).
+    #[allow(clippy::print_stderr, clippy::disallowed_macros)]
+    pub fn report(&self, what: &str) {
+        eprintln!(
+            "{what}: exit {}, peak RSS {} kB, {:.2} s",
+            self.run.code,
+            self.peak_rss_kb,
+            self.elapsed.as_secs_f64()
+        );
+    }
+
     /// Exit 2, one error line containing every one of `needles`, peak RSS under 200 MB, done
     /// within `secs`.
     // The figures, for the closing note (shown with `--nocapture`; captured otherwise).
