@@ -853,3 +853,40 @@ fn huge_label_and_wrong_type_values_are_not_echoed() {
             10,
         );
 }
+
+#[test]
+fn memory_inputs_are_redacted_in_every_format() {
+    let tar = hostile::tar(&[(
+        "layers/test_jvm/jre/env.launch/JAVA_TOOL_OPTIONS.append",
+        format!("-XX:+ExitOnOutOfMemoryError -Djavax.net.ssl.trustStorePassword={PW_AFTER}")
+            .as_bytes(),
+    )]);
+    let d = tempfile::tempdir().unwrap();
+    let c = hostile::buildpack_config(
+        &[sha256(&tar)],
+        &[
+            "BPI_JVM_CLASS_COUNT=100",
+            &format!("JAVA_OPTS=-Ddb.password={PW_BEFORE}"),
+        ],
+    );
+    hostile::write_layout(d.path(), &c, &[hostile::gzip(&tar)], |_| {});
+    let r = format!("oci:{}", d.path().display());
+    for format in ["table", "json", "markdown"] {
+        let run = bpdrift()
+            .args([
+                "-vv",
+                "memory",
+                "--no-cache",
+                "--memory",
+                "1G",
+                "--format",
+                format,
+                &r,
+            ])
+            .run();
+        assert!(run.code == 0 || run.code == 1, "{}", run.snapshot());
+        assert_no_secret(format, &run.stdout);
+        assert_no_secret(format, &run.stderr);
+        assert!(run.stdout.contains("redacted"), "{format}: {}", run.stdout);
+    }
+}
