@@ -323,7 +323,8 @@ fn canonical(host: &str) -> &str {
 }
 
 fn read_auths(what: &'static str, file: &Path) -> Result<Option<AuthsFile>, AuthError> {
-    let text = match std::fs::read(file) {
+    // Bounded, regular files only (a config linked to `/dev/zero` must not hang the run).
+    let text = match crate::limits::read_file(file, crate::limits::LAYOUT_FILE_MAX, what) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {

@@ -890,3 +890,61 @@ fn memory_inputs_are_redacted_in_every_format() {
         assert!(run.stdout.contains("redacted"), "{format}: {}", run.stdout);
     }
 }
+
+#[test]
+fn a_redirect_to_another_host_carries_no_credentials() {
+    let (b, seen_b) = basic_auth_registry();
+    let target = b.addr().to_string();
+    let a = Hostile::start(move |req, s| {
+        if req.header("authorization").is_none() {
+            let _ = http::write_response(
+                s,
+                401,
+                &[("WWW-Authenticate", r#"Basic realm="r""#.to_string())],
+                b"",
+            );
+        } else {
+            let _ = http::write_response(
+                s,
+                307,
+                &[("Location", format!("http://{target}{}", req.target))],
+                b"",
+            );
+        }
+        true
+    });
+    let img = a.image("app:1");
+    let m = bpdrift()
+        .args(["diff", "--no-cache", "--retries", "1", &img, &img])
+        .env("BPDRIFT_REGISTRY_USERNAME", "alice")
+        .env("BPDRIFT_REGISTRY_PASSWORD", "s3cret-for-a")
+        .run_measured();
+    assert_eq!(m.run.code, 2, "{}", m.run.snapshot());
+    // The redirect was followed (the target's 401 is what failed), without the credentials.
+    assert!(
+        m.run.stderr.contains("rejected the credentials"),
+        "{}",
+        m.run.snapshot()
+    );
+    assert!(
+        seen_b.lock().unwrap().is_empty(),
+        "the redirect target was sent {:?}",
+        seen_b.lock().unwrap()
+    );
+    assert!(!m.run.stderr.contains("s3cret-for-a"));
+}
+
+#[test]
+fn docker_config_linked_to_dev_zero_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let docker = home.path().join(".docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", docker.join("config.json")).unwrap();
+    let (reg, _) = basic_auth_registry();
+    let img = reg.image("app:1");
+    bpdrift()
+        .args(["diff", "--no-cache", "--retries", "1", &img, &img])
+        .env("DOCKER_CONFIG", &docker)
+        .run_measured()
+        .assert_refused(&["config.json", "not a regular file"], 10);
+}
