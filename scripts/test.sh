@@ -12,6 +12,8 @@ command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 # The token-auth tests make a key and sign JWTs with the openssl command.
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The hardening tests measure the peak RSS of bpdrift with GNU time (`/usr/bin/time -f %M`).
+[ -x /usr/bin/time ] || need+=(time)
 # The HTML report test renders the page in headless Chromium and reads the DOM back.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ((${#need[@]})); then

@@ -302,8 +302,9 @@ fn modules(out: &mut Vec<Change>, category: Category, before: &[Module], after: 
     let (gb, ga) = (group(before), group(after));
     // Order: the second image's order, then what was removed, at its old position.
     let mut ids: Vec<&str> = Vec::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     for m in after.iter().chain(before) {
-        if !ids.contains(&m.id.as_str()) {
+        if seen.insert(m.id.as_str()) {
             ids.push(&m.id);
         }
     }
@@ -386,7 +387,19 @@ fn order(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata) {
     );
     if c.is_change() {
         // The buildpacks outside the longest common subsequence are the ones that moved.
-        let ops = similar::capture_diff_slices(similar::Algorithm::Lcs, &common, &common_after);
+        // LCS is quadratic in time and memory: beyond a few thousand entries (a hostile label),
+        // Myers with a deadline gives a minimal script or, past the deadline, a valid one.
+        let ops = if common.len() <= 2_000 {
+            similar::capture_diff_slices(similar::Algorithm::Lcs, &common, &common_after)
+        } else {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+            similar::capture_diff_slices_deadline(
+                similar::Algorithm::Myers,
+                &common,
+                &common_after,
+                Some(deadline),
+            )
+        };
         let moved: Vec<&str> = ops
             .iter()
             .filter_map(|op| match *op {
@@ -521,6 +534,13 @@ fn env(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata) {
             };
             redact(&mut c.before);
             redact(&mut c.after);
+        } else {
+            // Whatever the name: URL user-info, `password=` parameters, DSNs, `-D…secret=`.
+            for v in [&mut c.before, &mut c.after].into_iter().flatten() {
+                if let std::borrow::Cow::Owned(r) = crate::redact::redact_value(v) {
+                    *v = r;
+                }
+            }
         }
         out.push(c);
     }

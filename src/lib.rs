@@ -22,10 +22,14 @@ pub(crate) mod digest;
 pub(crate) mod fleet;
 pub(crate) mod github;
 pub(crate) mod image;
+pub(crate) mod limits;
 pub(crate) mod memory;
 pub(crate) mod metadata;
 pub(crate) mod net;
 pub(crate) mod pipeline;
+#[cfg(test)]
+mod proptests;
+pub(crate) mod redact;
 pub(crate) mod reference;
 pub(crate) mod render;
 pub(crate) mod report;

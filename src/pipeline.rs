@@ -170,14 +170,17 @@ pub(crate) async fn memory_inputs(
     let mut seen = BTreeSet::new();
     missing.retain(|i| seen.insert(image.layers[*i].digest.clone()));
     let mut read: Vec<(usize, LayerSummary)> = Vec::new();
-    fetcher
+    let verified = fetcher
         .read_layers(reference, image, &missing, &mut |i, tar| {
             read.push((i, LayerSummary::read(tar)?));
             Ok(())
         })
         .await?;
     for (i, s) in read {
-        if let (Some(c), Ok(j)) = (fetcher.cache(), serde_json::to_string(&s)) {
+        // Only a scan of content that hashed to its digest may be replayed for that digest.
+        if verified.contains(&i)
+            && let (Some(c), Ok(j)) = (fetcher.cache(), serde_json::to_string(&s))
+        {
             c.put_derived(KIND, &image.layers[i].digest, &j);
         }
         summaries.insert(i, s);

@@ -29,11 +29,18 @@ pub struct Diagnostic {
     pub column: usize,
 }
 
+/// Diagnostics rendered in full; the rest are counted (a file of 100,000 syntax errors is
+/// read in linear time and told in a screenful).
+pub const RENDERED_MAX: usize = 50;
+
 /// Collects diagnostics for one file.
 pub(crate) struct Ctx<'a> {
     pub name: &'a str,
     pub text: &'a str,
     pub diags: Vec<Diagnostic>,
+    /// Byte offsets where lines start, computed on the first diagnostic: positions are then a
+    /// binary search, not a scan from the top per problem.
+    line_starts: std::cell::OnceCell<Vec<usize>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -42,7 +49,26 @@ impl<'a> Ctx<'a> {
             name,
             text,
             diags: Vec::new(),
+            line_starts: std::cell::OnceCell::new(),
         }
+    }
+
+    /// 1-based line and column (in characters) of `offset`.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = starts.partition_point(|&s| s <= offset);
+        let start = starts[line - 1];
+        // Columns count characters; a pathological one-line file is bounded by its rendering
+        // cap, not here.
+        (line, self.text[start..offset].chars().count() + 1)
     }
 
     pub fn error(
@@ -61,7 +87,7 @@ impl<'a> Ctx<'a> {
         label: impl Into<String>,
         notes: Vec<String>,
     ) {
-        let (line, column) = line_col(self.text, span.start);
+        let (line, column) = self.position(span.start);
         self.diags.push(Diagnostic {
             file: self.name.to_string(),
             span,
@@ -283,7 +309,7 @@ pub fn render(name: &str, text: &str, diagnostics: &[Diagnostic]) -> String {
     let id = files.add(name, text);
     let config = term::Config::default();
     let mut out = String::new();
-    for d in diagnostics {
+    for d in diagnostics.iter().take(RENDERED_MAX) {
         let diag = CsDiagnostic::error()
             .with_message(&d.message)
             .with_labels(vec![
@@ -299,5 +325,22 @@ pub fn render(name: &str, text: &str, diagnostics: &[Diagnostic]) -> String {
             )),
         }
     }
+    if diagnostics.len() > RENDERED_MAX {
+        out.push_str(&format!(
+            "error: … and {} more problems in `{name}` (the first {RENDERED_MAX} are shown)\n",
+            diagnostics.len() - RENDERED_MAX
+        ));
+    }
     out
+}
+
+/// A rule or fleet file's bytes as text; invalid UTF-8 is named with its line and column
+/// (1-based, in characters of the valid text before it).
+pub fn utf8_text(name: &str, bytes: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..valid]);
+        let (line, column) = line_col(&text, valid);
+        format!("{name}:{line}:{column}: invalid UTF-8 (the file must be UTF-8 text)")
+    })
 }

@@ -84,6 +84,11 @@ pub(crate) struct RegistryArgs {
     /// Read the password (or token) for --username from standard input.
     #[arg(long, requires = "username")]
     pub(crate) password_stdin: bool,
+    /// The registry host[:port] that --username and BPDRIFT_REGISTRY_USERNAME/PASSWORD are
+    /// for; they are sent to no other. Default: the registry of the references when they all
+    /// name one (an error when they name several).
+    #[arg(long, env = "BPDRIFT_REGISTRY_HOST", value_name = "HOST")]
+    pub(crate) registry_host: Option<String>,
     /// Attempts per request on 429, 502, 503, 504 and connection resets (1 = no retry).
     #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
     pub(crate) retries: u32,
@@ -116,6 +121,9 @@ impl RegistryArgs {
                 anyhow::bail!("--password-stdin: standard input was empty");
             }
             credentials.explicit = Some((user.clone(), password));
+        }
+        if self.registry_host.is_some() {
+            credentials.host = self.registry_host.clone();
         }
         Ok(FetchOptions {
             platform: platform.clone(),

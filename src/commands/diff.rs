@@ -72,7 +72,9 @@ pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
         PlatformArg::One(p) => p.clone(),
         PlatformArg::All => Platform::linux_amd64(),
     };
-    let fetcher = Fetcher::new(&args.registry.fetch_options(&platform)?)?;
+    let mut opts = args.registry.fetch_options(&platform)?;
+    opts.bind_credentials(&[&before, &after])?;
+    let fetcher = Fetcher::new(&opts)?;
     let req = Request {
         before: &before,
         after: &after,

@@ -32,7 +32,7 @@ pub(crate) fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Result<Outc
             path.display()
         );
     }
-    let hist = History::open(&path)?;
+    let hist = History::open_read_only(&path)?;
     let services = match &args.service {
         Some(s) => vec![s.clone()],
         None => hist.services()?,

@@ -34,7 +34,9 @@ pub(crate) async fn run(args: InspectArgs, out: &mut dyn Write) -> anyhow::Resul
         .iter()
         .map(|s| s.parse::<ImageRef>())
         .collect::<Result<Vec<_>, _>>()?;
-    let fetcher = Fetcher::new(&args.registry.fetch_options(&args.platform)?)?;
+    let mut opts = args.registry.fetch_options(&args.platform)?;
+    opts.bind_credentials(&refs.iter().collect::<Vec<_>>())?;
+    let fetcher = Fetcher::new(&opts)?;
     // Concurrency is bounded by the client's request slots (--jobs); all futures are polled on
     // this one thread, which is plenty for network-bound work.
     let results = futures_util::future::join_all(refs.iter().map(|r| fetcher.fetch(r))).await;

@@ -37,7 +37,9 @@ pub(crate) struct MemoryArgs {
 /// Runs `bpdrift memory`: flagged when the JVM would not start (or its inputs are invalid).
 pub(crate) async fn run(args: MemoryArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let reference: ImageRef = args.image.parse()?;
-    let fetcher = Fetcher::new(&args.registry.fetch_options(&args.platform)?)?;
+    let mut opts = args.registry.fetch_options(&args.platform)?;
+    opts.bind_credentials(&[&reference])?;
+    let fetcher = Fetcher::new(&opts)?;
     let image = fetcher.fetch(&reference).await?;
     let found = crate::pipeline::memory_inputs(&fetcher, &reference, &image).await?;
     let overrides: BTreeMap<String, String> = args.env.iter().cloned().collect();

@@ -66,9 +66,13 @@ pub(crate) fn history_path(given: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
 
 /// Runs `bpdrift report`.
 pub(crate) async fn run(args: ReportArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let text = std::fs::read_to_string(&args.fleet).map_err(|e| {
-        anyhow::Error::new(e).context(format!("cannot read fleet file `{}`", args.fleet.display()))
-    })?;
+    let bytes = crate::limits::read_file(&args.fleet, crate::limits::LAYOUT_FILE_MAX, "fleet file")
+        .map_err(|e| {
+            anyhow::Error::new(e)
+                .context(format!("cannot read fleet file `{}`", args.fleet.display()))
+        })?;
+    let text = crate::toml_file::utf8_text(&args.fleet.display().to_string(), bytes)
+        .map_err(anyhow::Error::msg)?;
     let name = args.fleet.display().to_string();
     let base = args.fleet.parent().unwrap_or(Path::new("."));
     let file = fleet::file::parse_fleet(&name, &text, base);

@@ -15,6 +15,8 @@ use crate::source::Fetcher;
 
 /// `bpdrift rules …`.
 #[derive(Debug, Subcommand)]
+// Parsed once per run: the size of `Check`'s registry arguments costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum RulesCommand {
     /// Show the rules in effect.
     List {

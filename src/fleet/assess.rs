@@ -82,7 +82,7 @@ pub(crate) fn rollback_targets(
 /// The alarm when the previous run is older than `expect_every` allows.
 fn missed_run(previous: Option<&Run>, now: i64, expect_every: Option<i64>) -> Option<String> {
     let (p, every) = (previous?, expect_every?);
-    let age = now - parse_rfc3339(&p.started_at)?;
+    let age = now.saturating_sub(parse_rfc3339(&p.started_at)?);
     (age > every).then(|| {
         format!(
             "the previous run started {} ago ({}), longer than the expected interval of {}: the schedule missed at least one run",

@@ -203,7 +203,7 @@ pub fn parse_fleet(name: &str, text: &str, base: &Path) -> FleetFile {
                     }
                     Some(n) => {
                         if let Some(first) = seen.get(n.get_ref()) {
-                            let (line, col) = crate::toml_file::line_col(text, first.start);
+                            let (line, col) = ctx.position(first.start);
                             ctx.error_with(
                                 n.span(),
                                 format!("duplicate service `{}`", n.get_ref()),

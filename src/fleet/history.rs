@@ -27,6 +27,14 @@ pub enum HistoryError {
         #[source]
         source: rusqlite::Error,
     },
+    /// A `user_version` bpdrift never writes (negative): not a bpdrift history.
+    #[error("history database `{}` has schema version {found}, which bpdrift never writes: not a bpdrift history (left unchanged)", path.display())]
+    NotOurs {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        found: i64,
+    },
     /// A database written by a newer bpdrift.
     #[error("history database `{}` has schema version {found}; this bpdrift knows up to {known} (upgrade bpdrift)", path.display())]
     TooNew {
@@ -135,6 +143,9 @@ impl History {
         let conn = Connection::open(path).map_err(err("cannot open"))?;
         conn.busy_timeout(Duration::from_secs(30))
             .map_err(err("cannot set the busy timeout"))?;
+        // The schema is checked before anything is written (the journal mode included): a
+        // database of a newer bpdrift, or not of bpdrift at all, is left as it is.
+        Self::check_version(&conn, path)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err("cannot enable WAL"))?;
         // Migrations run under the write lock, and the version is read under it too: two runs
@@ -145,14 +156,7 @@ impl History {
         let version: i64 = tx
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(err("cannot read the schema version"))?;
-        let known = MIGRATIONS.len() as i64;
-        if version > known {
-            return Err(HistoryError::TooNew {
-                path: path.into(),
-                found: version,
-                known,
-            });
-        }
+        let known = Self::check_version(&tx, path)?;
         for sql in MIGRATIONS.iter().skip(version as usize) {
             tx.execute_batch(sql).map_err(err("cannot migrate"))?;
         }
@@ -161,6 +165,64 @@ impl History {
                 .map_err(err("cannot migrate"))?;
         }
         tx.commit().map_err(err("cannot migrate"))?;
+        Ok(Self {
+            conn,
+            path: path.into(),
+        })
+    }
+
+    /// `user_version` must be one this bpdrift wrote: 0 (new) up to the migrations it knows.
+    /// Returns how many it knows.
+    fn check_version(conn: &Connection, path: &Path) -> Result<i64, HistoryError> {
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|source| HistoryError::Sqlite {
+                path: path.into(),
+                what: "cannot read the schema version",
+                source,
+            })?;
+        let known = MIGRATIONS.len() as i64;
+        if version < 0 {
+            return Err(HistoryError::NotOurs {
+                path: path.into(),
+                found: version,
+            });
+        }
+        if version > known {
+            return Err(HistoryError::TooNew {
+                path: path.into(),
+                found: version,
+                known,
+            });
+        }
+        Ok(known)
+    }
+
+    /// Opens an existing database for reading only (`bpdrift history`): no journal-mode switch,
+    /// no migration, so it works on a read-only file and never changes one.
+    pub fn open_read_only(path: &Path) -> Result<Self, HistoryError> {
+        let err = |what: &'static str| {
+            let path = path.to_path_buf();
+            move |source| HistoryError::Sqlite { path, what, source }
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(err("cannot open"))?;
+        conn.busy_timeout(Duration::from_secs(30))
+            .map_err(err("cannot set the busy timeout"))?;
+        let known = Self::check_version(&conn, path)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(err("cannot read the schema version"))?;
+        if version < known {
+            return Err(HistoryError::Sqlite {
+                path: path.into(),
+                what: "has an older schema (run `bpdrift report` once to migrate it)",
+                source: rusqlite::Error::InvalidQuery,
+            });
+        }
         Ok(Self {
             conn,
             path: path.into(),
@@ -338,6 +400,53 @@ pub use crate::clock::{parse_rfc3339, rfc3339};
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn negative_or_newer_versions_are_refused_before_any_write() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("h.sqlite");
+        for v in [-1i64, 99] {
+            let c = Connection::open(&path).unwrap();
+            c.pragma_update(None, "user_version", v).unwrap();
+            drop(c);
+            let err = History::open(&path).err().unwrap().to_string();
+            assert!(err.contains(&format!("schema version {v}")), "{err}");
+            let c = Connection::open(&path).unwrap();
+            let mode: String = c
+                .pragma_query_value(None, "journal_mode", |r| r.get(0))
+                .unwrap();
+            assert_eq!(mode, "delete", "the journal mode was switched");
+            let version: i64 = c
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
+            assert_eq!(version, v);
+        }
+    }
+
+    #[test]
+    fn readers_open_read_only() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("h.sqlite");
+        drop(History::open(&path).unwrap());
+        // Back to a rollback journal: a reader must not switch it (nor write anything).
+        let c = Connection::open(&path).unwrap();
+        c.pragma_update(None, "journal_mode", "DELETE").unwrap();
+        drop(c);
+        let h = History::open_read_only(&path).unwrap();
+        assert!(h.services().unwrap().is_empty());
+        let err = h
+            .conn
+            .execute_batch("CREATE TABLE x(y)")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("readonly"), "{err}");
+        drop(h);
+        let c = Connection::open(&path).unwrap();
+        let mode: String = c
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete");
+    }
 
     #[test]
     fn migrates_records_and_reads_back() {

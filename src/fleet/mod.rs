@@ -102,13 +102,15 @@ pub fn parse_duration(s: &str) -> Option<i64> {
         }
         let n: i64 = num.parse().ok()?;
         num.clear();
-        total += n * match c {
+        // Checked: `94368760191893771d` is an error, not a wrap-around to two minutes.
+        let unit = match c {
             'd' => 86_400,
             'h' => 3600,
             'm' => 60,
             's' => 1,
             _ => return None,
         };
+        total = total.checked_add(n.checked_mul(unit)?)?;
     }
     if !num.is_empty() {
         return None;
@@ -124,6 +126,12 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(parse_duration("24h"), Some(86_400));
+        assert_eq!(
+            parse_duration("94368760191893771d"),
+            None,
+            "overflow is an error"
+        );
+        assert_eq!(parse_duration("9223372036854775807s1s"), None);
         assert_eq!(parse_duration("1d12h"), Some(129_600));
         assert_eq!(parse_duration("90m"), Some(5400));
         assert_eq!(parse_duration("24"), None);

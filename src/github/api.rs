@@ -155,7 +155,13 @@ impl Api {
             };
             let status = resp.status();
             let headers = resp.headers().clone();
-            let bytes = resp.bytes().await.map_err(transport)?.to_vec();
+            let bytes = match crate::limits::read_body(resp, 32 << 20, "the answer").await {
+                Ok(b) => b,
+                Err(crate::limits::BodyError::Http(e)) => return Err(transport(e)),
+                Err(crate::limits::BodyError::TooLarge(source)) => {
+                    return Err(GithubError::TooLarge { endpoint, source });
+                }
+            };
             tracing::debug!(status = status.as_u16(), endpoint, "GitHub API answer");
             if status.is_success() {
                 return Ok(Reply {
@@ -183,7 +189,15 @@ impl Api {
                 method,
                 endpoint,
                 status: status.as_u16(),
-                message: api_message(&bytes),
+                // GitHub's words may echo the request (the Authorization header among them).
+                message: crate::redact::scrub_known(
+                    &api_message(&bytes),
+                    &[self
+                        .auth
+                        .to_str()
+                        .unwrap_or_default()
+                        .trim_start_matches("Bearer ")],
+                ),
                 rate_limited: wait,
             });
         }

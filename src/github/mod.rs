@@ -41,6 +41,15 @@ pub(crate) enum GithubError {
     /// The token cannot go into a header.
     #[error("GITHUB_TOKEN holds characters a header cannot carry")]
     BadToken,
+    /// An API answer larger than bpdrift reads.
+    #[error("GitHub API `{endpoint}`: {source}")]
+    TooLarge {
+        /// Endpoint.
+        endpoint: String,
+        /// Subject and limit.
+        #[source]
+        source: crate::limits::TooLarge,
+    },
     /// `GITHUB_REPOSITORY` missing or malformed.
     #[error("GITHUB_REPOSITORY must be `owner/name` (got `{0}`)")]
     Repository(String),

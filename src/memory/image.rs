@@ -105,11 +105,50 @@ fn normalize(base: &str, path: &str) -> String {
 }
 
 /// Classes in a jar's bytes: entries with class suffixes, plus those of jars nested one level.
-/// Not a zip (or a damaged one) counts 0, as libjvm ignores it.
+/// Not a zip (or a damaged one) counts 0, as libjvm ignores it; so does one over a limit.
 pub fn jar_classes(bytes: &[u8], nested: bool) -> i64 {
-    let Ok(mut zip) = zip::ZipArchive::new(io::Cursor::new(bytes)) else {
-        return 0;
+    count_zip(io::Cursor::new(bytes), "jar", nested).unwrap_or(0)
+}
+
+/// The entry count a zip's end-of-central-directory record declares (`None`: not found, or
+/// zip64, whose count is checked by the entry cap while walking).
+fn declared_entries(zip: &mut (impl Read + io::Seek)) -> io::Result<Option<u64>> {
+    let len = zip.seek(io::SeekFrom::End(0))?;
+    let tail = len.min(22 + 0xffff);
+    zip.seek(io::SeekFrom::Start(len - tail))?;
+    let mut buf = Vec::with_capacity(tail as usize);
+    zip.take(tail).read_to_end(&mut buf)?;
+    zip.seek(io::SeekFrom::Start(0))?;
+    let Some(at) = buf.windows(4).rposition(|w| w == [0x50, 0x4b, 0x05, 0x06]) else {
+        return Ok(None);
     };
+    let rec = &buf[at..];
+    if rec.len() < 22 {
+        return Ok(None);
+    }
+    let total = u16::from_le_bytes([rec[10], rec[11]]);
+    Ok((total != 0xffff).then_some(u64::from(total)))
+}
+
+/// [`jar_classes`] over any seekable zip, with the limits: at most
+/// [`crate::limits::JAR_ENTRIES_MAX`] entries (checked against the central directory before it
+/// is parsed: each parsed entry costs memory) and nested jars inflated to at most
+/// [`crate::limits::NESTED_JAR_MAX`] each. `Ok(0)` for what is not a zip, as libjvm.
+fn count_zip(mut jar: impl Read + io::Seek, what: &str, nested: bool) -> io::Result<i64> {
+    use crate::limits::{JAR_ENTRIES_MAX, NESTED_JAR_MAX, TooLarge};
+    let too_many = || TooLarge {
+        subject: format!("{what} (its entries)"),
+        limit: JAR_ENTRIES_MAX as u64,
+    };
+    if declared_entries(&mut jar)?.is_some_and(|n| n > JAR_ENTRIES_MAX as u64) {
+        return Err(too_many().into());
+    }
+    let Ok(mut zip) = zip::ZipArchive::new(jar) else {
+        return Ok(0);
+    };
+    if zip.len() > JAR_ENTRIES_MAX {
+        return Err(too_many().into());
+    }
     let mut n = 0;
     for i in 0..zip.len() {
         let Ok(mut f) = zip.by_index(i) else { continue };
@@ -117,13 +156,38 @@ pub fn jar_classes(bytes: &[u8], nested: bool) -> i64 {
         if is_class(&name) {
             n += 1;
         } else if nested && name.ends_with(".jar") && !f.is_dir() {
-            let mut inner = Vec::new();
-            if f.read_to_end(&mut inner).is_ok() {
-                n += jar_classes(&inner, false);
+            let subject = format!("nested jar `{}` of {what}", crate::limits::shorten(&name));
+            // Inflated into memory up to the cap; a bomb stops there.
+            match crate::limits::read_to_limit(&mut f, NESTED_JAR_MAX, &subject) {
+                Ok(inner) => n += count_zip(io::Cursor::new(inner), &subject, false)?,
+                Err(e) if crate::limits::too_large(&e).is_some() => return Err(e),
+                Err(_) => {}
             }
         }
     }
-    n
+    Ok(n)
+}
+
+/// Classes of the jar `entry` of a layer: read into memory when small, else spilled to an
+/// anonymous temporary file (a zip is read from its end), never past
+/// [`crate::limits::JAR_MAX`].
+fn layer_jar_classes(entry: &mut dyn Read, size: u64, path: &str) -> io::Result<i64> {
+    use crate::limits::{JAR_MAX, TooLarge};
+    let what = format!("jar `{}`", crate::limits::shorten(path));
+    if size > JAR_MAX {
+        return Err(TooLarge {
+            subject: what,
+            limit: JAR_MAX,
+        }
+        .into());
+    }
+    if size <= 16 << 20 {
+        let bytes = crate::limits::read_to_limit(entry, size, &what)?;
+        return count_zip(io::Cursor::new(bytes), &what, true);
+    }
+    let mut spill = tempfile::tempfile()?;
+    io::copy(&mut entry.take(size), &mut spill)?;
+    count_zip(spill, &what, true)
 }
 
 /// What one layer does to the file system view, in order: a layer read once can be replayed
@@ -180,8 +244,19 @@ impl LayerSummary {
             if let ["layers", bp, layer, env_dir, file] = parts.as_slice()
                 && (*env_dir == "env.launch" || *env_dir == "env")
             {
-                let mut value = String::new();
-                entry.read_to_string(&mut value)?;
+                // Bounded, and never shown whole: a 1.5 GiB `env.launch` file is an error.
+                let subject = format!("env file `{}`", crate::limits::shorten(&path));
+                let bytes = crate::limits::read_to_limit(
+                    &mut entry,
+                    crate::limits::ENV_FILE_MAX,
+                    &subject,
+                )?;
+                let value = String::from_utf8(bytes).map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("{subject} is not UTF-8"),
+                    )
+                })?;
                 let (var, suffix) = match file.rsplit_once('.') {
                     Some((v, s))
                         if ["default", "override", "append", "prepend", "delim"].contains(&s) =>
@@ -208,9 +283,8 @@ impl LayerSummary {
                 if size == 0 {
                     continue;
                 }
-                let mut bytes = Vec::with_capacity(size.min(64 << 20) as usize);
-                entry.read_to_end(&mut bytes)?;
-                ops.push(Op::Put(path, Entry::Jar(jar_classes(&bytes, true))));
+                let n = layer_jar_classes(&mut entry, size, &path)?;
+                ops.push(Op::Put(path, Entry::Jar(n)));
             }
         }
         Ok(Self { ops })
@@ -229,20 +303,34 @@ impl Scanner {
     pub fn apply(&mut self, layer: &LayerSummary) {
         for op in &layer.ops {
             match op {
-                Op::Opaque(dir) => {
-                    let prefix = format!("{dir}/");
-                    self.files.retain(|p, _| !p.starts_with(&prefix));
-                }
+                Op::Opaque(dir) => self.remove_under(&format!("{dir}/")),
                 Op::Remove(target) => {
-                    let prefix = format!("{target}/");
-                    self.files
-                        .retain(|p, _| p != target && !p.starts_with(&prefix));
+                    self.files.remove(target);
+                    self.remove_under(&format!("{target}/"));
                 }
                 Op::Put(path, entry) => {
                     self.files.insert(path.clone(), entry.clone());
                 }
                 Op::Env(e) => self.env_files.push(e.clone()),
             }
+        }
+    }
+
+    /// Removes every path under `prefix` (which ends in `/`): a range of the sorted map, so a
+    /// whiteout costs what it removes, not a pass over every file.
+    fn remove_under(&mut self, prefix: &str) {
+        let gone: Vec<String> = self
+            .files
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .map(|(p, _)| p)
+            .take_while(|p| p.starts_with(prefix))
+            .cloned()
+            .collect();
+        for p in gone {
+            self.files.remove(&p);
         }
     }
 

@@ -91,6 +91,11 @@ pub struct Prediction {
     pub note: String,
 }
 
+/// A value as the prediction shows it: secrets redacted, at most 4 KiB.
+fn shown(v: &str) -> String {
+    crate::redact::redact_value(&crate::limits::shorten_to(v, 4 << 10)).into_owned()
+}
+
 /// Predicts from what the layers hold, `--env` overrides (which win, as a platform's env does)
 /// and an optional container limit.
 pub fn predict(
@@ -114,7 +119,8 @@ pub fn predict(
         .filter_map(|k| {
             env.get(*k).map(|v| Input {
                 name: k.to_string(),
-                value: v.clone(),
+                // Never a secret (`-D…password=`), never a whole hostile `env.launch` file.
+                value: shown(v),
                 from: sources.get(*k).cloned().unwrap_or_default(),
             })
         })
@@ -147,7 +153,7 @@ pub fn predict(
     let mut inputs: Inputs = match Inputs::from_env(&env) {
         Ok(i) => i,
         Err(e) => {
-            p.input_error = Some(e.to_string());
+            p.input_error = Some(shown(&e.to_string()));
             return p;
         }
     };
@@ -155,13 +161,13 @@ pub fn predict(
     inputs.agent_classes = found.agent_classes;
     p.loaded_classes = Some(inputs.loaded_class_count());
     p.threads = Some(inputs.thread_count);
-    p.debug_line = inputs.debug_line();
+    p.debug_line = inputs.debug_line().map(|d| shown(&d));
     match minimum(&inputs) {
         Ok(c) => {
             p.minimum_limit = Some(format!("{} (heap there: {})", c.total_memory, c.heap.size));
             p.minimum_limit_bytes = Some(c.total_memory.0);
         }
-        Err(e) => p.input_error = Some(e.to_string()),
+        Err(e) => p.input_error = Some(shown(&e.to_string())),
     }
     if let Some(limit) = limit {
         p.outcome = Some(match calculate(&inputs, limit.0) {

@@ -347,8 +347,8 @@ impl ImageMetadata {
     pub fn from_config(config: &[u8]) -> Result<Self, ConfigError> {
         let de = &mut serde_json::Deserializer::from_slice(config);
         let file: ConfigFile = serde_path_to_error::deserialize(de).map_err(|e| ConfigError {
-            path: display_path(e.path()),
-            source: e.into_inner(),
+            path: crate::limits::shorten(&display_path(e.path())).into_owned(),
+            source: crate::limits::Shortened(e.into_inner()),
         })?;
         Ok(Self::from_config_file(file))
     }
@@ -401,6 +401,20 @@ impl ImageMetadata {
     fn parse_label<T: for<'de> Deserialize<'de>>(&mut self, name: &str) -> Option<T> {
         let text = self.labels.get(name)?;
         if text.trim().is_empty() {
+            return None;
+        }
+        if text.len() as u64 > crate::limits::LABEL_MAX {
+            self.problems.push(LabelProblem {
+                label: name.to_string(),
+                path: ".".into(),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "{} bytes is larger than the {} limit for a label",
+                    text.len(),
+                    crate::limits::human(crate::limits::LABEL_MAX)
+                ),
+            });
             return None;
         }
         let (value, problems) = parse_json_label::<T>(name, text);
@@ -645,9 +659,9 @@ fn bom_dependencies(build: &BuildMetadata) -> Vec<Dependency> {
 pub struct ConfigError {
     /// JSON path.
     pub path: String,
-    /// Parser error (carries line and column).
+    /// Parser error (carries line and column), shown shortened: it may quote a huge value.
     #[source]
-    pub source: serde_json::Error,
+    pub source: crate::limits::Shortened<serde_json::Error>,
 }
 
 /// Parses the JSON inside a label. A value of the wrong type costs only that value: it is
@@ -668,7 +682,9 @@ pub fn parse_json_label<T: for<'de> Deserialize<'de>>(
         path: display_path(path),
         line: e.line(),
         column: e.column(),
-        message: strip_position(&e.to_string()),
+        // Bounded: serde quotes the value it did not expect (a 50 MB string where an array
+        // belongs would be printed whole).
+        message: crate::limits::shorten_quoted(&strip_position(&e.to_string())),
     };
     let mut problems = vec![problem(first.path(), first.inner())];
     if first.inner().is_syntax() || first.inner().is_eof() {

@@ -12,7 +12,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 pub use crate::toml_file::Diagnostic;
-use crate::toml_file::{Ctx, TableView as RawRule, line_col, type_name};
+use crate::toml_file::{Ctx, TableView as RawRule, type_name};
 
 use super::{AppliesIf, ChangeKind, Condition, Globs, Rule, Severity, Subject};
 use crate::version;
@@ -209,7 +209,7 @@ fn validate(
                 "use lowercase letters, digits, `-`, `_` and `.`",
             );
         } else if let Some(first) = seen.get(id.get_ref()) {
-            let (line, col) = line_col(ctx.text, first.start);
+            let (line, col) = ctx.position(first.start);
             ctx.error_with(
                 id.span(),
                 format!("duplicate rule id `{}`", id.get_ref()),
@@ -527,7 +527,7 @@ pub fn render_diagnostics(file: &RuleFile) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::toml_file::suggest;
+    use crate::toml_file::{line_col, suggest};
 
     #[test]
     fn positions_are_one_based_in_characters() {

@@ -1,7 +1,8 @@
 //! Tarballs: `oci-archive:` (an OCI layout in a tar) and `docker-archive:` (`docker save`).
 //!
-//! Only small members (manifests, configs, `index.json`) are kept in memory; layers are skipped
-//! after their size is noted, so a multi-GB archive costs one sequential read.
+//! No member is kept in memory: one sequential pass notes where each member's data starts and
+//! how long it is, and a member is read from there when it is needed, up to its limit. A
+//! multi-GB archive costs one pass over its headers.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -16,19 +17,26 @@ use super::{Fetched, SourceError};
 use crate::metadata::labels::nullable;
 use crate::reference::{ImageRef, Platform};
 
-/// Members larger than this are layers; we only need their size.
-const KEEP_LIMIT: u64 = 16 << 20;
-
 struct Members {
-    small: BTreeMap<String, Vec<u8>>,
+    file: File,
+    /// Member path → (offset of its data in the archive, size).
+    at: BTreeMap<String, (u64, u64)>,
     sizes: BTreeMap<String, u64>,
 }
 
 impl BlobStore for Members {
-    fn read(&self, path: &str) -> Result<Vec<u8>, std::io::Error> {
-        self.small.get(path).cloned().ok_or_else(|| {
+    fn read(&self, path: &str, limit: u64) -> Result<Vec<u8>, std::io::Error> {
+        use std::io::{Seek, SeekFrom};
+        let &(offset, size) = self.at.get(path).ok_or_else(|| {
             std::io::Error::new(std::io::ErrorKind::NotFound, format!("no member `{path}`"))
-        })
+        })?;
+        let subject = format!("member `{}`", crate::limits::shorten(path));
+        if size > limit {
+            return Err(crate::limits::TooLarge { subject, limit }.into());
+        }
+        let mut f = &self.file;
+        f.seek(SeekFrom::Start(offset))?;
+        crate::limits::read_to_limit(f.take(size), limit, &subject)
     }
 }
 
@@ -40,7 +48,7 @@ fn for_each_member(
     problem: &str,
     mut each: impl FnMut(String, &mut tar::Entry<'_, File>) -> std::io::Result<()>,
 ) -> Result<(), SourceError> {
-    let f = File::open(file).map_err(|e| {
+    let f = crate::limits::open_regular(file).map_err(|e| {
         local(
             reference,
             format!("cannot open `{}`", file.display()),
@@ -63,18 +71,21 @@ fn for_each_member(
 
 fn read_members(reference: &ImageRef, file: &Path) -> Result<Members, SourceError> {
     let mut members = Members {
-        small: BTreeMap::new(),
+        file: crate::limits::open_regular(file).map_err(|e| {
+            local(
+                reference,
+                format!("cannot open `{}`", file.display()),
+                Some(e),
+            )
+        })?,
+        at: BTreeMap::new(),
         sizes: BTreeMap::new(),
     };
     let problem = format!("`{}` is not a readable tar archive", file.display());
     for_each_member(reference, file, &problem, |path, entry| {
         let size = entry.size();
         members.sizes.insert(path.clone(), size);
-        if size <= KEEP_LIMIT {
-            let mut buf = Vec::with_capacity(size as usize);
-            entry.read_to_end(&mut buf)?;
-            members.small.insert(path, buf);
-        }
+        members.at.insert(path, (entry.raw_file_position(), size));
         Ok(())
     })?;
     if members.sizes.is_empty() {
@@ -117,12 +128,12 @@ pub(crate) fn scan_layers(
     image: &super::Image,
     wanted: &[usize],
     scan: &mut dyn FnMut(usize, &mut dyn Read) -> std::io::Result<()>,
-) -> Result<(), SourceError> {
+) -> Result<Vec<usize>, SourceError> {
     let names: BTreeMap<String, (usize, String)> = match reference {
         ImageRef::DockerArchive { reference: tag, .. } => {
             let members = read_members(reference, file)?;
             let entries: Vec<SaveEntry> = members
-                .read("manifest.json")
+                .read("manifest.json", crate::limits::LAYOUT_FILE_MAX)
                 .ok()
                 .and_then(|m| serde_json::from_slice(&m).ok())
                 .unwrap_or_default();
@@ -145,23 +156,45 @@ pub(crate) fn scan_layers(
             .filter_map(|&i| {
                 let l = image.layers.get(i)?;
                 Some((
-                    format!("blobs/sha256/{}", l.digest.trim_start_matches("sha256:")),
+                    format!("blobs/sha256/{}", manifest::sha256_hex(&l.digest)?),
                     (i, l.media_type.clone()),
                 ))
             })
             .collect(),
     };
     let problem = format!("cannot read layers of `{}`", file.display());
+    let oci = matches!(reference, ImageRef::OciArchive { .. });
+    let mut verified = Vec::new();
     for_each_member(reference, file, &problem, |path, entry| {
-        match names.get(&path) {
-            Some((i, media_type)) => {
-                super::scan_blob(std::io::BufReader::new(entry), media_type, &mut |r| {
-                    scan(*i, r)
-                })
-            }
-            None => Ok(()),
+        let Some((i, media_type)) = names.get(&path) else {
+            return Ok(());
+        };
+        // Hashed while read: a layer whose content is not what its digest says is refused
+        // (oci-archive) or at least not trusted (docker-archive names layers by the digest of
+        // the uncompressed tar, which a compressed member does not hash to).
+        let mut hashing = manifest::Hashing::new(entry);
+        let mut blob = std::io::BufReader::new(&mut hashing);
+        super::scan_blob(&mut blob, media_type, &mut |r| scan(*i, r))?;
+        std::io::copy(&mut blob, &mut std::io::sink())?;
+        drop(blob);
+        let (actual, _) = hashing.finish()?;
+        let expected = image.layers.get(*i).map(|l| l.digest.as_str());
+        if Some(actual.as_str()) == expected {
+            verified.push(*i);
+        } else if oci {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                manifest::ManifestError::DigestMismatch {
+                    what: "layer",
+                    expected: expected.unwrap_or_default().to_string(),
+                    actual,
+                },
+            ));
         }
-    })
+        Ok(())
+    })?;
+    verified.sort_unstable();
+    Ok(verified)
 }
 
 #[derive(Deserialize, Default)]
@@ -194,13 +227,15 @@ pub(crate) fn fetch_docker_archive(
     wanted: Option<&str>,
 ) -> Result<Fetched, SourceError> {
     let members = read_members(reference, file)?;
-    let manifest_json = members.read("manifest.json").map_err(|e| {
-        local(
-            reference,
-            "not a docker-archive: `manifest.json` is missing".into(),
-            Some(e),
-        )
-    })?;
+    let manifest_json = members
+        .read("manifest.json", crate::limits::LAYOUT_FILE_MAX)
+        .map_err(|e| {
+            local(
+                reference,
+                "not a docker-archive: `manifest.json` is missing".into(),
+                Some(e),
+            )
+        })?;
     let entries: Vec<SaveEntry> = serde_json::from_slice(&manifest_json).map_err(|e| {
         local(
             reference,
@@ -241,13 +276,15 @@ pub(crate) fn fetch_docker_archive(
             }
         },
     };
-    let config = members.read(&entry.config).map_err(|e| {
-        local(
-            reference,
-            format!("config `{}` is missing from the archive", entry.config),
-            Some(e),
-        )
-    })?;
+    let config = members
+        .read(&entry.config, crate::limits::CONFIG_MAX)
+        .map_err(|e| {
+            local(
+                reference,
+                format!("config `{}` is missing from the archive", entry.config),
+                Some(e),
+            )
+        })?;
     let config_digest = manifest::sha256(&config);
     // Newer docker names blobs by digest; check it when it does.
     if let Some(hex) = entry.config.strip_prefix("blobs/sha256/") {

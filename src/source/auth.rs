@@ -68,7 +68,7 @@ impl fmt::Debug for Credential {
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// Not JSON, or a field of the wrong type.
-    #[error("{what} `{}` is not valid at `{path}`", file.display())]
+    #[error("{what} `{}` is not valid at `{path}` (line {line}, column {column}): {reason}", file.display())]
     Malformed {
         /// "docker config" or "containers auth file".
         what: &'static str,
@@ -76,9 +76,14 @@ pub enum AuthError {
         file: PathBuf,
         /// JSON path.
         path: String,
-        /// Parser error (line and column; serde_json messages carry no values of strings).
-        #[source]
-        source: serde_json::Error,
+        /// What was expected and the kind of what was found; never the value (serde's
+        /// messages quote it, and here it is a credential). The parser error is not kept as a
+        /// source for the same reason.
+        reason: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
     },
     /// An `auth` field that is not base64 of `user:password`.
     #[error("{what} `{}`: `auths.{registry}.auth` is not base64 of `user:password`", file.display())]
@@ -114,6 +119,26 @@ pub enum AuthError {
     /// Only one of username and password was given.
     #[error("{0}")]
     Incomplete(String),
+    /// Credentials given for "the registries of this run" while the run reaches several.
+    #[error(
+        "credentials from {origin} would go to several registries ({registries}): name the one they are for with --registry-host HOST (or BPDRIFT_REGISTRY_HOST)"
+    )]
+    Ambiguous {
+        /// `--username/--password-stdin` or the environment variables.
+        origin: &'static str,
+        /// The registries the references name.
+        registries: String,
+    },
+    /// Credentials given without a registry where none could be inferred.
+    #[error(
+        "credentials from {origin} are not bound to a registry (registry `{registry}` asks for credentials): pass --registry-host HOST (or BPDRIFT_REGISTRY_HOST)"
+    )]
+    Unbound {
+        /// `--username/--password-stdin` or the environment variables.
+        origin: &'static str,
+        /// The registry that asked.
+        registry: String,
+    },
 }
 
 /// Where credentials are looked up, fixed for a run.
@@ -127,6 +152,10 @@ pub struct CredentialSources {
     pub docker_config: Option<PathBuf>,
     /// The containers auth file.
     pub containers_auth: Option<PathBuf>,
+    /// The one registry `explicit` and `env` credentials are for (`--registry-host`,
+    /// `BPDRIFT_REGISTRY_HOST`, or [`Self::bind`] from the references). They are never sent to
+    /// another: a run across two registries must not hand one the other's password.
+    pub host: Option<String>,
 }
 
 impl CredentialSources {
@@ -155,16 +184,66 @@ impl CredentialSources {
             env,
             docker_config: default_docker_config(),
             containers_auth,
+            host: var("BPDRIFT_REGISTRY_HOST"),
         })
+    }
+
+    fn given_origin(&self) -> Option<&'static str> {
+        if self.explicit.is_some() {
+            Some("--username/--password-stdin")
+        } else if self.env.is_some() {
+            Some("BPDRIFT_REGISTRY_USERNAME/PASSWORD")
+        } else {
+            None
+        }
+    }
+
+    /// Binds given credentials (`--username`, `BPDRIFT_REGISTRY_*`) without a `host` to the
+    /// registry of `registries` (the references of the run) when they all agree; an error when
+    /// they do not. Nothing to do without given credentials or with a host.
+    pub fn bind<'a>(
+        &mut self,
+        registries: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), AuthError> {
+        let Some(origin) = self.given_origin() else {
+            return Ok(());
+        };
+        if self.host.is_some() {
+            return Ok(());
+        }
+        let distinct: std::collections::BTreeSet<&str> =
+            registries.into_iter().map(canonical).collect();
+        match distinct.len() {
+            0 => Ok(()),
+            1 => {
+                self.host = distinct.into_iter().next().map(str::to_string);
+                Ok(())
+            }
+            _ => Err(AuthError::Ambiguous {
+                origin,
+                registries: distinct
+                    .iter()
+                    .map(|r| format!("`{r}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
     }
 
     /// The credential for `registry`, first match wins (see the module docs).
     pub async fn lookup(&self, registry: &str) -> Result<Option<Credential>, AuthError> {
-        if let Some((u, p)) = &self.explicit {
-            return Ok(Some(basic(u, p, "--username/--password-stdin")));
-        }
-        if let Some((u, p)) = &self.env {
-            return Ok(Some(basic(u, p, "BPDRIFT_REGISTRY_USERNAME/PASSWORD")));
+        if let Some(origin) = self.given_origin() {
+            // Given credentials go to their registry only; others use the files.
+            let Some(host) = &self.host else {
+                return Err(AuthError::Unbound {
+                    origin,
+                    registry: registry.to_string(),
+                });
+            };
+            if canonical(key_host(host)) == canonical(registry) {
+                let (u, p) = self.explicit.as_ref().or(self.env.as_ref()).expect("given");
+                return Ok(Some(basic(u, p, origin)));
+            }
         }
         if let Some(file) = &self.docker_config
             && let Some(c) = lookup_docker_config(file, registry).await?
@@ -243,7 +322,8 @@ fn canonical(host: &str) -> &str {
 }
 
 fn read_auths(what: &'static str, file: &Path) -> Result<Option<AuthsFile>, AuthError> {
-    let text = match std::fs::read(file) {
+    // Bounded, regular files only (a config linked to `/dev/zero` must not hang the run).
+    let text = match crate::limits::read_file(file, crate::limits::LAYOUT_FILE_MAX, what) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
@@ -257,11 +337,23 @@ fn read_auths(what: &'static str, file: &Path) -> Result<Option<AuthsFile>, Auth
     let de = &mut serde_json::Deserializer::from_slice(&text);
     serde_path_to_error::deserialize(de).map(Some).map_err(|e| {
         let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        // serde_json appends " at line L column C": said separately.
+        let message = message
+            .rsplit_once(" at line ")
+            .map_or(message.as_str(), |(m, _)| m);
         AuthError::Malformed {
             what,
             file: file.into(),
-            path: if path.is_empty() { ".".into() } else { path },
-            source: e.into_inner(),
+            path: if path.is_empty() {
+                ".".into()
+            } else {
+                crate::limits::shorten(&path).into_owned()
+            },
+            reason: crate::redact::without_values(message),
+            line: inner.line(),
+            column: inner.column(),
         }
     })
 }
@@ -495,6 +587,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("auths.ghcr.io.auth"), "{err}");
+        // An entry that is a string (base64 user:password) is named, never printed.
+        let p = write(d.path(), r#"{"auths":{"ghcr.io":"YWxpY2U6czNjcmV0"}}"#);
+        let err = format!(
+            "{:?}",
+            anyhow::Error::new(lookup_docker_config(&p, "ghcr.io").await.unwrap_err())
+        );
+        assert!(
+            err.contains("`auths.ghcr.io`") && err.contains("expected struct AuthEntry"),
+            "{err}"
+        );
+        assert!(!err.contains("YWxpY2U6czNjcmV0"), "{err}");
         let p = write(d.path(), r#"{"auths":{"ghcr.io":{"auth":"!!notbase64"}}}"#);
         let err = lookup_docker_config(&p, "ghcr.io")
             .await
@@ -536,11 +639,39 @@ mod tests {
             env: Some(("env".into(), "e".into())),
             docker_config: Some(p),
             containers_auth: None,
+            host: Some("r:1".into()),
         };
         assert_eq!(basic_of(s.lookup("r:1").await.unwrap().unwrap()).0, "cli");
         s.explicit = None;
         assert_eq!(basic_of(s.lookup("r:1").await.unwrap().unwrap()).0, "env");
         s.env = None;
         assert_eq!(basic_of(s.lookup("r:1").await.unwrap().unwrap()).0, "file");
+    }
+
+    #[tokio::test]
+    async fn given_credentials_are_bound_to_one_registry() {
+        let mut s = CredentialSources {
+            explicit: Some(("cli".into(), "secret".into())),
+            ..Default::default()
+        };
+        // Unbound: an error, never a guess.
+        assert!(matches!(
+            s.lookup("a:1").await,
+            Err(AuthError::Unbound { .. })
+        ));
+        // The references disagree: ambiguous.
+        let err = s.clone().bind(["a:1", "b:2"]).unwrap_err().to_string();
+        assert!(
+            err.contains("`a:1`, `b:2`") && err.contains("--registry-host"),
+            "{err}"
+        );
+        // They agree (Docker Hub's aliases are one registry).
+        s.bind(["docker.io", "index.docker.io"]).unwrap();
+        assert_eq!(
+            basic_of(s.lookup("registry-1.docker.io").await.unwrap().unwrap()).0,
+            "cli"
+        );
+        // Another registry gets nothing from them.
+        assert!(s.lookup("ghcr.io").await.unwrap().is_none());
     }
 }

@@ -14,15 +14,17 @@ const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 /// Read access to `index.json` and `blobs/<alg>/<hex>` of a layout.
 pub(crate) trait BlobStore {
-    /// A file of the layout by its path relative to the root (`index.json`, `blobs/sha256/…`).
-    fn read(&self, path: &str) -> Result<Vec<u8>, std::io::Error>;
+    /// A file of the layout by its path relative to the root (`index.json`, `blobs/sha256/…`),
+    /// at most `limit` bytes of it (more is a [`crate::limits::TooLarge`] error).
+    fn read(&self, path: &str, limit: u64) -> Result<Vec<u8>, std::io::Error>;
 }
 
 struct Dir<'a>(&'a Path);
 
 impl BlobStore for Dir<'_> {
-    fn read(&self, path: &str) -> Result<Vec<u8>, std::io::Error> {
-        std::fs::read(self.0.join(path))
+    fn read(&self, path: &str, limit: u64) -> Result<Vec<u8>, std::io::Error> {
+        // Regular files only: a FIFO would hang, `/dev/zero` or a sparse giant never end.
+        crate::limits::read_file(&self.0.join(path), limit, &format!("`{path}`"))
     }
 }
 
@@ -56,26 +58,49 @@ pub(crate) fn local(
 }
 
 fn blob_path(digest: &str) -> Option<String> {
-    let (alg, hex) = digest.split_once(':')?;
     // The digest comes from a file we do not trust: no path tricks.
-    let ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
-    (ok(alg) && ok(hex)).then(|| format!("blobs/{alg}/{hex}"))
+    manifest::sha256_hex(digest).map(|hex| format!("blobs/sha256/{hex}"))
 }
 
+/// A blob read up to the size its descriptor declares (and never past `max`).
 fn read_blob(
     reference: &ImageRef,
     store: &dyn BlobStore,
     what: &'static str,
     digest: &str,
+    size: i64,
 ) -> Result<Vec<u8>, SourceError> {
     let path = blob_path(digest).ok_or_else(|| {
         local(
             reference,
-            format!("{what} has an invalid digest `{digest}`"),
+            format!(
+                "{what} has an invalid digest `{}`",
+                crate::limits::shorten(digest)
+            ),
             None,
         )
     })?;
-    let bytes = store.read(&path).map_err(|e| {
+    let max = if what == "config" {
+        crate::limits::CONFIG_MAX
+    } else {
+        crate::limits::MANIFEST_MAX
+    };
+    // A descriptor without a size (0) is read up to the ceiling; the digest check follows.
+    let limit = match u64::try_from(size) {
+        Ok(n) if n > 0 => n.min(max),
+        _ => max,
+    };
+    let bytes = store.read(&path, limit).map_err(|e| {
+        if let Some(t) = crate::limits::too_large(&e) {
+            return local(
+                reference,
+                format!(
+                    "{what} blob `{digest}` is larger than the {} limit",
+                    crate::limits::human(t.limit)
+                ),
+                None,
+            );
+        }
         let problem = if e.kind() == std::io::ErrorKind::NotFound {
             format!("{what} blob `{digest}` is missing from the layout")
         } else {
@@ -96,14 +121,19 @@ fn resolve_entry(
     store: &dyn BlobStore,
     tag: Option<&str>,
 ) -> Result<manifest::ImageIndexEntry, SourceError> {
-    let index_bytes = store.read("index.json").map_err(|e| {
-        let problem = if e.kind() == std::io::ErrorKind::NotFound {
-            "not an OCI image layout: `index.json` is missing".to_string()
-        } else {
-            "cannot read `index.json`".to_string()
-        };
-        local(reference, problem, Some(e))
-    })?;
+    let index_bytes = store
+        .read("index.json", crate::limits::LAYOUT_FILE_MAX)
+        .map_err(|e| {
+            if let Some(t) = crate::limits::too_large(&e) {
+                return local(reference, t.to_string(), None);
+            }
+            let problem = if e.kind() == std::io::ErrorKind::NotFound {
+                "not an OCI image layout: `index.json` is missing".to_string()
+            } else {
+                "cannot read `index.json`".to_string()
+            };
+            local(reference, problem, Some(e))
+        })?;
     let index: ImageIndex = serde_json::from_slice(&index_bytes).map_err(|e| {
         local(
             reference,
@@ -162,7 +192,7 @@ pub(crate) fn platforms_layout(
     tag: Option<&str>,
 ) -> Result<Option<Vec<Platform>>, SourceError> {
     let entry = resolve_entry(reference, store, tag)?;
-    let top = read_blob(reference, store, "manifest", &entry.digest)?;
+    let top = read_blob(reference, store, "manifest", &entry.digest, entry.size)?;
     Ok(match parse(reference, &top, &entry.media_type)? {
         Manifest::Index(idx) => Some(manifest::platforms(&idx)),
         Manifest::Image(_) => None,
@@ -193,7 +223,7 @@ pub(crate) fn fetch_layout(
     platform: &Platform,
 ) -> Result<Fetched, SourceError> {
     let entry = resolve_entry(reference, store, tag)?;
-    let top = read_blob(reference, store, "manifest", &entry.digest)?;
+    let top = read_blob(reference, store, "manifest", &entry.digest, entry.size)?;
     let parsed = parse(reference, &top, &entry.media_type)?;
     let (digest, index_digest, image) = match parsed {
         Manifest::Image(m) => (entry.digest.clone(), None, *m),
@@ -203,7 +233,7 @@ pub(crate) fn fetch_layout(
                     reference: reference.to_string(),
                     source,
                 })?;
-            let bytes = read_blob(reference, store, "manifest", &chosen.digest)?;
+            let bytes = read_blob(reference, store, "manifest", &chosen.digest, chosen.size)?;
             match parse(reference, &bytes, &chosen.media_type)? {
                 Manifest::Image(m) => (chosen.digest.clone(), Some(entry.digest.clone()), *m),
                 Manifest::Index(_) => {
@@ -216,7 +246,13 @@ pub(crate) fn fetch_layout(
             }
         }
     };
-    let config = read_blob(reference, store, "config", &image.config.digest)?;
+    let config = read_blob(
+        reference,
+        store,
+        "config",
+        &image.config.digest,
+        image.config.size,
+    )?;
     Ok(Fetched {
         digest: Some(digest),
         index_digest,

@@ -12,6 +12,8 @@
 
 use serde::Deserialize;
 
+use sha2::{Digest, Sha256};
+
 use crate::reference::Platform;
 
 /// A content descriptor (image-spec `descriptor.md`): what a manifest says of a blob.
@@ -237,6 +239,51 @@ pub fn verify(what: &'static str, bytes: &[u8], expected: &str) -> Result<(), Ma
     Ok(())
 }
 
+/// The hex of a well-formed `sha256:<64 lowercase hex>` digest: the only digests that become a
+/// file path (`blobs/sha256/<hex>`), so `sha256:../../x` never does.
+pub fn sha256_hex(digest: &str) -> Option<&str> {
+    let hex = digest.strip_prefix("sha256:")?;
+    (hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then_some(hex)
+}
+
+/// A reader that hashes what passes through it (layers are checked while they are streamed).
+pub struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+    read: u64,
+}
+
+impl<R: std::io::Read> Hashing<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hash: Sha256::new(),
+            read: 0,
+        }
+    }
+
+    /// Reads what is left, then the `sha256:<hex>` of everything read and its length.
+    pub fn finish(mut self) -> std::io::Result<(String, u64)> {
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        let mut s = String::with_capacity(71);
+        s.push_str("sha256:");
+        for b in self.hash.finalize() {
+            s.push_str(&format!("{b:02x}"));
+        }
+        Ok((s, self.read))
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +306,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("linux/arm64/v8"), "{err}");
+    }
+
+    #[test]
+    fn only_plain_sha256_digests_become_paths() {
+        let good = sha256(b"x");
+        assert!(sha256_hex(&good).is_some());
+        for bad in [
+            "sha256:../../x",
+            "sha256:",
+            "md5:aa",
+            &good.to_uppercase(),
+            &good[..70],
+        ] {
+            assert!(sha256_hex(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

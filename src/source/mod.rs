@@ -57,6 +57,17 @@ impl Default for FetchOptions {
     }
 }
 
+impl FetchOptions {
+    /// Binds credentials given without `--registry-host` to the registry of `refs` (see
+    /// [`auth::CredentialSources::bind`]); local references name no registry.
+    pub fn bind_credentials(&mut self, refs: &[&ImageRef]) -> Result<(), auth::AuthError> {
+        self.credentials.bind(refs.iter().filter_map(|r| match r {
+            ImageRef::Registry(r) => Some(r.registry()),
+            _ => None,
+        }))
+    }
+}
+
 /// Why an image could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -119,7 +130,8 @@ pub(crate) fn scan_blob(
     }
     let gzip = blob.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     if gzip {
-        scan(&mut flate2::read::GzDecoder::new(blob))
+        // Every member: a layer may be several gzip members back to back, as containers read it.
+        scan(&mut flate2::read::MultiGzDecoder::new(blob))
     } else {
         scan(&mut blob)
     }
@@ -173,15 +185,18 @@ impl Fetcher {
     }
 
     /// Reads the layers of `image` whose index is in `wanted`, in order, each as an uncompressed
-    /// tar stream handed to `scan`. Registry layers are streamed to a temporary file (verified
-    /// against their digest) and read from there; layout layers are read in place.
+    /// tar stream handed to `scan`. Registry layers are streamed to an anonymous temporary file
+    /// (stopped at the descriptor's size, verified against their digest) and read from there;
+    /// layout layers are read in place, hashed while they are read. Returns the layers whose
+    /// content was verified against their digest: only what they hold may be cached by digest.
     pub async fn read_layers(
         &self,
         reference: &ImageRef,
         image: &Image,
         wanted: &[usize],
         scan: &mut dyn FnMut(usize, &mut dyn std::io::Read) -> std::io::Result<()>,
-    ) -> Result<(), SourceError> {
+    ) -> Result<Vec<usize>, SourceError> {
+        use std::io::Seek as _;
         let local = |problem: String, source: Option<std::io::Error>| SourceError::Local {
             reference: reference.to_string(),
             problem,
@@ -191,32 +206,62 @@ impl Fetcher {
         {
             return archive::scan_layers(reference, file, image, wanted, scan);
         }
+        let mut verified = Vec::new();
         for &i in wanted {
             let Some(layer) = image.layers.get(i) else {
                 continue;
             };
-            let hex = layer.digest.trim_start_matches("sha256:");
-            let (path, temp) = match reference {
+            let cannot = |e| local(format!("cannot read layer `{}`", layer.digest), Some(e));
+            let hex = manifest::sha256_hex(&layer.digest).ok_or_else(|| {
+                local(
+                    format!(
+                        "layer has an invalid digest `{}`",
+                        crate::limits::shorten(&layer.digest)
+                    ),
+                    None,
+                )
+            })?;
+            let (file, checked) = match reference {
                 ImageRef::Registry(r) => {
-                    let path = std::env::temp_dir()
-                        .join(format!("bpdrift-layer-{}-{hex}", std::process::id()));
-                    self.client.download(r, &layer.digest, &path).await?;
-                    (path, true)
+                    // Unnamed (O_TMPFILE, or unlinked at once): nothing to plant a symlink at,
+                    // nothing left behind on any path out of here.
+                    let mut tmp = tempfile::tempfile().map_err(cannot)?;
+                    self.client
+                        .download(r, &layer.digest, layer.size, &tmp)
+                        .await?;
+                    tmp.rewind().map_err(cannot)?;
+                    (tmp, true)
                 }
-                ImageRef::OciLayout { dir, .. } => (dir.join("blobs/sha256").join(hex), false),
+                ImageRef::OciLayout { dir, .. } => (
+                    crate::limits::open_regular(&dir.join("blobs/sha256").join(hex))
+                        .map_err(cannot)?,
+                    false,
+                ),
                 _ => unreachable!("archives are handled above"),
             };
-            let result = std::fs::File::open(&path).and_then(|f| {
-                scan_blob(std::io::BufReader::new(f), &layer.media_type, &mut |r| {
-                    scan(i, r)
-                })
-            });
-            if temp {
-                let _ = std::fs::remove_file(&path);
+            // Never past the size the manifest declares.
+            let mut hashing = manifest::Hashing::new(std::io::Read::take(file, layer.size));
+            let mut blob = std::io::BufReader::new(&mut hashing);
+            let scanned = scan_blob(&mut blob, &layer.media_type, &mut |r| scan(i, r));
+            // Read to the end either way: content that is not what its digest says is reported
+            // as that, not as whatever the scan tripped over.
+            std::io::copy(&mut blob, &mut std::io::sink()).map_err(cannot)?;
+            drop(blob);
+            let (actual, _) = hashing.finish().map_err(cannot)?;
+            if !checked && actual != layer.digest {
+                return Err(SourceError::Manifest {
+                    reference: reference.to_string(),
+                    source: manifest::ManifestError::DigestMismatch {
+                        what: "layer",
+                        expected: layer.digest.clone(),
+                        actual,
+                    },
+                });
             }
-            result.map_err(|e| local(format!("cannot read layer `{}`", layer.digest), Some(e)))?;
+            scanned.map_err(cannot)?;
+            verified.push(i);
         }
-        Ok(())
+        Ok(verified)
     }
 
     /// The run's on-disk cache, if any.

@@ -126,6 +126,33 @@ pub enum RegistryError {
         /// Registry host.
         registry: String,
     },
+    /// A response larger than bpdrift reads (whatever `Content-Length` said).
+    #[error(
+        "registry `{registry}`: {what} of `{reference}` is larger than the {} limit",
+        crate::limits::human(*limit)
+    )]
+    TooLarge {
+        /// Registry host.
+        registry: String,
+        /// Image reference.
+        reference: String,
+        /// What was requested.
+        what: &'static str,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// A Bearer realm that would receive credentials in clear text.
+    #[error(
+        "registry `{registry}` sends credentials for `{reference}` to `{realm}` over plain HTTP; refused (pass --insecure-registry {registry} if that is intended)"
+    )]
+    InsecureRealm {
+        /// Registry host.
+        registry: String,
+        /// Image reference.
+        reference: String,
+        /// The token endpoint.
+        realm: String,
+    },
     /// The HTTP client could not be built.
     #[error("cannot set up the HTTP client")]
     Client(#[source] reqwest::Error),
@@ -290,19 +317,28 @@ impl RegistryClient {
         url: &str,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Answer, RegistryError> {
-        self.send_to(r, what, url, build, None).await
+        self.send_to(r, what, url, build, None, crate::limits::AUTH_RESPONSE_MAX)
+            .await
     }
 
-    /// [`Self::send`], streaming a successful body into `sink` (a file, created afresh) instead
-    /// of memory: layer blobs can be hundreds of MB.
+    /// [`Self::send`], streaming a successful body into `sink` (a new temporary file) instead
+    /// of memory: layer blobs can be hundreds of MB. At most `limit` bytes of a successful body
+    /// are read (an error body: at most [`crate::limits::AUTH_RESPONSE_MAX`]).
     async fn send_to(
         &self,
         r: &RegistryRef,
         what: &'static str,
         url: &str,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
-        sink: Option<&std::path::Path>,
+        sink: Option<&std::fs::File>,
+        limit: u64,
     ) -> Result<Answer, RegistryError> {
+        let too_large = |limit| RegistryError::TooLarge {
+            registry: r.registry().into(),
+            reference: r.input.clone(),
+            what,
+            limit,
+        };
         let client = self.http(url).map_err(|reason| RegistryError::Tls {
             registry: r.registry().into(),
             reason,
@@ -317,26 +353,45 @@ impl RegistryClient {
                     Ok(res) if sink.is_some() && res.status().is_success() => {
                         let status = res.status();
                         let headers = res.headers().clone();
-                        stream_to(res, sink.expect("checked"))
-                            .await
-                            .map(|digest| Answer {
+                        match stream_to(res, sink.expect("checked"), limit).await {
+                            Ok(Some(digest)) => Ok(Answer {
                                 status,
                                 headers,
                                 body: Vec::new(),
                                 streamed: Some(digest),
-                            })
+                            }),
+                            Ok(None) => return Err(too_large(limit)),
+                            Err(e) => Err(e),
+                        }
                     }
                     Ok(res) => {
                         let status = res.status();
                         let headers = res.headers().clone();
-                        match res.bytes().await {
-                            Ok(b) => Ok(Answer {
+                        let limit = if status.is_success() {
+                            limit
+                        } else {
+                            crate::limits::AUTH_RESPONSE_MAX
+                        };
+                        match crate::limits::read_body(res, limit, what).await {
+                            Ok(body) => Ok(Answer {
                                 status,
                                 headers,
-                                body: b.to_vec(),
+                                body,
                                 streamed: None,
                             }),
-                            Err(e) => Err(e),
+                            Err(crate::limits::BodyError::Http(e)) => Err(e),
+                            // An error page too long to show is still the error it says.
+                            Err(crate::limits::BodyError::TooLarge(_)) if !status.is_success() => {
+                                Ok(Answer {
+                                    status,
+                                    headers,
+                                    body: Vec::new(),
+                                    streamed: None,
+                                })
+                            }
+                            Err(crate::limits::BodyError::TooLarge(t)) => {
+                                return Err(too_large(t.limit));
+                            }
                         }
                     }
                     Err(e) => Err(e),
@@ -448,6 +503,21 @@ impl RegistryClient {
             map.entry(key).or_default().clone()
         };
         cell.get_or_try_init(|| async {
+            // A realm on plain HTTP would see the credentials (and the token) in clear text:
+            // only loopback and hosts the user named as insecure may have one.
+            if let Some(rest) = realm.strip_prefix("http://") {
+                let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+                let host = host.rsplit('@').next().unwrap_or(host);
+                let allowed = crate::reference::is_loopback_host(host)
+                    || self.insecure.iter().any(|h| h == host || h == r.registry());
+                if !allowed {
+                    return Err(RegistryError::InsecureRealm {
+                        registry: r.registry().into(),
+                        reference: r.input.clone(),
+                        realm: crate::redact::scrub(realm),
+                    });
+                }
+            }
             let scope = format!("repository:{}:pull", r.repository());
             tracing::debug!(%realm, %scope, "token request");
             let a = match cred.map(|c| &c.secret) {
@@ -530,9 +600,15 @@ impl RegistryClient {
         accept: Option<&str>,
         what: &'static str,
     ) -> Result<Answer, SourceError> {
-        self.request_to(r, method, path, accept, what, None).await
+        let limit = match what {
+            "manifest" => crate::limits::MANIFEST_MAX,
+            _ => crate::limits::CONFIG_MAX,
+        };
+        self.request_to(r, method, path, accept, what, None, limit)
+            .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn request_to(
         &self,
         r: &RegistryRef,
@@ -540,7 +616,8 @@ impl RegistryClient {
         path: &str,
         accept: Option<&str>,
         what: &'static str,
-        sink: Option<&std::path::Path>,
+        sink: Option<&std::fs::File>,
+        limit: u64,
     ) -> Result<Answer, SourceError> {
         let url = format!("{}{}/{}", self.base(r), r.repository(), path);
         let mut refresh = false;
@@ -581,6 +658,7 @@ impl RegistryClient {
                         }
                     },
                     sink,
+                    limit,
                 )
                 .await?;
             if a.status == StatusCode::UNAUTHORIZED && !refresh {
@@ -705,17 +783,28 @@ impl RegistryClient {
         Ok((digest, parsed))
     }
 
-    async fn config(&self, r: &RegistryRef, digest: &str) -> Result<Vec<u8>, SourceError> {
+    async fn config(
+        &self,
+        r: &RegistryRef,
+        digest: &str,
+        size: i64,
+    ) -> Result<Vec<u8>, SourceError> {
         if let Some(bytes) = self.cache.as_ref().and_then(|c| c.get(digest)) {
             return Ok(bytes);
         }
+        // Up to the size the manifest declares (a config is never streamed past it).
+        let limit = u64::try_from(size)
+            .unwrap_or(0)
+            .min(crate::limits::CONFIG_MAX);
         let a = self
-            .request(
+            .request_to(
                 r,
                 Method::GET,
                 &format!("blobs/{digest}"),
                 None,
                 "the config blob",
+                None,
+                limit,
             )
             .await?;
         manifest::verify("config", &a.body, digest).map_err(|e| Self::bad(r, e))?;
@@ -763,7 +852,9 @@ impl RegistryClient {
                 }
             }
         };
-        let config = self.config(r, &image.config.digest).await?;
+        let config = self
+            .config(r, &image.config.digest, image.config.size)
+            .await?;
         Ok(Fetched {
             digest: Some(digest),
             index_digest,
@@ -772,12 +863,14 @@ impl RegistryClient {
         })
     }
 
-    /// Streams a blob into `dest` and verifies its digest (layers for the memory prediction).
+    /// Streams a blob of `size` bytes (the descriptor's; never more is read) into `dest` and
+    /// verifies its digest (layers for the memory prediction).
     pub(crate) async fn download(
         &self,
         r: &RegistryRef,
         digest: &str,
-        dest: &std::path::Path,
+        size: u64,
+        dest: &std::fs::File,
     ) -> Result<(), SourceError> {
         let a = self
             .request_to(
@@ -787,6 +880,7 @@ impl RegistryClient {
                 None,
                 "a layer blob",
                 Some(dest),
+                size,
             )
             .await?;
         let actual = a.streamed.unwrap_or_default();
@@ -818,16 +912,26 @@ impl RegistryClient {
     }
 }
 
-/// Writes a response body into a new file chunk by chunk, returning its sha256.
+/// Writes a response body into `file` chunk by chunk, returning its sha256; `None` once more
+/// than `limit` bytes arrive (the transfer is dropped there).
 async fn stream_to(
     mut res: reqwest::Response,
-    path: &std::path::Path,
-) -> Result<String, reqwest::Error> {
+    file: &std::fs::File,
+    limit: u64,
+) -> Result<Option<String>, reqwest::Error> {
     use sha2::Digest as _;
     use std::io::Write as _;
     let mut hash = sha2::Sha256::new();
-    let mut file = std::fs::File::create(path).ok();
+    let mut file = Some(file);
+    let mut written: u64 = 0;
+    if res.content_length().is_some_and(|n| n > limit) {
+        return Ok(None);
+    }
     while let Some(chunk) = res.chunk().await? {
+        written = written.saturating_add(chunk.len() as u64);
+        if written > limit {
+            return Ok(None);
+        }
         hash.update(&chunk);
         if let Some(f) = file.as_mut()
             && f.write_all(&chunk).is_err()
@@ -837,11 +941,11 @@ async fn stream_to(
     }
     let hex = manifest::hex(&hash.finalize());
     // A file that could not be written yields a digest of nothing useful: say so by mismatch.
-    Ok(if file.is_some() {
+    Ok(Some(if file.is_some() {
         format!("sha256:{hex}")
     } else {
         "unwritable".into()
-    })
+    }))
 }
 
 fn unauthorized(r: &RegistryRef, status: StatusCode, cred: Option<&Credential>) -> RegistryError {
@@ -880,7 +984,12 @@ fn registry_message(body: &[u8]) -> String {
                 .iter()
                 .map(|e| format!("{} {}", e.code, e.message).trim().to_string())
                 .collect();
-            format!(": {}", parts.join("; "))
+            // A server's words: bounded, and never a secret it echoed back.
+            let joined = parts.join("; ");
+            format!(
+                ": {}",
+                crate::redact::scrub(&crate::limits::shorten_to(&joined, 300))
+            )
         }
         _ => String::new(),
     }
@@ -998,6 +1107,29 @@ mod tests {
         );
         h.insert(RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::proptests::config())]
+
+        /// Auth challenges, error bodies and Retry-After values from any server: no panic,
+        /// bounded work, and error messages stay short.
+        #[test]
+        fn server_answers(s in "\\PC{0,400}", quoted in r#"[a-zA-Z=,"\\ ]{0,200}"#) {
+            let limit = std::time::Duration::from_secs(1);
+            crate::proptests::bounded(limit, || parse_challenge(&s));
+            crate::proptests::bounded(limit, || parse_challenge(&format!("Bearer {quoted}")));
+            let m = crate::proptests::bounded(limit, || registry_message(s.as_bytes()));
+            proptest::prop_assert!(m.len() < 1200);
+            let body = serde_json::json!({"errors": [{"code": quoted, "message": s}]}).to_string();
+            let m = crate::proptests::bounded(limit, || registry_message(body.as_bytes()));
+            proptest::prop_assert!(m.len() < 1200);
+            if let Ok(v) = reqwest::header::HeaderValue::from_str(&s) {
+                let mut h = HeaderMap::new();
+                h.insert(RETRY_AFTER, v);
+                let _ = retry_after(&h);
+            }
+        }
     }
 
     #[test]

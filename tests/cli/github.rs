@@ -837,6 +837,32 @@ fn read_only_token_warns_and_the_job_stays_green() {
 }
 
 #[test]
+fn an_api_error_echoing_the_token_is_scrubbed() {
+    let api = FakeGithub::start();
+    api.add_pull(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    api.set(|s| s.echo_auth = true);
+    let releases = Releases::genuine(None);
+    let job = Job::new(&api, &releases);
+    let images = crate::common::root().join("testdata/images");
+    let run = job.run(&[
+        (
+            "base-image",
+            &format!("oci:{}:incident-good", images.display()),
+        ),
+        (
+            "head-image",
+            &format!("oci:{}:incident-bad", images.display()),
+        ),
+    ]);
+    assert!(
+        run.commands().contains("<redacted>"),
+        "the API's message is shown, scrubbed:\n{}",
+        run.everything
+    );
+    run.assert_no_secret();
+}
+
+#[test]
 fn oversized_report_is_cut_to_fit_one_comment() {
     let reg = registry();
     let api = FakeGithub::start();

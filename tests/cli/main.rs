@@ -6,6 +6,7 @@ mod diff;
 mod errors;
 mod fetching;
 mod github;
+mod hardening;
 mod labels;
 mod memory;
 mod registry;

@@ -71,6 +71,9 @@ pub struct State {
     pub token_login: Option<String>,
     /// Answer POST and PATCH with this status (403: a read-only token).
     pub write_status: Option<u16>,
+    /// Answer writes with an error whose message echoes the request's Authorization header (a
+    /// proxy or a misbehaving API does that).
+    pub echo_auth: bool,
     pub rate_limits: VecDeque<RateLimit>,
     pub requests: Vec<Seen>,
     remaining: u64,
@@ -266,6 +269,16 @@ fn route(
     let path = req.path().to_string();
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let not_found = (404, message("Not Found", DOCS));
+    if s.echo_auth && (req.method == "POST" || req.method == "PATCH") {
+        let auth = req.header("authorization").unwrap_or_default();
+        return (
+            403,
+            message(
+                &format!("request with Authorization: {auth} refused (token {TOKEN})"),
+                "https://docs.github.com/rest",
+            ),
+        );
+    }
     let forbidden = |status: u16| {
         (
             status,

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod github_api;
+pub mod hostile;
 pub mod http;
 pub mod proxy;
 pub mod token;
