@@ -230,6 +230,10 @@ proptest! {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("config.json");
         std::fs::write(&p, &s).unwrap();
-        bounded(SECOND, || { let _ = crate::source::auth::lookup_docker_config(&p, "ghcr.io"); });
+        // The lookup is async (credential helpers run as child processes): one runtime per case.
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        bounded(SECOND, || {
+            let _ = rt.block_on(crate::source::auth::lookup_docker_config(&p, "ghcr.io"));
+        });
     }
 }
