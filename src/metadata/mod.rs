@@ -31,6 +31,22 @@ pub mod label {
     pub const STACK_ID: &str = "io.buildpacks.stack.id";
     /// Base image id (Platform API ≥ 0.12).
     pub const BASE_ID: &str = "io.buildpacks.base.id";
+    /// Builder and buildpackage: the layer holding each buildpack (`layerDiffID`).
+    pub const BUILDPACK_LAYERS: &str = "io.buildpacks.buildpack.layers";
+    /// Builder: the order groups detection tries.
+    pub const BUILDPACK_ORDER: &str = "io.buildpacks.buildpack.order";
+    /// Buildpackage: the buildpack at its top.
+    pub const BUILDPACKAGE: &str = "io.buildpacks.buildpackage.metadata";
+    /// Lifecycle image (`buildpacksio/lifecycle`): its version.
+    pub const LIFECYCLE_VERSION: &str = "io.buildpacks.lifecycle.version";
+    /// Lifecycle image: the Buildpack and Platform APIs it supports.
+    pub const LIFECYCLE_APIS: &str = "io.buildpacks.lifecycle.apis";
+    /// App image: whether `pack rebase` may swap its run image (false after run-image extension).
+    pub const REBASABLE: &str = "io.buildpacks.rebasable";
+    /// Prefix of the run/base image labels (`io.buildpacks.base.*`, Platform API ≥ 0.12).
+    pub const BASE_PREFIX: &str = "io.buildpacks.base.";
+    /// Prefix of the legacy stack labels (`io.buildpacks.stack.*`).
+    pub const STACK_PREFIX: &str = "io.buildpacks.stack.";
 }
 
 /// The image config document (`application/vnd.oci.image.config.v1+json`), leniently.
@@ -98,8 +114,68 @@ pub enum ImageKind {
     App,
     /// A builder image created by `pack builder create`.
     Builder,
+    /// A buildpackage (buildpack image) created by `pack buildpack package`.
+    Buildpackage,
+    /// A CNB run (base) image: stack or base labels, no lifecycle metadata.
+    RunImage,
+    /// A lifecycle image (`buildpacksio/lifecycle`).
+    Lifecycle,
     /// Not built by buildpacks (no buildpack labels).
     Plain,
+}
+
+impl ImageKind {
+    /// How the report names the kind.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::App => "app image",
+            Self::Builder => "builder",
+            Self::Buildpackage => "buildpackage",
+            Self::RunImage => "CNB run image",
+            Self::Lifecycle => "lifecycle image",
+            Self::Plain => "plain image",
+        }
+    }
+}
+
+/// One layer a buildpack or extension contributed (app images), or the layer holding a
+/// buildpack (builders, buildpackages).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModuleLayer {
+    /// Buildpack or extension id.
+    pub module: String,
+    /// Its version.
+    pub version: String,
+    /// Layer name (`jre`); `None` for the layer that holds a whole buildpack.
+    pub layer: Option<String>,
+    /// diffID.
+    pub sha: String,
+    /// Available at launch.
+    pub launch: bool,
+    /// Kept as cache.
+    pub cache: bool,
+    /// Available at build time.
+    pub build: bool,
+    /// Contributed by an image extension.
+    pub extension: bool,
+}
+
+/// Which diffID is which part, as the lifecycle metadata (or a builder's layer label) records
+/// it. Pure data; `crate::attribution` joins it with the config's `rootfs.diff_ids`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LayerMap {
+    /// App slices, in order.
+    pub app: Vec<String>,
+    /// Buildpack and extension layers.
+    pub modules: Vec<ModuleLayer>,
+    /// The launcher layer.
+    pub launcher: Option<String>,
+    /// The config layer.
+    pub config: Option<String>,
+    /// The process-types layer.
+    pub process_types: Option<String>,
+    /// The launch SBOM layer.
+    pub sbom: Option<String>,
 }
 
 /// A buildpack or extension with its version.
@@ -263,20 +339,42 @@ pub struct ImageMetadata {
     /// diffIDs of buildpack-contributed and application layers (from lifecycle metadata): the
     /// layers that can hold launch env files and application classes.
     pub buildpack_layer_shas: Vec<String>,
+    /// Which layer is which (app images, builders, buildpackages); `None` when not recorded.
+    pub layer_map: Option<LayerMap>,
+    /// Builder order groups, each as `id@version` entries (`?` marks optional ones).
+    pub order: Vec<Vec<String>>,
+    /// `io.buildpacks.rebasable`.
+    pub rebasable: Option<bool>,
 }
 
 impl ImageMetadata {
-    /// App, builder, or not built by buildpacks.
+    /// What kind of image the labels describe. The most specific label wins: a builder also
+    /// carries buildpack layers and stack labels, an app image also carries the run image's
+    /// stack labels, a buildpackage carries buildpack layers without builder metadata.
     pub fn kind(&self) -> ImageKind {
-        if self.labels.contains_key(label::BUILDER) {
+        let has = |l: &str| self.labels.contains_key(l);
+        if has(label::BUILDER) {
             ImageKind::Builder
-        } else if self.labels.contains_key(label::BUILD)
-            || self.labels.contains_key(label::LIFECYCLE)
-        {
+        } else if has(label::BUILD) || has(label::LIFECYCLE) {
             ImageKind::App
+        } else if has(label::BUILDPACKAGE) || has(label::BUILDPACK_LAYERS) {
+            ImageKind::Buildpackage
+        } else if has(label::LIFECYCLE_VERSION) || has(label::LIFECYCLE_APIS) {
+            ImageKind::Lifecycle
+        } else if self
+            .labels
+            .keys()
+            .any(|k| k.starts_with(label::STACK_PREFIX) || k.starts_with(label::BASE_PREFIX))
+        {
+            ImageKind::RunImage
         } else {
             ImageKind::Plain
         }
+    }
+
+    /// Whether a label was present but (partly) unreadable.
+    pub fn unreadable(&self, name: &str) -> bool {
+        self.problems.iter().any(|p| p.label == name)
     }
 
     /// The platform as `os/arch[/variant]`.
@@ -329,9 +427,20 @@ impl ImageMetadata {
         md.base_id = non_empty(md.labels.get(label::BASE_ID));
         md.read_app_labels();
         md.read_builder_labels();
+        md.read_module_labels();
+        md.rebasable = md
+            .labels
+            .get(label::REBASABLE)
+            .and_then(|v| v.trim().parse().ok());
         // The interpreted labels are read; their raw JSON (kilobytes each) is not kept, only the
         // fact that they were there (which makes an image an app or a builder).
-        for name in [label::BUILD, label::LIFECYCLE, label::BUILDER] {
+        for name in [
+            label::BUILD,
+            label::LIFECYCLE,
+            label::BUILDER,
+            label::BUILDPACK_LAYERS,
+            label::BUILDPACK_ORDER,
+        ] {
             if let Some(v) = md.labels.get_mut(name) {
                 v.clear();
                 v.shrink_to_fit();
@@ -387,6 +496,7 @@ impl ImageMetadata {
                 .flat_map(|b| b.layers.values().filter_map(|l| l.sha.clone()))
                 .chain(lc.app.shas())
                 .collect();
+            self.layer_map = Some(lifecycle_layer_map(lc));
             // Layer metadata is the authoritative place; a BOM entry for the same layer is a
             // legacy copy of it.
             for dep in layer_dependencies(lc) {
@@ -475,6 +585,134 @@ impl ImageMetadata {
                 ..Default::default()
             });
         }
+    }
+}
+
+impl ImageMetadata {
+    /// Builder and buildpackage labels beyond the builder metadata: the layer of each buildpack,
+    /// the order groups, the buildpackage's own buildpack; and a lifecycle image's labels.
+    fn read_module_labels(&mut self) {
+        if let Some(layers) =
+            self.parse_label::<labels::BuildpackLayersLabel>(label::BUILDPACK_LAYERS)
+        {
+            let mut map = LayerMap::default();
+            for (id, versions) in &layers {
+                for (version, blob) in versions {
+                    if let Some(sha) = blob.layer_diff_id.clone().filter(|s| !s.is_empty()) {
+                        map.modules.push(ModuleLayer {
+                            module: id.clone(),
+                            version: version.clone(),
+                            layer: None,
+                            sha,
+                            launch: false,
+                            cache: false,
+                            build: true,
+                            extension: false,
+                        });
+                    }
+                    // A buildpackage lists its buildpacks only here.
+                    if self.kind() == ImageKind::Buildpackage {
+                        self.buildpacks.push(Module {
+                            id: id.clone(),
+                            version: version.clone(),
+                            homepage: blob.homepage.clone().filter(|h| !h.is_empty()),
+                        });
+                    }
+                }
+            }
+            if self.layer_map.is_none() {
+                self.layer_map = Some(map);
+            }
+        }
+        if let Some(order) = self.parse_label::<labels::OrderLabel>(label::BUILDPACK_ORDER) {
+            self.order = order
+                .iter()
+                .map(|g| {
+                    g.group
+                        .iter()
+                        .map(|e| {
+                            let mut s = e.id.clone();
+                            if !e.version.is_empty() {
+                                s = format!("{s}@{}", e.version);
+                            }
+                            if e.optional {
+                                s.push('?');
+                            }
+                            s
+                        })
+                        .collect()
+                })
+                .collect();
+        }
+        if self.kind() == ImageKind::Buildpackage
+            && let Some(top) = self.parse_label::<labels::BuildpackageMetadata>(label::BUILDPACKAGE)
+            && !self
+                .buildpacks
+                .iter()
+                .any(|b| b.id == top.id && b.version == top.version)
+        {
+            self.buildpacks.push(Module {
+                id: top.id,
+                version: top.version,
+                homepage: top.homepage,
+            });
+        }
+        // Builder inventories repeat a buildpack once per composite that holds it; `pack
+        // inspect` lists each id@version once.
+        // (An app's group keeps its execution order.)
+        if self.kind() != ImageKind::App {
+            self.buildpacks
+                .sort_by(|a, b| a.id.cmp(&b.id).then(a.version.cmp(&b.version)));
+            self.buildpacks
+                .dedup_by(|a, b| a.id == b.id && a.version == b.version);
+        }
+        if self.lifecycle_version.is_none() {
+            self.lifecycle_version = non_empty(self.labels.get(label::LIFECYCLE_VERSION));
+        }
+        if self.platform_api.is_none()
+            && let Some(apis) = self.parse_label::<Value>(label::LIFECYCLE_APIS)
+        {
+            self.platform_api = builder_platform_apis(&labels::BuilderLifecycle {
+                apis,
+                ..Default::default()
+            });
+        }
+    }
+}
+
+fn lifecycle_layer_map(lc: &LifecycleMetadata) -> LayerMap {
+    let sha = |r: &Option<labels::ShaRef>| {
+        r.as_ref()
+            .and_then(|r| r.sha.clone())
+            .filter(|s| !s.is_empty())
+    };
+    let mut modules = Vec::new();
+    for (list, extension) in [(&lc.buildpacks, false), (&lc.extensions, true)] {
+        for bp in list {
+            for (name, md) in &bp.layers {
+                let Some(sha) = md.sha.clone().filter(|s| !s.is_empty()) else {
+                    continue;
+                };
+                modules.push(ModuleLayer {
+                    module: bp.key.clone(),
+                    version: bp.version.clone(),
+                    layer: Some(name.clone()),
+                    sha,
+                    launch: md.launch,
+                    cache: md.cache,
+                    build: md.build,
+                    extension,
+                });
+            }
+        }
+    }
+    LayerMap {
+        app: lc.app.shas(),
+        modules,
+        launcher: sha(&lc.launcher),
+        config: sha(&lc.config),
+        process_types: sha(&lc.process_types),
+        sbom: sha(&lc.sbom),
     }
 }
 
