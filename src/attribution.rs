@@ -392,6 +392,28 @@ impl PartsDiff {
     }
 }
 
+/// The layers of `these` that `pool` does not have, as a multiset: a diffID `pool` has once
+/// matches once.
+fn not_in<'a>(these: &[&'a LayerPart], pool: &[&LayerPart]) -> Vec<&'a LayerPart> {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for l in pool {
+        *count.entry(l.diff_id.as_str()).or_default() += 1;
+    }
+    these
+        .iter()
+        .filter(
+            |l| match count.get_mut(l.diff_id.as_str()).filter(|n| **n > 0) {
+                Some(n) => {
+                    *n -= 1;
+                    false
+                }
+                None => true,
+            },
+        )
+        .copied()
+        .collect()
+}
+
 /// The repository of an image name or `repo@sha256:…` reference, without tag or digest; `None`
 /// for a bare image id.
 fn repository(name: &str) -> Option<&str> {
@@ -435,20 +457,20 @@ pub fn diff_parts(
             .map(|l| l.part.kind())
             .unwrap_or("");
         let bytes = |ls: &[&LayerPart]| ls.iter().map(|l| l.size.unwrap_or(0)).sum::<u64>();
-        // A multiset: a diffID the first image has twice counts twice.
-        let mut pool: BTreeMap<&str, usize> = BTreeMap::new();
-        for l in &lb {
-            *pool.entry(l.diff_id.as_str()).or_default() += 1;
-        }
-        let mut changed: Vec<&LayerPart> = Vec::new();
-        for l in &la {
-            match pool.get_mut(l.diff_id.as_str()).filter(|n| **n > 0) {
-                Some(n) => *n -= 1,
-                None => changed.push(l),
-            }
-        }
-        let gone = pool.values().sum::<usize>();
+        // Layers nothing names are matched against the whole other image: a layer one image
+        // cannot name (an unreadable label) but the other can is not a change.
+        let (pool_b, pool_a): (Vec<&LayerPart>, Vec<&LayerPart>) = if key == "unattributed" {
+            (
+                before.layers.iter().collect(),
+                after.layers.iter().collect(),
+            )
+        } else {
+            (lb.clone(), la.clone())
+        };
+        let changed = not_in(&la, &pool_b);
+        let gone = not_in(&lb, &pool_a).len();
         let status = match (lb.is_empty(), la.is_empty()) {
+            _ if key == "unattributed" && changed.is_empty() && gone == 0 => Status::Unchanged,
             (true, _) => Status::Added,
             (_, true) => Status::Removed,
             _ if changed.is_empty() && gone == 0 => Status::Unchanged,

@@ -274,8 +274,14 @@ pub fn diff(before: &Image, after: &Image) -> Diff {
     env(&mut changes, b, a);
     labels(&mut changes, b, a);
     config(&mut changes, b, a);
+    builder_order(&mut changes, b, a);
     // Items absent from both images say nothing.
     changes.retain(|c| c.before.is_some() || c.after.is_some());
+    // What an unreadable label held is unknown, not gone: nothing it feeds is added or removed.
+    changes.retain(|c| {
+        let added_or_removed = matches!(c.status, Status::Added | Status::Removed);
+        !(added_or_removed && fed_by_unreadable(c.category, b, a))
+    });
     Diff {
         changes,
         layers: layer_stats(before, after),
@@ -354,6 +360,42 @@ fn release_notes(m: &Module) -> Option<String> {
     }
     let v = m.version.strip_prefix('v').unwrap_or(&m.version);
     Some(format!("{home}/releases/tag/v{v}"))
+}
+
+/// Whether a label that feeds `category` could not be read in either image.
+fn fed_by_unreadable(category: Category, b: &ImageMetadata, a: &ImageMetadata) -> bool {
+    let labels: &[&str] = match category {
+        Category::Buildpack | Category::Extension => &[
+            label::BUILD,
+            label::LIFECYCLE,
+            label::BUILDER,
+            label::BUILDPACK_LAYERS,
+            label::BUILDPACKAGE,
+        ],
+        Category::BuildpackOrder => &[label::BUILD, label::BUILDPACK_ORDER],
+        Category::Dependency => &[label::BUILD, label::LIFECYCLE],
+        Category::Lifecycle | Category::PlatformApi => {
+            &[label::BUILD, label::BUILDER, label::LIFECYCLE_APIS]
+        }
+        Category::RunImage => &[label::LIFECYCLE, label::BUILDER],
+        Category::Process => &[label::BUILD],
+        _ => &[],
+    };
+    labels.iter().any(|l| b.unreadable(l) || a.unreadable(l))
+}
+
+/// A builder's order groups, compared as data (not as label text): one item per group.
+fn builder_order(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata) {
+    let n = b.order.len().max(a.order.len());
+    for i in 0..n {
+        let group = |m: &ImageMetadata| m.order.get(i).map(|g| g.join(", "));
+        out.push(Change::new(
+            Category::BuildpackOrder,
+            format!("order group {}", i + 1),
+            group(b),
+            group(a),
+        ));
+    }
 }
 
 fn order(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata) {
@@ -538,12 +580,17 @@ fn label_value(v: &str) -> String {
 }
 
 fn labels(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata) {
+    // Read into their own items (a lifecycle image's version is the lifecycle item, once).
     const INTERPRETED: &[&str] = &[
         label::BUILD,
         label::LIFECYCLE,
         label::BUILDER,
         label::STACK_ID,
         label::BASE_ID,
+        label::BUILDPACK_LAYERS,
+        label::BUILDPACK_ORDER,
+        label::LIFECYCLE_VERSION,
+        label::LIFECYCLE_APIS,
     ];
     let keys: BTreeSet<&String> = b.labels.keys().chain(a.labels.keys()).collect();
     for k in keys {

@@ -103,7 +103,7 @@ pub(crate) fn shorten_digests(s: &str) -> String {
 /// What a renderer shows in the before/after cells of a change: order changes are told by what
 /// moved (in `detail`), not by two long lists.
 pub(crate) fn shown_value(c: &crate::diff::Change, v: &Option<String>) -> Option<String> {
-    if c.category == crate::diff::Category::BuildpackOrder {
+    if c.category == crate::diff::Category::BuildpackOrder && c.subject == "execution order" {
         return None;
     }
     v.as_deref().map(shorten_digests)

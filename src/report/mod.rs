@@ -11,13 +11,15 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::attribution::{Attribution, PartsDiff, RunImageMove, attribute, diff_parts};
 use crate::diff::{Category, Change, Diff, LayerCount, LayerStats, Status};
-use crate::metadata::{Dependency, ImageKind, LabelProblem, Module, RunImage};
+use crate::metadata::{Dependency, ImageKind, LabelProblem, Module, Process, RunImage};
 use crate::rules::{Finding, Severity};
 use crate::source::{Image, Origin};
 
-/// Version of the JSON document.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the JSON document. 2: layer attribution (`before.attribution`, `parts`), image
+/// kinds `buildpackage`, `run-image` and `lifecycle` (such images were `plain` or `builder`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One image as the report shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +49,16 @@ pub struct ImageSummary {
     pub layers: LayerCount,
     /// Labels that could not be read.
     pub problems: Vec<LabelProblem>,
+    /// Process types, sorted by type.
+    pub processes: Vec<Process>,
+    /// `io.buildpacks.rebasable`, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebasable: Option<bool>,
+    /// Builder order groups (`id@version`, `?` = optional).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub order: Vec<Vec<String>>,
+    /// Which part each layer is (one entry per `rootfs.diff_ids` entry).
+    pub attribution: Attribution,
 }
 
 impl ImageSummary {
@@ -74,6 +86,10 @@ impl ImageSummary {
             dependencies: m.dependencies.clone(),
             layers,
             problems: m.problems.clone(),
+            processes: m.processes.clone(),
+            rebasable: m.rebasable,
+            order: m.order.clone(),
+            attribution: attribute(m, &img.layers),
         }
     }
 }
@@ -114,6 +130,8 @@ pub struct DiffReport {
     pub unchanged_hidden: usize,
     /// Layer sharing.
     pub layers: LayerStats,
+    /// The layers compared part by part (run image, buildpack layers, app, …).
+    pub parts: PartsDiff,
     /// The JVM memory prediction of both images (`--memory`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryDiff>,
@@ -225,7 +243,47 @@ impl DiffReport {
                 .then_with(|| a.rule.cmp(&b.rule))
                 .then_with(|| a.change.subject.cmp(&b.change.subject))
         });
-        let summary = summarize(before, after, &diff, &findings);
+        let (sb, sa) = (
+            ImageSummary::new(before, diff.layers.before),
+            ImageSummary::new(after, diff.layers.after),
+        );
+        let mut parts = diff_parts(
+            &sb.attribution,
+            &sa.attribution,
+            before.metadata.run_image.as_ref(),
+            after.metadata.run_image.as_ref(),
+        );
+        // An unreadable run image record is not a rebase.
+        let lc = crate::metadata::label::LIFECYCLE;
+        if before.metadata.unreadable(lc) || after.metadata.unreadable(lc) {
+            parts.run_image = None;
+            // A part only one side can name, whose layers the other side has, did not move.
+            let ids = |s: &ImageSummary| -> std::collections::BTreeSet<String> {
+                s.attribution
+                    .layers
+                    .iter()
+                    .map(|l| l.diff_id.clone())
+                    .collect()
+            };
+            let (ib, ia) = (ids(&sb), ids(&sa));
+            for p in &mut parts.parts {
+                let (side, other) = match p.status {
+                    Status::Added => (&sa, &ib),
+                    Status::Removed => (&sb, &ia),
+                    _ => continue,
+                };
+                let all_there = side
+                    .attribution
+                    .layers
+                    .iter()
+                    .filter(|l| l.part.key() == p.part)
+                    .all(|l| other.contains(&l.diff_id));
+                if all_there {
+                    p.status = Status::Unchanged;
+                }
+            }
+        }
+        let summary = summarize(before, after, &diff, &parts, &findings);
         let total = diff.changes.len();
         let changes: Vec<Change> = diff
             .changes
@@ -236,13 +294,14 @@ impl DiffReport {
         Self {
             schema_version: SCHEMA_VERSION,
             bpdrift_version: env!("CARGO_PKG_VERSION"),
-            before: ImageSummary::new(before, diff.layers.before),
-            after: ImageSummary::new(after, diff.layers.after),
+            before: sb,
+            after: sa,
             summary,
             findings,
             unchanged_hidden: total - changes.len(),
             changes,
             layers: diff.layers,
+            parts,
             memory: None,
         }
     }
@@ -267,7 +326,153 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn summarize(before: &Image, after: &Image, diff: &Diff, findings: &[Finding]) -> Summary {
+/// The image kinds, when they differ: said first, since nothing after compares like with like.
+fn kinds_line(before: &Image, after: &Image) -> Option<String> {
+    let (kb, ka) = (before.metadata.kind(), after.metadata.kind());
+    (kb != ka).then(|| format!("different kinds: {} vs {}", kb.describe(), ka.describe()))
+}
+
+/// "2 labels unreadable: io.buildpacks.build.metadata (after), …": what the verdict cannot vouch for.
+fn unreadable_line(before: &Image, after: &Image) -> Option<String> {
+    let mut names: Vec<String> = Vec::new();
+    for (side, img) in [("before", before), ("after", after)] {
+        for p in &img.metadata.problems {
+            let name = format!("{} ({side})", p.label);
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    (!names.is_empty()).then(|| {
+        format!(
+            "{} unreadable: {}",
+            plural(names.len(), "label", "labels"),
+            names.join(", ")
+        )
+    })
+}
+
+/// Same manifest (or, without one, same config): nothing can differ.
+fn identical(before: &Image, after: &Image) -> bool {
+    let (b, a) = (&before.origin, &after.origin);
+    match (&b.digest, &a.digest) {
+        (Some(x), Some(y)) => x == y,
+        _ => b.config_digest == a.config_digest && before.layers == after.layers,
+    }
+}
+
+/// The app part, first: "your code changed" is the first question.
+fn app_line(parts: &PartsDiff) -> Option<String> {
+    let p = parts.get("app")?;
+    let bytes = crate::render::human_bytes(p.bytes_changed);
+    match p.status {
+        Status::Unchanged => None,
+        Status::Added => Some(format!(
+            "app added ({}, {bytes})",
+            plural(p.layers_after, "layer", "layers")
+        )),
+        Status::Removed => Some("app removed".into()),
+        Status::Changed => Some(format!(
+            "app changed ({} of {} app layers, {bytes})",
+            p.layers_changed, p.layers_after
+        )),
+    }
+}
+
+/// Buildpack layers that changed while their buildpack's version did not.
+fn rebuilt_line(parts: &PartsDiff) -> Option<String> {
+    let rebuilt: Vec<String> = parts
+        .changed()
+        .filter(|p| p.rebuilt_same_version)
+        .map(|p| {
+            let v = p.version_after.as_deref().unwrap_or_default();
+            match p.part.split_once(' ') {
+                Some((id, layer)) if !p.part.contains('@') => {
+                    format!("{id} layer {layer} rebuilt at the same version {v}")
+                }
+                _ => format!("{} rebuilt at the same version", p.part),
+            }
+        })
+        .collect();
+    match rebuilt.len() {
+        0 => None,
+        1..=3 => Some(rebuilt.join(", ")),
+        n => Some(format!("{n} buildpack layers rebuilt at the same version")),
+    }
+}
+
+fn run_image_line(parts: &PartsDiff) -> Option<String> {
+    let r = parts.run_image.as_ref()?;
+    let short = |d: &Option<String>| {
+        d.as_deref()
+            .map(crate::render::short_digest)
+            .unwrap_or_else(|| "none".into())
+    };
+    Some(match r.how {
+        RunImageMove::Rebased if r.base_layers > 0 => format!(
+            "run image rebased (top layer {} → {}; {} of {} base layers differ)",
+            short(&r.top_layer_before),
+            short(&r.top_layer_after),
+            r.base_layers_changed,
+            r.base_layers
+        ),
+        RunImageMove::Rebased => format!(
+            "run image rebased (top layer {} → {})",
+            short(&r.top_layer_before),
+            short(&r.top_layer_after),
+        ),
+        RunImageMove::Replaced => format!(
+            "run image replaced ({} → {})",
+            r.image_before.as_deref().unwrap_or("none"),
+            r.image_after.as_deref().unwrap_or("none")
+        ),
+    })
+}
+
+/// Changed layers nothing above explains: layers the labels do not name, and, when nothing
+/// else moved, the lifecycle's own layers (launcher, config, process types, SBOM).
+fn unexplained_line(parts: &PartsDiff, said_anything: bool) -> Option<String> {
+    let un = parts
+        .get("unattributed")
+        .filter(|p| p.status != Status::Unchanged);
+    if let Some(p) = un.filter(|p| p.layers_changed > 0) {
+        return Some(format!(
+            "{} unattributed layers differ ({})",
+            p.layers_changed,
+            crate::render::human_bytes(p.bytes_changed)
+        ));
+    }
+    if said_anything {
+        return None;
+    }
+    let moved: Vec<&crate::attribution::PartDiff> = parts.changed().collect();
+    if moved.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = moved.iter().map(|p| p.part.as_str()).collect();
+    let bytes: u64 = moved.iter().map(|p| p.bytes_changed).sum();
+    Some(format!(
+        "{} changed ({})",
+        plural_names(&names, "layer", "layers"),
+        crate::render::human_bytes(bytes)
+    ))
+}
+
+fn plural_names(names: &[&str], one: &str, many: &str) -> String {
+    format!(
+        "{} {}",
+        names.join(", "),
+        if names.len() == 1 { one } else { many }
+    )
+}
+
+fn summarize(
+    before: &Image,
+    after: &Image,
+    diff: &Diff,
+    parts_diff: &PartsDiff,
+    findings: &[Finding],
+) -> Summary {
     let mut changed: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut buildpacks: BTreeMap<String, usize> = BTreeMap::new();
     for c in diff.changed() {
@@ -287,6 +492,7 @@ fn summarize(before: &Image, after: &Image, diff: &Diff, findings: &[Finding]) -
     let max_severity = by_sev.keys().max().copied();
 
     let mut parts: Vec<String> = Vec::new();
+    parts.extend(app_line(parts_diff));
     let bp_changed: usize = diff
         .changed()
         .filter(|c| c.category == Category::Buildpack && c.status == Status::Changed)
@@ -348,13 +554,32 @@ fn summarize(before: &Image, after: &Image, diff: &Diff, findings: &[Finding]) -
             "runtime dependencies changed",
         )),
     }
+    parts.extend(rebuilt_line(parts_diff));
     for cat in [
-        Category::Lifecycle,
         Category::RunImage,
+        Category::Lifecycle,
         Category::PlatformApi,
     ] {
-        if changed.contains_key(cat.as_str()) {
-            parts.push(format!("{} changed", cat.as_str().replace('-', " ")));
+        if cat == Category::RunImage
+            && let Some(line) = run_image_line(parts_diff)
+        {
+            parts.push(line);
+            continue;
+        }
+        let one = diff
+            .changed()
+            .find(|c| c.category == cat && c.status == Status::Changed);
+        match one {
+            // "lifecycle 0.16.5 → 0.17.0" says more than "lifecycle changed".
+            Some(c) if cat == Category::Lifecycle => parts.push(format!(
+                "lifecycle {} → {}",
+                c.before.as_deref().unwrap_or_default(),
+                c.after.as_deref().unwrap_or_default()
+            )),
+            _ if changed.contains_key(cat.as_str()) => {
+                parts.push(format!("{} changed", cat.as_str().replace('-', " ")))
+            }
+            _ => {}
         }
     }
     let listed = [
@@ -386,11 +611,31 @@ fn summarize(before: &Image, after: &Image, diff: &Diff, findings: &[Finding]) -
     } else if other > 0 {
         parts.push(plural(other, "other change", "other changes"));
     }
-    let mut verdict = if parts.is_empty() {
-        "no drift".to_string()
+    let said_anything = !parts.is_empty();
+    parts.extend(unexplained_line(parts_diff, said_anything));
+    // Never "no drift" on two different images: what is left is said as it is.
+    let mut verdict = if identical(before, after) {
+        "identical".to_string()
+    } else if parts.is_empty()
+        && before.metadata.diff_ids == after.metadata.diff_ids
+        && unreadable_line(before, after).is_some()
+    {
+        "same layers; what is readable is the same".to_string()
+    } else if parts.is_empty() && before.metadata.diff_ids == after.metadata.diff_ids {
+        "same layers and compared settings; the image configs differ elsewhere (history, timestamps)"
+            .to_string()
+    } else if parts.is_empty() {
+        "layers differ".to_string()
     } else {
         parts.join(", ")
     };
+    let lead: Vec<String> = kinds_line(before, after)
+        .into_iter()
+        .chain(unreadable_line(before, after))
+        .collect();
+    if !lead.is_empty() {
+        verdict = format!("{}; {verdict}", lead.join("; "));
+    }
     let plain = [before, after]
         .iter()
         .filter(|i| i.metadata.kind() == ImageKind::Plain)
