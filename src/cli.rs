@@ -154,9 +154,10 @@ pub struct InspectArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
-    /// Platform to pick from multi-arch images.
-    #[arg(long, default_value = "linux/amd64", value_parser = parse_platform)]
-    pub platform: Platform,
+    /// Platform to pick from multi-arch images, or `all` to inspect every platform each image
+    /// has.
+    #[arg(long, default_value = "linux/amd64", value_parser = parse_platform_arg)]
+    pub platform: PlatformArg,
     /// Registry access.
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -720,11 +721,17 @@ async fn diff_all_platforms(args: DiffArgs) -> anyhow::Result<ExitCode> {
             pa.iter().any(|x| x.matches(p)),
         );
         if !(in_b && in_a) {
-            entries.push(render::PlatformEntry {
-                platform: p.to_string(),
-                report: None,
-                missing_in: Some(if in_b { "after" } else { "before" }),
-            });
+            let e = render::PlatformEntry::missing(
+                p.to_string(),
+                if in_b { "after" } else { "before" },
+            );
+            if e.finding
+                .as_ref()
+                .is_some_and(|f| args.fail_on.fails(f.severity))
+            {
+                code = ExitCode::from(1);
+            }
+            entries.push(e);
             continue;
         }
         let (b, a) = tokio::join!(
@@ -739,6 +746,7 @@ async fn diff_all_platforms(args: DiffArgs) -> anyhow::Result<ExitCode> {
             platform: p.to_string(),
             report: Some(report),
             missing_in: None,
+            finding: None,
         });
     }
     let stdout = io::stdout();
@@ -766,11 +774,34 @@ async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|s| s.parse::<ImageRef>())
         .collect::<Result<Vec<_>, _>>()?;
-    let opts = args.registry.fetch_options(&args.platform)?;
+    let platform = match &args.platform {
+        PlatformArg::One(p) => p.clone(),
+        PlatformArg::All => Platform::linux_amd64(),
+    };
+    let opts = args.registry.fetch_options(&platform)?;
     let fetcher = source::Fetcher::new(&opts)?;
+    // `--platform all`: one entry per platform of each image (a single-platform image is one).
+    let mut wanted: Vec<(ImageRef, Option<Platform>)> = Vec::new();
+    for r in refs {
+        let listed = match args.platform {
+            PlatformArg::All => fetcher.platforms(&r).await?,
+            PlatformArg::One(_) => None,
+        };
+        match listed {
+            Some(ps) => wanted.extend(ps.into_iter().map(|p| (r.clone(), Some(p)))),
+            None => wanted.push((r, None)),
+        }
+    }
+    let refs: Vec<&ImageRef> = wanted.iter().map(|(r, _)| r).collect();
     // Concurrency is bounded by the client's request slots (--jobs); all futures are polled on
     // this one thread, which is plenty for network-bound work.
-    let results = futures_util::future::join_all(refs.iter().map(|r| fetcher.fetch(r))).await;
+    let results = futures_util::future::join_all(wanted.iter().map(|(r, p)| async {
+        match p {
+            Some(p) => fetcher.fetch_platform(r, p).await,
+            None => fetcher.fetch(r).await,
+        }
+    }))
+    .await;
     let mut summaries = Vec::new();
     let mut failed = 0;
     for (r, res) in refs.iter().zip(results) {

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use comfy_table::{ContentArrangement, Table, presets};
 
-use super::short_digest;
+use super::{human_bytes, short_digest};
 use crate::report::ImageSummary;
 
 /// JSON array of image summaries (the same objects as `before`/`after` in a diff report).
@@ -13,7 +13,18 @@ pub fn inspect_json(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<
     writeln!(out)
 }
 
-/// One block per image: provenance, then buildpacks and runtime dependencies.
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED)
+        .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    t
+}
+
+/// One block per image, after `pack inspect`: provenance (both digests of an index), run image,
+/// buildpacks with homepages, extensions, processes, then runtime dependencies and which part
+/// each layer is.
 pub fn inspect_table(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<()> {
     for (i, s) in images.iter().enumerate() {
         if i > 0 {
@@ -31,19 +42,30 @@ pub fn inspect_table(images: &[ImageSummary], out: &mut dyn Write) -> io::Result
             short_digest(digest),
             s.origin.platform,
             if s.built_by_buildpacks {
-                ""
+                s.kind.describe()
             } else {
                 "(not built by buildpacks)"
             }
         )?;
         let line = |k: &str, v: &Option<String>| v.as_ref().map(|v| format!("  {k}: {v}"));
+        let run = s.run_image.as_ref();
+        let mirrors = run.map(|r| r.mirrors.join(", ")).filter(|m| !m.is_empty());
         for l in [
+            line("index digest", &s.origin.index_digest),
+            line("manifest digest", &s.origin.digest),
             line("lifecycle", &s.lifecycle_version),
             line("platform API", &s.platform_api),
+            line("run image", &run.and_then(|r| r.image.clone())),
             line(
-                "run image",
-                &s.run_image.as_ref().and_then(|r| r.image.clone()),
+                "run image reference",
+                &run.and_then(|r| r.reference.clone()),
             ),
+            line(
+                "run image top layer",
+                &run.and_then(|r| r.top_layer.clone()),
+            ),
+            line("run image mirrors", &mirrors),
+            line("rebasable", &s.rebasable.map(|r| r.to_string())),
             line("stack", &s.stack_id),
         ]
         .into_iter()
@@ -51,22 +73,63 @@ pub fn inspect_table(images: &[ImageSummary], out: &mut dyn Write) -> io::Result
         {
             writeln!(out, "{l}")?;
         }
-        if !s.buildpacks.is_empty() || !s.dependencies.is_empty() {
-            let mut t = Table::new();
-            t.load_preset(presets::UTF8_FULL_CONDENSED)
-                .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
-                .set_content_arrangement(ContentArrangement::Disabled)
-                .set_header(vec!["BUILDPACK / DEPENDENCY", "VERSION"]);
+        if !s.buildpacks.is_empty() || !s.extensions.is_empty() || !s.dependencies.is_empty() {
+            let mut t = table(&["BUILDPACK / DEPENDENCY", "VERSION", "HOMEPAGE"]);
             for b in &s.buildpacks {
-                t.add_row(vec![b.id.clone(), b.version.clone()]);
+                t.add_row(vec![
+                    b.id.clone(),
+                    b.version.clone(),
+                    b.homepage.clone().unwrap_or_default(),
+                ]);
+            }
+            for e in &s.extensions {
+                t.add_row(vec![
+                    format!("{} (extension)", e.id),
+                    e.version.clone(),
+                    e.homepage.clone().unwrap_or_default(),
+                ]);
             }
             for d in &s.dependencies {
                 t.add_row(vec![
                     format!("  {} ({})", d.layer, d.buildpack),
                     d.version.clone(),
+                    String::new(),
                 ]);
             }
             writeln!(out, "{t}")?;
+        }
+        if !s.processes.is_empty() {
+            let mut t = table(&["PROCESS", "SHELL", "COMMAND", "ARGS", "WORK DIR"]);
+            for p in &s.processes {
+                let mut kind = p.kind.clone();
+                if p.default {
+                    kind.push_str(" (default)");
+                }
+                t.add_row(vec![
+                    kind,
+                    if p.direct { "direct" } else { "bash" }.to_string(),
+                    p.command.join(" "),
+                    p.args.join(" "),
+                    p.working_dir.clone().unwrap_or_default(),
+                ]);
+            }
+            writeln!(out, "{t}")?;
+        }
+        if !s.attribution.parts.is_empty() {
+            let mut t = table(&["PART", "LAYERS", "BYTES"]);
+            for p in &s.attribution.parts {
+                t.add_row(vec![
+                    p.part.clone(),
+                    p.layers.to_string(),
+                    human_bytes(p.bytes),
+                ]);
+            }
+            writeln!(out, "{t}")?;
+        }
+        for l in &s.attribution.layers {
+            if let crate::attribution::Part::Unattributed { reason } = &l.part {
+                writeln!(out, "  unattributed layer {}: {reason}", l.index + 1)?;
+            }
         }
     }
     Ok(())

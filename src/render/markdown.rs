@@ -45,7 +45,7 @@ fn image_row(label: &str, s: &ImageSummary) -> String {
         .as_deref()
         .unwrap_or(&s.origin.config_digest);
     let kind = if s.built_by_buildpacks {
-        format!("{:?}", s.kind).to_lowercase()
+        s.kind.describe().to_string()
     } else {
         "not built by buildpacks".into()
     };
@@ -215,6 +215,22 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
         writeln!(out, "\n</details>")?;
+    }
+
+    let rows = super::part_rows(r);
+    if !rows.is_empty() {
+        writeln!(out, "\n#### Layers by part\n")?;
+        let header: Vec<String> = super::PART_HEADER
+            .iter()
+            .map(|h| h.to_lowercase())
+            .collect();
+        writeln!(out, "| {} |", header.join(" | "))?;
+        writeln!(out, "|---|---|---|---|---|")?;
+        for row in rows {
+            let [part, rest @ ..] = row;
+            let rest: Vec<String> = rest.iter().map(|c| escape(c)).collect();
+            writeln!(out, "| {} | {} |", code(&part), rest.join(" | "))?;
+        }
     }
 
     let mem = super::memory_lines(r);

@@ -18,7 +18,7 @@ pub use fleet::{fleet_html, fleet_markdown};
 pub use inspect::{inspect_json, inspect_table};
 pub use markdown::escape as markdown_escape;
 pub use memory::memory;
-pub use platforms::{PlatformEntry, render_platforms};
+pub use platforms::{PlatformEntry, overall_verdict, render_platforms};
 pub use rules::{rules_json, rules_table};
 
 /// `--format`.
@@ -182,3 +182,44 @@ pub(crate) fn layers_line(r: &DiffReport) -> String {
         human_bytes(l.new.bytes),
     )
 }
+
+/// The rows of the "Layers by part" section (table and Markdown): every part that moved, as
+/// `[part, layers, bytes, changed, change]`.
+pub(crate) fn part_rows(r: &DiffReport) -> Vec<[String; 5]> {
+    use crate::diff::Status;
+    r.parts
+        .changed()
+        .map(|p| {
+            let word = match (&p.version_before, &p.version_after) {
+                _ if p.rebuilt_same_version => format!(
+                    "rebuilt at the same version {}",
+                    p.version_after.as_deref().unwrap_or_default()
+                ),
+                (Some(b), Some(a)) if b != a => format!("{} ({b} → {a})", p.status.as_str()),
+                _ if p.kind == "run-image" => match &r.parts.run_image {
+                    Some(m) => format!("{:?}", m.how).to_lowercase(),
+                    None => p.status.as_str().to_string(),
+                },
+                _ => p.status.as_str().to_string(),
+            };
+            let changed = match p.status {
+                Status::Removed => "-".to_string(),
+                _ => format!("{} ({})", p.layers_changed, human_bytes(p.bytes_changed)),
+            };
+            [
+                p.part.clone(),
+                format!("{} → {}", p.layers_before, p.layers_after),
+                format!(
+                    "{} → {}",
+                    human_bytes(p.bytes_before),
+                    human_bytes(p.bytes_after)
+                ),
+                changed,
+                word,
+            ]
+        })
+        .collect()
+}
+
+/// Header of [`part_rows`].
+pub(crate) const PART_HEADER: [&str; 5] = ["PART", "LAYERS", "BYTES", "NEW LAYERS", "CHANGE"];

@@ -19,6 +19,69 @@ pub struct PlatformEntry {
     /// `before` or `after`: the image that lacks the platform.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing_in: Option<&'static str>,
+    /// A platform the old image had and the new one lacks: deploys there break.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding: Option<crate::rules::Finding>,
+}
+
+impl PlatformEntry {
+    /// A platform only one image has; a `warning` finding when it is the new one that lacks it.
+    pub fn missing(platform: String, missing_in: &'static str) -> Self {
+        let finding = (missing_in == "after").then(|| crate::rules::Finding {
+            rule: "platform-removed".into(),
+            severity: crate::rules::Severity::Warning,
+            affects: vec!["deploy".into()],
+            summary: format!(
+                "the new image has no {platform} manifest: deploys on that architecture fail to pull"
+            ),
+            advice: Some(
+                "Build the missing platform again, or make sure nothing runs on it.".into(),
+            ),
+            sources: Vec::new(),
+            note: None,
+            change: crate::diff::Change::of(
+                crate::diff::Category::Config,
+                "platform",
+                Some(platform.clone()),
+                None,
+            ),
+        });
+        Self {
+            platform,
+            report: None,
+            missing_in: Some(missing_in),
+            finding,
+        }
+    }
+}
+
+/// One line over every platform: lost and gained platforms first, then each platform's verdict
+/// (platforms with the same verdict said together).
+pub fn overall_verdict(entries: &[PlatformEntry]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for (which, word) in [("after", "lost"), ("before", "added")] {
+        let ps: Vec<&str> = entries
+            .iter()
+            .filter(|e| e.missing_in == Some(which))
+            .map(|e| e.platform.as_str())
+            .collect();
+        if !ps.is_empty() {
+            parts.push(format!("platform {word}: {}", ps.join(", ")));
+        }
+    }
+    let mut verdicts: Vec<(String, Vec<&str>)> = Vec::new();
+    for e in entries {
+        if let Some(r) = &e.report {
+            match verdicts.iter_mut().find(|(v, _)| *v == r.summary.verdict) {
+                Some((_, ps)) => ps.push(&e.platform),
+                None => verdicts.push((r.summary.verdict.clone(), vec![&e.platform])),
+            }
+        }
+    }
+    for (v, ps) in verdicts {
+        parts.push(format!("{}: {v}", ps.join(", ")));
+    }
+    format!("{} platforms: {}", entries.len(), parts.join(" | "))
 }
 
 #[derive(Serialize)]
@@ -27,6 +90,7 @@ struct AllPlatforms<'a> {
     bpdrift_version: &'static str,
     before: &'a str,
     after: &'a str,
+    verdict: String,
     platforms: &'a [PlatformEntry],
 }
 
@@ -56,6 +120,7 @@ pub fn render_platforms(
                 bpdrift_version: env!("CARGO_PKG_VERSION"),
                 before,
                 after,
+                verdict: overall_verdict(entries),
                 platforms: entries,
             };
             serde_json::to_writer_pretty(&mut *out, &doc)?;
@@ -63,6 +128,12 @@ pub fn render_platforms(
         }
         Format::Table | Format::Markdown => {
             let md = format == Format::Markdown;
+            let verdict = overall_verdict(entries);
+            if md {
+                writeln!(out, "### bpdrift: {}\n", super::markdown_escape(&verdict))?;
+            } else {
+                writeln!(out, "{verdict}\n")?;
+            }
             for (i, e) in entries.iter().enumerate() {
                 if i > 0 {
                     writeln!(out)?;
@@ -77,7 +148,10 @@ pub fn render_platforms(
                         super::render(r, format, out)?;
                     }
                     None => {
-                        let line = missing_line(e, before, after);
+                        let mut line = missing_line(e, before, after);
+                        if let Some(f) = &e.finding {
+                            line = format!("{line}\n{}: {}: {}", f.severity, f.rule, f.summary);
+                        }
                         if md {
                             writeln!(
                                 out,

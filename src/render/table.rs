@@ -61,6 +61,14 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
     }
+    if r.before.kind != r.after.kind {
+        writeln!(
+            out,
+            "warning: comparing a {} with a {}: most differences below follow from that",
+            r.before.kind.describe(),
+            r.after.kind.describe()
+        )?;
+    }
     writeln!(out)?;
     writeln!(out, "{}", r.summary.verdict)?;
 
@@ -162,6 +170,16 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
                 value(&shown_value(c, &c.after)),
                 change_word(c),
             ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+
+    let rows = super::part_rows(r);
+    if !rows.is_empty() {
+        writeln!(out, "\nLayers by part")?;
+        let mut t = table(&super::PART_HEADER);
+        for row in rows {
+            t.add_row(row.to_vec());
         }
         writeln!(out, "{t}")?;
     }
