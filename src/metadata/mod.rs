@@ -353,14 +353,18 @@ impl ImageMetadata {
     /// stack labels, a buildpackage carries buildpack layers without builder metadata.
     pub fn kind(&self) -> ImageKind {
         let has = |l: &str| self.labels.contains_key(l);
-        if has(label::BUILDER) {
+        // A lifecycle image carries its version and APIs, and a legacy subset of builder
+        // metadata, but no buildpacks (no layer or order label) and no app metadata.
+        let lifecycle_labels = has(label::LIFECYCLE_VERSION) || has(label::LIFECYCLE_APIS);
+        let builds = [label::BUILDPACK_LAYERS, label::BUILDPACK_ORDER, label::BUILD, label::LIFECYCLE];
+        if lifecycle_labels && !builds.iter().any(|l| has(l)) {
+            ImageKind::Lifecycle
+        } else if has(label::BUILDER) {
             ImageKind::Builder
         } else if has(label::BUILD) || has(label::LIFECYCLE) {
             ImageKind::App
         } else if has(label::BUILDPACKAGE) || has(label::BUILDPACK_LAYERS) {
             ImageKind::Buildpackage
-        } else if has(label::LIFECYCLE_VERSION) || has(label::LIFECYCLE_APIS) {
-            ImageKind::Lifecycle
         } else if self
             .labels
             .keys()
