@@ -356,7 +356,12 @@ impl ImageMetadata {
         // A lifecycle image carries its version and APIs, and a legacy subset of builder
         // metadata, but no buildpacks (no layer or order label) and no app metadata.
         let lifecycle_labels = has(label::LIFECYCLE_VERSION) || has(label::LIFECYCLE_APIS);
-        let builds = [label::BUILDPACK_LAYERS, label::BUILDPACK_ORDER, label::BUILD, label::LIFECYCLE];
+        let builds = [
+            label::BUILDPACK_LAYERS,
+            label::BUILDPACK_ORDER,
+            label::BUILD,
+            label::LIFECYCLE,
+        ];
         if lifecycle_labels && !builds.iter().any(|l| has(l)) {
             ImageKind::Lifecycle
         } else if has(label::BUILDER) {

@@ -431,14 +431,21 @@ fn run_image_line(parts: &PartsDiff) -> Option<String> {
 
 /// Changed layers nothing above explains: layers the labels do not name, and, when nothing
 /// else moved, the lifecycle's own layers (launcher, config, process types, SBOM).
-fn unexplained_line(parts: &PartsDiff, said_anything: bool) -> Option<String> {
+fn unexplained_line(parts: &PartsDiff, said_anything: bool, plain: bool) -> Option<String> {
     let un = parts
         .get("unattributed")
         .filter(|p| p.status != Status::Unchanged);
     if let Some(p) = un.filter(|p| p.layers_changed > 0) {
+        // Plain images have nothing to attribute layers to: "unattributed" would say nothing.
+        let what = if plain { "" } else { "unattributed " };
+        let n = p.layers_changed;
         return Some(format!(
-            "{} unattributed layers differ ({})",
-            p.layers_changed,
+            "{n} {what}{} ({})",
+            if n == 1 {
+                "layer differs"
+            } else {
+                "layers differ"
+            },
             crate::render::human_bytes(p.bytes_changed)
         ));
     }
@@ -612,7 +619,9 @@ fn summarize(
         parts.push(plural(other, "other change", "other changes"));
     }
     let said_anything = !parts.is_empty();
-    parts.extend(unexplained_line(parts_diff, said_anything));
+    let both_plain =
+        before.metadata.kind() == ImageKind::Plain && after.metadata.kind() == ImageKind::Plain;
+    parts.extend(unexplained_line(parts_diff, said_anything, both_plain));
     // Never "no drift" on two different images: what is left is said as it is.
     let mut verdict = if identical(before, after) {
         "identical".to_string()
