@@ -651,6 +651,28 @@ mod tests {
     }
 
     #[test]
+    fn builder_buildpack_rebuilt_at_the_same_version() {
+        let builder = |diff_id: &str| {
+            let layers =
+                format!(r#"{{"p/a":{{"1.0.0":{{"api":"0.7","layerDiffID":"{diff_id}"}}}}}}"#);
+            let cfg = serde_json::json!({"rootfs":{"diff_ids":["sha256:base", diff_id]},
+                "config":{"Labels":{label::BUILDER: r#"{"buildpacks":[{"id":"p/a","version":"1.0.0"},{"id":"p/a","version":"1.0.0"}]}"#,
+                                    label::BUILDPACK_LAYERS: layers}}});
+            let md = ImageMetadata::from_config(cfg.to_string().as_bytes()).unwrap();
+            (md, vec![layer(10), layer(20)])
+        };
+        let (mb, lb) = builder("sha256:x");
+        let (ma, la) = builder("sha256:y");
+        // The inventory lists each id@version once.
+        assert_eq!(mb.buildpacks.len(), 1);
+        let (ab, aa) = (attribute(&mb, &lb), attribute(&ma, &la));
+        assert!(matches!(&ab.layers[0].part, Part::Unattributed { .. }));
+        let d = diff_parts(&ab, &aa, None, None);
+        let p = d.get("p/a@1.0.0").unwrap();
+        assert!(p.rebuilt_same_version, "{p:?}");
+    }
+
+    #[test]
     fn rebase_and_replacement() {
         let run = |image: &str, top: &str| RunImage {
             image: Some(image.into()),

@@ -134,3 +134,50 @@ pub fn inspect_table(images: &[ImageSummary], out: &mut dyn Write) -> io::Result
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::{ImageMetadata, label};
+    use crate::source::{Image, Origin};
+
+    #[test]
+    fn extensions_rebasable_and_both_digests() {
+        let build = r#"{"buildpacks":[{"id":"p/node","version":"1.0.0","homepage":"https://example.com/node"}],
+            "extensions":[{"id":"p/curl","version":"0.1.0","homepage":"https://example.com/curl"}],
+            "processes":[{"type":"web","command":["node"],"args":["server.js"],"direct":false,"working-dir":"/srv"}]}"#;
+        let lc = r#"{"runImage":{"topLayer":"sha256:t","reference":"run@sha256:r","image":"run:1","mirrors":["mirror/run:1"]}}"#;
+        let cfg = serde_json::json!({"rootfs":{"diff_ids":["sha256:t"]},"config":{"Entrypoint":["/cnb/process/web"],
+            "Labels":{label::BUILD: build, label::LIFECYCLE: lc, label::REBASABLE: "false"}}});
+        let img = Image {
+            origin: Origin {
+                reference: "app".into(),
+                transport: "oci",
+                digest: Some("sha256:manifest".into()),
+                index_digest: Some("sha256:index".into()),
+                config_digest: "sha256:config".into(),
+                platform: "linux/amd64".into(),
+            },
+            layers: Vec::new(),
+            metadata: ImageMetadata::from_config(cfg.to_string().as_bytes()).unwrap(),
+        };
+        let mut out = Vec::new();
+        inspect_table(&[ImageSummary::of(&img)], &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for want in [
+            "index digest: sha256:index",
+            "manifest digest: sha256:manifest",
+            "run image mirrors: mirror/run:1",
+            "rebasable: false",
+            "p/curl (extension)",
+            "https://example.com/curl",
+            "web (default)",
+            "bash",
+            "server.js",
+            "/srv",
+            "run image",
+        ] {
+            assert!(text.contains(want), "{want}\n{text}");
+        }
+    }
+}

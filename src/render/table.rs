@@ -64,7 +64,7 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     if r.before.kind != r.after.kind {
         writeln!(
             out,
-            "warning: comparing a {} with a {}: most differences below follow from that",
+            "warning: the images are of different kinds ({} vs {}): most differences below follow from that",
             r.before.kind.describe(),
             r.after.kind.describe()
         )?;

@@ -64,3 +64,91 @@ fn every_complete_sample_parses() {
     }
     assert!(checked >= 10, "only {checked} samples checked");
 }
+
+/// The kind of every real label set of a whole image: builder, buildpackage, app, run image,
+/// lifecycle image, plain.
+#[test]
+fn kinds_of_real_label_sets() {
+    use bpdrift::metadata::ImageKind;
+    let dir = crate::common::root().join("testdata/labels");
+    let of = |file: &str| -> BTreeMap<String, String> {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap()
+    };
+    let kind = |labels: &BTreeMap<String, String>| {
+        ImageMetadata::from_config(&config(labels)).unwrap().kind()
+    };
+    let builder = of("builder-paketo-bionic-2020.config-labels.json");
+    assert_eq!(kind(&builder), ImageKind::Builder);
+    let package = of("buildpackage-hello-universe.config-labels.json");
+    assert_eq!(kind(&package), ImageKind::Buildpackage);
+    let md = ImageMetadata::from_config(&config(&package)).unwrap();
+    // Its buildpacks come from io.buildpacks.buildpack.layers, each id@version once.
+    let ids: Vec<String> = md
+        .buildpacks
+        .iter()
+        .map(|b| format!("{}@{}", b.id, b.version))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "example/hello-moon@0.0.3",
+            "example/hello-universe@0.0.1",
+            "example/hello-world@0.0.2"
+        ]
+    );
+    let app = of("paketo-java-petclinic-tiny-platform-0.8-lifecycle-0.13.1.config-labels.json");
+    assert_eq!(kind(&app), ImageKind::App);
+    // A run image: the stack labels of the jammy run image, no lifecycle metadata.
+    let run = of("synthesized/run-jammy-base.config-labels.json");
+    assert_eq!(kind(&run), ImageKind::RunImage);
+    // A lifecycle image (buildpacksio/lifecycle): version and APIs, a legacy builder subset.
+    let lifecycle: BTreeMap<String, String> = [
+        (label::LIFECYCLE_VERSION, "0.20.7"),
+        (
+            label::LIFECYCLE_APIS,
+            r#"{"buildpack":{"deprecated":[],"supported":["0.7","0.11"]},"platform":{"deprecated":[],"supported":["0.7","0.13"]}}"#,
+        ),
+        (label::BUILDER, r#"{"lifecycle":{"version":"0.20.7"}}"#),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let md = ImageMetadata::from_config(&config(&lifecycle)).unwrap();
+    assert_eq!(md.kind(), ImageKind::Lifecycle);
+    assert_eq!(md.lifecycle_version.as_deref(), Some("0.20.7"));
+    assert_eq!(md.platform_api.as_deref(), Some("0.7, 0.13"));
+    assert_eq!(
+        kind(&of("synthesized/plain-a.config-labels.json")),
+        ImageKind::Plain
+    );
+}
+
+/// A lifecycle image's version bump is one item, not two (the label is the lifecycle item).
+#[test]
+fn lifecycle_image_version_counted_once() {
+    let image = |v: &str| {
+        let labels: BTreeMap<String, String> = [
+            (label::LIFECYCLE_VERSION.to_string(), v.to_string()),
+            (
+                label::LIFECYCLE_APIS.to_string(),
+                r#"{"platform":{"supported":["0.13"]}}"#.to_string(),
+            ),
+        ]
+        .into();
+        bpdrift::source::Image {
+            origin: bpdrift::source::Origin {
+                reference: format!("lifecycle:{v}"),
+                transport: "oci",
+                digest: Some(format!("sha256:{v}")),
+                index_digest: None,
+                config_digest: format!("sha256:c{v}"),
+                platform: "linux/amd64".into(),
+            },
+            layers: Vec::new(),
+            metadata: ImageMetadata::from_config(&config(&labels)).unwrap(),
+        }
+    };
+    let d = bpdrift::diff::diff(&image("0.20.6"), &image("0.20.7"));
+    let moved: Vec<&str> = d.changed().map(|c| c.code.as_str()).collect();
+    assert_eq!(moved, ["lifecycle-changed"]);
+}

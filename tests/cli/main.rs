@@ -1,5 +1,6 @@
 //! The one integration-test binary: every area is a module, sharing the fixtures in `common`.
 
+mod attribution;
 mod common;
 mod diff;
 mod errors;
