@@ -67,7 +67,7 @@ fn change_word(c: &Change) -> String {
 pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     let head = match r.summary.max_severity {
         Some(s) => icon(s),
-        None if r.changes.iter().any(Change::is_change) => "🔀",
+        None if r.changes.iter().any(Change::is_change) || !r.summary.changed.is_empty() => "🔀",
         None => "✅",
     };
     writeln!(out, "### {head} bpdrift: {}\n", escape(&r.summary.verdict))?;

@@ -670,6 +670,15 @@ fn summarize(
     };
     verdict.push_str("; ");
     verdict.push_str(&findings_text);
+    // Layers that moved count as a difference even when no labelled item did (an app-only
+    // change): `github comment` must not call that "no drift anymore".
+    let parts_moved = parts_diff
+        .changed()
+        .filter(|p| p.layers_changed > 0 || p.status == Status::Removed)
+        .count();
+    if parts_moved > 0 {
+        changed.insert("layer-part", parts_moved);
+    }
     Summary {
         verdict,
         changed,

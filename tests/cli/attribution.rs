@@ -53,6 +53,8 @@ fn app_only_change_names_the_app_and_its_bytes() {
         .map(|p| p["part"].as_str().unwrap())
         .collect();
     assert_eq!(moved, ["app"]);
+    // A difference for `github comment` too (not "no drift anymore").
+    assert_eq!(v["summary"]["changed"]["layer-part"], 1);
     let run = bpdrift().args(["diff", GOOD, &img("app-change")]).run();
     settings(&[]).bind(|| assert_snapshot!("attribution_app_change", run.snapshot()));
 }
