@@ -231,6 +231,9 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             let rest: Vec<String> = rest.iter().map(|c| escape(c)).collect();
             writeln!(out, "| {} | {} |", code(&part), rest.join(" | "))?;
         }
+        if let Some(line) = super::app_unchanged_line(r) {
+            writeln!(out, "\n{line}")?;
+        }
     }
 
     let mem = super::memory_lines(r);

@@ -221,5 +221,20 @@ pub(crate) fn part_rows(r: &DiffReport) -> Vec<[String; 5]> {
         .collect()
 }
 
+/// "app unchanged (5 layers, 1.5 KiB)" under the parts table: during an incident "the app did
+/// not move" rules a suspect out (the revert worked).
+pub(crate) fn app_unchanged_line(r: &DiffReport) -> Option<String> {
+    let app = r.parts.get("app")?;
+    (app.status == crate::diff::Status::Unchanged && r.parts.changed().next().is_some()).then(
+        || {
+            format!(
+                "app unchanged ({} layers, {})",
+                app.layers_after,
+                human_bytes(app.bytes_after)
+            )
+        },
+    )
+}
+
 /// Header of [`part_rows`].
 pub(crate) const PART_HEADER: [&str; 5] = ["PART", "LAYERS", "BYTES", "NEW LAYERS", "CHANGE"];

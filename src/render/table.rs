@@ -182,6 +182,9 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             t.add_row(row.to_vec());
         }
         writeln!(out, "{t}")?;
+        if let Some(line) = super::app_unchanged_line(r) {
+            writeln!(out, "{line}")?;
+        }
     }
 
     let mem = super::memory_lines(r);
