@@ -3,7 +3,8 @@
 //! The pipeline is `reference` (parse what the user typed) → `source` (fetch the image config
 //! from a registry, an OCI layout or an archive) → `metadata` (read the `io.buildpacks.*` labels
 //! into one lenient model) → `diff` (pure comparison) → `rules` (which changes matter) →
-//! `attribution` (which layer is which part) → `report` (the serialisable result) → `render` (table, JSON, Markdown).
+//! `attribution` (which layer is which part) → `report` (the serialisable result) → `render`
+//! (table, JSON, Markdown).
 //!
 //! Only `source` touches the network or the file system; everything after it is pure.
 

@@ -392,18 +392,3 @@ pub struct OrderEntry {
     #[serde(deserialize_with = "nullable")]
     pub optional: bool,
 }
-
-/// `io.buildpacks.buildpackage.metadata`: the buildpack a buildpackage carries at its top.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct BuildpackageMetadata {
-    /// Buildpack id.
-    #[serde(deserialize_with = "lenient_string")]
-    pub id: String,
-    /// Version.
-    #[serde(deserialize_with = "lenient_string")]
-    pub version: String,
-    /// Homepage.
-    #[serde(deserialize_with = "nullable")]
-    pub homepage: Option<String>,
-}

@@ -654,7 +654,8 @@ impl ImageMetadata {
                 .collect();
         }
         if self.kind() == ImageKind::Buildpackage
-            && let Some(top) = self.parse_label::<labels::BuildpackageMetadata>(label::BUILDPACKAGE)
+            // `{id, version, homepage, stacks}`: the buildpack a buildpackage carries at its top.
+            && let Some(top) = self.parse_label::<ModuleRef>(label::BUILDPACKAGE)
             && !self
                 .buildpacks
                 .iter()

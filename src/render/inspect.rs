@@ -2,8 +2,7 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{ContentArrangement, Table, presets};
-
+use super::table::table;
 use super::{human_bytes, short_digest};
 use crate::report::ImageSummary;
 
@@ -11,15 +10,6 @@ use crate::report::ImageSummary;
 pub fn inspect_json(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, images)?;
     writeln!(out)
-}
-
-fn table(header: &[&str]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED)
-        .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(header.to_vec());
-    t
 }
 
 /// One block per image, after `pack inspect`: provenance (both digests of an index), run image,

@@ -10,7 +10,8 @@ use super::{layers_line, short_digest, shown_value, wrap};
 use crate::diff::{Category, Change};
 use crate::report::{DiffReport, ImageSummary};
 
-fn table(header: &[&str]) -> Table {
+/// A table in the style every terminal view shares.
+pub(super) fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED)
         .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
