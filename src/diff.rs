@@ -386,6 +386,29 @@ fn fed_by_unreadable(category: Category, b: &ImageMetadata, a: &ImageMetadata) -
 
 /// A builder's order groups, compared as data (not as label text): one item per group.
 fn builder_order(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata) {
+    // The same groups in another order: one item saying so, not one per position.
+    let (mut sb, mut sa) = (b.order.clone(), a.order.clone());
+    sb.sort();
+    sa.sort();
+    if b.order != a.order && sb == sa {
+        let firsts = |m: &ImageMetadata| {
+            let f: Vec<&str> = m
+                .order
+                .iter()
+                .map(|g| g.first().map_or("", String::as_str))
+                .collect();
+            Some(f.join(" | "))
+        };
+        let mut c = Change::new(
+            Category::BuildpackOrder,
+            "order groups",
+            firsts(b),
+            firsts(a),
+        );
+        c.detail = Some("reordered".into());
+        out.push(c);
+        return;
+    }
     let n = b.order.len().max(a.order.len());
     for i in 0..n {
         let group = |m: &ImageMetadata| m.order.get(i).map(|g| g.join(", "));
@@ -716,6 +739,29 @@ mod tests {
         env(&mut out, &b, &a);
         assert_eq!(out[0].status, Status::Changed);
         assert_eq!(out[0].after.as_deref(), Some("<redacted>"));
+    }
+
+    #[test]
+    fn reordered_builder_groups_are_one_item() {
+        let mk = |groups: &[&[&str]]| ImageMetadata {
+            order: groups
+                .iter()
+                .map(|g| g.iter().map(|s| s.to_string()).collect())
+                .collect(),
+            ..Default::default()
+        };
+        let (b, a) = (
+            mk(&[&["java@1"], &["node@2"]]),
+            mk(&[&["node@2"], &["java@1"]]),
+        );
+        let mut out = Vec::new();
+        builder_order(&mut out, &b, &a);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].detail.as_deref(), Some("reordered"));
+        assert_eq!(out[0].after.as_deref(), Some("node@2 | java@1"));
+        let mut out = Vec::new();
+        builder_order(&mut out, &b, &mk(&[&["java@1"], &["node@3"]]));
+        assert_eq!(out[1].status, Status::Changed);
     }
 
     #[test]
