@@ -22,14 +22,16 @@ use crate::source::Layer;
 pub enum Part {
     /// A layer of the run (base) image: everything up to and including `runImage.topLayer`.
     RunImage,
-    /// A layer an image extension contributed.
+    /// A layer an image extension contributed (app), or the layer holding an extension
+    /// (builder).
     Extension {
         /// Extension id.
         id: String,
         /// Its version.
         version: String,
-        /// Layer name.
-        layer: String,
+        /// Layer name; absent for the layer holding a whole extension.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        layer: Option<String>,
     },
     /// A buildpack layer (app image) or the layer holding a buildpack (builder, buildpackage).
     Buildpack {
@@ -68,7 +70,12 @@ impl Part {
     pub fn key(&self) -> String {
         match self {
             Self::RunImage => "run image".into(),
-            Self::Extension { id, layer, .. } => format!("extension {id} {layer}"),
+            Self::Extension {
+                id,
+                layer: Some(layer),
+                ..
+            } => format!("extension {id} {layer}"),
+            Self::Extension { id, version, .. } => format!("extension {id}@{version}"),
             Self::Buildpack {
                 id,
                 layer: Some(layer),
@@ -173,12 +180,12 @@ pub fn attribute(metadata: &ImageMetadata, layers: &[Layer]) -> Attribution {
     if let Some(map) = &metadata.layer_map {
         for m in &map.modules {
             let part = match (&m.layer, m.extension) {
-                (Some(layer), true) => Part::Extension {
+                (layer, true) => Part::Extension {
                     id: m.module.clone(),
                     version: m.version.clone(),
                     layer: layer.clone(),
                 },
-                (layer, _) => Part::Buildpack {
+                (layer, false) => Part::Buildpack {
                     id: m.module.clone(),
                     version: m.version.clone(),
                     layer: layer.clone(),
@@ -213,7 +220,14 @@ pub fn attribute(metadata: &ImageMetadata, layers: &[Layer]) -> Attribution {
     if kind == ImageKind::App
         && let Some(top) = top
     {
-        match ids.iter().rposition(|d| d == top) {
+        // The run image ends below the first layer the metadata names (an empty layer can have
+        // the top layer's diffID higher up, e.g. an empty app slice).
+        let first_named = ids
+            .iter()
+            .position(|d| d != top && named.contains_key(d.as_str()))
+            .unwrap_or(ids.len());
+        let below = ids[..first_named].iter().rposition(|d| d == top);
+        match below.or_else(|| ids.iter().rposition(|d| d == top)) {
             Some(i) => {
                 base_end = i + 1;
                 for p in parts.iter_mut().take(base_end) {
@@ -612,6 +626,19 @@ mod tests {
         assert!(
             matches!(&a.layers[2].part, Part::Unattributed { reason } if reason.contains("matches"))
         );
+    }
+
+    #[test]
+    fn an_empty_app_slice_with_the_top_layers_diff_id_is_not_base() {
+        let lc = r#"{"app":[{"sha":"sha256:e"}],"buildpacks":[{"key":"p/j","version":"1","layers":{"jre":{"sha":"sha256:j","launch":true}}}],
+            "runImage":{"topLayer":"sha256:e"}}"#;
+        let (md, layers) = app(lc, &["sha256:r1", "sha256:e", "sha256:j", "sha256:e"]);
+        let keys: Vec<String> = attribute(&md, &layers)
+            .layers
+            .iter()
+            .map(|l| l.part.key())
+            .collect();
+        assert_eq!(keys, ["run image", "run image", "p/j jre", "app"]);
     }
 
     #[test]

@@ -370,6 +370,7 @@ fn fed_by_unreadable(category: Category, b: &ImageMetadata, a: &ImageMetadata) -
             label::LIFECYCLE,
             label::BUILDER,
             label::BUILDPACK_LAYERS,
+            label::EXTENSION_LAYERS,
             label::BUILDPACKAGE,
         ],
         Category::BuildpackOrder => &[label::BUILD, label::BUILDPACK_ORDER],
@@ -612,6 +613,7 @@ fn labels(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata) {
         label::BASE_ID,
         label::BUILDPACK_LAYERS,
         label::BUILDPACK_ORDER,
+        label::EXTENSION_LAYERS,
         label::LIFECYCLE_VERSION,
         label::LIFECYCLE_APIS,
     ];

@@ -33,6 +33,8 @@ pub mod label {
     pub const BASE_ID: &str = "io.buildpacks.base.id";
     /// Builder and buildpackage: the layer holding each buildpack (`layerDiffID`).
     pub const BUILDPACK_LAYERS: &str = "io.buildpacks.buildpack.layers";
+    /// Builder: the layer holding each image extension (`layerDiffID`).
+    pub const EXTENSION_LAYERS: &str = "io.buildpacks.extension.layers";
     /// Builder: the order groups detection tries.
     pub const BUILDPACK_ORDER: &str = "io.buildpacks.buildpack.order";
     /// Buildpackage: the buildpack at its top.
@@ -449,6 +451,7 @@ impl ImageMetadata {
             label::BUILDER,
             label::BUILDPACK_LAYERS,
             label::BUILDPACK_ORDER,
+            label::EXTENSION_LAYERS,
         ] {
             if let Some(v) = md.labels.get_mut(name) {
                 v.clear();
@@ -601,11 +604,15 @@ impl ImageMetadata {
     /// Builder and buildpackage labels beyond the builder metadata: the layer of each buildpack,
     /// the order groups, the buildpackage's own buildpack; and a lifecycle image's labels.
     fn read_module_labels(&mut self) {
-        if let Some(layers) =
-            self.parse_label::<labels::BuildpackLayersLabel>(label::BUILDPACK_LAYERS)
-        {
+        let buildpacks = self.parse_label::<labels::BuildpackLayersLabel>(label::BUILDPACK_LAYERS);
+        let extensions = self.parse_label::<labels::BuildpackLayersLabel>(label::EXTENSION_LAYERS);
+        if buildpacks.is_some() || extensions.is_some() {
             let mut map = LayerMap::default();
-            for (id, versions) in &layers {
+            let all = [(buildpacks, false), (extensions, true)];
+            let entries = all
+                .iter()
+                .flat_map(|(l, ext)| l.iter().flatten().map(move |(id, v)| (id, v, *ext)));
+            for (id, versions, extension) in entries {
                 for (version, blob) in versions {
                     if let Some(sha) = blob.layer_diff_id.clone().filter(|s| !s.is_empty()) {
                         map.modules.push(ModuleLayer {
@@ -616,11 +623,11 @@ impl ImageMetadata {
                             launch: false,
                             cache: false,
                             build: true,
-                            extension: false,
+                            extension,
                         });
                     }
                     // A buildpackage lists its buildpacks only here.
-                    if self.kind() == ImageKind::Buildpackage {
+                    if self.kind() == ImageKind::Buildpackage && !extension {
                         self.buildpacks.push(Module {
                             id: id.clone(),
                             version: version.clone(),
