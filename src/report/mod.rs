@@ -408,16 +408,25 @@ fn run_image_line(parts: &PartsDiff) -> Option<String> {
             .map(crate::render::short_digest)
             .unwrap_or_else(|| "none".into())
     };
+    // Another tag of the same repository is still a rebase; the names say which.
+    let renamed = match (&r.image_before, &r.image_after) {
+        (Some(b), Some(a)) if b != a && !b.contains('@') && !a.contains('@') => {
+            format!("{b} → {a}, ")
+        }
+        _ => String::new(),
+    };
     Some(match r.how {
         RunImageMove::Rebased if r.base_layers > 0 => format!(
-            "run image rebased (top layer {} → {}; {} of {} base layers differ)",
+            "run image rebased ({}top layer {} → {}; {} of {} base layers differ)",
+            renamed,
             short(&r.top_layer_before),
             short(&r.top_layer_after),
             r.base_layers_changed,
             r.base_layers
         ),
         RunImageMove::Rebased => format!(
-            "run image rebased (top layer {} → {})",
+            "run image rebased ({}top layer {} → {})",
+            renamed,
             short(&r.top_layer_before),
             short(&r.top_layer_after),
         ),
@@ -630,6 +639,10 @@ fn summarize(
         && unreadable_line(before, after).is_some()
     {
         "same layers; what is readable is the same".to_string()
+    } else if parts.is_empty() && before.origin.config_digest == after.origin.config_digest {
+        // Same config, so the same diffIDs: only the manifests differ (another compression,
+        // media types, or a docker-archive against a registry copy).
+        "same content (same config and layer diffIDs); only the manifests differ".to_string()
     } else if parts.is_empty() && before.metadata.diff_ids == after.metadata.diff_ids {
         "same layers and compared settings; the image configs differ elsewhere (history, timestamps)"
             .to_string()

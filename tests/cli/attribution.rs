@@ -304,3 +304,17 @@ fn platform_all_with_a_lost_platform_warns() {
     assert_eq!(lost[0]["finding"]["severity"], "warning");
     assert_eq!(args("error").code, 0);
 }
+
+/// The same image read from a layout and from `docker save` output: no manifest digest to
+/// compare, but the same config; said as it is, never "no drift".
+#[test]
+fn same_content_through_another_transport() {
+    let (verdict, _) = verdicts(
+        &img("incident-bad"),
+        "docker-archive:testdata/archives/incident-bad.docker.tar",
+    );
+    assert_eq!(
+        verdict,
+        "same content (same config and layer diffIDs); only the manifests differ; no findings"
+    );
+}
