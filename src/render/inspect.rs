@@ -106,20 +106,52 @@ pub fn inspect_table(images: &[ImageSummary], out: &mut dyn Write) -> io::Result
             writeln!(out, "{t}")?;
         }
         if !s.attribution.parts.is_empty() {
-            let mut t = table(&["PART", "LAYERS", "BYTES"]);
+            let mut t = table(&["PART", "LAYERS", "BYTES", "FLAGS"]);
             for p in &s.attribution.parts {
+                let first = s.attribution.layers.iter().find(|l| l.part.key() == p.part);
+                let flags = match first.map(|l| &l.part) {
+                    Some(crate::attribution::Part::Buildpack {
+                        layer: Some(_),
+                        launch,
+                        cache,
+                        ..
+                    }) => [(*launch, "launch"), (*cache, "cache")]
+                        .iter()
+                        .filter(|(on, _)| *on)
+                        .map(|(_, w)| *w)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    _ => String::new(),
+                };
                 t.add_row(vec![
                     p.part.clone(),
                     p.layers.to_string(),
                     human_bytes(p.bytes),
+                    flags,
                 ]);
             }
             writeln!(out, "{t}")?;
         }
+        // Why layers are unattributed, once per reason.
+        let mut reasons: Vec<(&str, Vec<String>)> = Vec::new();
         for l in &s.attribution.layers {
             if let crate::attribution::Part::Unattributed { reason } = &l.part {
-                writeln!(out, "  unattributed layer {}: {reason}", l.index + 1)?;
+                let n = (l.index + 1).to_string();
+                match reasons.iter_mut().find(|(r, _)| r == reason) {
+                    Some((_, ns)) => ns.push(n),
+                    None => reasons.push((reason, vec![n])),
+                }
             }
+        }
+        for (reason, ns) in reasons {
+            writeln!(out, "  unattributed layers {}: {reason}", ns.join(", "))?;
+        }
+        if !s.attribution.missing.is_empty() {
+            writeln!(
+                out,
+                "  the labels name {} layers this image does not have (labels copied from another image?)",
+                s.attribution.missing.len()
+            )?;
         }
     }
     Ok(())
