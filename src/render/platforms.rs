@@ -59,7 +59,7 @@ impl PlatformEntry {
 /// (platforms with the same verdict said together).
 pub fn overall_verdict(entries: &[PlatformEntry]) -> String {
     let mut parts: Vec<String> = Vec::new();
-    for (which, word) in [("after", "lost"), ("before", "added")] {
+    for (which, word) in [("after", "lost (warning)"), ("before", "added")] {
         let ps: Vec<&str> = entries
             .iter()
             .filter(|e| e.missing_in == Some(which))

@@ -290,7 +290,7 @@ fn platform_all_with_a_lost_platform_warns() {
         v["verdict"]
             .as_str()
             .unwrap()
-            .starts_with("3 platforms: platform lost: linux/arm/v7"),
+            .starts_with("3 platforms: platform lost (warning): linux/arm/v7"),
         "{}",
         v["verdict"]
     );
@@ -303,6 +303,17 @@ fn platform_all_with_a_lost_platform_warns() {
     assert_eq!(lost[0]["finding"]["rule"], "platform-removed");
     assert_eq!(lost[0]["finding"]["severity"], "warning");
     assert_eq!(args("error").code, 0);
+    let table = bpdrift()
+        .args([
+            "diff",
+            "--platform",
+            "all",
+            &img("multiarch"),
+            &img("multiarch-next"),
+        ])
+        .run();
+    assert_eq!(table.code, 0);
+    settings(&[]).bind(|| assert_snapshot!("attribution_platform_lost", table.snapshot()));
 }
 
 /// The same image read from a layout and from `docker save` output: no manifest digest to
