@@ -79,6 +79,22 @@ fn kinds_of_real_label_sets() {
     };
     let builder = of("builder-paketo-bionic-2020.config-labels.json");
     assert_eq!(kind(&builder), ImageKind::Builder);
+    // Its metadata lists 33 entries, several buildpacks once per composite that holds them;
+    // `pack builder inspect` shows each id@version once: 25.
+    let md = ImageMetadata::from_config(&config(&builder)).unwrap();
+    let mut ids: Vec<String> = md
+        .buildpacks
+        .iter()
+        .map(|b| format!("{}@{}", b.id, b.version))
+        .collect();
+    assert_eq!(ids.len(), 25);
+    ids.dedup();
+    assert_eq!(ids.len(), 25);
+    assert_eq!(
+        md.order.len(),
+        5,
+        "order groups read from io.buildpacks.buildpack.order"
+    );
     let package = of("buildpackage-hello-universe.config-labels.json");
     assert_eq!(kind(&package), ImageKind::Buildpackage);
     let md = ImageMetadata::from_config(&config(&package)).unwrap();
