@@ -365,9 +365,17 @@ fn release_notes(m: &Module) -> Option<String> {
 /// Whether a label that feeds `category` could not be read in either image.
 fn fed_by_unreadable(category: Category, b: &ImageMetadata, a: &ImageMetadata) -> bool {
     let labels: &[&str] = match category {
+        // The lifecycle label lists buildpacks too, but is read for them only without build
+        // metadata (lifecycle ≤ 0.3).
+        Category::Buildpack | Category::Extension
+            if [b, a].iter().any(|m| {
+                m.unreadable(label::LIFECYCLE) && !m.labels.contains_key(label::BUILD)
+            }) =>
+        {
+            return true;
+        }
         Category::Buildpack | Category::Extension => &[
             label::BUILD,
-            label::LIFECYCLE,
             label::BUILDER,
             label::BUILDPACK_LAYERS,
             label::EXTENSION_LAYERS,
