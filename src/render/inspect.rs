@@ -146,6 +146,14 @@ pub fn inspect_table(images: &[ImageSummary], out: &mut dyn Write) -> io::Result
         for (reason, ns) in reasons {
             writeln!(out, "  unattributed layers {}: {reason}", ns.join(", "))?;
         }
+        // The lifecycle records the extended run image's top layer: the layers extensions added
+        // to it are counted as run image layers (the labels do not tell them apart).
+        if s.rebasable == Some(false) && !s.extensions.is_empty() {
+            writeln!(
+                out,
+                "  the run image was extended by image extensions: its layers include theirs"
+            )?;
+        }
         if !s.attribution.missing.is_empty() {
             writeln!(
                 out,
@@ -194,6 +202,7 @@ mod tests {
             "p/curl (extension)",
             "https://example.com/curl",
             "web (default)",
+            "the run image was extended by image extensions",
             "bash",
             "server.js",
             "/srv",
