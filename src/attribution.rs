@@ -435,6 +435,13 @@ fn repository(name: &str) -> Option<&str> {
     if name.is_empty() || (name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())) {
         return None;
     }
+    // Docker Hub has several spellings (`index.docker.io/x/run`, `docker.io/x/run`, `x/run`,
+    // `library/ubuntu`, `ubuntu`): compare them as one.
+    let mut name = name;
+    for prefix in ["index.docker.io/", "registry-1.docker.io/", "docker.io/"] {
+        name = name.strip_prefix(prefix).unwrap_or(name);
+    }
+    name = name.strip_prefix("library/").unwrap_or(name);
     // A `:` after the last `/` starts a tag (a `:` before it is a registry port).
     let slash = name.rfind('/').map_or(0, |i| i + 1);
     Some(match name[slash..].find(':') {
@@ -721,9 +728,14 @@ mod tests {
             Some(&run("other:1", "b")),
         );
         assert_eq!(d.run_image.unwrap().how, RunImageMove::Replaced);
-        assert_eq!(
-            repository("index.docker.io/p/run@sha256:ab"),
-            Some("index.docker.io/p/run")
+        assert_eq!(repository("index.docker.io/p/run@sha256:ab"), Some("p/run"));
+        assert_eq!(repository("docker.io/library/ubuntu:22.04"), Some("ubuntu"));
+        let d = diff_parts(
+            &empty,
+            &empty,
+            Some(&run("index.docker.io/p/run:latest", "a")),
+            Some(&run("p/run:latest", "b")),
         );
+        assert_eq!(d.run_image.unwrap().how, RunImageMove::Rebased);
     }
 }
