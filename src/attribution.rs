@@ -428,6 +428,32 @@ fn not_in<'a>(these: &[&'a LayerPart], pool: &[&LayerPart]) -> Vec<&'a LayerPart
         .collect()
 }
 
+/// Whether two run image names (or references) name the same image: same repository (in any
+/// Docker Hub spelling) and the same tag (`latest` when untagged). A `repo@sha256:…` reference
+/// has no tag to compare: its repository decides. A bare image id names nothing: `None`.
+fn same_image(b: &str, a: &str) -> Option<bool> {
+    let tag = |n: &str| -> Option<String> {
+        if n.contains('@') {
+            return None;
+        }
+        let slash = n.rfind('/').map_or(0, |i| i + 1);
+        Some(
+            n[slash..]
+                .split_once(':')
+                .map_or("latest", |(_, t)| t)
+                .to_string(),
+        )
+    };
+    let (rb, ra) = (repository(b)?, repository(a)?);
+    Some(
+        rb == ra
+            && match (tag(b), tag(a)) {
+                (Some(x), Some(y)) => x == y,
+                _ => true,
+            },
+    )
+}
+
 /// The repository of an image name or `repo@sha256:…` reference, without tag or digest; `None`
 /// for a bare image id.
 fn repository(name: &str) -> Option<&str> {
@@ -522,12 +548,9 @@ pub fn diff_parts(
                 || rb.image != ra.image =>
         {
             let (nb, na) = (run_image_name(rb), run_image_name(ra));
-            let same = match (
-                nb.as_deref().and_then(repository),
-                na.as_deref().and_then(repository),
-            ) {
-                (Some(b), Some(a)) => b == a,
+            let same = match (nb.as_deref(), na.as_deref()) {
                 // No names to compare (image ids only): the top layer moved under the same name.
+                (Some(b), Some(a)) => same_image(b, a).unwrap_or(true),
                 _ => true,
             };
             let base = parts.iter().find(|p| p.kind == "run-image");
@@ -718,7 +741,7 @@ mod tests {
             &empty,
             &empty,
             Some(&run("reg:5000/run:1", "a")),
-            Some(&run("reg:5000/run:2", "b")),
+            Some(&run("reg:5000/run:1", "b")),
         );
         assert_eq!(d.run_image.unwrap().how, RunImageMove::Rebased);
         let d = diff_parts(
@@ -730,6 +753,10 @@ mod tests {
         assert_eq!(d.run_image.unwrap().how, RunImageMove::Replaced);
         assert_eq!(repository("index.docker.io/p/run@sha256:ab"), Some("p/run"));
         assert_eq!(repository("docker.io/library/ubuntu:22.04"), Some("ubuntu"));
+        assert_eq!(same_image("p/run:base-cnb", "p/run:tiny-cnb"), Some(false));
+        assert_eq!(same_image("p/run", "docker.io/p/run:latest"), Some(true));
+        assert_eq!(same_image("p/run@sha256:1", "p/run:1"), Some(true));
+        assert_eq!(same_image(&"a".repeat(64), "p/run:1"), None);
         let d = diff_parts(
             &empty,
             &empty,

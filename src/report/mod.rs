@@ -408,25 +408,16 @@ fn run_image_line(parts: &PartsDiff) -> Option<String> {
             .map(crate::render::short_digest)
             .unwrap_or_else(|| "none".into())
     };
-    // Another tag of the same repository is still a rebase; the names say which.
-    let renamed = match (&r.image_before, &r.image_after) {
-        (Some(b), Some(a)) if b != a && !b.contains('@') && !a.contains('@') => {
-            format!("{b} → {a}, ")
-        }
-        _ => String::new(),
-    };
     Some(match r.how {
         RunImageMove::Rebased if r.base_layers > 0 => format!(
-            "run image rebased ({}top layer {} → {}; {} of {} base layers differ)",
-            renamed,
+            "run image rebased (top layer {} → {}; {} of {} base layers differ)",
             short(&r.top_layer_before),
             short(&r.top_layer_after),
             r.base_layers_changed,
             r.base_layers
         ),
         RunImageMove::Rebased => format!(
-            "run image rebased ({}top layer {} → {})",
-            renamed,
+            "run image rebased (top layer {} → {})",
             short(&r.top_layer_before),
             short(&r.top_layer_after),
         ),
