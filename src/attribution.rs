@@ -548,9 +548,17 @@ pub fn diff_parts(
                 || rb.image != ra.image =>
         {
             let (nb, na) = (run_image_name(rb), run_image_name(ra));
+            // A mirror of the image is the same image (`pack rebase` may pull from one).
+            let names = |r: &RunImage, own: &Option<String>| -> Vec<String> {
+                own.iter().chain(&r.mirrors).cloned().collect()
+            };
+            let (all_b, all_a) = (names(rb, &nb), names(ra, &na));
             let same = match (nb.as_deref(), na.as_deref()) {
                 // No names to compare (image ids only): the top layer moved under the same name.
-                (Some(b), Some(a)) => same_image(b, a).unwrap_or(true),
+                (Some(b), Some(a)) if same_image(b, a).is_none() => true,
+                (Some(_), Some(_)) => all_b
+                    .iter()
+                    .any(|b| all_a.iter().any(|a| same_image(b, a) == Some(true))),
                 _ => true,
             };
             let base = parts.iter().find(|p| p.kind == "run-image");
@@ -757,6 +765,18 @@ mod tests {
         assert_eq!(same_image("p/run", "docker.io/p/run:latest"), Some(true));
         assert_eq!(same_image("p/run@sha256:1", "p/run:1"), Some(true));
         assert_eq!(same_image(&"a".repeat(64), "p/run:1"), None);
+        // Rebased onto a mirror of the same run image.
+        let mirrored = RunImage {
+            mirrors: vec!["gcr.io/p/run:1".into()],
+            ..run("p/run:1", "a")
+        };
+        let d = diff_parts(
+            &empty,
+            &empty,
+            Some(&mirrored),
+            Some(&run("gcr.io/p/run:1", "b")),
+        );
+        assert_eq!(d.run_image.unwrap().how, RunImageMove::Rebased);
         let d = diff_parts(
             &empty,
             &empty,
