@@ -118,7 +118,7 @@ pub enum ImageKind {
     Builder,
     /// A buildpackage (buildpack image) created by `pack buildpack package`.
     Buildpackage,
-    /// A CNB run (base) image: stack or base labels, no lifecycle metadata.
+    /// A CNB run or build (base) image: stack or base labels, no lifecycle metadata.
     RunImage,
     /// A lifecycle image (`buildpacksio/lifecycle`).
     Lifecycle,
@@ -133,7 +133,8 @@ impl ImageKind {
             Self::App => "app image",
             Self::Builder => "builder",
             Self::Buildpackage => "buildpackage",
-            Self::RunImage => "CNB run image",
+            // Stack/base labels are on run and build images alike.
+            Self::RunImage => "CNB base image",
             Self::Lifecycle => "lifecycle image",
             Self::Plain => "plain image",
         }
@@ -370,7 +371,10 @@ impl ImageMetadata {
             ImageKind::Builder
         } else if has(label::BUILD) || has(label::LIFECYCLE) {
             ImageKind::App
-        } else if has(label::BUILDPACKAGE) || has(label::BUILDPACK_LAYERS) {
+        } else if has(label::BUILDPACKAGE)
+            || has(label::BUILDPACK_LAYERS)
+            || has(label::EXTENSION_LAYERS)
+        {
             ImageKind::Buildpackage
         } else if self
             .labels
