@@ -168,3 +168,54 @@ fn lifecycle_image_version_counted_once() {
     let moved: Vec<&str> = d.changed().map(|c| c.code.as_str()).collect();
     assert_eq!(moved, ["lifecycle-changed"]);
 }
+
+/// A real 2021 Paketo app's lifecycle metadata names every layer an image built with it has:
+/// with its diffIDs as the rootfs, nothing is unattributed and the run image ends at its top layer.
+#[test]
+fn real_lifecycle_metadata_attributes_every_layer() {
+    use bpdrift::attribution::{Part, attribute};
+    let dir = crate::common::root().join("testdata/labels");
+    let labels: BTreeMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(
+            dir.join("paketo-java-petclinic-tiny-platform-0.8-lifecycle-0.13.1.config-labels.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let lc: Value = serde_json::from_str(&labels[label::LIFECYCLE]).unwrap();
+    let sha = |v: &Value| v["sha"].as_str().unwrap().to_string();
+    let mut ids = vec![
+        "sha256:0000000000000000000000000000000000000000000000000000000000000001".to_string(),
+        lc["runImage"]["topLayer"].as_str().unwrap().to_string(),
+    ];
+    for bp in lc["buildpacks"].as_array().unwrap() {
+        for layer in bp["layers"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            if layer["launch"] == true {
+                ids.push(sha(layer));
+            }
+        }
+    }
+    if lc.get("sbom").is_some() {
+        ids.push(sha(&lc["sbom"]));
+    }
+    ids.extend(lc["app"].as_array().unwrap().iter().map(sha));
+    for k in ["launcher", "config", "process-types"] {
+        ids.push(sha(&lc[k]));
+    }
+    let cfg = json!({"os":"linux","architecture":"amd64","rootfs":{"diff_ids":ids},"config":{"Labels":labels}});
+    let md = ImageMetadata::from_config(&serde_json::to_vec(&cfg).unwrap()).unwrap();
+    let a = attribute(&md, &[]);
+    assert_eq!(a.layers.len(), ids.len());
+    let un: Vec<_> = a
+        .layers
+        .iter()
+        .filter(|l| matches!(l.part, Part::Unattributed { .. }))
+        .collect();
+    assert!(un.is_empty(), "{un:#?}");
+    assert_eq!(a.layers[1].part, Part::RunImage);
+    assert!(a.missing.is_empty(), "{:?}", a.missing);
+}
