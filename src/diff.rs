@@ -111,16 +111,16 @@ pub struct Change {
     /// Value in the second image.
     pub after: Option<String>,
     /// Version class, for versioned items that changed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<VersionClass>,
     /// Extra words (a dependency's name, the buildpacks that moved).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// Buildpack homepage.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub homepage: Option<String>,
     /// Release notes of the new version, for buildpacks hosted on GitHub.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_notes: Option<String>,
 }
 
@@ -274,8 +274,14 @@ pub fn diff(before: &Image, after: &Image) -> Diff {
     env(&mut changes, b, a);
     labels(&mut changes, b, a);
     config(&mut changes, b, a);
+    builder_order(&mut changes, b, a);
     // Items absent from both images say nothing.
     changes.retain(|c| c.before.is_some() || c.after.is_some());
+    // What an unreadable label held is unknown, not gone: nothing it feeds is added or removed.
+    changes.retain(|c| {
+        let added_or_removed = matches!(c.status, Status::Added | Status::Removed);
+        !(added_or_removed && fed_by_unreadable(c.category, b, a))
+    });
     Diff {
         changes,
         layers: layer_stats(before, after),
@@ -355,6 +361,74 @@ fn release_notes(m: &Module) -> Option<String> {
     }
     let v = m.version.strip_prefix('v').unwrap_or(&m.version);
     Some(format!("{home}/releases/tag/v{v}"))
+}
+
+/// Whether a label that feeds `category` could not be read in either image.
+fn fed_by_unreadable(category: Category, b: &ImageMetadata, a: &ImageMetadata) -> bool {
+    let labels: &[&str] = match category {
+        // The lifecycle label lists buildpacks too, but is read for them only without build
+        // metadata (lifecycle ≤ 0.3).
+        Category::Buildpack | Category::Extension
+            if [b, a].iter().any(|m| {
+                m.unreadable(label::LIFECYCLE) && !m.labels.contains_key(label::BUILD)
+            }) =>
+        {
+            return true;
+        }
+        Category::Buildpack | Category::Extension => &[
+            label::BUILD,
+            label::BUILDER,
+            label::BUILDPACK_LAYERS,
+            label::EXTENSION_LAYERS,
+            label::BUILDPACKAGE,
+        ],
+        Category::BuildpackOrder => &[label::BUILD, label::BUILDPACK_ORDER],
+        Category::Dependency => &[label::BUILD, label::LIFECYCLE],
+        Category::Lifecycle | Category::PlatformApi => {
+            &[label::BUILD, label::BUILDER, label::LIFECYCLE_APIS]
+        }
+        Category::RunImage => &[label::LIFECYCLE, label::BUILDER],
+        Category::Process => &[label::BUILD],
+        _ => &[],
+    };
+    labels.iter().any(|l| b.unreadable(l) || a.unreadable(l))
+}
+
+/// A builder's order groups, compared as data (not as label text): one item per group.
+fn builder_order(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata) {
+    // The same groups in another order: one item saying so, not one per position.
+    let (mut sb, mut sa) = (b.order.clone(), a.order.clone());
+    sb.sort();
+    sa.sort();
+    if b.order != a.order && sb == sa {
+        let firsts = |m: &ImageMetadata| {
+            let f: Vec<&str> = m
+                .order
+                .iter()
+                .map(|g| g.first().map_or("", String::as_str))
+                .collect();
+            Some(f.join(" | "))
+        };
+        let mut c = Change::new(
+            Category::BuildpackOrder,
+            "order groups",
+            firsts(b),
+            firsts(a),
+        );
+        c.detail = Some("reordered".into());
+        out.push(c);
+        return;
+    }
+    let n = b.order.len().max(a.order.len());
+    for i in 0..n {
+        let group = |m: &ImageMetadata| m.order.get(i).map(|g| g.join(", "));
+        out.push(Change::new(
+            Category::BuildpackOrder,
+            format!("order group {}", i + 1),
+            group(b),
+            group(a),
+        ));
+    }
 }
 
 fn order(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata) {
@@ -558,12 +632,18 @@ fn label_value(v: &str) -> String {
 }
 
 fn labels(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata) {
+    // Read into their own items (a lifecycle image's version is the lifecycle item, once).
     const INTERPRETED: &[&str] = &[
         label::BUILD,
         label::LIFECYCLE,
         label::BUILDER,
         label::STACK_ID,
         label::BASE_ID,
+        label::BUILDPACK_LAYERS,
+        label::BUILDPACK_ORDER,
+        label::EXTENSION_LAYERS,
+        label::LIFECYCLE_VERSION,
+        label::LIFECYCLE_APIS,
     ];
     let keys: BTreeSet<&String> = b.labels.keys().chain(a.labels.keys()).collect();
     for k in keys {
@@ -689,6 +769,29 @@ mod tests {
         env(&mut out, &b, &a);
         assert_eq!(out[0].status, Status::Changed);
         assert_eq!(out[0].after.as_deref(), Some("<redacted>"));
+    }
+
+    #[test]
+    fn reordered_builder_groups_are_one_item() {
+        let mk = |groups: &[&[&str]]| ImageMetadata {
+            order: groups
+                .iter()
+                .map(|g| g.iter().map(|s| s.to_string()).collect())
+                .collect(),
+            ..Default::default()
+        };
+        let (b, a) = (
+            mk(&[&["java@1"], &["node@2"]]),
+            mk(&[&["node@2"], &["java@1"]]),
+        );
+        let mut out = Vec::new();
+        builder_order(&mut out, &b, &a);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].detail.as_deref(), Some("reordered"));
+        assert_eq!(out[0].after.as_deref(), Some("node@2 | java@1"));
+        let mut out = Vec::new();
+        builder_order(&mut out, &b, &mk(&[&["java@1"], &["node@3"]]));
+        assert_eq!(out[1].status, Status::Changed);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! Everything is `pub(crate)`; the few items below are the library's public face, used by the
 //! binary, the integration tests and the benchmark.
 
+pub(crate) mod attribution;
 pub(crate) mod cli;
 pub(crate) mod clock;
 pub(crate) mod commands;
@@ -35,6 +36,7 @@ pub(crate) mod render;
 pub(crate) mod report;
 pub(crate) mod rules;
 pub(crate) mod source;
+pub(crate) mod text;
 pub(crate) mod toml_file;
 pub(crate) mod version;
 

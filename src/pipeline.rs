@@ -101,19 +101,15 @@ pub(crate) async fn diff_platforms(
             pb.iter().any(|x| x.matches(p)),
             pa.iter().any(|x| x.matches(p)),
         );
-        let report = if in_b && in_a {
-            Some(diff_pair(fetcher, req, p).await?)
+        entries.push(if in_b && in_a {
+            PlatformEntry {
+                platform: p.to_string(),
+                report: Some(diff_pair(fetcher, req, p).await?),
+                missing_in: None,
+                finding: None,
+            }
         } else {
-            None
-        };
-        entries.push(PlatformEntry {
-            platform: p.to_string(),
-            missing_in: match (in_b, in_a) {
-                (true, false) => Some("after"),
-                (false, true) => Some("before"),
-                _ => None,
-            },
-            report,
+            PlatformEntry::missing(p.to_string(), if in_b { "after" } else { "before" })
         });
     }
     Ok(entries)

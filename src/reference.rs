@@ -18,7 +18,7 @@ pub struct Platform {
     /// CPU architecture, e.g. `amd64`.
     pub architecture: String,
     /// CPU variant, e.g. `v8` for arm64, `v7` for arm.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
 }
 

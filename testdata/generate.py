@@ -608,8 +608,10 @@ def platform_fields(arch: str) -> dict[str, str]:
     return fields
 
 
-def jammy_run_image(inp: Inputs, arch: str) -> RunImage:
-    """paketobuildpacks/run-jammy-base (synthesized after paketo-buildpacks/jammy-base-stack stack.toml)."""
+def jammy_run_image(inp: Inputs, arch: str, patched: bool = False) -> RunImage:
+    """paketobuildpacks/run-jammy-base (synthesized after paketo-buildpacks/jammy-base-stack stack.toml).
+
+    `patched`: the next build of the same run image (an OpenSSL fix and a new top layer), what `pack rebase` moves to."""
     stack = inp.jammy_stack
     labels = {
         "io.buildpacks.stack.description": stack["run"]["description"],
@@ -623,9 +625,15 @@ def jammy_run_image(inp: Inputs, arch: str) -> RunImage:
         "io.buildpacks.stack.released": "2023-05-30T00:00:00Z",
     }
     uid, gid = stack["run"]["uid"], stack["run"]["gid"]
+    run_layers = ubuntu_run_layers(OS_RELEASE_JAMMY, arch, "run-jammy-base", ("cnb", uid, gid))
+    if patched:
+        lib = f"/usr/lib/{TRIPLET[arch]}"
+        run_layers[1][f"{lib}/libssl.so.3"] = exe(f"placeholder for OpenSSL of run-jammy-base, 2023-06-15 fix (linux/{arch})\n")
+        run_layers[2]["/etc/cnb-run-image-build"] = "2023-06-15\n"
+        labels["io.buildpacks.stack.released"] = "2023-06-15T00:00:00Z"
     image = Image(
-        layers=ubuntu_run_layers(OS_RELEASE_JAMMY, arch, "run-jammy-base", ("cnb", uid, gid)),
-        config={**platform_fields(arch), "created": "2023-05-30T00:00:00Z",
+        layers=run_layers,
+        config={**platform_fields(arch), "created": "2023-06-15T00:00:00Z" if patched else "2023-05-30T00:00:00Z",
                 "config": {"User": f"{uid}:{gid}", "Env": [f"PATH={BASE_PATH}"], "Labels": dict(sorted(labels.items()))}},
         layer_names=["run: os", "run: packages", "run: cnb user"],
     )
@@ -703,7 +711,7 @@ def jre_dependency(inp: Inputs, arch: str, version: str) -> dict[str, Any]:
     return go_map(dep)
 
 
-def spring_boot_app_layers() -> tuple[list[Layer], list[str]]:
+def spring_boot_app_layers(changed: bool = False) -> tuple[list[Layer], list[str]]:
     """The exploded Spring Boot 3.1 layered jar in /workspace, sliced like the spring-boot buildpack does."""
     lib = "/workspace/BOOT-INF/lib"
     scb = "spring-cloud-bindings-1.13.0.jar"
@@ -727,7 +735,8 @@ def spring_boot_app_layers() -> tuple[list[Layer], list[str]]:
     loader: Layer = {f"/workspace/org/springframework/boot/loader/{c}.class": f"placeholder for {c}.class\n"
                      for c in ("JarLauncher", "LaunchedURLClassLoader")}
     application: Layer = {
-        "/workspace/BOOT-INF/classes/application.properties": "spring.application.name=petclinic\n",
+        "/workspace/BOOT-INF/classes/application.properties": "spring.application.name=petclinic\n" + (
+            "server.shutdown=graceful\n" if changed else ""),
         "/workspace/BOOT-INF/classes/org/springframework/samples/petclinic/PetClinicApplication.class":
             "placeholder for PetClinicApplication.class\n",
         "/workspace/BOOT-INF/classpath.idx": "".join(f'- "BOOT-INF/lib/{j}"\n' for j in jars),
@@ -940,6 +949,9 @@ class JavaApp:
     jvm_class_count: str | None = None  # BPI_JVM_CLASS_COUNT.default of the jre layer (not written when None)
     memcalc_app: bool = False  # the class-counting app of memcalc_app_layers() instead of the placeholder petclinic
     big_jar_classes: int = 0  # memcalc_app only: add BOOT-INF/lib/big-1.0.jar with this many class entries
+    # attribution fixtures (the defaults keep every other image unchanged)
+    app_change: bool = False  # a code change: the application slice gets one more property
+    jre_rebuild: bool = False  # the jre layer rebuilt at the same buildpack version (a new trust store)
 
 
 def paketo_java_image(inp: Inputs, app: JavaApp, run: RunImage) -> tuple[Image, dict[str, str]]:
@@ -958,7 +970,8 @@ def paketo_java_image(inp: Inputs, app: JavaApp, run: RunImage) -> tuple[Image, 
     layers: list[Layer] = list(run.built.image.layers)
     names: list[str] = list(run.built.image.layer_names)
     bp_md: list[dict[str, Any]] = []
-    app_layers, app_names = memcalc_app_layers(app.big_jar_classes) if app.memcalc_app else spring_boot_app_layers()
+    app_layers, app_names = (memcalc_app_layers(app.big_jar_classes) if app.memcalc_app
+                             else spring_boot_app_layers(app.app_change))
     cert_file = hashlib.sha256(CA_BUNDLE.encode()).hexdigest()
 
     def add(bp_id: str, lname: str, files: Layer, data: Any, **flags: bool) -> dict[str, Any]:
@@ -997,7 +1010,8 @@ def paketo_java_image(inp: Inputs, app: JavaApp, run: RunImage) -> tuple[Image, 
                 **class_count,
                 f"{d}/bin/java": exe(f"placeholder for the java launcher of {jre_dep['uri'].rsplit('/', 1)[1]}\n"),
                 f"{d}/release": f'IMPLEMENTOR="BellSoft"\nJAVA_VERSION="{app.jre_version}"\n',
-                f"{d}/lib/security/cacerts": "placeholder for the JRE trust store\n",
+                f"{d}/lib/security/cacerts": "placeholder for the JRE trust store\n" + (
+                    "rebuilt with the ca-certificates of 2023-06-15\n" if app.jre_rebuild else ""),
                 f"{d}/env.launch/BPI_APPLICATION_PATH.default": "/workspace",
                 f"{d}/env.launch/BPI_JVM_CACERTS.default": f"{d}/lib/security/cacerts",
                 f"{d}/env.launch/JAVA_HOME.default": d,
@@ -1519,6 +1533,10 @@ def generate(out: Path) -> dict[str, Any]:
         image, labels = paketo_java_image(inp, JavaApp(java_version, arch, jre), runs[arch])
         return build(image), labels
 
+    def variant(app: JavaApp, run: RunImage = run_amd64) -> tuple[Built, dict[str, str]]:
+        image, labels = paketo_java_image(inp, app, run)
+        return build(image), labels
+
     def jvm(java_version: str, spring_boot: str | None, threads: str, big_jar_classes: int = 0) -> tuple[Built, dict[str, str]]:
         app = JavaApp(java_version, spring_boot=spring_boot, thread_count=threads, jvm_class_count="24000",
                       memcalc_app=True, big_jar_classes=big_jar_classes)
@@ -1547,8 +1565,17 @@ def generate(out: Path) -> dict[str, Any]:
     assert expected["jvm-incident"] == {"app_classes": 29830, "jvm_classes": 24000, "thread_count": 250}, expected
     assert int((24000 + 29830) * 0.35) == 18840
 
+    # attribution fixtures: incident-good with exactly one thing moved
+    app_change, app_change_labels = variant(JavaApp("9.9.0", app_change=True))
+    run_patched = jammy_run_image(inp, "amd64", patched=True)
+    rebased, rebased_labels = variant(JavaApp("9.9.0"), run_patched)
+    jre_rebuilt, jre_rebuilt_labels = variant(JavaApp("9.9.0", jre_rebuild=True))
+
     tags: list[tuple[str, Tagged]] = [
         ("incident-good", good),
+        ("app-change", app_change),
+        ("rebased", rebased),
+        ("jre-rebuilt", jre_rebuilt),
         ("incident-bad", bad),
         ("petclinic-2021-12", build(petclinic_2021_image(inp))),
         ("petclinic-2020-06", build(p2020_image)),
@@ -1675,6 +1702,14 @@ def generate(out: Path) -> dict[str, Any]:
         "BPL_JVM_THREAD_COUNT.default 250, BPI_JVM_CLASS_COUNT.default 24000, application of 29830 classes "
         "(jvm-threads-50's app + BOOT-INF/lib/big-1.0.jar with 28635 classes)", PETCLINIC_SAMPLE,
         java_notes("9.10.0")[:-1] + jvm_notes))
+    for tag, labels_of, what in (
+            ("app-change", app_change_labels, "a code change: application.properties gains `server.shutdown=graceful` "
+             "(one app slice differs); buildpacks, run image and lifecycle as incident-good"),
+            ("rebased", rebased_labels, "incident-good rebased onto the next build of paketobuildpacks/run-jammy-base:latest "
+             "(2023-06-15: new packages and top layer; runImage.topLayer/reference follow); everything above the run image as incident-good"),
+            ("jre-rebuilt", jre_rebuilt_labels, "bellsoft-liberica's jre layer rebuilt at the same buildpack version 10.2.3 "
+             "(a new trust store); everything else as incident-good")):
+        synth[tag] = (labels_of, source_text(f"labels of tag {tag}: {what}", PETCLINIC_SAMPLE, java_notes("9.9.0")))
     synth["plain-a"] = (dict(plain["plain-a"].config["config"]["Labels"]), source_text(
         "labels of tag plain-a (repo2docker-style, no io.buildpacks labels)", "a repo2docker image's labels", []))
     synth["plain-b"] = (dict(plain["plain-b"].config["config"]["Labels"]), source_text(
@@ -1699,6 +1734,9 @@ def generate(out: Path) -> dict[str, Any]:
     assert isinstance(plain_a, Built) and isinstance(plain_b, Built)
     comparisons = [
         ("incident-good..incident-bad", good, bad),
+        ("incident-good..app-change", good, app_change),
+        ("incident-good..rebased", good, rebased),
+        ("incident-good..jre-rebuilt", good, jre_rebuilt),
         ("multiarch[linux/arm64/v8]..multiarch-next[linux/arm64/v8]", good_arm64, bad_arm64),
         ("incident-good..multiarch[linux/arm64/v8]", good, good_arm64),
         ("multiarch[linux/arm64/v8]..multiarch[linux/arm/v7]", good_arm64, good_arm),

@@ -115,11 +115,17 @@ pub(crate) async fn run(args: DiffArgs, out: &mut dyn Write) -> anyhow::Result<O
         Diffed::All(entries) => {
             render::render_platforms(&entries, &args.before, &args.after, args.format, out)?;
             out.flush()?;
-            // The most serious outcome wins: failed over flagged over clean.
+            // The most serious outcome wins: failed over flagged over clean. A lost platform's
+            // finding counts like any other.
+            let lost = entries
+                .iter()
+                .filter_map(|e| e.finding.as_ref())
+                .any(|f| args.fail_on.fails(f.severity));
             Ok(entries
                 .iter()
                 .filter_map(|e| e.report.as_ref())
                 .map(|r| finish(r, args.fail_on))
+                .chain([Outcome::flagged_if(lost)])
                 .max()
                 .unwrap_or(Outcome::Clean))
         }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::args::{ListFormat, RegistryArgs, parse_platform};
+use super::args::{ListFormat, PlatformArg, RegistryArgs, parse_platform_arg};
 use super::{Outcome, report_error};
 use crate::reference::{ImageRef, Platform};
 use crate::render;
@@ -19,9 +19,10 @@ pub(crate) struct InspectArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub(crate) format: ListFormat,
-    /// Platform to pick from multi-arch images.
-    #[arg(long, default_value = "linux/amd64", value_parser = parse_platform)]
-    pub(crate) platform: Platform,
+    /// Platform to pick from multi-arch images, or `all` to inspect every platform each image
+    /// has.
+    #[arg(long, default_value = "linux/amd64", value_parser = parse_platform_arg)]
+    pub(crate) platform: PlatformArg,
     /// Registry access.
     #[command(flatten)]
     pub(crate) registry: RegistryArgs,
@@ -34,12 +35,35 @@ pub(crate) async fn run(args: InspectArgs, out: &mut dyn Write) -> anyhow::Resul
         .iter()
         .map(|s| s.parse::<ImageRef>())
         .collect::<Result<Vec<_>, _>>()?;
-    let mut opts = args.registry.fetch_options(&args.platform)?;
+    let platform = match &args.platform {
+        PlatformArg::One(p) => p.clone(),
+        PlatformArg::All => Platform::linux_amd64(),
+    };
+    let mut opts = args.registry.fetch_options(&platform)?;
     opts.bind_credentials(&refs.iter().collect::<Vec<_>>())?;
     let fetcher = Fetcher::new(&opts)?;
+    // `--platform all`: one entry per platform of each image (a single-platform image is one).
+    let mut wanted: Vec<(ImageRef, Option<Platform>)> = Vec::new();
+    for r in refs {
+        let listed = match args.platform {
+            PlatformArg::All => fetcher.platforms(&r).await?,
+            PlatformArg::One(_) => None,
+        };
+        match listed {
+            Some(ps) => wanted.extend(ps.into_iter().map(|p| (r.clone(), Some(p)))),
+            None => wanted.push((r, None)),
+        }
+    }
+    let refs: Vec<&ImageRef> = wanted.iter().map(|(r, _)| r).collect();
     // Concurrency is bounded by the client's request slots (--jobs); all futures are polled on
     // this one thread, which is plenty for network-bound work.
-    let results = futures_util::future::join_all(refs.iter().map(|r| fetcher.fetch(r))).await;
+    let results = futures_util::future::join_all(wanted.iter().map(|(r, p)| async {
+        match p {
+            Some(p) => fetcher.fetch_platform(r, p).await,
+            None => fetcher.fetch(r).await,
+        }
+    }))
+    .await;
     let mut summaries = Vec::new();
     let mut failed = false;
     for (r, res) in refs.iter().zip(results) {

@@ -42,10 +42,10 @@ pub struct Outcome {
     /// Whether the JVM starts.
     pub starts: bool,
     /// Flags appended to `JAVA_TOOL_OPTIONS` (libjvm's order) when it starts.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<String>,
     /// libjvm's error line when it does not.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Fixed regions (direct + metaspace + code cache + stacks), as libjvm prints sizes.
     pub fixed: Option<String>,
@@ -59,7 +59,7 @@ pub struct Prediction {
     /// Whether the image has what the calculator needs (a Paketo JVM image).
     pub jvm: bool,
     /// Why there is nothing to predict, when `jvm` is false.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nothing_to_predict: Option<String>,
     /// The variables the calculator reads, and their sources.
     pub inputs: Vec<Input>,
@@ -78,14 +78,14 @@ pub struct Prediction {
     /// libjvm's own debug line (`BP_LOG_LEVEL=DEBUG` at run time prints the same).
     pub debug_line: Option<String>,
     /// In the given container.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
     /// The smallest limit (whole KiB) at which the JVM starts, and the heap there.
     pub minimum_limit: Option<String>,
     /// Bytes of `minimum_limit`.
     pub minimum_limit_bytes: Option<i64>,
     /// When the inputs themselves make the calculator fail (bad values).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_error: Option<String>,
     /// Always said.
     pub note: String,

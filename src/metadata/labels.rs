@@ -207,6 +207,21 @@ pub struct LifecycleMetadata {
     /// Legacy run image from `stack.toml`.
     #[serde(deserialize_with = "nullable")]
     pub stack: Option<StackMd>,
+    /// Image extensions with the layers they contributed, in the buildpacks' shape.
+    #[serde(deserialize_with = "nullable")]
+    pub extensions: Vec<BuildpackLayers>,
+    /// The launcher layer (lifecycle ≥ 0.4).
+    #[serde(deserialize_with = "nullable")]
+    pub launcher: Option<ShaRef>,
+    /// The `/layers/config/metadata.toml` layer.
+    #[serde(deserialize_with = "nullable")]
+    pub config: Option<ShaRef>,
+    /// The `/cnb/process` symlinks layer (Platform API ≥ 0.4).
+    #[serde(rename = "process-types", deserialize_with = "nullable")]
+    pub process_types: Option<ShaRef>,
+    /// The launch SBOM layer (Platform API ≥ 0.8).
+    #[serde(deserialize_with = "nullable")]
+    pub sbom: Option<ShaRef>,
 }
 
 /// One buildpack's entry in lifecycle metadata.
@@ -233,6 +248,15 @@ pub struct LayerMd {
     pub sha: Option<String>,
     /// Arbitrary JSON.
     pub data: Value,
+    /// Available at launch (`launch = true` in `<layer>.toml`).
+    #[serde(deserialize_with = "nullable")]
+    pub launch: bool,
+    /// Restored as cache on the next build.
+    #[serde(deserialize_with = "nullable")]
+    pub cache: bool,
+    /// Available to later buildpacks at build time.
+    #[serde(deserialize_with = "nullable")]
+    pub build: bool,
 }
 
 /// `runImage`.
@@ -324,4 +348,47 @@ pub struct CreatedBy {
     /// Tool version (may be a template such as `#{PACK_VERSION}#`).
     #[serde(deserialize_with = "lenient_string")]
     pub version: String,
+}
+
+/// `io.buildpacks.buildpack.layers` (builders and buildpackages): id → version → the layer that
+/// holds that buildpack.
+pub type BuildpackLayersLabel = BTreeMap<String, BTreeMap<String, BuildpackBlobMd>>;
+
+/// One buildpack's entry in `io.buildpacks.buildpack.layers`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct BuildpackBlobMd {
+    /// diffID of the layer holding the buildpack.
+    #[serde(rename = "layerDiffID", deserialize_with = "nullable")]
+    pub layer_diff_id: Option<String>,
+    /// Homepage from `buildpack.toml`.
+    #[serde(deserialize_with = "nullable")]
+    pub homepage: Option<String>,
+}
+
+/// `io.buildpacks.buildpack.order` (builders): the groups detection tries, in order.
+pub type OrderLabel = Vec<OrderGroup>;
+
+/// One group of `io.buildpacks.buildpack.order`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OrderGroup {
+    /// Buildpacks of the group.
+    #[serde(deserialize_with = "nullable")]
+    pub group: Vec<OrderEntry>,
+}
+
+/// One buildpack of an order group.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OrderEntry {
+    /// Buildpack id.
+    #[serde(deserialize_with = "lenient_string")]
+    pub id: String,
+    /// Version, when pinned.
+    #[serde(deserialize_with = "lenient_string")]
+    pub version: String,
+    /// Whether detection may skip it.
+    #[serde(deserialize_with = "nullable")]
+    pub optional: bool,
 }

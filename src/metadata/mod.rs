@@ -7,6 +7,8 @@
 //! after printing the diff.
 
 pub mod labels;
+#[cfg(test)]
+mod samples;
 
 use std::collections::BTreeMap;
 
@@ -31,8 +33,24 @@ pub mod label {
     pub const STACK_ID: &str = "io.buildpacks.stack.id";
     /// Base image id (Platform API ≥ 0.12).
     pub const BASE_ID: &str = "io.buildpacks.base.id";
-    /// Whether `pack rebase` may swap the run image (Platform API ≥ 0.12).
+    /// Builder and buildpackage: the layer holding each buildpack (`layerDiffID`).
+    pub const BUILDPACK_LAYERS: &str = "io.buildpacks.buildpack.layers";
+    /// Builder: the layer holding each image extension (`layerDiffID`).
+    pub const EXTENSION_LAYERS: &str = "io.buildpacks.extension.layers";
+    /// Builder: the order groups detection tries.
+    pub const BUILDPACK_ORDER: &str = "io.buildpacks.buildpack.order";
+    /// Buildpackage: the buildpack at its top.
+    pub const BUILDPACKAGE: &str = "io.buildpacks.buildpackage.metadata";
+    /// Lifecycle image (`buildpacksio/lifecycle`): its version.
+    pub const LIFECYCLE_VERSION: &str = "io.buildpacks.lifecycle.version";
+    /// Lifecycle image: the Buildpack and Platform APIs it supports.
+    pub const LIFECYCLE_APIS: &str = "io.buildpacks.lifecycle.apis";
+    /// App image: whether `pack rebase` may swap its run image (false after run-image extension).
     pub const REBASABLE: &str = "io.buildpacks.rebasable";
+    /// Prefix of the run/base image labels (`io.buildpacks.base.*`, Platform API ≥ 0.12).
+    pub const BASE_PREFIX: &str = "io.buildpacks.base.";
+    /// Prefix of the legacy stack labels (`io.buildpacks.stack.*`).
+    pub const STACK_PREFIX: &str = "io.buildpacks.stack.";
 }
 
 /// The image config document (`application/vnd.oci.image.config.v1+json`), leniently.
@@ -100,8 +118,69 @@ pub enum ImageKind {
     App,
     /// A builder image created by `pack builder create`.
     Builder,
+    /// A buildpackage (buildpack image) created by `pack buildpack package`.
+    Buildpackage,
+    /// A CNB run or build (base) image: stack or base labels, no lifecycle metadata.
+    RunImage,
+    /// A lifecycle image (`buildpacksio/lifecycle`).
+    Lifecycle,
     /// Not built by buildpacks (no buildpack labels).
     Plain,
+}
+
+impl ImageKind {
+    /// How the report names the kind.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::App => "app image",
+            Self::Builder => "builder",
+            Self::Buildpackage => "buildpackage",
+            // Stack/base labels are on run and build images alike.
+            Self::RunImage => "CNB base image",
+            Self::Lifecycle => "lifecycle image",
+            Self::Plain => "plain image",
+        }
+    }
+}
+
+/// One layer a buildpack or extension contributed (app images), or the layer holding a
+/// buildpack (builders, buildpackages).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModuleLayer {
+    /// Buildpack or extension id.
+    pub module: String,
+    /// Its version.
+    pub version: String,
+    /// Layer name (`jre`); `None` for the layer that holds a whole buildpack.
+    pub layer: Option<String>,
+    /// diffID.
+    pub sha: String,
+    /// Available at launch.
+    pub launch: bool,
+    /// Kept as cache.
+    pub cache: bool,
+    /// Available at build time.
+    pub build: bool,
+    /// Contributed by an image extension.
+    pub extension: bool,
+}
+
+/// Which diffID is which part, as the lifecycle metadata (or a builder's layer label) records
+/// it. Pure data; `crate::attribution` joins it with the config's `rootfs.diff_ids`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LayerMap {
+    /// App slices, in order.
+    pub app: Vec<String>,
+    /// Buildpack and extension layers.
+    pub modules: Vec<ModuleLayer>,
+    /// The launcher layer.
+    pub launcher: Option<String>,
+    /// The config layer.
+    pub config: Option<String>,
+    /// The process-types layer.
+    pub process_types: Option<String>,
+    /// The launch SBOM layer.
+    pub sbom: Option<String>,
 }
 
 /// A buildpack or extension with its version.
@@ -144,16 +223,16 @@ impl Dependency {
 #[serde(default)]
 pub struct RunImage {
     /// Name from `run.toml`/`stack.toml`, e.g. `paketobuildpacks/run-jammy-base:latest`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// Image id or `repo@sha256:…` actually used.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     /// diffID of the run image's top layer.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_layer: Option<String>,
     /// Mirrors of `image`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mirrors: Vec<String>,
 }
 
@@ -244,7 +323,7 @@ pub struct ImageMetadata {
     #[serde(skip)]
     pub env: BTreeMap<String, String>,
     /// All labels, raw (the report view leaves them out: they are compared in `changes`).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     /// Buildpacks in execution order (app) or inventory (builder). Empty for plain images.
     pub buildpacks: Vec<Module>,
@@ -276,6 +355,12 @@ pub struct ImageMetadata {
     /// layers that can hold launch env files and application classes.
     #[serde(skip)]
     pub buildpack_layer_shas: Vec<String>,
+    /// Which layer is which (app images, builders, buildpackages); `None` when not recorded.
+    /// Not serialized: the report carries the attribution computed from it.
+    #[serde(skip)]
+    pub layer_map: Option<LayerMap>,
+    /// Builder order groups, each as `id@version` entries (`?` marks optional ones).
+    pub order: Vec<Vec<String>>,
 }
 
 impl ImageMetadata {
@@ -319,17 +404,45 @@ impl ImageMetadata {
             .collect()
     }
 
-    /// App, builder, or not built by buildpacks.
+    /// What kind of image the labels describe. The most specific label wins: a builder also
+    /// carries buildpack layers and stack labels, an app image also carries the run image's
+    /// stack labels, a buildpackage carries buildpack layers without builder metadata.
     pub fn kind(&self) -> ImageKind {
-        if self.labels.contains_key(label::BUILDER) {
+        let has = |l: &str| self.labels.contains_key(l);
+        // A lifecycle image carries its version and APIs, and a legacy subset of builder
+        // metadata, but no buildpacks (no layer or order label) and no app metadata.
+        let lifecycle_labels = has(label::LIFECYCLE_VERSION) || has(label::LIFECYCLE_APIS);
+        let builds = [
+            label::BUILDPACK_LAYERS,
+            label::BUILDPACK_ORDER,
+            label::BUILD,
+            label::LIFECYCLE,
+        ];
+        if lifecycle_labels && !builds.iter().any(|l| has(l)) {
+            ImageKind::Lifecycle
+        } else if has(label::BUILDER) {
             ImageKind::Builder
-        } else if self.labels.contains_key(label::BUILD)
-            || self.labels.contains_key(label::LIFECYCLE)
-        {
+        } else if has(label::BUILD) || has(label::LIFECYCLE) {
             ImageKind::App
+        } else if has(label::BUILDPACKAGE)
+            || has(label::BUILDPACK_LAYERS)
+            || has(label::EXTENSION_LAYERS)
+        {
+            ImageKind::Buildpackage
+        } else if self
+            .labels
+            .keys()
+            .any(|k| k.starts_with(label::STACK_PREFIX) || k.starts_with(label::BASE_PREFIX))
+        {
+            ImageKind::RunImage
         } else {
             ImageKind::Plain
         }
+    }
+
+    /// Whether a label was present but (partly) unreadable.
+    pub fn unreadable(&self, name: &str) -> bool {
+        self.problems.iter().any(|p| p.label == name)
     }
 
     /// The platform as `os/arch[/variant]`.
@@ -386,9 +499,17 @@ impl ImageMetadata {
             .and_then(|v| v.trim().parse().ok());
         md.read_app_labels();
         md.read_builder_labels();
+        md.read_module_labels();
         // The interpreted labels are read; their raw JSON (kilobytes each) is not kept, only the
         // fact that they were there (which makes an image an app or a builder).
-        for name in [label::BUILD, label::LIFECYCLE, label::BUILDER] {
+        for name in [
+            label::BUILD,
+            label::LIFECYCLE,
+            label::BUILDER,
+            label::BUILDPACK_LAYERS,
+            label::BUILDPACK_ORDER,
+            label::EXTENSION_LAYERS,
+        ] {
             if let Some(v) = md.labels.get_mut(name) {
                 v.clear();
                 v.shrink_to_fit();
@@ -458,6 +579,7 @@ impl ImageMetadata {
                 .flat_map(|b| b.layers.values().filter_map(|l| l.sha.clone()))
                 .chain(lc.app.shas())
                 .collect();
+            self.layer_map = Some(lifecycle_layer_map(lc));
             // Layer metadata is the authoritative place; a BOM entry for the same layer is a
             // legacy copy of it.
             for dep in layer_dependencies(lc) {
@@ -546,6 +668,139 @@ impl ImageMetadata {
                 ..Default::default()
             });
         }
+    }
+}
+
+impl ImageMetadata {
+    /// Builder and buildpackage labels beyond the builder metadata: the layer of each buildpack,
+    /// the order groups, the buildpackage's own buildpack; and a lifecycle image's labels.
+    fn read_module_labels(&mut self) {
+        let buildpacks = self.parse_label::<labels::BuildpackLayersLabel>(label::BUILDPACK_LAYERS);
+        let extensions = self.parse_label::<labels::BuildpackLayersLabel>(label::EXTENSION_LAYERS);
+        if buildpacks.is_some() || extensions.is_some() {
+            let mut map = LayerMap::default();
+            let all = [(buildpacks, false), (extensions, true)];
+            let entries = all
+                .iter()
+                .flat_map(|(l, ext)| l.iter().flatten().map(move |(id, v)| (id, v, *ext)));
+            for (id, versions, extension) in entries {
+                for (version, blob) in versions {
+                    if let Some(sha) = blob.layer_diff_id.clone().filter(|s| !s.is_empty()) {
+                        map.modules.push(ModuleLayer {
+                            module: id.clone(),
+                            version: version.clone(),
+                            layer: None,
+                            sha,
+                            launch: false,
+                            cache: false,
+                            build: true,
+                            extension,
+                        });
+                    }
+                    // A buildpackage lists its buildpacks only here.
+                    if self.kind() == ImageKind::Buildpackage && !extension {
+                        self.buildpacks.push(Module {
+                            id: id.clone(),
+                            version: version.clone(),
+                            homepage: blob.homepage.clone().filter(|h| !h.is_empty()),
+                        });
+                    }
+                }
+            }
+            if self.layer_map.is_none() {
+                self.layer_map = Some(map);
+            }
+        }
+        if let Some(order) = self.parse_label::<labels::OrderLabel>(label::BUILDPACK_ORDER) {
+            self.order = order
+                .iter()
+                .map(|g| {
+                    g.group
+                        .iter()
+                        .map(|e| {
+                            let mut s = e.id.clone();
+                            if !e.version.is_empty() {
+                                s = format!("{s}@{}", e.version);
+                            }
+                            if e.optional {
+                                s.push('?');
+                            }
+                            s
+                        })
+                        .collect()
+                })
+                .collect();
+        }
+        if self.kind() == ImageKind::Buildpackage
+            // `{id, version, homepage, stacks}`: the buildpack a buildpackage carries at its top.
+            && let Some(top) = self.parse_label::<ModuleRef>(label::BUILDPACKAGE)
+            && !self
+                .buildpacks
+                .iter()
+                .any(|b| b.id == top.id && b.version == top.version)
+        {
+            self.buildpacks.push(Module {
+                id: top.id,
+                version: top.version,
+                homepage: top.homepage,
+            });
+        }
+        // Builder inventories repeat a buildpack once per composite that holds it; `pack
+        // inspect` lists each id@version once.
+        // (An app's group keeps its execution order.)
+        if self.kind() != ImageKind::App {
+            self.buildpacks
+                .sort_by(|a, b| a.id.cmp(&b.id).then(a.version.cmp(&b.version)));
+            self.buildpacks
+                .dedup_by(|a, b| a.id == b.id && a.version == b.version);
+        }
+        if self.lifecycle_version.is_none() {
+            self.lifecycle_version = non_empty(self.labels.get(label::LIFECYCLE_VERSION));
+        }
+        if self.platform_api.is_none()
+            && let Some(apis) = self.parse_label::<Value>(label::LIFECYCLE_APIS)
+        {
+            self.platform_api = builder_platform_apis(&labels::BuilderLifecycle {
+                apis,
+                ..Default::default()
+            });
+        }
+    }
+}
+
+fn lifecycle_layer_map(lc: &LifecycleMetadata) -> LayerMap {
+    let sha = |r: &Option<labels::ShaRef>| {
+        r.as_ref()
+            .and_then(|r| r.sha.clone())
+            .filter(|s| !s.is_empty())
+    };
+    let mut modules = Vec::new();
+    for (list, extension) in [(&lc.buildpacks, false), (&lc.extensions, true)] {
+        for bp in list {
+            for (name, md) in &bp.layers {
+                let Some(sha) = md.sha.clone().filter(|s| !s.is_empty()) else {
+                    continue;
+                };
+                modules.push(ModuleLayer {
+                    module: bp.key.clone(),
+                    version: bp.version.clone(),
+                    layer: Some(name.clone()),
+                    sha,
+                    launch: md.launch,
+                    cache: md.cache,
+                    build: md.build,
+                    extension,
+                });
+            }
+        }
+    }
+    LayerMap {
+        app: lc.app.shas(),
+        modules,
+        launcher: sha(&lc.launcher),
+        config: sha(&lc.config),
+        process_types: sha(&lc.process_types),
+        sbom: sha(&lc.sbom),
     }
 }
 

@@ -2,9 +2,8 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{ContentArrangement, Table, presets};
-
-use super::short_digest;
+use super::table::table;
+use super::{human_bytes, short_digest};
 use crate::report::ImageSummary;
 
 /// JSON array of image summaries (the same objects as `before`/`after` in a diff report).
@@ -13,7 +12,9 @@ pub fn inspect_json(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<
     writeln!(out)
 }
 
-/// One block per image: provenance, then buildpacks and runtime dependencies.
+/// One block per image, after `pack inspect`: provenance (both digests of an index), run image,
+/// buildpacks with homepages, extensions, processes, then runtime dependencies and which part
+/// each layer is.
 pub fn inspect_table(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<()> {
     for (i, s) in images.iter().enumerate() {
         if i > 0 {
@@ -31,44 +32,186 @@ pub fn inspect_table(images: &[ImageSummary], out: &mut dyn Write) -> io::Result
             short_digest(digest),
             s.origin.platform,
             if s.built_by_buildpacks {
-                ""
+                s.kind.describe()
             } else {
                 "(not built by buildpacks)"
             }
         )?;
         let line = |k: &str, v: &Option<String>| v.as_ref().map(|v| format!("  {k}: {v}"));
+        let run = s.metadata.run_image.as_ref();
+        let mirrors = run.map(|r| r.mirrors.join(", ")).filter(|m| !m.is_empty());
         for l in [
+            line("index digest", &s.origin.index_digest),
+            line("manifest digest", &s.origin.digest),
             line("lifecycle", &s.metadata.lifecycle_version),
             line("platform API", &s.metadata.platform_api),
+            line("run image", &run.and_then(|r| r.image.clone())),
             line(
-                "run image",
-                &s.metadata.run_image.as_ref().and_then(|r| r.image.clone()),
+                "run image reference",
+                &run.and_then(|r| r.reference.clone()),
             ),
-            line("stack", &s.metadata.stack_id),
+            line(
+                "run image top layer",
+                &run.and_then(|r| r.top_layer.clone()),
+            ),
+            line("run image mirrors", &mirrors),
             line("rebasable", &s.metadata.rebasable.map(|r| r.to_string())),
+            line("stack", &s.metadata.stack_id),
         ]
         .into_iter()
         .flatten()
         {
             writeln!(out, "{l}")?;
         }
-        if !s.metadata.buildpacks.is_empty() || !s.metadata.dependencies.is_empty() {
-            let mut t = Table::new();
-            t.load_preset(presets::UTF8_FULL_CONDENSED)
-                .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
-                .set_content_arrangement(ContentArrangement::Disabled)
-                .set_header(vec!["BUILDPACK / DEPENDENCY", "VERSION"]);
+        if !s.metadata.buildpacks.is_empty()
+            || !s.metadata.extensions.is_empty()
+            || !s.metadata.dependencies.is_empty()
+        {
+            let mut t = table(&["BUILDPACK / DEPENDENCY", "VERSION", "HOMEPAGE"]);
             for b in &s.metadata.buildpacks {
-                t.add_row(vec![b.id.clone(), b.version.clone()]);
+                t.add_row(vec![
+                    b.id.clone(),
+                    b.version.clone(),
+                    b.homepage.clone().unwrap_or_default(),
+                ]);
+            }
+            for e in &s.metadata.extensions {
+                t.add_row(vec![
+                    format!("{} (extension)", e.id),
+                    e.version.clone(),
+                    e.homepage.clone().unwrap_or_default(),
+                ]);
             }
             for d in &s.metadata.dependencies {
                 t.add_row(vec![
                     format!("  {} ({})", d.layer, d.buildpack),
                     d.version.clone(),
+                    String::new(),
                 ]);
             }
             writeln!(out, "{t}")?;
         }
+        if !s.metadata.processes.is_empty() {
+            let mut t = table(&["PROCESS", "SHELL", "COMMAND", "ARGS", "WORK DIR"]);
+            for p in &s.metadata.processes {
+                let mut kind = p.kind.clone();
+                if p.default {
+                    kind.push_str(" (default)");
+                }
+                t.add_row(vec![
+                    kind,
+                    if p.direct { "direct" } else { "bash" }.to_string(),
+                    p.command.join(" "),
+                    p.args.join(" "),
+                    p.working_dir.clone().unwrap_or_default(),
+                ]);
+            }
+            writeln!(out, "{t}")?;
+        }
+        if !s.attribution.parts.is_empty() {
+            let mut t = table(&["PART", "LAYERS", "BYTES", "FLAGS"]);
+            for p in &s.attribution.parts {
+                let first = s.attribution.layers.iter().find(|l| l.part.key() == p.part);
+                let flags = match first.map(|l| &l.part) {
+                    Some(crate::attribution::Part::Buildpack {
+                        layer: Some(_),
+                        launch,
+                        cache,
+                        ..
+                    }) => [(*launch, "launch"), (*cache, "cache")]
+                        .iter()
+                        .filter(|(on, _)| *on)
+                        .map(|(_, w)| *w)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    _ => String::new(),
+                };
+                t.add_row(vec![
+                    p.part.clone(),
+                    p.layers.to_string(),
+                    human_bytes(p.bytes),
+                    flags,
+                ]);
+            }
+            writeln!(out, "{t}")?;
+        }
+        // Why layers are unattributed, once per reason.
+        let mut reasons: Vec<(&str, Vec<String>)> = Vec::new();
+        for l in &s.attribution.layers {
+            if let crate::attribution::Part::Unattributed { reason } = &l.part {
+                let n = (l.index + 1).to_string();
+                match reasons.iter_mut().find(|(r, _)| r == reason) {
+                    Some((_, ns)) => ns.push(n),
+                    None => reasons.push((reason, vec![n])),
+                }
+            }
+        }
+        for (reason, ns) in reasons {
+            writeln!(out, "  unattributed layers {}: {reason}", ns.join(", "))?;
+        }
+        // The lifecycle records the extended run image's top layer: the layers extensions added
+        // to it are counted as run image layers (the labels do not tell them apart).
+        if s.metadata.rebasable == Some(false) && !s.metadata.extensions.is_empty() {
+            writeln!(
+                out,
+                "  the run image was extended by image extensions: its layers include theirs"
+            )?;
+        }
+        if !s.attribution.missing.is_empty() {
+            writeln!(
+                out,
+                "  the labels name {} layers this image does not have (labels copied from another image?)",
+                s.attribution.missing.len()
+            )?;
+        }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::{Image, Origin};
+    use crate::metadata::{ImageMetadata, label};
+
+    #[test]
+    fn extensions_rebasable_and_both_digests() {
+        let build = r#"{"buildpacks":[{"id":"p/node","version":"1.0.0","homepage":"https://example.com/node"}],
+            "extensions":[{"id":"p/curl","version":"0.1.0","homepage":"https://example.com/curl"}],
+            "processes":[{"type":"web","command":["node"],"args":["server.js"],"direct":false,"working-dir":"/srv"}]}"#;
+        let lc = r#"{"runImage":{"topLayer":"sha256:t","reference":"run@sha256:r","image":"run:1","mirrors":["mirror/run:1"]}}"#;
+        let cfg = serde_json::json!({"rootfs":{"diff_ids":["sha256:t"]},"config":{"Entrypoint":["/cnb/process/web"],
+            "Labels":{label::BUILD: build, label::LIFECYCLE: lc, label::REBASABLE: "false"}}});
+        let img = Image {
+            origin: Origin {
+                reference: "app".into(),
+                transport: crate::image::Transport::Oci,
+                digest: Some("sha256:manifest".into()),
+                index_digest: Some("sha256:index".into()),
+                config_digest: "sha256:config".into(),
+                platform: "linux/amd64".into(),
+            },
+            layers: Vec::new(),
+            metadata: ImageMetadata::from_config(cfg.to_string().as_bytes()).unwrap(),
+        };
+        let mut out = Vec::new();
+        inspect_table(&[ImageSummary::of(&img)], &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for want in [
+            "index digest: sha256:index",
+            "manifest digest: sha256:manifest",
+            "run image mirrors: mirror/run:1",
+            "rebasable: false",
+            "p/curl (extension)",
+            "https://example.com/curl",
+            "web (default)",
+            "the run image was extended by image extensions",
+            "bash",
+            "server.js",
+            "/srv",
+            "run image",
+        ] {
+            assert!(text.contains(want), "{want}\n{text}");
+        }
+    }
 }

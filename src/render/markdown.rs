@@ -38,7 +38,7 @@ fn image_row(label: &str, s: &ImageSummary) -> String {
         .as_deref()
         .unwrap_or(&s.origin.config_digest);
     let kind = if s.built_by_buildpacks {
-        format!("{:?}", s.kind).to_lowercase()
+        s.kind.describe().to_string()
     } else {
         "not built by buildpacks".into()
     };
@@ -60,7 +60,7 @@ fn change_word(c: &Change) -> String {
 pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     let head = match r.summary.max_severity {
         Some(s) => icon(s),
-        None if r.changes.iter().any(Change::is_change) => "🔀",
+        None if r.changes.iter().any(Change::is_change) || !r.summary.changed.is_empty() => "🔀",
         None => "✅",
     };
     writeln!(out, "### {head} bpdrift: {}\n", escape(&r.summary.verdict))?;
@@ -208,6 +208,25 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
         writeln!(out, "\n</details>")?;
+    }
+
+    let rows = super::part_rows(r);
+    if !rows.is_empty() {
+        writeln!(out, "\n#### Layers by part\n")?;
+        let header: Vec<String> = super::PART_HEADER
+            .iter()
+            .map(|h| h.to_lowercase())
+            .collect();
+        writeln!(out, "| {} |", header.join(" | "))?;
+        writeln!(out, "|---|---|---|---|---|")?;
+        for row in rows {
+            let [part, rest @ ..] = row;
+            let rest: Vec<String> = rest.iter().map(|c| escape(c)).collect();
+            writeln!(out, "| {} | {} |", code(&part), rest.join(" | "))?;
+        }
+        if let Some(line) = super::app_unchanged_line(r) {
+            writeln!(out, "\n{line}")?;
+        }
     }
 
     let mem = super::memory_lines(r);

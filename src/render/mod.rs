@@ -55,30 +55,7 @@ pub(crate) const OTHER_CATEGORIES: &[crate::diff::Category] = &[
     crate::diff::Category::Config,
 ];
 
-/// `1.2 MiB`-style sizes, exact below 1 KiB.
-pub(crate) fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
-/// `sha256:0123456789ab` (12 hex digits), enough to tell images apart on screen.
-pub(crate) fn short_digest(d: &str) -> String {
-    // Only the image header lines use this; cells use `shorten_digests`.
-    match d.split_once(':') {
-        Some((alg, hex)) if hex.len() > 12 => format!("{alg}:{}", &hex[..12]),
-        _ => d.to_string(),
-    }
-}
+pub(crate) use crate::text::{human_bytes, short_digest};
 
 /// Shortens every `sha256:<64 hex>` inside `s` to 12 hex digits and `…`: on screen the prefix
 /// tells digests apart; JSON keeps them whole.
@@ -104,7 +81,7 @@ pub(crate) fn shorten_digests(s: &str) -> String {
 /// What a renderer shows in the before/after cells of a change: order changes are told by what
 /// moved (in `detail`), not by two long lists.
 pub(crate) fn shown_value(c: &crate::diff::Change, v: &Option<String>) -> Option<String> {
-    if c.category == crate::diff::Category::BuildpackOrder {
+    if c.category == crate::diff::Category::BuildpackOrder && c.subject == "execution order" {
         return None;
     }
     v.as_deref().map(shorten_digests)
@@ -183,3 +160,59 @@ pub(crate) fn layers_line(r: &DiffReport) -> String {
         human_bytes(l.new.bytes),
     )
 }
+
+/// The rows of the "Layers by part" section (table and Markdown): every part that moved, as
+/// `[part, layers, bytes, changed, change]`.
+pub(crate) fn part_rows(r: &DiffReport) -> Vec<[String; 5]> {
+    use crate::diff::Status;
+    r.parts
+        .changed()
+        .map(|p| {
+            let word = match (&p.version_before, &p.version_after) {
+                _ if p.rebuilt_same_version => format!(
+                    "rebuilt at the same version {}",
+                    p.version_after.as_deref().unwrap_or_default()
+                ),
+                (Some(b), Some(a)) if b != a => format!("{} ({b} → {a})", p.status.as_str()),
+                _ if p.kind == "run-image" => match &r.parts.run_image {
+                    Some(m) => format!("{:?}", m.how).to_lowercase(),
+                    None => p.status.as_str().to_string(),
+                },
+                _ => p.status.as_str().to_string(),
+            };
+            let changed = match p.status {
+                Status::Removed => "-".to_string(),
+                _ => format!("{} ({})", p.layers_changed, human_bytes(p.bytes_changed)),
+            };
+            [
+                p.part.clone(),
+                format!("{} → {}", p.layers_before, p.layers_after),
+                format!(
+                    "{} → {}",
+                    human_bytes(p.bytes_before),
+                    human_bytes(p.bytes_after)
+                ),
+                changed,
+                word,
+            ]
+        })
+        .collect()
+}
+
+/// "app unchanged (5 layers, 1.5 KiB)" under the parts table: during an incident "the app did
+/// not move" rules a suspect out (the revert worked).
+pub(crate) fn app_unchanged_line(r: &DiffReport) -> Option<String> {
+    let app = r.parts.get("app")?;
+    (app.status == crate::diff::Status::Unchanged && r.parts.changed().next().is_some()).then(
+        || {
+            format!(
+                "app unchanged ({} layers, {})",
+                app.layers_after,
+                human_bytes(app.bytes_after)
+            )
+        },
+    )
+}
+
+/// Header of [`part_rows`].
+pub(crate) const PART_HEADER: [&str; 5] = ["PART", "LAYERS", "BYTES", "NEW LAYERS", "CHANGE"];

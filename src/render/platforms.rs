@@ -8,12 +8,42 @@ use serde::Serialize;
 use super::Format;
 use crate::report::{PlatformEntry, SCHEMA_VERSION};
 
+/// One line over every platform: lost and gained platforms first, then each platform's verdict
+/// (platforms with the same verdict said together).
+pub fn overall_verdict(entries: &[PlatformEntry]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for (which, word) in [("after", "lost (warning)"), ("before", "added")] {
+        let ps: Vec<&str> = entries
+            .iter()
+            .filter(|e| e.missing_in == Some(which))
+            .map(|e| e.platform.as_str())
+            .collect();
+        if !ps.is_empty() {
+            parts.push(format!("platform {word}: {}", ps.join(", ")));
+        }
+    }
+    let mut verdicts: Vec<(String, Vec<&str>)> = Vec::new();
+    for e in entries {
+        if let Some(r) = &e.report {
+            match verdicts.iter_mut().find(|(v, _)| *v == r.summary.verdict) {
+                Some((_, ps)) => ps.push(&e.platform),
+                None => verdicts.push((r.summary.verdict.clone(), vec![&e.platform])),
+            }
+        }
+    }
+    for (v, ps) in verdicts {
+        parts.push(format!("{}: {v}", ps.join(", ")));
+    }
+    format!("{} platforms: {}", entries.len(), parts.join(" | "))
+}
+
 #[derive(Serialize)]
 struct AllPlatforms<'a> {
     schema_version: u32,
     bpdrift_version: &'static str,
     before: &'a str,
     after: &'a str,
+    verdict: String,
     platforms: &'a [PlatformEntry],
 }
 
@@ -43,6 +73,7 @@ pub fn render_platforms(
                 bpdrift_version: env!("CARGO_PKG_VERSION"),
                 before,
                 after,
+                verdict: overall_verdict(entries),
                 platforms: entries,
             };
             serde_json::to_writer_pretty(&mut *out, &doc)?;
@@ -50,6 +81,12 @@ pub fn render_platforms(
         }
         Format::Table | Format::Markdown => {
             let md = format == Format::Markdown;
+            let verdict = overall_verdict(entries);
+            if md {
+                writeln!(out, "### bpdrift: {}\n", super::markdown_escape(&verdict))?;
+            } else {
+                writeln!(out, "{verdict}\n")?;
+            }
             for (i, e) in entries.iter().enumerate() {
                 if i > 0 {
                     writeln!(out)?;
@@ -64,7 +101,10 @@ pub fn render_platforms(
                         super::render(r, format, out)?;
                     }
                     None => {
-                        let line = missing_line(e, before, after);
+                        let mut line = missing_line(e, before, after);
+                        if let Some(f) = &e.finding {
+                            line = format!("{line}\n{}: {}: {}", f.severity, f.rule, f.summary);
+                        }
                         if md {
                             writeln!(
                                 out,

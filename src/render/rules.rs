@@ -15,7 +15,7 @@ struct RuleView<'a> {
     subject: String,
     condition: String,
     summary: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     advice: Option<&'a str>,
     sources: &'a [String],
     origin: &'a str,

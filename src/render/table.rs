@@ -10,7 +10,8 @@ use super::{layers_line, short_digest, shown_value, wrap};
 use crate::diff::{Category, Change};
 use crate::report::{DiffReport, ImageSummary};
 
-fn table(header: &[&str]) -> Table {
+/// A table in the style every terminal view shares.
+pub(super) fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED)
         .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
@@ -60,6 +61,14 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
                 s.origin.reference
             )?;
         }
+    }
+    if r.before.kind != r.after.kind {
+        writeln!(
+            out,
+            "warning: the images are of different kinds ({} vs {}): most differences below follow from that",
+            r.before.kind.describe(),
+            r.after.kind.describe()
+        )?;
     }
     writeln!(out)?;
     writeln!(out, "{}", r.summary.verdict)?;
@@ -164,6 +173,19 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             ]);
         }
         writeln!(out, "{t}")?;
+    }
+
+    let rows = super::part_rows(r);
+    if !rows.is_empty() {
+        writeln!(out, "\nLayers by part")?;
+        let mut t = table(&super::PART_HEADER);
+        for row in rows {
+            t.add_row(row.to_vec());
+        }
+        writeln!(out, "{t}")?;
+        if let Some(line) = super::app_unchanged_line(r) {
+            writeln!(out, "{line}")?;
+        }
     }
 
     let mem = super::memory_lines(r);

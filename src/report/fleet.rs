@@ -153,7 +153,7 @@ pub(crate) struct RollbackTarget {
     /// Present, vanished, or unknown (the check failed).
     pub(crate) status: TargetStatus,
     /// Why the check failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
 }
 
@@ -169,7 +169,7 @@ pub(crate) struct TimelineEntry {
     /// Buildpack and dependency versions.
     pub(crate) versions: BTreeMap<String, String>,
     /// The error of a failed fetch.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
 }
 

@@ -9,13 +9,15 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::attribution::{Attribution, PartsDiff, RunImageMove, attribute, diff_parts};
 use crate::diff::{Category, Change, Diff, LayerCount, LayerStats, Status};
 use crate::image::{Image, Origin};
 use crate::metadata::{ImageKind, ImageMetadata, LabelProblem};
 use crate::rules::{Finding, Severity};
 
-/// Version of the JSON document.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the JSON document. 2: layer attribution (`before.attribution`, `parts`), image
+/// kinds `buildpackage`, `run-image` and `lifecycle` (such images were `plain` or `builder`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One image as the report shows it: where it came from, what kind it is, its layers, and the
 /// image model's report view ([`ImageMetadata::for_report`]) flattened beside them. Read back
@@ -31,6 +33,8 @@ pub struct ImageSummary {
     pub built_by_buildpacks: bool,
     /// Layer count and bytes.
     pub layers: LayerCount,
+    /// Which part each layer is (one entry per `rootfs.diff_ids` entry).
+    pub attribution: Attribution,
     /// What the config and labels say.
     #[serde(flatten)]
     pub metadata: ImageMetadata,
@@ -53,6 +57,7 @@ impl ImageSummary {
             kind: m.kind(),
             built_by_buildpacks: m.kind() != ImageKind::Plain,
             layers,
+            attribution: attribute(m, &img.layers),
             metadata: m.for_report(),
         }
     }
@@ -83,11 +88,45 @@ pub struct PlatformEntry {
     /// `os/arch[/variant]`.
     pub platform: String,
     /// The diff, when both images have the platform.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<DiffReport>,
     /// `before` or `after`: the image that lacks the platform.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_in: Option<&'static str>,
+    /// A platform the old image had and the new one lacks: deploys there break.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<crate::rules::Finding>,
+}
+
+impl PlatformEntry {
+    /// A platform only one image has; a `warning` finding when it is the new one that lacks it.
+    pub fn missing(platform: String, missing_in: &'static str) -> Self {
+        let finding = (missing_in == "after").then(|| crate::rules::Finding {
+            rule: "platform-removed".into(),
+            severity: crate::rules::Severity::Warning,
+            affects: vec!["deploy".into()],
+            summary: format!(
+                "the new image has no {platform} manifest: deploys on that architecture fail to pull"
+            ),
+            advice: Some(
+                "Build the missing platform again, or make sure nothing runs on it.".into(),
+            ),
+            sources: Vec::new(),
+            note: None,
+            change: crate::diff::Change::of(
+                crate::diff::Category::Config,
+                "platform",
+                Some(platform.clone()),
+                None,
+            ),
+        });
+        Self {
+            platform,
+            report: None,
+            missing_in: Some(missing_in),
+            finding,
+        }
+    }
 }
 
 /// Counts for the verdict line and for scripts.
@@ -126,8 +165,10 @@ pub struct DiffReport {
     pub unchanged_hidden: usize,
     /// Layer sharing.
     pub layers: LayerStats,
+    /// The layers compared part by part (run image, buildpack layers, app, …).
+    pub parts: PartsDiff,
     /// The JVM memory prediction of both images (`--memory`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryDiff>,
 }
 
@@ -237,7 +278,47 @@ impl DiffReport {
                 .then_with(|| a.rule.cmp(&b.rule))
                 .then_with(|| a.change.subject.cmp(&b.change.subject))
         });
-        let summary = summarize(before, after, &diff, &findings);
+        let (sb, sa) = (
+            ImageSummary::new(before, diff.layers.before),
+            ImageSummary::new(after, diff.layers.after),
+        );
+        let mut parts = diff_parts(
+            &sb.attribution,
+            &sa.attribution,
+            before.metadata.run_image.as_ref(),
+            after.metadata.run_image.as_ref(),
+        );
+        // An unreadable run image record is not a rebase.
+        let lc = crate::metadata::label::LIFECYCLE;
+        if before.metadata.unreadable(lc) || after.metadata.unreadable(lc) {
+            parts.run_image = None;
+            // A part only one side can name, whose layers the other side has, did not move.
+            let ids = |s: &ImageSummary| -> std::collections::BTreeSet<String> {
+                s.attribution
+                    .layers
+                    .iter()
+                    .map(|l| l.diff_id.clone())
+                    .collect()
+            };
+            let (ib, ia) = (ids(&sb), ids(&sa));
+            for p in &mut parts.parts {
+                let (side, other) = match p.status {
+                    Status::Added => (&sa, &ib),
+                    Status::Removed => (&sb, &ia),
+                    _ => continue,
+                };
+                let all_there = side
+                    .attribution
+                    .layers
+                    .iter()
+                    .filter(|l| l.part.key() == p.part)
+                    .all(|l| other.contains(&l.diff_id));
+                if all_there {
+                    p.status = Status::Unchanged;
+                }
+            }
+        }
+        let summary = summarize(before, after, &diff, &parts, &findings);
         let total = diff.changes.len();
         let changes: Vec<Change> = diff
             .changes
@@ -248,13 +329,14 @@ impl DiffReport {
         Self {
             schema_version: SCHEMA_VERSION,
             bpdrift_version: env!("CARGO_PKG_VERSION").to_string(),
-            before: ImageSummary::new(before, diff.layers.before),
-            after: ImageSummary::new(after, diff.layers.after),
+            before: sb,
+            after: sa,
             summary,
             findings,
             unchanged_hidden: total - changes.len(),
             changes,
             layers: diff.layers,
+            parts,
             memory: None,
         }
     }
@@ -281,7 +363,160 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn summarize(before: &Image, after: &Image, diff: &Diff, findings: &[Finding]) -> Summary {
+/// The image kinds, when they differ: said first, since nothing after compares like with like.
+fn kinds_line(before: &Image, after: &Image) -> Option<String> {
+    let (kb, ka) = (before.metadata.kind(), after.metadata.kind());
+    (kb != ka).then(|| format!("different kinds: {} vs {}", kb.describe(), ka.describe()))
+}
+
+/// "2 labels unreadable: io.buildpacks.build.metadata (after), …": what the verdict cannot vouch for.
+fn unreadable_line(before: &Image, after: &Image) -> Option<String> {
+    let mut names: Vec<String> = Vec::new();
+    for (side, img) in [("before", before), ("after", after)] {
+        for p in &img.metadata.problems {
+            let name = format!("{} ({side})", p.label);
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    (!names.is_empty()).then(|| {
+        format!(
+            "{} unreadable: {}",
+            plural(names.len(), "label", "labels"),
+            names.join(", ")
+        )
+    })
+}
+
+/// Same manifest (or, without one, same config): nothing can differ.
+fn identical(before: &Image, after: &Image) -> bool {
+    let (b, a) = (&before.origin, &after.origin);
+    match (&b.digest, &a.digest) {
+        (Some(x), Some(y)) => x == y,
+        _ => b.config_digest == a.config_digest && before.layers == after.layers,
+    }
+}
+
+/// The app part, first: "your code changed" is the first question.
+fn app_line(parts: &PartsDiff) -> Option<String> {
+    let p = parts.get("app")?;
+    let bytes = crate::text::human_bytes(p.bytes_changed);
+    match p.status {
+        Status::Unchanged => None,
+        Status::Added => Some(format!(
+            "app added ({}, {bytes})",
+            plural(p.layers_after, "layer", "layers")
+        )),
+        Status::Removed => Some("app removed".into()),
+        Status::Changed => Some(format!(
+            "app changed ({} of {} app layers, {bytes})",
+            p.layers_changed, p.layers_after
+        )),
+    }
+}
+
+/// Buildpack layers that changed while their buildpack's version did not.
+fn rebuilt_line(parts: &PartsDiff) -> Option<String> {
+    let rebuilt: Vec<String> = parts
+        .changed()
+        .filter(|p| p.rebuilt_same_version)
+        .map(|p| {
+            let v = p.version_after.as_deref().unwrap_or_default();
+            match p.part.split_once(' ') {
+                Some((id, layer)) if !p.part.contains('@') => {
+                    format!("{id} layer {layer} rebuilt at the same version {v}")
+                }
+                _ => format!("{} rebuilt at the same version", p.part),
+            }
+        })
+        .collect();
+    match rebuilt.len() {
+        0 => None,
+        1..=3 => Some(rebuilt.join(", ")),
+        n => Some(format!("{n} buildpack layers rebuilt at the same version")),
+    }
+}
+
+fn run_image_line(parts: &PartsDiff) -> Option<String> {
+    let r = parts.run_image.as_ref()?;
+    let short = |d: &Option<String>| {
+        d.as_deref()
+            .map(crate::text::short_digest)
+            .unwrap_or_else(|| "none".into())
+    };
+    Some(match r.how {
+        RunImageMove::Rebased if r.base_layers > 0 => format!(
+            "run image rebased (top layer {} → {}; {} of {} base layers differ)",
+            short(&r.top_layer_before),
+            short(&r.top_layer_after),
+            r.base_layers_changed,
+            r.base_layers
+        ),
+        RunImageMove::Rebased => format!(
+            "run image rebased (top layer {} → {})",
+            short(&r.top_layer_before),
+            short(&r.top_layer_after),
+        ),
+        RunImageMove::Replaced => format!(
+            "run image replaced ({} → {})",
+            r.image_before.as_deref().unwrap_or("none"),
+            r.image_after.as_deref().unwrap_or("none")
+        ),
+    })
+}
+
+/// Changed layers nothing above explains: layers the labels do not name, and, when nothing
+/// else moved, the lifecycle's own layers (launcher, config, process types, SBOM).
+fn unexplained_line(parts: &PartsDiff, said_anything: bool, plain: bool) -> Option<String> {
+    let un = parts
+        .get("unattributed")
+        .filter(|p| p.status != Status::Unchanged);
+    if let Some(p) = un.filter(|p| p.layers_changed > 0) {
+        // Plain images have nothing to attribute layers to: "unattributed" would say nothing.
+        let what = if plain { "" } else { "unattributed " };
+        let n = p.layers_changed;
+        return Some(format!(
+            "{n} {what}{} ({})",
+            if n == 1 {
+                "layer differs"
+            } else {
+                "layers differ"
+            },
+            crate::text::human_bytes(p.bytes_changed)
+        ));
+    }
+    if said_anything {
+        return None;
+    }
+    let moved: Vec<&crate::attribution::PartDiff> = parts.changed().collect();
+    if moved.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = moved.iter().map(|p| p.part.as_str()).collect();
+    let bytes: u64 = moved.iter().map(|p| p.bytes_changed).sum();
+    Some(format!(
+        "{} changed ({})",
+        plural_names(&names, "layer", "layers"),
+        crate::text::human_bytes(bytes)
+    ))
+}
+
+fn plural_names(names: &[&str], one: &str, many: &str) -> String {
+    format!(
+        "{} {}",
+        names.join(", "),
+        if names.len() == 1 { one } else { many }
+    )
+}
+
+fn summarize(
+    before: &Image,
+    after: &Image,
+    diff: &Diff,
+    parts_diff: &PartsDiff,
+    findings: &[Finding],
+) -> Summary {
     let mut changed: BTreeMap<String, usize> = BTreeMap::new();
     let mut buildpacks: BTreeMap<String, usize> = BTreeMap::new();
     for c in diff.changed() {
@@ -301,6 +536,7 @@ fn summarize(before: &Image, after: &Image, diff: &Diff, findings: &[Finding]) -
     let max_severity = by_sev.keys().max().copied();
 
     let mut parts: Vec<String> = Vec::new();
+    parts.extend(app_line(parts_diff));
     let bp_changed: usize = diff
         .changed()
         .filter(|c| c.category == Category::Buildpack && c.status == Status::Changed)
@@ -362,13 +598,32 @@ fn summarize(before: &Image, after: &Image, diff: &Diff, findings: &[Finding]) -
             "runtime dependencies changed",
         )),
     }
+    parts.extend(rebuilt_line(parts_diff));
     for cat in [
-        Category::Lifecycle,
         Category::RunImage,
+        Category::Lifecycle,
         Category::PlatformApi,
     ] {
-        if changed.contains_key(cat.as_str()) {
-            parts.push(format!("{} changed", cat.as_str().replace('-', " ")));
+        if cat == Category::RunImage
+            && let Some(line) = run_image_line(parts_diff)
+        {
+            parts.push(line);
+            continue;
+        }
+        let one = diff
+            .changed()
+            .find(|c| c.category == cat && c.status == Status::Changed);
+        match one {
+            // "lifecycle 0.16.5 → 0.17.0" says more than "lifecycle changed".
+            Some(c) if cat == Category::Lifecycle => parts.push(format!(
+                "lifecycle {} → {}",
+                c.before.as_deref().unwrap_or_default(),
+                c.after.as_deref().unwrap_or_default()
+            )),
+            _ if changed.contains_key(cat.as_str()) => {
+                parts.push(format!("{} changed", cat.as_str().replace('-', " ")))
+            }
+            _ => {}
         }
     }
     let listed = [
@@ -400,11 +655,37 @@ fn summarize(before: &Image, after: &Image, diff: &Diff, findings: &[Finding]) -
     } else if other > 0 {
         parts.push(plural(other, "other change", "other changes"));
     }
-    let mut verdict = if parts.is_empty() {
-        "no drift".to_string()
+    let said_anything = !parts.is_empty();
+    let both_plain =
+        before.metadata.kind() == ImageKind::Plain && after.metadata.kind() == ImageKind::Plain;
+    parts.extend(unexplained_line(parts_diff, said_anything, both_plain));
+    // Never "no drift" on two different images: what is left is said as it is.
+    let mut verdict = if identical(before, after) {
+        "identical".to_string()
+    } else if parts.is_empty()
+        && before.metadata.diff_ids == after.metadata.diff_ids
+        && unreadable_line(before, after).is_some()
+    {
+        "same layers; what is readable is the same".to_string()
+    } else if parts.is_empty() && before.origin.config_digest == after.origin.config_digest {
+        // Same config, so the same diffIDs: only the manifests differ (another compression,
+        // media types, or a docker-archive against a registry copy).
+        "same content (same config and layer diffIDs); only the manifests differ".to_string()
+    } else if parts.is_empty() && before.metadata.diff_ids == after.metadata.diff_ids {
+        "same layers and compared settings; the image configs differ elsewhere (history, timestamps)"
+            .to_string()
+    } else if parts.is_empty() {
+        "layers differ".to_string()
     } else {
         parts.join(", ")
     };
+    let lead: Vec<String> = kinds_line(before, after)
+        .into_iter()
+        .chain(unreadable_line(before, after))
+        .collect();
+    if !lead.is_empty() {
+        verdict = format!("{}; {verdict}", lead.join("; "));
+    }
     let plain = [before, after]
         .iter()
         .filter(|i| i.metadata.kind() == ImageKind::Plain)
@@ -430,6 +711,15 @@ fn summarize(before: &Image, after: &Image, diff: &Diff, findings: &[Finding]) -
     };
     verdict.push_str("; ");
     verdict.push_str(&findings_text);
+    // Layers that moved count as a difference even when no labelled item did (an app-only
+    // change): `github comment` must not call that "no drift anymore".
+    let parts_moved = parts_diff
+        .changed()
+        .filter(|p| p.layers_changed > 0 || p.status == Status::Removed)
+        .count();
+    if parts_moved > 0 {
+        changed.insert("layer-part".to_string(), parts_moved);
+    }
     Summary {
         verdict,
         changed,

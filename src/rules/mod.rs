@@ -370,12 +370,12 @@ pub struct Finding {
     /// One line.
     pub summary: String,
     /// What to do about it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub advice: Option<String>,
     /// Links backing the rule.
     pub sources: Vec<String>,
     /// Why the severity was lowered, or why bpdrift cannot tell for sure.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// The change it matched.
     pub change: Change,

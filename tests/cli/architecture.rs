@@ -6,6 +6,7 @@ use std::path::Path;
 
 /// Modules that read no file, open no socket and start no process.
 const PURE: &[&str] = &[
+    "attribution",
     "clock",
     "diff",
     "digest",
@@ -21,6 +22,7 @@ const PURE: &[&str] = &[
     "render",
     "report",
     "rules",
+    "text",
     "toml_file",
     "version",
 ];
@@ -88,6 +90,29 @@ fn modules() -> BTreeMap<String, String> {
     let root = crate::common::root().join("src");
     let mut out = BTreeMap::new();
     walk(&root, &root, &mut out);
+    // Modules compiled only for tests (`#[cfg(test)] mod samples;`) are not part of the shape.
+    let test_only: Vec<String> = out
+        .iter()
+        .flat_map(|(name, code)| {
+            let parent = name.clone();
+            code.split("#[cfg(test)]")
+                .skip(1)
+                .filter_map(|rest| {
+                    let rest = rest.trim_start().strip_prefix("mod ")?;
+                    let child: String = rest.chars().take_while(|c| *c != ';').collect();
+                    (!child.contains('{')).then(|| child.trim().to_string())
+                })
+                .map(move |child| {
+                    if parent.is_empty() {
+                        child
+                    } else {
+                        format!("{parent}::{child}")
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    out.retain(|name, _| !test_only.contains(name));
     out
 }
 

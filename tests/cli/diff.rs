@@ -63,7 +63,7 @@ fn incident_markdown() {
 fn incident_json_has_exactly_the_four_changes() {
     let (code, v) = json(&[GOOD, BAD]);
     assert_eq!(code, 0);
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(
         changes(&v, "buildpack"),
         vec![
@@ -146,11 +146,11 @@ fn all_shows_unchanged_items() {
 }
 
 #[test]
-fn same_image_is_no_drift() {
+fn same_image_is_identical() {
     let run = bpdrift().args(["diff", GOOD, GOOD]).run();
     assert_eq!(run.code, 0);
     assert!(
-        run.stdout.contains("no drift; no findings"),
+        run.stdout.contains("\nidentical; no findings\n"),
         "{}",
         run.stdout
     );

@@ -574,7 +574,7 @@ fn warm_cache_costs_one_head_per_tag_and_nothing_per_digest() {
             .unwrap()
             .split(';')
             .next(),
-        Some("no drift")
+        Some("identical")
     );
     assert_eq!(moved["before"]["digest"], cold["after"]["digest"]);
     let reqs = reg.bpdrift_requests();

@@ -675,7 +675,7 @@ fn first_run_creates_the_comment_later_runs_update_it() {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&first.outputs["report-json"]).unwrap())
             .unwrap();
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
     assert!(
         first
             .summary
@@ -1275,7 +1275,7 @@ fn github_help_and_errors() {
             .run(),
     );
     let report = dir.path().join("report.json");
-    std::fs::write(&report, r#"{"schema_version": 2}"#).unwrap();
+    std::fs::write(&report, r#"{"schema_version": 99}"#).unwrap();
     record(
         &mut out,
         "a report of another schema",

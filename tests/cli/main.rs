@@ -1,6 +1,7 @@
 //! The one integration-test binary: every area is a module, sharing the fixtures in `common`.
 
 mod architecture;
+mod attribution;
 mod common;
 mod diff;
 mod errors;

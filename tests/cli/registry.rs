@@ -96,7 +96,7 @@ fn registry_multiarch_index_and_digest_references() {
         d["summary"]["verdict"]
             .as_str()
             .unwrap()
-            .starts_with("no drift")
+            .starts_with("identical")
     );
 }
 

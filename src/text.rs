@@ -1,0 +1,27 @@
+//! Numbers and digests as people read them, shared by the verdict (`report`) and every
+//! renderer. Pure.
+
+/// `1.2 MiB`-style sizes, exact below 1 KiB.
+pub(crate) fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// `sha256:0123456789ab` (12 hex digits), enough to tell images apart on screen.
+pub(crate) fn short_digest(d: &str) -> String {
+    // Only the image header lines use this; cells use `shorten_digests`.
+    match d.split_once(':') {
+        Some((alg, hex)) if hex.len() > 12 => format!("{alg}:{}", &hex[..12]),
+        _ => d.to_string(),
+    }
+}
