@@ -16,6 +16,10 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/bin/time ] || need+=(time)
 # The HTML report test renders the page in headless Chromium and reads the DOM back.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# The report's metrics are checked with promtool (package prometheus) and pushed to a real
+# Pushgateway.
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v prometheus-pushgateway >/dev/null 2>&1 || need+=(prometheus-pushgateway)
 if ((${#need[@]})); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -58,6 +58,11 @@ pub(crate) fn report_message(msg: &str) {
     let _ = writeln!(io::stderr(), "error: {msg}");
 }
 
+/// Progress for people reading the log: stderr, as everything but the report.
+pub(crate) fn status_line(s: &str) {
+    let _ = writeln!(io::stderr(), "bpdrift: {s}");
+}
+
 /// `n thing` or `n things`.
 pub(crate) fn plural(n: usize, one: &str) -> String {
     format!("{n} {one}{}", if n == 1 { "" } else { "s" })

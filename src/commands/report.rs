@@ -10,9 +10,11 @@ use clap::Args;
 
 use super::args::{RegistryArgs, RuleArgs, parse_duration_arg, parse_time_arg};
 use super::{Outcome, load_rules, plural, report_message};
+use crate::fleet::notify::{Heartbeat, Ping, Pushgateway};
 use crate::fleet::{self, history::History};
 use crate::reference::Platform;
 use crate::render;
+use crate::report::metrics;
 use crate::rules::RuleSet;
 use crate::source::Fetcher;
 
@@ -38,6 +40,27 @@ pub(crate) struct ReportArgs {
     /// Rule selection (added to the fleet file's).
     #[command(flatten)]
     pub(crate) rules: RuleArgs,
+    /// Dead man's switch: ping this healthchecks-style URL at start (`URL/start`), on success
+    /// (`URL`) and on failure (`URL/fail`). Never printed; a failed ping is a warning.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "BPDRIFT_HEARTBEAT_URL",
+        hide_env_values = true
+    )]
+    pub(crate) heartbeat: Option<String>,
+    /// Write the run's metrics in the Prometheus text format here (for node_exporter's textfile
+    /// collector), replacing the file atomically.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) metrics: Option<PathBuf>,
+    /// Push the same metrics to this Prometheus Pushgateway (job `bpdrift`). Never printed.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "BPDRIFT_PUSHGATEWAY_URL",
+        hide_env_values = true
+    )]
+    pub(crate) pushgateway: Option<String>,
     /// The time of this run (RFC 3339), for reproducible reports and tests.
     #[arg(long, hide = true, value_parser = parse_time_arg)]
     pub(crate) now: Option<i64>,
@@ -64,8 +87,32 @@ pub(crate) fn history_path(given: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
     })
 }
 
-/// Runs `bpdrift report`.
+/// Runs `bpdrift report`, with the heartbeat around it: `start` first, then `fail` for an
+/// error or an image that could not be fetched, else success.
 pub(crate) async fn run(args: ReportArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let heartbeat = args.heartbeat.as_deref().map(Heartbeat::new).transpose()?;
+    let pushgateway = args
+        .pushgateway
+        .as_deref()
+        .map(Pushgateway::new)
+        .transpose()?;
+    if let Some(h) = &heartbeat {
+        h.ping(Ping::Start).await;
+    }
+    let result = report(&args, pushgateway.as_ref(), out).await;
+    if let Some(h) = &heartbeat {
+        let ok = matches!(result, Ok(Outcome::Clean | Outcome::Flagged));
+        h.ping(if ok { Ping::Success } else { Ping::Fail }).await;
+    }
+    result
+}
+
+async fn report(
+    args: &ReportArgs,
+    pushgateway: Option<&Pushgateway>,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
     let bytes = crate::limits::read_file(&args.fleet, crate::limits::LAYOUT_FILE_MAX, "fleet file")
         .map_err(|e| {
             anyhow::Error::new(e)
@@ -148,13 +195,37 @@ pub(crate) async fn run(args: ReportArgs, out: &mut dyn Write) -> anyhow::Result
         }
     }
     match &args.out {
-        Some(path) => std::fs::write(path, &buf).map_err(|e| {
-            anyhow::Error::new(e)
-                .context(format!("cannot write the report to `{}`", path.display()))
-        })?,
+        Some(path) => {
+            std::fs::write(path, &buf).map_err(|e| {
+                anyhow::Error::new(e)
+                    .context(format!("cannot write the report to `{}`", path.display()))
+            })?;
+            super::status_line(&format!("wrote {}", path.display()));
+        }
         None => {
             out.write_all(&buf)?;
             out.flush()?;
+        }
+    }
+    if args.metrics.is_some() || pushgateway.is_some() {
+        let facts = metrics::RunFacts {
+            duration_seconds: started.elapsed().as_secs_f64(),
+            last_success: hist.last_success()?,
+        };
+        let text = metrics::exposition(&report, &facts);
+        if let Some(path) = &args.metrics {
+            write_atomically(path, text.as_bytes()).map_err(|e| {
+                anyhow::Error::new(e)
+                    .context(format!("cannot write the metrics to `{}`", path.display()))
+            })?;
+            super::status_line(&format!("wrote {}", path.display()));
+        }
+        if let Some(p) = pushgateway {
+            // The staleness alert on the last success is what catches a gateway that is down;
+            // the report itself is not lost over it.
+            if let Err(e) = p.push(text).await {
+                tracing::warn!("{e}");
+            }
         }
     }
     // Loud: the alarm and every failed image are said on stderr too, whatever the format.
@@ -177,6 +248,17 @@ pub(crate) async fn run(args: ReportArgs, out: &mut dyn Write) -> anyhow::Result
         1 => Outcome::Flagged,
         _ => Outcome::Failed,
     })
+}
+
+/// Replaces `path` with `bytes` in one rename, so a collector never reads half a file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map(drop).map_err(|e| e.error)
 }
 
 /// A progress bar on stderr when it is a terminal; `None` means plain log lines.

@@ -254,6 +254,22 @@ impl History {
             .map_err(self.err("cannot read runs"))
     }
 
+    /// When the last run that fetched every image (status `ok`) finished, seconds since the
+    /// epoch: what the staleness alert watches.
+    pub fn last_success(&self) -> Result<Option<i64>, HistoryError> {
+        let at: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT finished_at FROM runs WHERE status = 'ok' AND finished_at IS NOT NULL
+                 ORDER BY finished_at DESC, id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err("cannot read runs"))?;
+        Ok(at.as_deref().and_then(parse_rfc3339))
+    }
+
     /// Records the start of a run.
     pub fn start_run(&self, started_at: &str, fleet: &str) -> Result<i64, HistoryError> {
         self.conn

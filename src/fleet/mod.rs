@@ -13,6 +13,7 @@ pub(crate) mod assess;
 pub(crate) mod fetch;
 pub(crate) mod file;
 pub(crate) mod history;
+pub(crate) mod notify;
 
 use std::collections::BTreeMap;
 

@@ -4,6 +4,7 @@
 //! [`SCHEMA_VERSION`] on any change that removes or renames a field; adding fields does not.
 
 pub(crate) mod fleet;
+pub(crate) mod metrics;
 
 use std::collections::BTreeMap;
 

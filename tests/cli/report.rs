@@ -556,3 +556,210 @@ deployed = "oci:testdata/images:plain-a"
     assert_eq!(run.code, 0);
     settings.bind(|| assert_snapshot!("inspect_table", run.stdout));
 }
+
+/// A loopback server that records every request's method and path (a heartbeat monitor).
+fn recorder() -> (
+    crate::common::http::Server,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let server = crate::common::http::Server::start(move |stream| {
+        let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+        if let Some(req) = crate::common::http::read_request(&mut reader) {
+            log.lock()
+                .unwrap()
+                .push(format!("{} {}", req.method, req.path()));
+            let mut s = stream;
+            let _ = crate::common::http::write_response(&mut s, 200, &[], b"OK");
+        }
+    });
+    (server, seen)
+}
+
+const LOCAL_FLEET: &str = r#"
+[[service]]
+name = "local"
+deployed = "oci:testdata/images:incident-good"
+candidate = "oci:testdata/images:incident-bad"
+"#;
+
+#[test]
+fn heartbeat_pings_start_then_success_or_fail() {
+    let (server, seen) = recorder();
+    let url = format!("http://{}/ping/s3cret-key", server.addr);
+    let fleet = Fleet::new(LOCAL_FLEET);
+    let (code, _, stderr) = fleet.run(T1, &["--heartbeat", &url, "-vv"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["POST /ping/s3cret-key/start", "POST /ping/s3cret-key"]
+    );
+    assert!(!stderr.contains("s3cret"), "the URL is a secret: {stderr}");
+
+    // An image that cannot be read: the run exits 2 and the monitor hears `fail`.
+    seen.lock().unwrap().clear();
+    let broken = Fleet::new(
+        r#"
+[[service]]
+name = "gone"
+deployed = "oci:testdata/no-such-layout:x"
+"#,
+    );
+    let (code, _, stderr) = broken.run(T1, &["--heartbeat", &url]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["POST /ping/s3cret-key/start", "POST /ping/s3cret-key/fail"]
+    );
+
+    // A monitor that is down costs a warning, never the run.
+    let dead = format!("http://127.0.0.1:{}/ping/x", free_port());
+    let (code, _, stderr) = fleet.run(T2, &["--heartbeat", &dead]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("heartbeat was not delivered"), "{stderr}");
+}
+
+fn promtool(args: &[&str], stdin: Option<&Path>) -> std::process::Output {
+    let mut cmd = Command::new("promtool");
+    cmd.args(args);
+    if let Some(p) = stdin {
+        cmd.stdin(std::fs::File::open(p).unwrap());
+    }
+    cmd.output()
+        .expect("promtool (Debian package prometheus) is installed by scripts/test.sh")
+}
+
+#[test]
+fn metrics_file_passes_promtool_and_names_every_service() {
+    let fleet = Fleet::new(LOCAL_FLEET);
+    let metrics = fleet.dir.path().join("bpdrift.prom");
+    let m = metrics.display().to_string();
+    let (code, _, stderr) = fleet.run(T1, &["--metrics", &m]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("wrote"), "{stderr}");
+    let out = promtool(&["check", "metrics"], Some(&metrics));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    // 2026-11-20T06:00:00Z
+    assert!(
+        text.contains("bpdrift_report_last_success_timestamp_seconds 1795154400"),
+        "{text}"
+    );
+    assert!(text.contains("bpdrift_images_failed 0"), "{text}");
+    assert!(
+        text.contains("bpdrift_service_status{service=\"local\",status=\"ok\"} 1")
+            || text.contains("bpdrift_service_status{service=\"local\",status=\"drift\"} 1")
+            || text.contains("bpdrift_service_status{service=\"local\",status=\"info\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bpdrift_rollback_targets_missing{service=\"local\"} 0"),
+        "{text}"
+    );
+
+    // A failed run keeps the last success of the run before it: the alert measures its age.
+    let broken = format!(
+        "{LOCAL_FLEET}\n[[service]]\nname = \"gone\"\ndeployed = \"oci:testdata/no-such-layout:x\"\n"
+    );
+    std::fs::write(fleet.file(), broken).unwrap();
+    let (code, _, _) = fleet.run(T2, &["--metrics", &m]);
+    assert_eq!(code, 2);
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        text.contains("bpdrift_report_last_success_timestamp_seconds 1795154400"),
+        "{text}"
+    );
+    assert!(text.contains("bpdrift_images_failed 1"), "{text}");
+}
+
+#[test]
+fn the_documented_alert_passes_promtool() {
+    let doc = std::fs::read_to_string(crate::common::root().join("docs/report.md")).unwrap();
+    let rules = doc
+        .split("```yaml")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("docs/report.md has a ```yaml alert rule block");
+    assert!(
+        rules.contains("time() - bpdrift_report_last_success_timestamp_seconds > 26 * 3600"),
+        "{rules}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bpdrift.rules.yml");
+    std::fs::write(&file, rules).unwrap();
+    let out = promtool(&["check", "rules", &file.display().to_string()], None);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A real Pushgateway (Debian's prometheus-pushgateway) on a free loopback port, stopped on drop.
+struct Pushgateway {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Pushgateway {
+    fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("prometheus-pushgateway")
+            .args([
+                &format!("--web.listen-address=127.0.0.1:{port}"),
+                "--log.level=error",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("prometheus-pushgateway is installed by scripts/test.sh");
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Self { child, url }
+    }
+}
+
+impl Drop for Pushgateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn pushgateway_serves_the_pushed_series() {
+    let gw = Pushgateway::start();
+    let fleet = Fleet::new(LOCAL_FLEET);
+    let (code, _, stderr) = fleet.run(T1, &["--pushgateway", &gw.url]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("not delivered"), "{stderr}");
+    let addr = gw.url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    use std::io::{Read, Write};
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    for series in [
+        "bpdrift_images_failed{instance=\"\",job=\"bpdrift\"} 0",
+        "bpdrift_report_last_success_timestamp_seconds{instance=\"\",job=\"bpdrift\"} 1.7951544e+09",
+        "bpdrift_rollback_targets_missing{instance=\"\",job=\"bpdrift\",service=\"local\"} 0",
+    ] {
+        assert!(body.contains(series), "{series} not in:\n{body}");
+    }
+}
