@@ -8,7 +8,9 @@ use clap::Args;
 use super::Outcome;
 use super::args::ListFormat;
 use super::report::history_path;
-use crate::fleet::history::History;
+use std::collections::BTreeMap;
+
+use crate::fleet::history::{History, Observation};
 
 /// `bpdrift history`.
 #[derive(Debug, Args, Clone)]
@@ -21,6 +23,49 @@ pub(crate) struct HistoryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub(crate) format: ListFormat,
+}
+
+/// The versions that moved since `prev` (all of them, counted, on a role's first row).
+fn what_changed(prev: Option<&Observation>, o: &Observation) -> String {
+    if let Some(e) = &o.error {
+        return format!("error: {e}");
+    }
+    let now = o
+        .snapshot
+        .as_ref()
+        .map(|m| m.versions())
+        .unwrap_or_default();
+    let Some(before) = prev.and_then(|p| p.snapshot.as_ref()).map(|m| m.versions()) else {
+        // The first row of a role says what it is, once.
+        let buildpacks: Vec<String> = o
+            .snapshot
+            .iter()
+            .flat_map(|m| &m.buildpacks)
+            .map(|b| format!("{}@{}", b.id, b.version))
+            .collect();
+        return format!("{} {}", o.reference, buildpacks.join(" "))
+            .trim_end()
+            .to_string();
+    };
+    let mut moved: Vec<String> = Vec::new();
+    for (id, v) in &now {
+        match before.get(id) {
+            Some(b) if b != v => moved.push(format!("{id} {b} → {v}")),
+            None => moved.push(format!("{id} added at {v}")),
+            _ => {}
+        }
+    }
+    moved.extend(
+        before
+            .keys()
+            .filter(|id| !now.contains_key(*id))
+            .map(|id| format!("{id} removed")),
+    );
+    if moved.is_empty() {
+        "rebuilt, same versions".into()
+    } else {
+        moved.join(", ")
+    }
 }
 
 /// Runs `bpdrift history`.
@@ -59,30 +104,35 @@ pub(crate) fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Result<Outc
             writeln!(out)?;
         }
         ListFormat::Table => {
-            for (s, t) in &all {
+            for (i, (s, t)) in all.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out)?;
+                }
                 writeln!(out, "{s}")?;
+                writeln!(
+                    out,
+                    "  {:<20}  {:<10}  {:<71}  WHAT CHANGED",
+                    "OBSERVED", "ROLE", "DIGEST"
+                )?;
+                // One row per change: a run that saw the same digest as the previous one of the
+                // same role adds nothing to read.
+                let mut last: BTreeMap<&str, &Observation> = BTreeMap::new();
                 for o in t {
-                    let versions = o
-                        .snapshot
-                        .as_ref()
-                        .map(|m| {
-                            m.buildpacks
-                                .iter()
-                                .map(|b| format!("{}@{}", b.id, b.version))
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                        })
-                        .unwrap_or_default();
-                    let what = match (&o.digest, &o.error) {
-                        (Some(d), _) => d.clone(),
-                        (None, Some(e)) => format!("error: {e}"),
-                        (None, None) => "-".into(),
-                    };
+                    let prev = last.get(o.role.as_str()).copied();
+                    if prev.is_some_and(|p| p.digest == o.digest && p.error == o.error) {
+                        continue;
+                    }
+                    // Whole: this is the digest a rollback pulls.
+                    let digest = o.digest.as_deref().unwrap_or("-");
                     writeln!(
                         out,
-                        "  {}  {:<10} {}  {}  {versions}",
-                        o.observed_at, o.role, o.reference, what
+                        "  {:<20}  {:<10}  {:<71}  {}",
+                        o.observed_at,
+                        o.role,
+                        digest,
+                        what_changed(prev, o)
                     )?;
+                    last.insert(&o.role, o);
                 }
             }
         }

@@ -289,6 +289,8 @@ pub(crate) fn assess(input: &Context<'_>, observed: Observed) -> Assessed {
         });
     }
 
+    // The worst first, so a failed service is never below the fold; fleet order within a status.
+    services.sort_by_key(|s| s.status);
     let mut by_sev: BTreeMap<Severity, usize> = BTreeMap::new();
     for f in services.iter().flat_map(|s| &s.findings) {
         *by_sev.entry(f.severity).or_default() += 1;

@@ -138,6 +138,7 @@ mod tests {
         assert_eq!(parse_duration("24"), None);
         assert_eq!(parse_duration("1w"), None);
         assert_eq!(human_duration(90_061), "1d 1h 1m");
-        assert_eq!(human_duration(30), "0m");
+        assert_eq!(human_duration(30), "30s");
+        assert_eq!(human_duration(60), "1m");
     }
 }

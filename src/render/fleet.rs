@@ -25,6 +25,15 @@ fn image_cell(s: &ServiceReport, role: &str) -> Option<String> {
     })
 }
 
+/// The findings count, or "unknown" when an image could not be read: zero would be a claim.
+fn findings_text(s: &ServiceReport) -> String {
+    if s.status == ServiceStatus::Failed {
+        "unknown".into()
+    } else {
+        s.findings.len().to_string()
+    }
+}
+
 fn drift_text(s: &ServiceReport) -> String {
     let mut parts: Vec<String> = s
         .drift
@@ -42,7 +51,9 @@ fn drift_text(s: &ServiceReport) -> String {
             ));
         }
     }
-    if parts.is_empty() {
+    if parts.is_empty() && s.status == ServiceStatus::Failed {
+        "unknown (an image could not be read)".into()
+    } else if parts.is_empty() {
         "none".into()
     } else {
         parts.join("; ")
@@ -153,7 +164,7 @@ pub fn fleet_markdown(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
             image_cell(s, "deployed").unwrap_or_else(|| "—".into()),
             image_cell(s, "candidate").unwrap_or_else(|| "—".into()),
             md(&drift_text(s)),
-            s.findings.len(),
+            findings_text(s),
             rollback_text(s)
         )?;
     }
@@ -294,7 +305,7 @@ pub fn fleet_html(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
             h(&image_cell(s, "deployed").unwrap_or_else(|| "—".into())),
             h(&image_cell(s, "candidate").unwrap_or_else(|| "—".into())),
             h(&drift_text(s)),
-            s.findings.len(),
+            findings_text(s),
             h(&rollback_text(s)),
             n = h(&s.name),
             st = h(s.status.as_str()),

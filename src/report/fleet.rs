@@ -248,6 +248,10 @@ impl FleetReport {
 
 /// `90061` → `1d 1h 1m`.
 pub(crate) fn human_duration(secs: i64) -> String {
+    // Under a minute, seconds: "0m ago" for a 1 s interval says nothing.
+    if secs < 60 {
+        return format!("{}s", secs.max(0));
+    }
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
     let mut parts = Vec::new();
     if d > 0 {
