@@ -44,6 +44,17 @@ fn image_registry(
     })
 }
 
+/// A registry answering every manifest request with `answer` (the ping: 200).
+fn on_manifests(answer: impl Fn(&Request, &mut TcpStream) + Send + Sync + 'static) -> Hostile {
+    Hostile::start(move |req, s| {
+        let is_manifest = req.path().contains("/manifests/");
+        if is_manifest {
+            answer(req, s);
+        }
+        is_manifest
+    })
+}
+
 fn diff_registry(reg: &Hostile, extra: &[&str]) -> hostile::Measured {
     let img = reg.image("app:latest");
     bpdrift()
@@ -55,27 +66,15 @@ fn diff_registry(reg: &Hostile, extra: &[&str]) -> hostile::Measured {
 
 #[test]
 fn oversized_manifest_stops_at_4_mib() {
-    let reg = Hostile::start(|req, s| {
-        if req.path().contains("/manifests/") {
-            // No Content-Length: the body only ends when bpdrift hangs up.
-            stream(s, 200, &[], None, GB2, b' ', Duration::ZERO);
-            return true;
-        }
-        false
-    });
+    // No Content-Length: the body only ends when bpdrift hangs up.
+    let reg = on_manifests(|_, s| stream(s, 200, &[], None, GB2, b' ', Duration::ZERO));
     diff_registry(&reg, &[]).assert_refused(&["manifest", "larger than the 4 MiB limit"], 20);
 }
 
 #[test]
 fn content_length_is_not_trusted_either_way() {
     // A Content-Length over the limit is refused before any byte is read.
-    let reg = Hostile::start(|req, s| {
-        if req.path().contains("/manifests/") {
-            stream(s, 200, &[], Some(GB2), 0, b' ', Duration::ZERO);
-            return true;
-        }
-        false
-    });
+    let reg = on_manifests(|_, s| stream(s, 200, &[], Some(GB2), 0, b' ', Duration::ZERO));
     diff_registry(&reg, &[]).assert_refused(&["manifest", "larger than the 4 MiB limit"], 20);
 }
 
@@ -90,21 +89,10 @@ fn lying_config_stops_at_its_descriptor_size() {
 
 #[test]
 fn slow_registry_times_out() {
-    let reg = Hostile::start(|req, s| {
-        if req.path().contains("/manifests/") {
-            // 1 KiB every 100 ms, for ever (bounded: 50 MB or until bpdrift hangs up).
-            stream(
-                s,
-                200,
-                &[],
-                None,
-                50 << 20,
-                b' ',
-                Duration::from_millis(100),
-            );
-            return true;
-        }
-        false
+    // 64 KiB every 100 ms, for ever (bounded: 50 MB or until bpdrift hangs up).
+    let reg = on_manifests(|_, s| {
+        let pause = Duration::from_millis(100);
+        stream(s, 200, &[], None, 50 << 20, b' ', pause)
     });
     let img = reg.image("app:latest");
     bpdrift()
@@ -116,12 +104,8 @@ fn slow_registry_times_out() {
 
 #[test]
 fn redirect_loop_is_an_error() {
-    let reg = Hostile::start(|req, s| {
-        if req.path().contains("/manifests/") {
-            let _ = http::write_response(s, 307, &[("Location", req.target.clone())], b"");
-            return true;
-        }
-        false
+    let reg = on_manifests(|req, s| {
+        let _ = http::write_response(s, 307, &[("Location", req.target.clone())], b"");
     });
     diff_registry(&reg, &[]).assert_refused(&["app:latest"], 20);
 }
