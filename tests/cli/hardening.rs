@@ -729,7 +729,9 @@ fn forty_thousand_whiteouts_apply_in_linear_time() {
     assert_ne!(m.run.code, 2, "{}", m.run.snapshot());
     let v: Value = serde_json::from_str(&m.run.stdout).unwrap();
     assert_eq!(v["app_classes"], 0, "every class was whited out");
-    assert!(m.elapsed < Duration::from_secs(10), "took {:?}", m.elapsed);
+    // Was 5.6 s of retain alone for 40 k whiteouts; 1.6 s for the whole debug run here, with
+    // room for a loaded CI machine.
+    assert!(m.elapsed < Duration::from_secs(30), "took {:?}", m.elapsed);
     m.report("40,000 whiteouts");
 }
 
