@@ -44,3 +44,15 @@ pub use cli::{Cli, main};
 pub use digest::sha256;
 pub use metadata::{ImageMetadata, label};
 pub use rules::{RuleFile, parse_file as parse_rule_file, render_diagnostics};
+
+/// The parsers of untrusted input, for the fuzz targets in `fuzz/` only (feature `fuzzing`):
+/// not an API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::fleet::file::parse_fleet;
+    pub use crate::memory::{LayerSummary, Scanner, jar_classes};
+    pub use crate::redact::{redact_value, scrub, without_values};
+    pub use crate::reference::{ImageRef, Platform};
+    pub use crate::source::manifest;
+}

@@ -44,6 +44,17 @@ fn image_registry(
     })
 }
 
+/// A registry answering every manifest request with `answer` (the ping: 200).
+fn on_manifests(answer: impl Fn(&Request, &mut TcpStream) + Send + Sync + 'static) -> Hostile {
+    Hostile::start(move |req, s| {
+        let is_manifest = req.path().contains("/manifests/");
+        if is_manifest {
+            answer(req, s);
+        }
+        is_manifest
+    })
+}
+
 fn diff_registry(reg: &Hostile, extra: &[&str]) -> hostile::Measured {
     let img = reg.image("app:latest");
     bpdrift()
@@ -55,27 +66,15 @@ fn diff_registry(reg: &Hostile, extra: &[&str]) -> hostile::Measured {
 
 #[test]
 fn oversized_manifest_stops_at_4_mib() {
-    let reg = Hostile::start(|req, s| {
-        if req.path().contains("/manifests/") {
-            // No Content-Length: the body only ends when bpdrift hangs up.
-            stream(s, 200, &[], None, GB2, b' ', Duration::ZERO);
-            return true;
-        }
-        false
-    });
+    // No Content-Length: the body only ends when bpdrift hangs up.
+    let reg = on_manifests(|_, s| stream(s, 200, &[], None, GB2, b' ', Duration::ZERO));
     diff_registry(&reg, &[]).assert_refused(&["manifest", "larger than the 4 MiB limit"], 20);
 }
 
 #[test]
 fn content_length_is_not_trusted_either_way() {
     // A Content-Length over the limit is refused before any byte is read.
-    let reg = Hostile::start(|req, s| {
-        if req.path().contains("/manifests/") {
-            stream(s, 200, &[], Some(GB2), 0, b' ', Duration::ZERO);
-            return true;
-        }
-        false
-    });
+    let reg = on_manifests(|_, s| stream(s, 200, &[], Some(GB2), 0, b' ', Duration::ZERO));
     diff_registry(&reg, &[]).assert_refused(&["manifest", "larger than the 4 MiB limit"], 20);
 }
 
@@ -90,21 +89,10 @@ fn lying_config_stops_at_its_descriptor_size() {
 
 #[test]
 fn slow_registry_times_out() {
-    let reg = Hostile::start(|req, s| {
-        if req.path().contains("/manifests/") {
-            // 1 KiB every 100 ms, for ever (bounded: 50 MB or until bpdrift hangs up).
-            stream(
-                s,
-                200,
-                &[],
-                None,
-                50 << 20,
-                b' ',
-                Duration::from_millis(100),
-            );
-            return true;
-        }
-        false
+    // 64 KiB every 100 ms, for ever (bounded: 50 MB or until bpdrift hangs up).
+    let reg = on_manifests(|_, s| {
+        let pause = Duration::from_millis(100);
+        stream(s, 200, &[], None, 50 << 20, b' ', pause)
     });
     let img = reg.image("app:latest");
     bpdrift()
@@ -116,12 +104,8 @@ fn slow_registry_times_out() {
 
 #[test]
 fn redirect_loop_is_an_error() {
-    let reg = Hostile::start(|req, s| {
-        if req.path().contains("/manifests/") {
-            let _ = http::write_response(s, 307, &[("Location", req.target.clone())], b"");
-            return true;
-        }
-        false
+    let reg = on_manifests(|req, s| {
+        let _ = http::write_response(s, 307, &[("Location", req.target.clone())], b"");
     });
     diff_registry(&reg, &[]).assert_refused(&["app:latest"], 20);
 }
@@ -728,10 +712,10 @@ for i, names in enumerate([["workspace/d%d/C%d.class" % (k % 100, k) for k in ra
 "#;
 
 #[test]
-fn forty_thousand_whiteouts_apply_in_linear_time() {
+fn two_hundred_thousand_whiteouts_apply_in_linear_time() {
     let work = tempfile::tempdir().unwrap();
     let base = work.path().join("l");
-    hostile::python(WHITEOUTS, &[base.to_str().unwrap(), "40000"]);
+    hostile::python(WHITEOUTS, &[base.to_str().unwrap(), "200000"]);
     let read =
         |i: usize, ext: &str| std::fs::read(format!("{}.{i}.{ext}", base.display())).unwrap();
     let layers = vec![read(0, "tgz"), read(1, "tgz")];
@@ -745,8 +729,11 @@ fn forty_thousand_whiteouts_apply_in_linear_time() {
     assert_ne!(m.run.code, 2, "{}", m.run.snapshot());
     let v: Value = serde_json::from_str(&m.run.stdout).unwrap();
     assert_eq!(v["app_classes"], 0, "every class was whited out");
-    assert!(m.elapsed < Duration::from_secs(10), "took {:?}", m.elapsed);
-    m.report("40,000 whiteouts");
+    // A bound that tells the algorithms apart, not a timing goal: the quadratic `retain` took
+    // 5.6 s for 40 k whiteouts, so 200 k would take over two minutes; the linear removal takes
+    // a few seconds in a debug build, leaving room for a loaded machine.
+    assert!(m.elapsed < Duration::from_secs(60), "took {:?}", m.elapsed);
+    m.report("200,000 whiteouts");
 }
 
 /// A registry serving one image whose one layer's descriptor says 2 KiB while the blob streams

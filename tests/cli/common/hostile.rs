@@ -98,18 +98,7 @@ pub fn write_layout(
 
 /// A tar of `files` (path, bytes), gzip'd.
 pub fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (p, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, p, *data).unwrap();
-    }
-    let tar = b.into_inner().unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&tar).unwrap();
-    gz.finish().unwrap()
+    gzip(&tar(files))
 }
 
 /// Writes a response head, then `total` bytes of `fill` in 64 KiB writes, stopping when the
