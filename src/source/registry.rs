@@ -11,9 +11,22 @@
 //! HEAD-first resolution against a digest cache, and drops `Retry-After` and the status codes we
 //! report; its types are replaced by `manifest`'s.
 //!
+//! One file for the request flow (send with retries, manifests, configs, blobs, HEADs) because
+//! each step shares the client's state; its errors are in `error.rs`, the challenge and token
+//! handshake in `auth.rs`.
+//!
 //! Specs: <https://github.com/opencontainers/distribution-spec/blob/main/spec.md>,
 //! <https://distribution.github.io/distribution/spec/auth/token/> and
 //! <https://distribution.github.io/distribution/spec/auth/oauth/> (identity tokens).
+
+mod auth;
+mod error;
+
+pub use self::auth::Challenge;
+#[cfg(test)]
+use self::auth::parse_challenge;
+pub use self::error::RegistryError;
+use self::error::unauthorized;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,7 +34,6 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, Semaphore};
 
 use super::auth::{Credential, CredentialSources, Secret};
@@ -30,156 +42,6 @@ use super::manifest::{self, Manifest};
 use super::{FetchOptions, Fetched, SourceError};
 use crate::net::{self, Retry, RetryPolicy, form, innermost, is_reset, retry_after};
 use crate::reference::{Platform, RegistryRef};
-
-/// A registry request that failed.
-#[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
-    /// Connection refused, DNS failure, TLS failure, timeout.
-    #[error("cannot reach registry `{registry}` for `{reference}`: {reason}")]
-    Unreachable {
-        /// Registry host.
-        registry: String,
-        /// Image reference.
-        reference: String,
-        /// Short cause.
-        reason: String,
-        /// Transport error.
-        #[source]
-        source: reqwest::Error,
-    },
-    /// 404 on the manifest.
-    #[error(
-        "image `{reference}` not found: registry `{registry}` has no manifest `{manifest}` in repository `{repository}`"
-    )]
-    NotFound {
-        /// Registry host.
-        registry: String,
-        /// Repository.
-        repository: String,
-        /// Tag or digest.
-        manifest: String,
-        /// Image reference.
-        reference: String,
-    },
-    /// 401/403.
-    #[error(
-        "registry `{registry}` {what} for `{reference}` (repository `{repository}`, HTTP {status})"
-    )]
-    Unauthorized {
-        /// Registry host.
-        registry: String,
-        /// Image reference.
-        reference: String,
-        /// Repository.
-        repository: String,
-        /// HTTP status.
-        status: u16,
-        /// "rejected the credentials from …" or "requires credentials and none were found".
-        what: String,
-    },
-    /// Any other unexpected status.
-    #[error("registry `{registry}` answered HTTP {status} to {what} of `{reference}`{detail}")]
-    Status {
-        /// Registry host.
-        registry: String,
-        /// Image reference.
-        reference: String,
-        /// What was requested.
-        what: &'static str,
-        /// HTTP status.
-        status: u16,
-        /// The registry's error message, if it gave one.
-        detail: String,
-    },
-    /// Retryable failures that outlasted the retry budget.
-    #[error(
-        "registry `{registry}` kept failing {what} of `{reference}`: {last} (gave up after {attempts} attempts in {secs:.1} s)"
-    )]
-    GaveUp {
-        /// Registry host.
-        registry: String,
-        /// Image reference.
-        reference: String,
-        /// What was requested.
-        what: &'static str,
-        /// The last failure.
-        last: String,
-        /// Attempts made.
-        attempts: u32,
-        /// Time spent.
-        secs: f64,
-    },
-    /// A manifest or blob that is not what it should be.
-    #[error("`{reference}` from registry `{registry}`: {source}")]
-    Manifest {
-        /// Registry host.
-        registry: String,
-        /// Image reference.
-        reference: String,
-        /// What is wrong.
-        #[source]
-        source: manifest::ManifestError,
-    },
-    /// The token endpoint answered something that is not a token.
-    #[error("token endpoint of registry `{registry}` returned no token")]
-    BadToken {
-        /// Registry host.
-        registry: String,
-    },
-    /// A response larger than bpdrift reads (whatever `Content-Length` said).
-    #[error(
-        "registry `{registry}`: {what} of `{reference}` is larger than the {} limit",
-        crate::limits::human(*limit)
-    )]
-    TooLarge {
-        /// Registry host.
-        registry: String,
-        /// Image reference.
-        reference: String,
-        /// What was requested.
-        what: &'static str,
-        /// The limit, in bytes.
-        limit: u64,
-    },
-    /// A Bearer realm that would receive credentials in clear text.
-    #[error(
-        "registry `{registry}` sends credentials for `{reference}` to `{realm}` over plain HTTP; refused (pass --insecure-registry {registry} if that is intended)"
-    )]
-    InsecureRealm {
-        /// Registry host.
-        registry: String,
-        /// Image reference.
-        reference: String,
-        /// The token endpoint.
-        realm: String,
-    },
-    /// The HTTP client could not be built.
-    #[error("cannot set up the HTTP client")]
-    Client(#[source] reqwest::Error),
-    /// The TLS client (trust store) could not be built.
-    #[error("registry `{registry}`: {reason}")]
-    Tls {
-        /// Registry host.
-        registry: String,
-        /// Why.
-        reason: String,
-    },
-}
-
-/// What a registry's `/v2/` answered. Persisted in the cache: it holds no secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "scheme", rename_all = "lowercase")]
-enum Challenge {
-    /// 200: no authentication.
-    Anonymous,
-    /// `WWW-Authenticate: Basic`.
-    Basic,
-    /// `WWW-Authenticate: Bearer realm=…,service=…`.
-    Bearer {
-        realm: String,
-        service: Option<String>,
-    },
-}
 
 type Shared<T> = Arc<OnceCell<T>>;
 /// (registry, repository) → bearer token for pulling.
@@ -439,154 +301,6 @@ impl RegistryClient {
             );
             tokio::time::sleep(backoff).await;
         }
-    }
-
-    /// The registry's auth challenge: from this run, from the cache, or from one `/v2/` ping
-    /// shared by concurrent fetches.
-    async fn challenge(&self, r: &RegistryRef, refresh: bool) -> Result<Challenge, RegistryError> {
-        let cell = {
-            let mut map = self.challenges.lock().expect("challenge lock");
-            if refresh {
-                map.remove(r.registry());
-            }
-            map.entry(r.registry().to_string()).or_default().clone()
-        };
-        cell.get_or_try_init(|| async {
-            if !refresh
-                && let Some(c) = self
-                    .cache
-                    .as_ref()
-                    .and_then(|c| c.get_registry(r.registry()))
-                    .and_then(|j| serde_json::from_str::<Challenge>(&j).ok())
-            {
-                return Ok(c);
-            }
-            let url = self.base(r);
-            tracing::debug!(%url, "GET (ping)");
-            let a = self.send(r, "the /v2/ ping", &url, |c| c.get(&url)).await?;
-            let header = a
-                .headers
-                .get(WWW_AUTHENTICATE)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_string);
-            let c = match (a.status, header) {
-                (StatusCode::UNAUTHORIZED, Some(h)) => parse_challenge(&h),
-                (StatusCode::UNAUTHORIZED, None) => Challenge::Basic,
-                _ => Challenge::Anonymous,
-            };
-            if let Some(cache) = &self.cache
-                && let Ok(j) = serde_json::to_string(&c)
-            {
-                cache.put_registry(r.registry(), &j);
-            }
-            Ok(c)
-        })
-        .await
-        .cloned()
-    }
-
-    /// A bearer token for pulling from `r`'s repository, once per repository per run.
-    async fn token(
-        &self,
-        r: &RegistryRef,
-        realm: &str,
-        service: Option<&str>,
-        cred: Option<&Credential>,
-        refresh: bool,
-    ) -> Result<Option<String>, RegistryError> {
-        let key = (r.registry().to_string(), r.repository().to_string());
-        let cell = {
-            let mut map = self.tokens.lock().expect("token lock");
-            if refresh {
-                map.remove(&key);
-            }
-            map.entry(key).or_default().clone()
-        };
-        cell.get_or_try_init(|| async {
-            // A realm on plain HTTP would see the credentials (and the token) in clear text:
-            // only loopback and hosts the user named as insecure may have one.
-            if let Some(rest) = realm.strip_prefix("http://") {
-                let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-                let host = host.rsplit('@').next().unwrap_or(host);
-                let allowed = crate::reference::is_loopback_host(host)
-                    || self.insecure.iter().any(|h| h == host || h == r.registry());
-                if !allowed {
-                    return Err(RegistryError::InsecureRealm {
-                        registry: r.registry().into(),
-                        reference: r.input.clone(),
-                        realm: crate::redact::scrub(realm),
-                    });
-                }
-            }
-            let scope = format!("repository:{}:pull", r.repository());
-            tracing::debug!(%realm, %scope, "token request");
-            let a = match cred.map(|c| &c.secret) {
-                // OAuth2 refresh-token grant, as docker does with an identity token.
-                Some(Secret::IdentityToken(t)) => {
-                    let body = form(&[
-                        ("grant_type", "refresh_token"),
-                        ("refresh_token", t),
-                        ("service", service.unwrap_or_default()),
-                        ("scope", &scope),
-                        ("client_id", "bpdrift"),
-                    ]);
-                    self.send(r, "the token request", realm, |c| {
-                        c.post(realm)
-                            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                            .body(body.clone())
-                    })
-                    .await?
-                }
-                other => {
-                    let mut query: Vec<(&str, &str)> = vec![("scope", &scope)];
-                    if let Some(s) = service {
-                        query.push(("service", s));
-                    }
-                    let sep = if realm.contains('?') { '&' } else { '?' };
-                    let url = format!("{realm}{sep}{}", form(&query));
-                    self.send(r, "the token request", realm, |c| {
-                        let req = c.get(&url);
-                        match other {
-                            Some(Secret::Basic { username, password }) => {
-                                req.basic_auth(username, Some(password))
-                            }
-                            _ => req,
-                        }
-                    })
-                    .await?
-                }
-            };
-            if a.status == StatusCode::UNAUTHORIZED || a.status == StatusCode::FORBIDDEN {
-                return Err(unauthorized(r, a.status, cred));
-            }
-            if !a.status.is_success() {
-                return Err(RegistryError::Status {
-                    registry: r.registry().into(),
-                    reference: r.input.clone(),
-                    what: "the token request",
-                    status: a.status.as_u16(),
-                    detail: String::new(),
-                });
-            }
-            #[derive(Deserialize)]
-            struct Token {
-                token: Option<String>,
-                access_token: Option<String>,
-            }
-            let t: Token =
-                serde_json::from_slice(&a.body).map_err(|_| RegistryError::BadToken {
-                    registry: r.registry().into(),
-                })?;
-            t.token
-                .or(t.access_token)
-                .filter(|t| !t.is_empty())
-                .map(Some)
-                .ok_or_else(|| RegistryError::BadToken {
-                    registry: r.registry().into(),
-                })
-        })
-        .await
-        .cloned()
     }
 
     /// One authenticated request to `<base><repository>/<path>`. A 401 with a challenge other
@@ -948,22 +662,6 @@ async fn stream_to(
     }))
 }
 
-fn unauthorized(r: &RegistryRef, status: StatusCode, cred: Option<&Credential>) -> RegistryError {
-    RegistryError::Unauthorized {
-        registry: r.registry().into(),
-        reference: r.input.clone(),
-        repository: r.repository().into(),
-        status: status.as_u16(),
-        what: match cred {
-            Some(c) => format!("rejected the credentials from {}", c.origin),
-            None => format!(
-                "requires credentials and none were found (run `docker login {}`)",
-                r.registry()
-            ),
-        },
-    }
-}
-
 /// The `message` of a registry's `{"errors":[{"code","message"}]}` body, for the error line.
 fn registry_message(body: &[u8]) -> String {
     #[derive(serde::Deserialize)]
@@ -995,148 +693,5 @@ fn registry_message(body: &[u8]) -> String {
     }
 }
 
-/// The registry's challenge from a `WWW-Authenticate` header (RFC 7235): Bearer with its
-/// realm and service, else Basic. A header that does not parse is treated as Basic, which then
-/// fails with the registry's own 401.
-fn parse_challenge(header: &str) -> Challenge {
-    let mut parsed = http_auth::parser::ChallengeParser::new(header).peekable();
-    if parsed.peek().is_some_and(|c| c.is_err()) {
-        return unquoted_bearer(header).unwrap_or(Challenge::Basic);
-    }
-    for challenge in parsed.flatten() {
-        if !challenge.scheme.eq_ignore_ascii_case("bearer") {
-            continue;
-        }
-        let param = |name: &str| {
-            challenge
-                .params
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.to_unescaped())
-        };
-        if let Some(realm) = param("realm") {
-            return Challenge::Bearer {
-                realm,
-                service: param("service"),
-            };
-        }
-    }
-    Challenge::Basic
-}
-
-/// NOTE: some registries send `realm=https://…` unquoted, which RFC 7235 does not allow and
-/// `http-auth` refuses; read such a header as distribution's own client does: `key=value`
-/// pairs separated by commas, values taken as they stand.
-fn unquoted_bearer(header: &str) -> Option<Challenge> {
-    let (scheme, rest) = header.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    let param = |name: &str| {
-        rest.split(',').find_map(|kv| {
-            let (k, v) = kv.split_once('=')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().trim_matches('"').to_string())
-        })
-    };
-    Some(Challenge::Bearer {
-        realm: param("realm")?,
-        service: param("service"),
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use reqwest::header::RETRY_AFTER;
-    use std::time::SystemTime;
-
-    #[test]
-    fn parses_bearer_challenges() {
-        let Challenge::Bearer { realm, service } = parse_challenge(
-            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/ubuntu:pull""#,
-        ) else {
-            panic!("not bearer")
-        };
-        assert_eq!(realm, "https://auth.docker.io/token");
-        assert_eq!(service.as_deref(), Some("registry.docker.io"));
-        assert!(matches!(
-            parse_challenge(r#"Basic realm="Registry Realm""#),
-            Challenge::Basic
-        ));
-        let Challenge::Bearer { realm, service } =
-            parse_challenge("bearer realm=http://127.0.0.1:1/t, service=reg")
-        else {
-            panic!("not bearer")
-        };
-        assert_eq!(
-            (realm.as_str(), service.as_deref()),
-            ("http://127.0.0.1:1/t", Some("reg"))
-        );
-    }
-
-    #[test]
-    fn registry_error_messages() {
-        let body = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#;
-        assert_eq!(
-            registry_message(body),
-            ": MANIFEST_UNKNOWN manifest unknown"
-        );
-        assert_eq!(registry_message(b"<html>"), "");
-    }
-
-    #[test]
-    fn retry_after_forms() {
-        let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, "3".parse().unwrap());
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
-        let t = crate::clock::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        assert_eq!(
-            t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
-            784_111_777
-        );
-        h.insert(
-            RETRY_AFTER,
-            "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap(),
-        );
-        assert_eq!(
-            retry_after(&h),
-            Some(Duration::ZERO),
-            "a past date means now"
-        );
-        h.insert(RETRY_AFTER, "soon".parse().unwrap());
-        assert_eq!(retry_after(&h), None);
-    }
-
-    proptest::proptest! {
-        #![proptest_config(crate::proptests::config())]
-
-        /// Auth challenges, error bodies and Retry-After values from any server: no panic,
-        /// bounded work, and error messages stay short.
-        #[test]
-        fn server_answers(s in "\\PC{0,400}", quoted in r#"[a-zA-Z=,"\\ ]{0,200}"#) {
-            let limit = std::time::Duration::from_secs(1);
-            crate::proptests::bounded(limit, || parse_challenge(&s));
-            crate::proptests::bounded(limit, || parse_challenge(&format!("Bearer {quoted}")));
-            let m = crate::proptests::bounded(limit, || registry_message(s.as_bytes()));
-            proptest::prop_assert!(m.len() < 1200);
-            let body = serde_json::json!({"errors": [{"code": quoted, "message": s}]}).to_string();
-            let m = crate::proptests::bounded(limit, || registry_message(body.as_bytes()));
-            proptest::prop_assert!(m.len() < 1200);
-            if let Ok(v) = reqwest::header::HeaderValue::from_str(&s) {
-                let mut h = HeaderMap::new();
-                h.insert(RETRY_AFTER, v);
-                let _ = retry_after(&h);
-            }
-        }
-    }
-
-    #[test]
-    fn form_encoding() {
-        assert_eq!(
-            form(&[("scope", "repository:a/b:pull"), ("x", "a b&c")]),
-            "scope=repository%3Aa%2Fb%3Apull&x=a+b%26c"
-        );
-    }
-}
+mod tests;
