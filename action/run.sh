@@ -18,6 +18,12 @@ esac
 if [ -n "${INPUT_FAIL_ON:-}" ]; then
   args+=(--fail-on "$INPUT_FAIL_ON")
 fi
+if [ -n "${INPUT_PR:-}" ]; then
+  args+=(--pr "$INPUT_PR")
+fi
+if [ -n "${INPUT_AUTHOR:-}" ]; then
+  args+=(--comment-author "$INPUT_AUTHOR")
+fi
 
 if [ -n "${INPUT_FROM_REPORT:-}" ]; then
   exec "$bin" github post "${args[@]}" -- "$INPUT_FROM_REPORT"
@@ -29,6 +35,9 @@ if [ -z "${INPUT_BASE_IMAGE:-}" ] || [ -z "${INPUT_HEAD_IMAGE:-}" ]; then
 fi
 if [ -n "${INPUT_PLATFORM:-}" ]; then
   args+=(--platform "$INPUT_PLATFORM")
+fi
+if [ -n "${INPUT_MEMORY:-}" ]; then
+  args+=(--memory "$INPUT_MEMORY")
 fi
 # One rule file per line; blank lines and surrounding spaces do not count.
 while IFS= read -r line; do

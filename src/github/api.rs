@@ -237,6 +237,60 @@ impl Api {
         }
     }
 
+    /// The token's login as REST shows it on comments, from GraphQL's `viewer`, which answers
+    /// for every token type (personal, the workflow's `GITHUB_TOKEN`, a GitHub App's installation
+    /// token). GraphQL names a bot without the `[bot]` REST adds (`my-app`, `my-app[bot]`).
+    /// `None` when GraphQL gives no usable answer (an old GHES, a proxy): the caller falls back.
+    /// <https://docs.github.com/en/graphql/reference/queries#viewer>
+    pub(crate) async fn viewer_login(&self) -> Result<Option<String>, GithubError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            data: Option<Data>,
+        }
+        #[derive(Deserialize)]
+        struct Data {
+            viewer: Option<Viewer>,
+        }
+        #[derive(Deserialize)]
+        struct Viewer {
+            login: String,
+            #[serde(rename = "__typename", default)]
+            typename: String,
+        }
+        let query = serde_json::json!({ "query": "query { viewer { login __typename } }" });
+        match self
+            .json::<Answer>(Method::POST, &self.graphql_url(), Some(&query))
+            .await
+        {
+            Ok((a, _)) => Ok(a.data.and_then(|d| d.viewer).and_then(|v| {
+                let login = v.login.trim().to_string();
+                if login.is_empty() {
+                    None
+                } else if v.typename == "Bot" && !login.ends_with("[bot]") {
+                    Some(format!("{login}[bot]"))
+                } else {
+                    Some(login)
+                }
+            })),
+            Err(
+                GithubError::Status {
+                    rate_limited: None, ..
+                }
+                | GithubError::Json { .. },
+            ) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// GraphQL's endpoint beside the REST root: `…/graphql` on github.com, `…/api/graphql` for
+    /// a GHES REST root `…/api/v3`.
+    pub(crate) fn graphql_url(&self) -> String {
+        match self.root.strip_suffix("/api/v3") {
+            Some(host) => format!("{host}/api/graphql"),
+            None => format!("{}/graphql", self.root),
+        }
+    }
+
     pub(crate) async fn pull_head(&self, pr: u64) -> Result<String, GithubError> {
         #[derive(Deserialize)]
         struct Pull {
@@ -249,6 +303,34 @@ impl Api {
         let url = format!("{}/repos/{}/pulls/{pr}", self.root, self.repo);
         let (p, _) = self.json::<Pull>(Method::GET, &url, None).await?;
         Ok(p.head.sha)
+    }
+
+    /// The open pull request of this repository whose head is `sha`, from `GET
+    /// /repos/{o}/{r}/commits/{sha}/pulls` (a merged one only introduced the commit: it is no
+    /// place for a comment about it). <https://docs.github.com/en/rest/commits/commits#list-pull-requests-associated-with-a-commit>
+    pub(crate) async fn pull_for_commit(&self, sha: &str) -> Result<Option<u64>, GithubError> {
+        #[derive(Deserialize)]
+        struct Pull {
+            number: u64,
+            state: String,
+            head: Head,
+        }
+        #[derive(Deserialize)]
+        struct Head {
+            sha: String,
+        }
+        if !sha.bytes().all(|b| b.is_ascii_hexdigit()) || sha.is_empty() {
+            return Ok(None);
+        }
+        let url = format!(
+            "{}/repos/{}/commits/{sha}/pulls?per_page=100",
+            self.root, self.repo
+        );
+        let (pulls, _) = self.json::<Vec<Pull>>(Method::GET, &url, None).await?;
+        Ok(pulls
+            .into_iter()
+            .find(|p| p.state == "open" && p.head.sha.eq_ignore_ascii_case(sha))
+            .map(|p| p.number))
     }
 
     /// The first comment holding `marker` written by `author`, reading every page.

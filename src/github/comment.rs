@@ -43,6 +43,14 @@ pub(crate) fn footer(run_url: Option<&str>, head_sha: Option<&str>) -> String {
     format!("<sub>{}</sub>\n", parts.join(" · "))
 }
 
+/// The body without the footer [`footer`] writes: what the comment says, whichever run said it.
+pub(crate) fn without_footer(body: &str) -> &str {
+    match body.rfind("\n<sub>bpdrift ") {
+        Some(i) => &body[..i],
+        None => body,
+    }
+}
+
 pub(crate) fn comment_body(
     marker: &str,
     report: &str,
