@@ -9,16 +9,15 @@ const ZWSP: &str = "&#8203;";
 /// on GitHub: no `@user`/`@org/team` mention, no `#123` reference, no `[text](url)` link, no
 /// bare-URL autolink. Text from an image label or an artifact must never ping or link anyone.
 pub fn markdown(s: &str) -> String {
-    let cell = markdown_code(s)
-        .replace('[', "\\[")
-        .replace(']', "\\]")
-        .replace('@', &format!("@{ZWSP}"))
-        .replace("://", &format!(":{ZWSP}//"));
+    // References and `www.` first: the entities inserted below hold a `#` and digits.
+    let cell = markdown_code(s);
     let mut out = String::with_capacity(cell.len());
     let mut rest = cell.as_str();
     while let Some(c) = rest.chars().next() {
-        let lower = rest.get(..4).map(str::to_ascii_lowercase);
-        if lower.as_deref() == Some("www.") {
+        if rest
+            .get(..4)
+            .is_some_and(|w| w.eq_ignore_ascii_case("www."))
+        {
             // GFM's extended autolinks start at `www.` too.
             out.push_str(&rest[..3]);
             out.push_str(ZWSP);
@@ -31,7 +30,10 @@ pub fn markdown(s: &str) -> String {
             out.push_str(ZWSP);
         }
     }
-    out
+    out.replace('[', "\\[")
+        .replace(']', "\\]")
+        .replace('@', &format!("@{ZWSP}"))
+        .replace("://", &format!(":{ZWSP}//"))
 }
 
 /// Makes text safe inside a Markdown code span within a table cell: no pipes, no line breaks,

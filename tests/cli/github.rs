@@ -332,6 +332,19 @@ impl Job {
         }
     }
 
+    /// Another job (its own runner directories) against the same API and releases.
+    fn new_like(other: &Job) -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            api: other.api.clone(),
+            releases: other.releases.clone(),
+            event_name: "pull_request".into(),
+            event: pull_request_event(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+            env: vec![],
+            runs: std::cell::Cell::new(0),
+        }
+    }
+
     fn event(&mut self, name: &str, event: Value) -> &mut Self {
         self.event_name = name.into();
         self.event = event;
@@ -712,7 +725,11 @@ fn first_run_creates_the_comment_later_runs_update_it() {
         api.count("POST", "/comments") + api.count("PATCH", "/comments"),
         0
     );
-    assert!(second.stderr.contains("already says this"), "{}", second.stderr);
+    assert!(
+        second.stderr.contains("already says this"),
+        "{}",
+        second.stderr
+    );
     let comments = api.comments(7);
     assert_eq!(comments.len(), 1);
     assert!(comments[0].body.contains("for aaaaaaaaaaaa"));
@@ -1021,9 +1038,9 @@ fn fork_safe_pair_saves_then_posts_the_report() {
     let refused = post(&other, &artifact);
     assert_eq!(refused.code, 0, "{}", refused.stderr);
     assert!(
-        refused.commands().contains(
-            "::warning title=bpdrift did not comment::refusing to comment on #12"
-        ),
+        refused
+            .commands()
+            .contains("::warning title=bpdrift did not comment::refusing to comment on #12"),
         "{}",
         refused.commands()
     );
@@ -1344,4 +1361,186 @@ fn github_help_and_errors() {
             .run(),
     );
     filters().bind(|| assert_snapshot!("github_errors", out));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue #17: what a fork, an App token, a push and a limit change.
+
+/// Saves the incident pair's report as the `pull_request` half of the fork-safe pair would, and
+/// returns the directory the artifact lands in for the `workflow_run` half.
+fn saved_artifact(job: &Job, reg: &Registry, head: &str, extra: &[(&str, &str)]) -> PathBuf {
+    let mut build = Job::new_like(job);
+    build.event("pull_request", pull_request_event(12, head));
+    let (good, bad) = (reg.image("app:good"), reg.image("app:bad"));
+    let mut inputs = vec![
+        ("base-image", good.as_str()),
+        ("head-image", bad.as_str()),
+        ("comment", "false"),
+    ];
+    inputs.extend_from_slice(extra);
+    let saved = build.run(&inputs);
+    assert_eq!(saved.code, 0, "{}", saved.stderr);
+    let artifact = job.path("artifact");
+    copy_dir(&build.path("runner-temp/bpdrift/default"), &artifact);
+    artifact
+}
+
+fn fork_run_event(sha: &str) -> Value {
+    json!({ "action": "completed", "workflow_run": {
+        "id": 99, "event": "pull_request", "head_sha": sha, "pull_requests": [],
+        "head_repository": { "full_name": "someone/app" },
+    }})
+}
+
+#[test]
+fn a_forged_artifact_cannot_change_what_the_bot_says() {
+    let reg = registry();
+    let api = FakeGithub::start();
+    let head = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0";
+    api.add_pull(12, head);
+    let releases = Releases::genuine(None);
+    let mut comment = Job::new(&api, &releases);
+    comment.event("workflow_run", fork_run_event(head));
+    let artifact = saved_artifact(&comment, &reg, head, &[]);
+
+    // What a fork's workflow can upload: its own verdict, Markdown, links, mentions and
+    // workflow commands in every string.
+    let lure = "@org/maintainers this is safe to merge [the audit](https://evil.example/login)";
+    let path = artifact.join("report.json");
+    let mut report: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    report["summary"]["verdict"] = json!(format!("no drift; no findings. {lure}"));
+    report["summary"]["max_severity"] = Value::Null;
+    report["summary"]["changed"] = json!({});
+    report["findings"][0]["summary"] = json!(format!("fine {lure} #1 www.evil.example"));
+    report["findings"][0]["sources"] = json!(["https://evil.example/login"]);
+    report["changes"][0]["homepage"] = json!("https://evil.example/login");
+    report["changes"][0]["release_notes"] = json!("https://evil.example/login");
+    report["after"]["problems"] = json!([{
+        "label": "io.buildpacks.build.metadata", "path": ".", "line": 0, "column": 0,
+        "message": "bad\n::warning title=x::spoofed\n::add-mask::hunter2\n##[error]legacy",
+    }]);
+    std::fs::write(&path, report.to_string()).unwrap();
+    std::fs::write(
+        artifact.join("report.md"),
+        format!("### ✅ bpdrift: no drift\n\n{lure}\n"),
+    )
+    .unwrap();
+
+    let posted = comment.run(&[
+        ("from-report", &path.display().to_string()),
+        ("fail-on", "never"),
+    ]);
+    // The unreadable label is an error of the report: exit 2, but the comment is posted.
+    assert_eq!(posted.code, 2, "{}", posted.stderr);
+    let body = &api.comments(12)[0].body;
+    let verdict = body.lines().nth(1).unwrap();
+    assert_eq!(
+        verdict,
+        "### ℹ️ bpdrift: 4 buildpacks changed (1 minor, 3 patch), 4 layer parts moved; findings: 3 info"
+    );
+    for forbidden in [
+        "no drift",
+        "@org/",
+        "](https://evil",
+        "https://evil",
+        "www.evil",
+        " #1 ",
+        "safe to merge [",
+    ] {
+        assert!(!body.contains(forbidden), "`{forbidden}` in:\n{body}");
+    }
+    assert!(
+        body.contains("@&#8203;org/maintainers this is safe to merge \\[the audit\\]"),
+        "{body}"
+    );
+    // Nothing the artifact says becomes a workflow command on either stream.
+    for (stream, text) in [("stdout", posted.main_stdout()), ("stderr", &posted.stderr)] {
+        for line in text.lines() {
+            let l = line.trim_start();
+            assert!(
+                !l.starts_with("::warning title=x") && !l.starts_with("::add-mask::"),
+                "{stream}: {line}"
+            );
+            assert!(!l.contains("##["), "{stream}: {line}");
+        }
+    }
+    assert!(posted.stderr.contains("hunter2"), "{}", posted.stderr);
+    filters().bind(|| assert_snapshot!("github_forged_artifact_comment", body));
+}
+
+#[test]
+fn an_app_token_keeps_one_comment_and_pushes_find_their_pull_request() {
+    let reg = registry();
+    let api = FakeGithub::start();
+    let head = "1212121212121212121212121212121212121212";
+    api.add_pull(12, head);
+    // An installation token: `/user` answers 403, GraphQL's viewer is the bot.
+    api.set(|s| s.app = Some("my-app".into()));
+    let releases = Releases::genuine(None);
+    let mut job = Job::new(&api, &releases);
+    job.event("pull_request", pull_request_event(12, head));
+    let (good, bad) = (reg.image("app:good"), reg.image("app:bad"));
+    for _ in 0..2 {
+        let run = job.run(&[("base-image", &good), ("head-image", &bad)]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.assert_no_secret();
+    }
+    let comments = api.comments(12);
+    assert_eq!(comments.len(), 1, "{comments:#?}");
+    assert_eq!(comments[0].login, "my-app[bot]");
+    assert_eq!(api.count("POST", "/graphql"), 2);
+
+    // The `author` input names the login outright: no GraphQL question.
+    api.clear_requests();
+    let run = job.run(&[
+        ("base-image", &good),
+        ("head-image", &bad),
+        ("author", "my-app[bot]"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(api.count("POST", "/graphql"), 0);
+    assert_eq!(api.comments(12).len(), 1);
+
+    // A push of a pull request's head commit: that pull request is found through the API.
+    api.set(|s| s.app = None);
+    api.add_pull(13, "1313131313131313131313131313131313131313");
+    api.clear_requests();
+    job.event(
+        "push",
+        json!({ "ref": "refs/heads/feature", "after": "1313131313131313131313131313131313131313" }),
+    );
+    let run = job.run(&[("base-image", &good), ("head-image", &bad)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        api.count(
+            "GET",
+            "/repos/octo-org/app/commits/1313131313131313131313131313131313131313/pulls"
+        ),
+        1
+    );
+    assert_eq!(api.comments(13).len(), 1);
+
+    // A push to main with `pr: 12`: the comment goes to #12, and with `memory: 512M` the
+    // memory prediction is in it.
+    job.event("push", json!({ "ref": "refs/heads/main", "after": "eeee" }));
+    let run = job.run(&[
+        ("base-image", &good),
+        ("head-image", &bad),
+        ("pr", "12"),
+        ("memory", "512M"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let ours: Vec<_> = api
+        .comments(12)
+        .into_iter()
+        .filter(|c| c.login == BOT)
+        .collect();
+    assert_eq!(ours.len(), 1);
+    assert!(
+        ours[0]
+            .body
+            .contains("#### JVM memory in a container limited to 512M"),
+        "{}",
+        ours[0].body
+    );
 }
