@@ -183,12 +183,23 @@ impl ReportPaths {
             .runner_temp
             .clone()
             .unwrap_or_else(|| PathBuf::from("."));
-        let dir: String = key
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
-        Self::beside(base.join("bpdrift").join(dir).join("report.json"))
+        Self::beside(base.join("bpdrift").join(key_dir(key)).join("report.json"))
     }
+}
+
+/// A directory name for a key, one to one: letters, digits and `-` stay, every other byte is
+/// `_` and two hex digits, so `web.app` (`web_2eapp`), `web-app` and `web_app` (`web_5fapp`)
+/// never share a report.
+pub(crate) fn key_dir(key: &str) -> String {
+    let mut dir = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' {
+            dir.push(char::from(b));
+        } else {
+            dir.push_str(&format!("_{b:02x}"));
+        }
+    }
+    dir
 }
 
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), GithubError> {
@@ -556,7 +567,7 @@ pub(crate) async fn keep_comment(
     match existing {
         None if !outcome.changed => Ok(Upsert::Skipped),
         None => {
-            let body = comment_body(&marker, &outcome.markdown, &footer, env.run_url.as_deref());
+            let body = comment_body(&marker, &outcome.markdown, &footer);
             api.create_comment(pr, &body).await.map(Upsert::Created)
         }
         Some(c) => {
@@ -565,7 +576,7 @@ pub(crate) async fn keep_comment(
             } else {
                 no_drift_anymore(&outcome.markdown)
             };
-            let body = comment_body(&marker, &report, &footer, env.run_url.as_deref());
+            let body = comment_body(&marker, &report, &footer);
             // The footer names the run and the commit, which change on every push: an edit
             // for them alone would notify nobody of anything and bury the comment's history.
             if c.body.as_deref().map(without_footer) == Some(without_footer(&body)) {
@@ -579,6 +590,24 @@ pub(crate) async fn keep_comment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_dirs_do_not_collide() {
+        let dirs: Vec<String> = ["web.app", "web-app", "web_app", "web/app", "web:app"]
+            .map(key_dir)
+            .into();
+        assert_eq!(
+            dirs,
+            [
+                "web_2eapp",
+                "web-app",
+                "web_5fapp",
+                "web_2fapp",
+                "web_3aapp"
+            ]
+        );
+        assert_eq!(key_dir("default"), "default");
+    }
 
     #[test]
     fn keys() {

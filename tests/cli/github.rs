@@ -948,10 +948,17 @@ fn oversized_report_is_cut_to_fit_one_comment() {
         "{}",
         &body[..300]
     );
-    assert!(body.contains("more lines cut._"));
-    assert!(body.contains(
-        "the full report is in the [job summary](https://github.com/octo-org/app/actions/runs/1234)"
-    ));
+    // Finding rows went first: the buildpacks table and everything after it stay.
+    assert!(
+        body.contains("more findings cut to fit: the job summary has them all._"),
+        "{body}"
+    );
+    assert!(!body.contains("more lines cut._"));
+    assert!(body.contains("#### Buildpacks\n\n| buildpack | before | after | change |"));
+    assert!(body.contains("paketo-buildpacks/bellsoft-liberica"));
+    assert!(body.contains("wide-000"));
+    assert!(body.contains("the full report is in the job summary of the run linked below"));
+    assert!(body.contains("[job summary](https://github.com/octo-org/app/actions/runs/1234)"));
     // The job summary has it all.
     assert!(run.summary.len() > 200_000);
     assert!(run.summary.contains("wide-099"));
