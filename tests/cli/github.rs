@@ -228,6 +228,8 @@ fn release_tarball() -> &'static [u8] {
 
 struct Releases {
     url: String,
+    /// What the action's checksums file says in a job against these releases.
+    sums: String,
     requests: Arc<Mutex<Vec<String>>>,
     _server: Server,
 }
@@ -252,6 +254,7 @@ impl Releases {
         });
         Self {
             url: format!("http://{}", server.addr),
+            sums: String::new(),
             requests,
             _server: server,
         }
@@ -269,10 +272,12 @@ impl Releases {
             sum.unwrap_or(&real),
             asset_name()
         );
-        Self::start(BTreeMap::from([
-            (format!("/v{VERSION}/{}", asset_name()), tar),
-            (format!("/v{VERSION}/sha256sums.txt"), sums.into_bytes()),
-        ]))
+        let mut releases = Self::start(BTreeMap::from([(
+            format!("/v{VERSION}/{}", asset_name()),
+            tar,
+        )]));
+        releases.sums = sums;
+        releases
     }
 
     fn count(&self) -> usize {
@@ -288,6 +293,8 @@ struct Job {
     dir: tempfile::TempDir,
     api: String,
     releases: String,
+    /// The action's checksums file (action/checksums.txt) in this job.
+    sums: String,
     event_name: String,
     event: Value,
     env: Vec<(String, String)>,
@@ -325,6 +332,7 @@ impl Job {
             dir: tempfile::tempdir().unwrap(),
             api: api.url(),
             releases: releases.url.clone(),
+            sums: releases.sums.clone(),
             event_name: "pull_request".into(),
             event: pull_request_event(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
             env: vec![],
@@ -338,6 +346,7 @@ impl Job {
             dir: tempfile::tempdir().unwrap(),
             api: other.api.clone(),
             releases: other.releases.clone(),
+            sums: other.sums.clone(),
             event_name: "pull_request".into(),
             event: pull_request_event(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
             env: vec![],
@@ -425,7 +434,14 @@ impl Job {
                 summary_path.display().to_string(),
             ),
             ("BPDRIFT_RELEASES_URL".into(), self.releases.clone()),
+            // `uses: bpdrift/bpdrift@v<VERSION>`, whose checksums list the test release.
+            ("GITHUB_ACTION_REF".into(), format!("v{VERSION}")),
+            (
+                "BPDRIFT_CHECKSUMS".into(),
+                self.path("checksums.txt").display().to_string(),
+            ),
         ];
+        std::fs::write(self.path("checksums.txt"), &self.sums).unwrap();
         base_env.extend(self.env.iter().cloned());
 
         let mut step_outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -650,8 +666,8 @@ fn first_run_creates_the_comment_later_runs_update_it() {
 
     let first = job.run(&[("base-image", &good), ("head-image", &bad)]);
     assert_eq!(first.code, 0, "{}\n{:#?}", first.stderr, first.stdout);
-    // Installed from the release (asset and checksums), checked, and used.
-    assert_eq!(releases.count(), 2);
+    // Installed from the release, checked against the action's own checksums, and used.
+    assert_eq!(releases.count(), 1);
     assert!(
         first.stdout["install"].contains("verified"),
         "{:?}",
@@ -719,8 +735,9 @@ fn first_run_creates_the_comment_later_runs_update_it() {
     api.clear_requests();
     let second = job.run(&[("base-image", &good), ("head-image", &bad)]);
     assert_eq!(second.code, 0, "{}", second.stderr);
-    assert_eq!(releases.count(), 2, "the cached binary is used");
+    assert_eq!(releases.count(), 1, "the cached asset is used");
     assert!(second.stdout["install"].contains("from the cache"));
+    assert!(second.stdout["install"].contains("verified"));
     assert_eq!(
         api.count("POST", "/comments") + api.count("PATCH", "/comments"),
         0
@@ -1229,70 +1246,76 @@ fn local_images() -> [(&'static str, String); 3] {
     ]
 }
 
-#[test]
-fn install_builds_the_source_when_there_is_no_release_asset() {
-    let api = FakeGithub::start();
-    let empty = Releases::start(BTreeMap::new());
-    let mut job = Job::new(&api, &empty);
+/// A job whose `cargo` is [`fake_cargo`].
+fn job_with_cargo(api: &FakeGithub, releases: &Releases) -> Job {
+    let mut job = Job::new(api, releases);
     let bin = fake_cargo(job.dir.path());
     job.env(
         "PATH",
         &format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
     );
-    let inputs = local_images();
-    let inputs: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let run = job.run(&inputs);
-    assert_eq!(run.code, 0, "{}\n{:?}", run.stderr, run.stdout);
-    assert!(run.stdout["install"].contains("no release asset for bpdrift"));
-    let log = std::fs::read_to_string(job.path("cargo.log")).unwrap();
-    let dir = job.path(&format!("tool-cache/bpdrift/bpdrift-{VERSION}-{TARGET}"));
-    assert_eq!(
-        log.trim(),
-        format!(
-            "install --locked --path {} --root {}",
-            root().display(),
-            dir.display()
-        )
-    );
-    assert_eq!(run.outputs["findings"], "3");
-
-    // A branch or commit name: the action's own source, cached under its content hash.
-    let mut job = Job::new(&api, &empty);
-    let bin = fake_cargo(job.dir.path());
-    job.env(
-        "PATH",
-        &format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-    );
-    let mut inputs = inputs.clone();
-    inputs.push(("version", "main"));
-    let run = job.run(&inputs);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout["resolve"].contains("version 'main' is not a release"));
-    let log = std::fs::read_to_string(job.path("cargo.log")).unwrap();
-    assert!(log.contains("/tool-cache/bpdrift/bpdrift-source-"), "{log}");
-    assert!(log.ends_with("-Linux-X64\n"), "{log}");
+    job
 }
 
 #[test]
-fn install_refuses_an_asset_that_does_not_match_its_checksum() {
+fn install_builds_the_source_when_the_action_ref_is_not_a_release_tag() {
     let api = FakeGithub::start();
+    let releases = Releases::genuine(None);
+    let inputs = local_images();
+    let inputs: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // A branch, a commit ahead of the release (its Cargo.toml may still say the released
+    // version), a local action: the action's own source, never the release's binary.
+    for r in ["main", "0123456789abcdef0123456789abcdef01234567", ""] {
+        let mut job = job_with_cargo(&api, &releases);
+        job.env("GITHUB_ACTION_REF", r);
+        let run = job.run(&inputs);
+        assert_eq!(run.code, 0, "{r}: {}\n{:?}", run.stderr, run.stdout);
+        if !r.is_empty() {
+            assert!(
+                run.stdout["resolve"].contains(&format!("ref '{r}' is not a release tag")),
+                "{:?}",
+                run.stdout
+            );
+        }
+        let log = std::fs::read_to_string(job.path("cargo.log")).unwrap();
+        assert!(
+            log.starts_with(&format!(
+                "install --locked --path {} --root {}",
+                root().display(),
+                job.path("runner-temp/bpdrift-src.").display()
+            )),
+            "{log}"
+        );
+        assert_eq!(run.outputs["findings"], "3");
+    }
+    assert_eq!(releases.count(), 0);
+
+    // A major tag: the newest release the checksums list under it.
+    let major = VERSION.split('.').next().unwrap();
+    let mut job = job_with_cargo(&api, &releases);
+    job.env("GITHUB_ACTION_REF", &format!("v{major}"));
+    let run = job.run(&inputs);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout["install"].contains("verified"));
+    assert!(!job.path("cargo.log").exists());
+}
+
+#[test]
+fn install_refuses_what_the_actions_checksums_do_not_vouch_for() {
+    let api = FakeGithub::start();
+    let inputs = local_images();
+    let inputs: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    // An asset that is not what the action's checksums say: refused, nothing built instead.
     let tampered = Releases::genuine(Some(
         "1111111111111111111111111111111111111111111111111111111111111111",
     ));
-    let mut job = Job::new(&api, &tampered);
-    // Were it to fall back to building, this would record it.
-    let bin = fake_cargo(job.dir.path());
-    job.env(
-        "PATH",
-        &format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-    );
-    let inputs = local_images();
-    let inputs: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let job = job_with_cargo(&api, &tampered);
     let run = job.run(&inputs);
     assert_eq!(run.code, 1);
     assert!(
         run.stdout["install"].contains(&format!(
-            "::error title=bpdrift::{} does not match sha256sums.txt",
+            "::error title=bpdrift::{} does not match the sha256 this action carries",
             asset_name()
         )),
         "{:?}",
@@ -1300,13 +1323,47 @@ fn install_refuses_an_asset_that_does_not_match_its_checksum() {
     );
     assert!(!run.stdout.contains_key("run"));
     assert!(!job.path("cargo.log").exists());
-    // A release that is not this action's version is not built from this source either.
+
+    // A release the checksums do not list: an error, not a download, not a source build.
     let mut other_version = inputs.clone();
     other_version.push(("version", "v9.9.9"));
     let run = job.run(&other_version);
     assert_eq!(run.code, 1);
-    assert!(run.stdout["install"].contains("cannot download bpdrift 9.9.9"));
+    assert!(
+        run.stdout["resolve"].contains("carries no checksum for bpdrift 9.9.9"),
+        "{:?}",
+        run.stdout
+    );
     assert!(!job.path("cargo.log").exists());
+    let mut unlisted = Releases::genuine(None);
+    unlisted.sums = String::new();
+    let job = job_with_cargo(&api, &unlisted);
+    let run = job.run(&inputs);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout["resolve"].contains("carries no checksum"));
+    assert_eq!(unlisted.count(), 0);
+
+    // A poisoned cache entry: a genuine run fills the cache, someone swaps the asset in it;
+    // the next run checks it again and refuses it.
+    let genuine = Releases::genuine(None);
+    let job = job_with_cargo(&api, &genuine);
+    let run = job.run(&inputs);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let cached = job.path(&format!(
+        "tool-cache/bpdrift/bpdrift-{VERSION}-{TARGET}/{}",
+        asset_name()
+    ));
+    assert!(cached.exists());
+    std::fs::write(&cached, b"not the release").unwrap();
+    let run = job.run(&inputs);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout["install"].contains("does not match the sha256 this action carries"),
+        "{:?}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains_key("run"));
+    assert_eq!(genuine.count(), 1);
 }
 
 #[test]
