@@ -39,6 +39,14 @@ fi
 if [ -n "${INPUT_MEMORY:-}" ]; then
   args+=(--memory "$INPUT_MEMORY")
 fi
+# One KEY=VALUE per line, for the memory prediction; blank lines do not count.
+while IFS= read -r line; do
+  line="${line#"${line%%[![:space:]]*}"}"
+  line="${line%"${line##*[![:space:]]}"}"
+  if [ -n "$line" ]; then
+    args+=(--env "$line")
+  fi
+done <<<"${INPUT_ENV:-}"
 # One rule file per line; blank lines and surrounding spaces do not count.
 while IFS= read -r line; do
   line="${line#"${line%%[![:space:]]*}"}"

@@ -38,6 +38,9 @@ pub(crate) struct Comment {
     pub(crate) user: Option<User>,
     #[serde(default)]
     pub(crate) html_url: String,
+    /// GraphQL's id, to ask whether it is minimized.
+    #[serde(default)]
+    pub(crate) node_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -282,6 +285,26 @@ impl Api {
         }
     }
 
+    /// Whether GraphQL says the comment is minimized. REST does not tell; no answer (an old
+    /// GHES, a proxy, a rate limit) counts as not minimized, as before GitHub had the notion.
+    /// <https://docs.github.com/en/graphql/reference/interfaces#minimizable>
+    pub(crate) async fn is_minimized(&self, c: &Comment) -> bool {
+        let Some(id) = &c.node_id else {
+            return false;
+        };
+        let query = serde_json::json!({
+            "query": "query($id: ID!) { node(id: $id) { ... on Minimizable { isMinimized } } }",
+            "variables": { "id": id },
+        });
+        match self
+            .json::<Value>(Method::POST, &self.graphql_url(), Some(&query))
+            .await
+        {
+            Ok((v, _)) => v["data"]["node"]["isMinimized"].as_bool() == Some(true),
+            Err(_) => false,
+        }
+    }
+
     /// GraphQL's endpoint beside the REST root: `…/graphql` on github.com, `…/api/graphql` for
     /// a GHES REST root `…/api/v3`.
     pub(crate) fn graphql_url(&self) -> String {
@@ -346,8 +369,14 @@ impl Api {
         );
         for _ in 0..MAX_PAGES {
             let (page, headers) = self.json::<Vec<Comment>>(Method::GET, &url, None).await?;
-            if let Some(c) = page.into_iter().find(|c| c.is_ours(marker, author)) {
-                return Ok(Some(c));
+            for c in page.into_iter().filter(|c| c.is_ours(marker, author)) {
+                // A comment a maintainer hid stays hidden and as it was: the report goes to a
+                // new comment, which later runs find first (sticky-pull-request-comment does
+                // the same).
+                if !self.is_minimized(&c).await {
+                    return Ok(Some(c));
+                }
+                tracing::info!(id = c.id, "skipping a minimized comment");
             }
             match next_link(&headers) {
                 None => return Ok(None),
@@ -514,6 +543,7 @@ mod tests {
                 login: login.into(),
             }),
             html_url: String::new(),
+            node_id: None,
         };
         let m = marker("default");
         assert!(c(&format!("{m}\nx"), "github-actions[bot]").is_ours(&m, ACTIONS_BOT));

@@ -73,6 +73,8 @@ pub struct State {
     /// `Some(slug)`: the token is a GitHub App's installation token: `/user` answers 403,
     /// GraphQL's `viewer` is the bot `slug`, and comments are by `slug[bot]`.
     pub app: Option<String>,
+    /// Comments a maintainer minimized (GraphQL's `isMinimized`).
+    pub minimized: std::collections::BTreeSet<u64>,
     /// Answer POST and PATCH with this status (403: a read-only token).
     pub write_status: Option<u16>,
     /// Answer writes with an error whose message echoes the request's Authorization header (a
@@ -319,6 +321,16 @@ fn route(
                 .ok()
                 .and_then(|v| v["query"].as_str().map(str::to_string))
                 .unwrap_or_default();
+            if query.contains("isMinimized") {
+                let v: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+                let node = v["variables"]["id"]
+                    .as_str()
+                    .and_then(|id| id.strip_prefix("IC_kwDO"))
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .filter(|id| s.issues.values().flatten().any(|c| c.id == *id))
+                    .map(|id| json!({ "isMinimized": s.minimized.contains(&id) }));
+                return (200, json!({ "data": { "node": node } }).to_string());
+            }
             if !query.contains("viewer") {
                 return (
                     200,
