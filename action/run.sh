@@ -39,22 +39,20 @@ fi
 if [ -n "${INPUT_MEMORY:-}" ]; then
   args+=(--memory "$INPUT_MEMORY")
 fi
-# One KEY=VALUE per line, for the memory prediction; blank lines do not count.
-while IFS= read -r line; do
-  line="${line#"${line%%[![:space:]]*}"}"
-  line="${line%"${line##*[![:space:]]}"}"
-  if [ -n "$line" ]; then
-    args+=(--env "$line")
-  fi
-done <<<"${INPUT_ENV:-}"
-# One rule file per line; blank lines and surrounding spaces do not count.
-while IFS= read -r line; do
-  line="${line#"${line%%[![:space:]]*}"}"
-  line="${line%"${line##*[![:space:]]}"}"
-  if [ -n "$line" ]; then
-    args+=(--rules "$line")
-  fi
-done <<<"${INPUT_RULES:-}"
+# `flag` once per line of `text`; blank lines and surrounding spaces do not count.
+add_per_line() {
+  local flag="$1" text="$2" line
+  while IFS= read -r line; do
+    line="${line#"${line%%[![:space:]]*}"}"
+    line="${line%"${line##*[![:space:]]}"}"
+    if [ -n "$line" ]; then
+      args+=("$flag" "$line")
+    fi
+  done <<<"$text"
+}
+# One KEY=VALUE per line, for the memory prediction; one rule file per line.
+add_per_line --env "${INPUT_ENV:-}"
+add_per_line --rules "${INPUT_RULES:-}"
 
 # `--` so an image name can never be read as a flag.
 exec "$bin" github comment "${args[@]}" -- "$INPUT_BASE_IMAGE" "$INPUT_HEAD_IMAGE"

@@ -229,14 +229,7 @@ impl Api {
             .await
         {
             Ok((u, _)) => Ok(Some(u.login)),
-            // A rate limit is not an answer about the token.
-            Err(
-                GithubError::Status {
-                    rate_limited: None, ..
-                }
-                | GithubError::Json { .. },
-            ) => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => no_answer(e),
         }
     }
 
@@ -275,13 +268,7 @@ impl Api {
                     Some(login)
                 }
             })),
-            Err(
-                GithubError::Status {
-                    rate_limited: None, ..
-                }
-                | GithubError::Json { .. },
-            ) => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => no_answer(e),
         }
     }
 
@@ -403,6 +390,18 @@ impl Api {
             .json::<Comment>(Method::PATCH, &url, Some(&payload))
             .await?;
         Ok(c.html_url)
+    }
+}
+
+/// An error status or unreadable JSON is no answer about the token (`Ok(None)`, ask elsewhere);
+/// a rate limit or a transport failure is an error: it says nothing about the token either.
+fn no_answer<T>(e: GithubError) -> Result<Option<T>, GithubError> {
+    match e {
+        GithubError::Status {
+            rate_limited: None, ..
+        }
+        | GithubError::Json { .. } => Ok(None),
+        e => Err(e),
     }
 }
 

@@ -1024,12 +1024,7 @@ fn fork_safe_pair_saves_then_posts_the_report() {
             ("fail-on", "never"),
         ])
     };
-    let fork_event = |sha: &str| {
-        json!({ "action": "completed", "workflow_run": {
-            "id": 99, "event": "pull_request", "head_sha": sha, "pull_requests": [],
-            "head_repository": { "full_name": "someone/app" },
-        }})
-    };
+    let fork_event = fork_run_event;
     let mut comment = Job::new(&api, &releases);
     comment.event("workflow_run", fork_event(head));
     let artifact = comment.path("artifact");
