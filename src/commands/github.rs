@@ -5,8 +5,10 @@
 //! prints the report in a log group and one annotation per finding, keeps one pull request
 //! comment current, and writes the step outputs. `post` does the same from a report saved by an
 //! earlier `comment --no-comment`: the second workflow of the fork-safe pair, which has a write
-//! token but no image (docs/github.md). A read-only token (forks, Dependabot) or a missing
-//! permission is a warning, not a failure: the job summary already holds the report.
+//! token but no image (docs/github.md); it recounts the verdict from the report's data and drops
+//! the artifact's links ([`distrust`]). A read-only token (forks, Dependabot) or a missing
+//! permission is a warning, a run with no pull request (a push) a notice, a pull request whose
+//! head moved on a warning: none fails the step, the job summary already holds the report.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -44,8 +46,8 @@ pub(crate) enum GithubCommand {
     /// Diff two images and keep one PR comment current; also write the job summary, step outputs,
     /// one annotation per finding and the JSON report. What the GitHub Action runs.
     #[command(after_help = "Reads GITHUB_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY, \
-GITHUB_EVENT_PATH (pull_request, pull_request_target, workflow_run), GITHUB_STEP_SUMMARY, \
-GITHUB_OUTPUT and RUNNER_TEMP.\nExit status: 0 nothing flagged, 1 something flagged at or above \
+GITHUB_EVENT_PATH (pull_request, pull_request_target, workflow_run; other events through \
+the commit's open pull request), GITHUB_SHA, GITHUB_STEP_SUMMARY, GITHUB_OUTPUT and RUNNER_TEMP.\nExit status: 0 nothing flagged, 1 something flagged at or above \
 --fail-on, 2 error. A token that may not comment (forks, Dependabot) is a warning, not an error.")]
     Comment(Box<CommentArgs>),
     /// Post a report saved by `github comment --no-comment` in another workflow (the fork-safe

@@ -1,6 +1,7 @@
-//! The GitHub REST API of one repository with one token: the calls bpdrift makes (the token's
-//! login, a pull request's head, the comments of an issue across pages, create and update a
-//! comment), rate limits honoured within a CI job's patience, retries through `net`.
+//! The GitHub API of one repository with one token: the calls bpdrift makes (the token's login
+//! from GraphQL's `viewer` or REST's `/user`, a pull request's head, the open pull request of a
+//! commit, the comments of an issue across pages and whether one is minimized, create and update
+//! a comment), rate limits honoured within a CI job's patience, retries through `net`.
 
 use std::time::{Duration, SystemTime};
 
