@@ -1525,6 +1525,29 @@ fn a_forged_artifact_cannot_change_what_the_bot_says() {
     }
     assert!(posted.stderr.contains("hunter2"), "{}", posted.stderr);
     filters().bind(|| assert_snapshot!("github_forged_artifact_comment", body));
+
+    // A value outside the schema is refused; serde quotes it as written, still inert.
+    report["findings"][0]["severity"] = json!("grave\n::add-mask::hunter3\n::error::forged");
+    std::fs::write(&path, report.to_string()).unwrap();
+    api.clear_requests();
+    let refused = comment.run(&[("from-report", &path.display().to_string())]);
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("is not a bpdrift JSON report"),
+        "{}",
+        refused.stderr
+    );
+    for line in refused.stderr.lines().chain(refused.main_stdout().lines()) {
+        let l = line.trim_start();
+        assert!(
+            !l.starts_with("::add-mask::") && !l.starts_with("::error::"),
+            "{line}"
+        );
+    }
+    assert_eq!(
+        api.count("POST", "/comments") + api.count("PATCH", "/comments"),
+        0
+    );
 }
 
 #[test]
