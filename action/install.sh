@@ -8,7 +8,7 @@
 #                        then unpacked afresh; source: `cargo install --locked --path` of the
 #                        action's own source into a fresh directory
 #
-# Release or source is the action's own ref (GITHUB_ACTION_REF, what `uses: …@<ref>` named): a
+# Release or source is the action's own ref (what `uses: …@<ref>` named; see action_ref): a
 # release tag (v1.2.3, or v1 / v1.2 for the newest such release the checksums list) downloads that
 # release; a branch, a commit SHA or a local action builds the source it is. The `version` input
 # asks for a release outright. checksums.txt is written into the repository when a release is
@@ -71,11 +71,25 @@ newest_listed() {
     grep -E "^$1\." | sort -V | tail -n 1
 }
 
+# The action's ref. GITHUB_ACTION_REF is not promised for composite actions (it is empty in
+# their steps: actions/runner#2525, github/docs#25336); the runner checks an action out at
+# _actions/<owner>/<repo>/<ref>, so the path names it then. A local action (`uses: ./`) has none.
+action_ref() {
+  if [ -n "${GITHUB_ACTION_REF:-}" ]; then
+    echo "$GITHUB_ACTION_REF"
+    return
+  fi
+  case "$action_path" in
+    */_actions/*/*/*) basename "$action_path" ;;
+    *) echo "" ;;
+  esac
+}
+
 resolve() {
   local requested ref target mode key hash
   requested="${INPUT_VERSION:-}"
   requested="${requested#v}"
-  ref="${GITHUB_ACTION_REF:-}"
+  ref="$(action_ref)"
   target="$(release_target)"
   if [ -z "$requested" ]; then
     if [[ "${ref#v}" =~ $version_re ]]; then

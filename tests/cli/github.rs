@@ -1285,6 +1285,23 @@ fn install_builds_the_source_when_the_action_ref_is_not_a_release_tag() {
     }
     assert_eq!(releases.count(), 0);
 
+    // GITHUB_ACTION_REF empty, as composite actions get it: the ref is read from where the
+    // runner checked the action out.
+    let mut job = job_with_cargo(&api, &releases);
+    let checkout = job.path(&format!("_actions/bpdrift/bpdrift/v{VERSION}"));
+    std::fs::create_dir_all(checkout.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(root(), &checkout).unwrap();
+    job.env("GITHUB_ACTION_REF", "")
+        .env("GITHUB_ACTION_PATH", &checkout.display().to_string());
+    let run = job.run(&inputs);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout["install"].contains("verified"),
+        "{:?}",
+        run.stdout
+    );
+    assert!(!job.path("cargo.log").exists());
+
     // A major tag: the newest release the checksums list under it.
     let major = VERSION.split('.').next().unwrap();
     let mut job = job_with_cargo(&api, &releases);
