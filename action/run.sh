@@ -18,6 +18,12 @@ esac
 if [ -n "${INPUT_FAIL_ON:-}" ]; then
   args+=(--fail-on "$INPUT_FAIL_ON")
 fi
+if [ -n "${INPUT_PR:-}" ]; then
+  args+=(--pr "$INPUT_PR")
+fi
+if [ -n "${INPUT_AUTHOR:-}" ]; then
+  args+=(--comment-author "$INPUT_AUTHOR")
+fi
 
 if [ -n "${INPUT_FROM_REPORT:-}" ]; then
   exec "$bin" github post "${args[@]}" -- "$INPUT_FROM_REPORT"
@@ -30,14 +36,23 @@ fi
 if [ -n "${INPUT_PLATFORM:-}" ]; then
   args+=(--platform "$INPUT_PLATFORM")
 fi
-# One rule file per line; blank lines and surrounding spaces do not count.
-while IFS= read -r line; do
-  line="${line#"${line%%[![:space:]]*}"}"
-  line="${line%"${line##*[![:space:]]}"}"
-  if [ -n "$line" ]; then
-    args+=(--rules "$line")
-  fi
-done <<<"${INPUT_RULES:-}"
+if [ -n "${INPUT_MEMORY:-}" ]; then
+  args+=(--memory "$INPUT_MEMORY")
+fi
+# `flag` once per line of `text`; blank lines and surrounding spaces do not count.
+add_per_line() {
+  local flag="$1" text="$2" line
+  while IFS= read -r line; do
+    line="${line#"${line%%[![:space:]]*}"}"
+    line="${line%"${line##*[![:space:]]}"}"
+    if [ -n "$line" ]; then
+      args+=("$flag" "$line")
+    fi
+  done <<<"$text"
+}
+# One KEY=VALUE per line, for the memory prediction; one rule file per line.
+add_per_line --env "${INPUT_ENV:-}"
+add_per_line --rules "${INPUT_RULES:-}"
 
 # `--` so an image name can never be read as a flag.
 exec "$bin" github comment "${args[@]}" -- "$INPUT_BASE_IMAGE" "$INPUT_HEAD_IMAGE"

@@ -26,6 +26,9 @@ pub(crate) struct Request<'a> {
     pub(crate) rules: &'a RuleSet,
     /// Predict the JVM memory calculator in a container of this size.
     pub(crate) memory: Option<Size>,
+    /// Launch environment for the prediction, as the platform would set it (wins over both
+    /// images): `BPL_JVM_THREAD_COUNT`, `JAVA_TOOL_OPTIONS`…
+    pub(crate) env: &'a std::collections::BTreeMap<String, String>,
     /// Keep unchanged items in the report.
     pub(crate) all: bool,
 }
@@ -70,7 +73,7 @@ pub(crate) async fn diff_pair(
                 Ok::<_, SourceError>(crate::memory::predict::predict(
                     &r.to_string(),
                     &found,
-                    &Default::default(),
+                    req.env,
                     Some(limit),
                 ))
             };

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::args::{PlatformArg, RegistryArgs, RuleArgs, parse_platform_arg, parse_size};
+use super::args::{PlatformArg, RegistryArgs, RuleArgs, parse_env, parse_platform_arg, parse_size};
 use super::{Outcome, finish, load_rules};
 use crate::pipeline::{self, PipelineError, Request};
 use crate::reference::{ImageRef, Platform};
@@ -31,6 +31,10 @@ pub(crate) struct DiffArgs {
     /// (e.g. `512M`), from their layers: a finding when the new image no longer fits.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) memory: Option<crate::memory::Size>,
+    /// With --memory: launch environment to set, as the platform would (wins over both images),
+    /// e.g. `BPL_JVM_THREAD_COUNT=50`. Repeatable.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env, requires = "memory")]
+    pub(crate) env: Vec<(String, String)>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
@@ -75,11 +79,13 @@ pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
     let mut opts = args.registry.fetch_options(&platform)?;
     opts.bind_credentials(&[&before, &after])?;
     let fetcher = Fetcher::new(&opts)?;
+    let env: std::collections::BTreeMap<String, String> = args.env.iter().cloned().collect();
     let req = Request {
         before: &before,
         after: &after,
         rules: &rules,
         memory: args.memory,
+        env: &env,
         all: args.all,
     };
     let diffed = match &args.platform {

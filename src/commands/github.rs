@@ -5,8 +5,10 @@
 //! prints the report in a log group and one annotation per finding, keeps one pull request
 //! comment current, and writes the step outputs. `post` does the same from a report saved by an
 //! earlier `comment --no-comment`: the second workflow of the fork-safe pair, which has a write
-//! token but no image (docs/github.md). A read-only token (forks, Dependabot) or a missing
-//! permission is a warning, not a failure: the job summary already holds the report.
+//! token but no image (docs/github.md); it recounts the verdict from the report's data and drops
+//! the artifact's links ([`distrust`]). A read-only token (forks, Dependabot) or a missing
+//! permission is a warning, a run with no pull request (a push) a notice, a pull request whose
+//! head moved on a warning: none fails the step, the job summary already holds the report.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -20,9 +22,13 @@ use super::diff::{DiffArgs, Diffed};
 use super::{Outcome, finish, report_error, report_message};
 use crate::github::GithubError;
 use crate::github::api::Api;
-use crate::github::comment::{Upsert, comment_body, fit, footer, marker, no_drift_anymore};
+use crate::github::comment::{
+    Upsert, comment_body, fit, footer, marker, no_drift_anymore, without_footer,
+};
 use crate::github::event::{Env, Event, PrChoice, choose_pr};
-use crate::github::workflow::{Note, annotations, outputs, soft_warning, workflow_log};
+use crate::github::workflow::{
+    Note, annotations, notice, outputs, soft_warning, warning, workflow_log,
+};
 use crate::render::{self, Format};
 use crate::report::DiffReport;
 use crate::rules::{FailOn, Severity};
@@ -40,8 +46,8 @@ pub(crate) enum GithubCommand {
     /// Diff two images and keep one PR comment current; also write the job summary, step outputs,
     /// one annotation per finding and the JSON report. What the GitHub Action runs.
     #[command(after_help = "Reads GITHUB_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY, \
-GITHUB_EVENT_PATH (pull_request, pull_request_target, workflow_run), GITHUB_STEP_SUMMARY, \
-GITHUB_OUTPUT and RUNNER_TEMP.\nExit status: 0 nothing flagged, 1 something flagged at or above \
+GITHUB_EVENT_PATH (pull_request, pull_request_target, workflow_run; other events through \
+the commit's open pull request), GITHUB_SHA, GITHUB_STEP_SUMMARY, GITHUB_OUTPUT and RUNNER_TEMP.\nExit status: 0 nothing flagged, 1 something flagged at or above \
 --fail-on, 2 error. A token that may not comment (forks, Dependabot) is a warning, not an error.")]
     Comment(Box<CommentArgs>),
     /// Post a report saved by `github comment --no-comment` in another workflow (the fork-safe
@@ -94,8 +100,9 @@ pub(crate) struct GithubArgs {
     /// checked against the run's head commit.
     #[arg(long, value_name = "N")]
     pub(crate) pr: Option<u64>,
-    /// Login whose comment is updated [default: the token's user when the token may read
-    /// /user (a personal token), else github-actions[bot]].
+    /// Login whose comment is updated [default: the token's own login, from GraphQL's
+    /// `viewer` (every token type, an App's `NAME[bot]` too), else from /user, else
+    /// github-actions[bot]].
     #[arg(long, value_name = "LOGIN")]
     pub(crate) comment_author: Option<String>,
     /// Time limit for each GitHub API request, in seconds.
@@ -178,12 +185,23 @@ impl ReportPaths {
             .runner_temp
             .clone()
             .unwrap_or_else(|| PathBuf::from("."));
-        let dir: String = key
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
-        Self::beside(base.join("bpdrift").join(dir).join("report.json"))
+        Self::beside(base.join("bpdrift").join(key_dir(key)).join("report.json"))
     }
+}
+
+/// A directory name for a key, one to one: letters, digits and `-` stay, every other byte is
+/// `_` and two hex digits, so `web.app` (`web_2eapp`), `web-app` and `web_app` (`web_5fapp`)
+/// never share a report.
+pub(crate) fn key_dir(key: &str) -> String {
+    let mut dir = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' {
+            dir.push(char::from(b));
+        } else {
+            dir.push_str(&format!("_{b:02x}"));
+        }
+    }
+    dir
 }
 
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), GithubError> {
@@ -301,7 +319,8 @@ async fn post(args: PostArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     }
     // The report is read as the report type itself, and the Markdown rendered from it: the
     // `report.md` beside it is another file of the same untrusted artifact, and is not read.
-    let saved: DiffReport = serde_json::from_value(value).map_err(not_a_report)?;
+    let mut saved: DiffReport = serde_json::from_value(value).map_err(not_a_report)?;
+    distrust(&mut saved);
     let mut markdown = Vec::new();
     render::render(&saved, Format::Markdown, &mut markdown)?;
     let saved_pr = if paths.pr.exists() {
@@ -342,6 +361,25 @@ async fn post(args: PostArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         code = Outcome::Failed;
     }
     Ok(if ok { code } else { Outcome::Failed })
+}
+
+/// A saved report as `post` may show it: the artifact was written by the pull request's own
+/// workflow, so a fork controls every byte. The summary (verdict, counts, highest severity) is
+/// recounted from the structured data; no link from the artifact is kept (homepages, release
+/// notes, rule sources), so the comment links nowhere a fork chose. What stays is text, and the
+/// Markdown renderer escapes every string (no HTML, mentions, references or links). docs/github.md
+/// ("What `post` trusts") says the same.
+pub(crate) fn distrust(r: &mut DiffReport) {
+    r.summary = r.recounted_summary();
+    let unlink = |c: &mut crate::diff::Change| {
+        c.homepage = None;
+        c.release_notes = None;
+    };
+    r.changes.iter_mut().for_each(unlink);
+    for f in &mut r.findings {
+        f.sources.clear();
+        unlink(&mut f.change);
+    }
 }
 
 /// Job summary, log, annotations, comment, outputs. `Ok(false)` when commenting failed hard
@@ -390,6 +428,29 @@ pub(crate) async fn publish(
             }
             Ok(Upsert::Skipped) => {
                 status_line("no drift and no earlier comment: nothing to say on the pull request");
+            }
+            Err(e @ GithubError::NoPullRequest(_)) => {
+                // Not a failure: a workflow `on: [push, pull_request]` runs here on every push.
+                out.write_all(
+                    notice(
+                        "bpdrift: no pull request comment",
+                        &format!("{e}; the report is in the job summary"),
+                    )
+                    .as_bytes(),
+                )?;
+                out.flush()?;
+            }
+            Err(e @ GithubError::HeadMismatch { .. }) => {
+                // The pull request moved on (or the artifact names another one): the run for
+                // the new head will comment; this one has nothing true to add.
+                out.write_all(
+                    warning(
+                        "bpdrift did not comment",
+                        &format!("{e}; the run for the newer commit comments instead"),
+                    )
+                    .as_bytes(),
+                )?;
+                out.flush()?;
             }
             Err(e) if e.is_soft() => {
                 out.write_all(soft_warning(&e).as_bytes())?;
@@ -449,13 +510,34 @@ pub(crate) async fn keep_comment(
     if repository.split('/').count() != 2 || repository.split('/').any(str::is_empty) {
         return Err(GithubError::Repository(repository));
     }
-    let choice = choose_pr(args.pr, event, saved_pr)?;
     let api = Api::new(
         &env.api_url,
         &repository,
         token,
         Duration::from_secs(args.api_timeout.max(1)),
     )?;
+    let choice = match choose_pr(args.pr, event, saved_pr) {
+        // A push, merge_group, workflow_dispatch…: the open pull request whose head is this
+        // commit, if there is one. The API says so, so it needs no further check.
+        Err(GithubError::NoPullRequest(why)) => {
+            let sha = event
+                .and_then(|e| e.head_sha.clone())
+                .or_else(|| env.sha.clone());
+            match &sha {
+                Some(sha) => match api.pull_for_commit(sha).await? {
+                    Some(n) => PrChoice::Trusted(n),
+                    None => {
+                        return Err(GithubError::NoPullRequest(format!(
+                            "{why}, and no open pull request has `{}` as its head",
+                            crate::github::comment::cap(sha, 40)
+                        )));
+                    }
+                },
+                None => return Err(GithubError::NoPullRequest(why)),
+            }
+        }
+        other => other?,
+    };
     let pr = match choice {
         PrChoice::Trusted(n) => n,
         PrChoice::Verify(n, expected) => {
@@ -472,10 +554,13 @@ pub(crate) async fn keep_comment(
     };
     let author = match &args.comment_author {
         Some(a) => a.clone(),
-        None => api
-            .token_login()
-            .await?
-            .unwrap_or_else(|| ACTIONS_BOT.into()),
+        None => match api.viewer_login().await? {
+            Some(login) => login,
+            None => api
+                .token_login()
+                .await?
+                .unwrap_or_else(|| ACTIONS_BOT.into()),
+        },
     };
     let marker = marker(&args.key);
     let existing = api.find_comment(pr, &marker, &author).await?;
@@ -484,7 +569,7 @@ pub(crate) async fn keep_comment(
     match existing {
         None if !outcome.changed => Ok(Upsert::Skipped),
         None => {
-            let body = comment_body(&marker, &outcome.markdown, &footer, env.run_url.as_deref());
+            let body = comment_body(&marker, &outcome.markdown, &footer);
             api.create_comment(pr, &body).await.map(Upsert::Created)
         }
         Some(c) => {
@@ -493,8 +578,10 @@ pub(crate) async fn keep_comment(
             } else {
                 no_drift_anymore(&outcome.markdown)
             };
-            let body = comment_body(&marker, &report, &footer, env.run_url.as_deref());
-            if c.body.as_deref() == Some(body.as_str()) {
+            let body = comment_body(&marker, &report, &footer);
+            // The footer names the run and the commit, which change on every push: an edit
+            // for them alone would notify nobody of anything and bury the comment's history.
+            if c.body.as_deref().map(without_footer) == Some(without_footer(&body)) {
                 return Ok(Upsert::Unchanged(c.html_url));
             }
             api.update_comment(c.id, &body).await.map(Upsert::Updated)
@@ -505,6 +592,24 @@ pub(crate) async fn keep_comment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_dirs_do_not_collide() {
+        let dirs: Vec<String> = ["web.app", "web-app", "web_app", "web/app", "web:app"]
+            .map(key_dir)
+            .into();
+        assert_eq!(
+            dirs,
+            [
+                "web_2eapp",
+                "web-app",
+                "web_5fapp",
+                "web_2fapp",
+                "web_3aapp"
+            ]
+        );
+        assert_eq!(key_dir("default"), "default");
+    }
 
     #[test]
     fn keys() {

@@ -50,12 +50,22 @@ impl Outcome {
 /// One line on stderr per error: the message, then causes that add something.
 pub(crate) fn report_error(e: &(dyn std::error::Error + 'static)) {
     // Not through tracing: an error must be seen whatever the log filter says.
-    let _ = writeln!(io::stderr(), "error: {}", crate::net::error_chain(e));
+    // Inert: an error may quote a saved report's text (serde names an unknown variant as
+    // written), and the runner reads workflow commands on stderr too.
+    let _ = writeln!(
+        io::stderr(),
+        "error: {}",
+        crate::github::workflow::inert(&crate::net::error_chain(e))
+    );
 }
 
 /// [`report_error`] for a message of our own.
 pub(crate) fn report_message(msg: &str) {
-    let _ = writeln!(io::stderr(), "error: {msg}");
+    let _ = writeln!(
+        io::stderr(),
+        "error: {}",
+        crate::github::workflow::inert(msg)
+    );
 }
 
 /// Progress for people reading the log: stderr, as everything but the report.

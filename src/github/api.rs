@@ -1,6 +1,7 @@
-//! The GitHub REST API of one repository with one token: the calls bpdrift makes (the token's
-//! login, a pull request's head, the comments of an issue across pages, create and update a
-//! comment), rate limits honoured within a CI job's patience, retries through `net`.
+//! The GitHub API of one repository with one token: the calls bpdrift makes (the token's login
+//! from GraphQL's `viewer` or REST's `/user`, a pull request's head, the open pull request of a
+//! commit, the comments of an issue across pages and whether one is minimized, create and update
+//! a comment), rate limits honoured within a CI job's patience, retries through `net`.
 
 use std::time::{Duration, SystemTime};
 
@@ -38,6 +39,9 @@ pub(crate) struct Comment {
     pub(crate) user: Option<User>,
     #[serde(default)]
     pub(crate) html_url: String,
+    /// GraphQL's id, to ask whether it is minimized.
+    #[serde(default)]
+    pub(crate) node_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,14 +230,75 @@ impl Api {
             .await
         {
             Ok((u, _)) => Ok(Some(u.login)),
-            // A rate limit is not an answer about the token.
-            Err(
-                GithubError::Status {
-                    rate_limited: None, ..
+            Err(e) => no_answer(e),
+        }
+    }
+
+    /// The token's login as REST shows it on comments, from GraphQL's `viewer`, which answers
+    /// for every token type (personal, the workflow's `GITHUB_TOKEN`, a GitHub App's installation
+    /// token). GraphQL names a bot without the `[bot]` REST adds (`my-app`, `my-app[bot]`).
+    /// `None` when GraphQL gives no usable answer (an old GHES, a proxy): the caller falls back.
+    /// <https://docs.github.com/en/graphql/reference/queries#viewer>
+    pub(crate) async fn viewer_login(&self) -> Result<Option<String>, GithubError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            data: Option<Data>,
+        }
+        #[derive(Deserialize)]
+        struct Data {
+            viewer: Option<Viewer>,
+        }
+        #[derive(Deserialize)]
+        struct Viewer {
+            login: String,
+            #[serde(rename = "__typename", default)]
+            typename: String,
+        }
+        let query = serde_json::json!({ "query": "query { viewer { login __typename } }" });
+        match self
+            .json::<Answer>(Method::POST, &self.graphql_url(), Some(&query))
+            .await
+        {
+            Ok((a, _)) => Ok(a.data.and_then(|d| d.viewer).and_then(|v| {
+                let login = v.login.trim().to_string();
+                if login.is_empty() {
+                    None
+                } else if v.typename == "Bot" && !login.ends_with("[bot]") {
+                    Some(format!("{login}[bot]"))
+                } else {
+                    Some(login)
                 }
-                | GithubError::Json { .. },
-            ) => Ok(None),
-            Err(e) => Err(e),
+            })),
+            Err(e) => no_answer(e),
+        }
+    }
+
+    /// Whether GraphQL says the comment is minimized. REST does not tell; no answer (an old
+    /// GHES, a proxy, a rate limit) counts as not minimized, as before GitHub had the notion.
+    /// <https://docs.github.com/en/graphql/reference/interfaces#minimizable>
+    pub(crate) async fn is_minimized(&self, c: &Comment) -> bool {
+        let Some(id) = &c.node_id else {
+            return false;
+        };
+        let query = serde_json::json!({
+            "query": "query($id: ID!) { node(id: $id) { ... on Minimizable { isMinimized } } }",
+            "variables": { "id": id },
+        });
+        match self
+            .json::<Value>(Method::POST, &self.graphql_url(), Some(&query))
+            .await
+        {
+            Ok((v, _)) => v["data"]["node"]["isMinimized"].as_bool() == Some(true),
+            Err(_) => false,
+        }
+    }
+
+    /// GraphQL's endpoint beside the REST root: `…/graphql` on github.com, `…/api/graphql` for
+    /// a GHES REST root `…/api/v3`.
+    pub(crate) fn graphql_url(&self) -> String {
+        match self.root.strip_suffix("/api/v3") {
+            Some(host) => format!("{host}/api/graphql"),
+            None => format!("{}/graphql", self.root),
         }
     }
 
@@ -251,6 +316,34 @@ impl Api {
         Ok(p.head.sha)
     }
 
+    /// The open pull request of this repository whose head is `sha`, from `GET
+    /// /repos/{o}/{r}/commits/{sha}/pulls` (a merged one only introduced the commit: it is no
+    /// place for a comment about it). <https://docs.github.com/en/rest/commits/commits#list-pull-requests-associated-with-a-commit>
+    pub(crate) async fn pull_for_commit(&self, sha: &str) -> Result<Option<u64>, GithubError> {
+        #[derive(Deserialize)]
+        struct Pull {
+            number: u64,
+            state: String,
+            head: Head,
+        }
+        #[derive(Deserialize)]
+        struct Head {
+            sha: String,
+        }
+        if !sha.bytes().all(|b| b.is_ascii_hexdigit()) || sha.is_empty() {
+            return Ok(None);
+        }
+        let url = format!(
+            "{}/repos/{}/commits/{sha}/pulls?per_page=100",
+            self.root, self.repo
+        );
+        let (pulls, _) = self.json::<Vec<Pull>>(Method::GET, &url, None).await?;
+        Ok(pulls
+            .into_iter()
+            .find(|p| p.state == "open" && p.head.sha.eq_ignore_ascii_case(sha))
+            .map(|p| p.number))
+    }
+
     /// The first comment holding `marker` written by `author`, reading every page.
     pub(crate) async fn find_comment(
         &self,
@@ -264,8 +357,14 @@ impl Api {
         );
         for _ in 0..MAX_PAGES {
             let (page, headers) = self.json::<Vec<Comment>>(Method::GET, &url, None).await?;
-            if let Some(c) = page.into_iter().find(|c| c.is_ours(marker, author)) {
-                return Ok(Some(c));
+            for c in page.into_iter().filter(|c| c.is_ours(marker, author)) {
+                // A comment a maintainer hid stays hidden and as it was: the report goes to a
+                // new comment, which later runs find first (sticky-pull-request-comment does
+                // the same).
+                if !self.is_minimized(&c).await {
+                    return Ok(Some(c));
+                }
+                tracing::info!(id = c.id, "skipping a minimized comment");
             }
             match next_link(&headers) {
                 None => return Ok(None),
@@ -292,6 +391,18 @@ impl Api {
             .json::<Comment>(Method::PATCH, &url, Some(&payload))
             .await?;
         Ok(c.html_url)
+    }
+}
+
+/// An error status or unreadable JSON is no answer about the token (`Ok(None)`, ask elsewhere);
+/// a rate limit or a transport failure is an error: it says nothing about the token either.
+fn no_answer<T>(e: GithubError) -> Result<Option<T>, GithubError> {
+    match e {
+        GithubError::Status {
+            rate_limited: None, ..
+        }
+        | GithubError::Json { .. } => Ok(None),
+        e => Err(e),
     }
 }
 
@@ -432,6 +543,7 @@ mod tests {
                 login: login.into(),
             }),
             html_url: String::new(),
+            node_id: None,
         };
         let m = marker("default");
         assert!(c(&format!("{m}\nx"), "github-actions[bot]").is_ours(&m, ACTIONS_BOT));

@@ -43,20 +43,21 @@ pub(crate) fn footer(run_url: Option<&str>, head_sha: Option<&str>) -> String {
     format!("<sub>{}</sub>\n", parts.join(" · "))
 }
 
-pub(crate) fn comment_body(
-    marker: &str,
-    report: &str,
-    footer: &str,
-    run_url: Option<&str>,
-) -> String {
-    let summary = match run_url {
-        Some(u) => format!("[job summary]({u})"),
-        None => "job summary".to_string(),
-    };
+/// The body without the footer [`footer`] writes: what the comment says, whichever run said it.
+pub(crate) fn without_footer(body: &str) -> &str {
+    match body.rfind("\n<sub>bpdrift ") {
+        Some(i) => &body[..i],
+        None => body,
+    }
+}
+
+/// The comment: marker, report (fitted), footer. Nothing outside the footer names the run, so
+/// the same report from another run is the same comment ([`without_footer`]).
+pub(crate) fn comment_body(marker: &str, report: &str, footer: &str) -> String {
     let note = format!(
         "> [!NOTE]\n> This report is longer than a comment may be ({MAX_COMMENT_BYTES} \
-         characters) and was cut: the full report is in the {summary} and in the `report-json` \
-         output.\n"
+         characters) and was cut: the full report is in the job summary of the run linked below \
+         and in the `report-json` output.\n"
     );
     fit(
         &format!("{marker}\n"),
@@ -68,8 +69,8 @@ pub(crate) fn comment_body(
 }
 
 /// `head`, `report` and `tail` joined, within `limit` bytes. When they do not fit, the report
-/// loses its `<details>` contents first, then lines from the end; its first line (the verdict)
-/// stays, and `note` says where the rest is.
+/// loses its `<details>` contents first, then finding rows ([`cut_rows`]), and only then lines
+/// from the end; its first line (the verdict) stays, and `note` says where the rest is.
 pub(crate) fn fit(head: &str, report: &str, tail: &str, note: &str, limit: usize) -> String {
     let join = |body: &str| {
         let mut s = String::with_capacity(head.len() + body.len() + tail.len() + 1);
@@ -93,8 +94,9 @@ pub(crate) fn fit(head: &str, report: &str, tail: &str, note: &str, limit: usize
     if with_note.len() <= limit {
         return with_note;
     }
-    // Room for the note, the "lines cut" line and the joins.
-    let budget = limit.saturating_sub(head.len() + tail.len() + note.len() + 80);
+    // Room for the note, the "lines cut" lines and the joins.
+    let budget = limit.saturating_sub(head.len() + tail.len() + note.len() + 200);
+    let folded = cut_rows(&folded, budget);
     let mut kept = String::new();
     let mut cut = 0usize;
     for (i, line) in folded.lines().enumerate() {
@@ -123,6 +125,89 @@ pub(crate) fn fit(head: &str, report: &str, tail: &str, note: &str, limit: usize
         s = cap(&s, limit);
     }
     s
+}
+
+/// Sections whose rows go first when a report is too long: one row per finding or unreadable
+/// label, hundreds with a wide rule file, and each says less than the verdict and the
+/// buildpacks table after them, which must stay.
+const CUT_FIRST: [(&str, &str, &str); 2] = [
+    ("#### Findings", "finding", "findings"),
+    (
+        "#### Unreadable labels",
+        "unreadable label",
+        "unreadable labels",
+    ),
+];
+
+/// `report` with rows of the [`CUT_FIRST`] sections dropped from their ends until it fits in
+/// `budget` bytes (or none is left), each shortened section ending with a line saying how many
+/// rows went.
+pub(crate) fn cut_rows(report: &str, budget: usize) -> String {
+    let lines: Vec<&str> = report.lines().collect();
+    // Per section: the indexes of its rows (table rows past the header, or list items).
+    let mut sections: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut current: Option<usize> = None;
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("#### ") || line.starts_with("<details") {
+            current = CUT_FIRST.iter().position(|(h, _, _)| line == h);
+            if let Some(k) = current {
+                sections.push((k, Vec::new()));
+            }
+            continue;
+        }
+        let is_row =
+            (line.starts_with("| ") && !line.starts_with("| | rule")) || line.starts_with("- ");
+        if current.is_some()
+            && is_row
+            && let Some((_, rows)) = sections.last_mut()
+        {
+            rows.push(i);
+        }
+    }
+    let mut size = report.len();
+    let mut dropped = vec![false; lines.len()];
+    let mut counts = vec![0usize; sections.len()];
+    // The longest section loses a row first, from its end: the report keeps some of each.
+    // Room for each section's "… N more cut" line.
+    let reserve = 100 * sections.len();
+    while size + reserve > budget {
+        let Some((s, row)) = sections
+            .iter()
+            .enumerate()
+            .filter_map(|(s, (_, rows))| {
+                rows.iter()
+                    .rev()
+                    .find(|&&i| !dropped[i])
+                    .map(|&i| (s, i, rows.len() - counts[s]))
+            })
+            .max_by_key(|&(_, _, left)| left)
+            .map(|(s, i, _)| (s, i))
+        else {
+            break;
+        };
+        dropped[row] = true;
+        counts[s] += 1;
+        size -= lines[row].len() + 1;
+    }
+    let mut out = String::with_capacity(size + 200);
+    for (i, line) in lines.iter().enumerate() {
+        if !dropped[i] {
+            out.push_str(line);
+            out.push('\n');
+        }
+        // After a section's last row: how many of its rows were cut.
+        for (s, (k, rows)) in sections.iter().enumerate() {
+            if counts[s] > 0 && rows.last() == Some(&i) {
+                let (_, one, many) = CUT_FIRST[*k];
+                out.push_str(&format!(
+                    "\n_… {} more {} cut to fit: the job summary has them all._\n",
+                    counts[s],
+                    if counts[s] == 1 { one } else { many }
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// `s` cut to at most `max` bytes at a character boundary.
@@ -182,12 +267,7 @@ mod tests {
         for i in 0..3000 {
             md.push_str(&format!("| row-{i} | some long text that takes room |\n"));
         }
-        let body = comment_body(
-            &marker("k"),
-            &md,
-            &footer(Some("https://g/r"), None),
-            Some("https://g/r"),
-        );
+        let body = comment_body(&marker("k"), &md, &footer(Some("https://g/r"), None));
         assert!(body.len() <= MAX_COMMENT_BYTES, "{}", body.len());
         assert!(body.starts_with(
             "<!-- bpdrift:k -->\n### 🛑 bpdrift: 3 buildpacks changed; findings: 2 errors\n"
@@ -202,18 +282,49 @@ mod tests {
         let mut md = String::from("### ⚠️ bpdrift: x\n\n<details><summary>S</summary>\n\n");
         md.push_str(&"y".repeat(70_000));
         md.push_str("\n\n</details>\nlast line\n");
-        let body = comment_body(&marker("k"), &md, "", None);
+        let body = comment_body(&marker("k"), &md, "");
         assert!(body.contains("last line") && !body.contains("yyy"));
-        assert!(body.contains("in the job summary and"));
+        assert!(body.contains("in the job summary of the run linked below"));
 
         // Small reports are left alone.
-        let body = comment_body(&marker("k"), "### ✅ a\n", "<sub>f</sub>\n", None);
+        let body = comment_body(&marker("k"), "### ✅ a\n", "<sub>f</sub>\n");
         assert_eq!(body, "<!-- bpdrift:k -->\n### ✅ a\n\n<sub>f</sub>\n");
 
         // An absurd verdict is capped, the limit holds.
         let md = format!("### x {}\n", "é".repeat(100_000));
-        let body = comment_body(&marker("k"), &md, "", None);
+        let body = comment_body(&marker("k"), &md, "");
         assert!(body.len() <= MAX_COMMENT_BYTES);
+    }
+
+    #[test]
+    fn finding_rows_go_before_the_buildpacks_table() {
+        let mut md =
+            String::from("### ⚠️ bpdrift: v\n\n#### Findings\n\n| | rule | x |\n|---|---|---|\n");
+        for i in 0..2000 {
+            md.push_str(&format!(
+                "| ⚠️ warning | `r-{i:04}` | {} |\n",
+                "z".repeat(40)
+            ));
+        }
+        md.push_str(
+            "\n#### Buildpacks\n\n| buildpack | before | after | change |\n|---|---|---|---|\n",
+        );
+        md.push_str("| paketo-buildpacks/jre | `1` | `2` | major |\n\nlast line\n");
+        let body = comment_body(&marker("k"), &md, "<sub>bpdrift x</sub>\n");
+        assert!(body.len() <= MAX_COMMENT_BYTES, "{}", body.len());
+        assert!(body.len() > 60_000, "{}", body.len());
+        assert!(body.contains("| `r-0000` |") || body.contains("`r-0000`"));
+        assert!(!body.contains("`r-1999`"));
+        assert!(body.contains("more findings cut to fit: the job summary has them all._"));
+        let tail = &body[body.len() - 600..];
+        assert!(
+            body.contains("| paketo-buildpacks/jre | `1` | `2` | major |\n\nlast line"),
+            "{tail}"
+        );
+        assert!(!body.contains("more lines cut"));
+        // The row count line stands apart from the table, or GFM would read it as a row.
+        let i = body.find("\n_… ").unwrap();
+        assert!(body[..i].ends_with("|\n"), "{}", &body[i - 80..i + 80]);
     }
 
     #[test]

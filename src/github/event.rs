@@ -19,6 +19,8 @@ pub(crate) struct Env {
     pub(crate) output: Option<PathBuf>,
     pub(crate) run_url: Option<String>,
     pub(crate) runner_temp: Option<PathBuf>,
+    /// `GITHUB_SHA`: the commit of a run whose event names none.
+    pub(crate) sha: Option<String>,
 }
 
 pub(crate) fn var(name: &str) -> Option<String> {
@@ -51,6 +53,7 @@ impl Env {
             output: var("GITHUB_OUTPUT").map(PathBuf::from),
             run_url,
             runner_temp: var("RUNNER_TEMP").map(PathBuf::from),
+            sha: var("GITHUB_SHA"),
         }
     }
 }
@@ -121,8 +124,14 @@ impl Event {
                 workflow_run: true,
             };
         }
+        // push (`after`), merge_group: no pull request in the payload, but a commit a pull
+        // request may have as its head (looked up through the API).
+        let head_sha = str_of(&v["after"])
+            .or_else(|| str_of(&v["merge_group"]["head_sha"]))
+            .filter(|s| !s.bytes().all(|b| b == b'0'));
         Self {
             name: name.unwrap_or("unknown").to_string(),
+            head_sha,
             ..Self::default()
         }
     }

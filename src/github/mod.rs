@@ -4,11 +4,13 @@
 //!   on (a number from an artifact is checked against the run's head commit);
 //! - [`comment`]: the comment body: hidden marker, fitting into GitHub's size limit (pure);
 //! - [`workflow`]: workflow commands (log group, annotations, outputs), escaped, to any writer;
-//! - [`api`]: the REST client (one token, retries and rate limits through `net`).
+//! - [`api`]: the REST (and two GraphQL queries) client: one token, retries and rate limits
+//!   through `net`.
 //!
 //! `commands::github` wires them together for `bpdrift github comment|post`. The comment is
 //! found by its marker (`<!-- bpdrift:<key> -->`) *and* its author, across every page of
-//! comments, so a pasted marker in someone else's comment is never touched.
+//! comments, so a pasted marker in someone else's comment is never touched. `post` shows a saved
+//! report only as far as its structure vouches for it (`commands::github::distrust`).
 //!
 //! Specs: workflow commands and files
 //! <https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-commands>, issue

@@ -47,6 +47,14 @@ pub(crate) fn escape_data(s: &str) -> String {
         .replace('\n', "%0A")
 }
 
+/// Text that cannot be read as a workflow command on any stream, whatever line it lands on: the
+/// runner parses `::name::` on stdout and stderr (the log group's `stop-commands` covers only
+/// its own stretch of stdout) and the legacy `##[name]` anywhere in a line. A zero-width space
+/// splits both markers: a person reads the same text, the runner finds no command.
+pub(crate) fn inert(s: &str) -> String {
+    s.replace("::", ":\u{200B}:").replace("##[", "#\u{200B}#[")
+}
+
 /// A workflow command property also escapes `:` and `,`.
 pub(crate) fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
@@ -102,6 +110,24 @@ pub(crate) fn outputs(pairs: &[(&str, String)]) -> String {
     s
 }
 
+/// `::warning title=…::…`, escaped.
+pub(crate) fn warning(title: &str, text: &str) -> String {
+    format!(
+        "::warning title={}::{}\n",
+        escape_property(title),
+        escape_data(text)
+    )
+}
+
+/// `::notice title=…::…`, escaped.
+pub(crate) fn notice(title: &str, text: &str) -> String {
+    format!(
+        "::notice title={}::{}\n",
+        escape_property(title),
+        escape_data(text)
+    )
+}
+
 pub(crate) fn soft_warning(e: &GithubError) -> String {
     let text = match e {
         GithubError::Status {
@@ -121,11 +147,7 @@ pub(crate) fn soft_warning(e: &GithubError) -> String {
              {FORKS_DOC} and examples/workflows/."
         ),
     };
-    format!(
-        "::warning title={}::{}\n",
-        escape_property("bpdrift could not comment"),
-        escape_data(&text)
-    )
+    warning("bpdrift could not comment", &text)
 }
 
 #[cfg(test)]
@@ -146,6 +168,13 @@ mod tests {
             annotations(&notes),
             "::warning title=bpdrift%3A r%2C1::s: line%0A::error::injected\n"
         );
+    }
+
+    #[test]
+    fn inert_text_issues_no_command() {
+        let s = inert("x\n::add-mask::y\n  ::warning title=t::z ##[error]e");
+        assert!(s.lines().all(|l| !l.trim_start().starts_with("::")), "{s}");
+        assert!(!s.contains("##["), "{s}");
     }
 
     #[test]

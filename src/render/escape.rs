@@ -1,8 +1,44 @@
 //! Escaping for the markup formats, in one place: Markdown table cells and text, and HTML text
 //! and attribute values. Values come from image labels, i.e. from anyone.
 
-/// Makes text safe inside a Markdown table cell: no pipes, no line breaks, no HTML.
+/// A zero-width space as an HTML entity: it breaks GitHub's mention, issue-reference and
+/// autolink patterns without changing what a reader sees.
+const ZWSP: &str = "&#8203;";
+
+/// Makes text safe inside a Markdown table cell (no pipes, no line breaks, no HTML) and inert
+/// on GitHub: no `@user`/`@org/team` mention, no `#123` reference, no `[text](url)` link, no
+/// bare-URL autolink. Text from an image label or an artifact must never ping or link anyone.
 pub fn markdown(s: &str) -> String {
+    // References and `www.` first: the entities inserted below hold a `#` and digits.
+    let cell = markdown_code(s);
+    let mut out = String::with_capacity(cell.len());
+    let mut rest = cell.as_str();
+    while let Some(c) = rest.chars().next() {
+        if rest
+            .get(..4)
+            .is_some_and(|w| w.eq_ignore_ascii_case("www."))
+        {
+            // GFM's extended autolinks start at `www.` too.
+            out.push_str(&rest[..3]);
+            out.push_str(ZWSP);
+            rest = &rest[3..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+        if c == '#' && rest.starts_with(|d: char| d.is_ascii_digit()) {
+            out.push_str(ZWSP);
+        }
+    }
+    out.replace('[', "\\[")
+        .replace(']', "\\]")
+        .replace('@', &format!("@{ZWSP}"))
+        .replace("://", &format!(":{ZWSP}//"))
+}
+
+/// Makes text safe inside a Markdown code span within a table cell: no pipes, no line breaks,
+/// no HTML. A code span renders neither mentions nor links, so nothing more is needed.
+pub fn markdown_code(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace('<', "&lt;")
@@ -17,4 +53,20 @@ pub fn html(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_text_pings_and_links_nobody() {
+        assert_eq!(
+            markdown("@org/maintainers see [the audit](https://evil.example/login) #12 www.x.io"),
+            "@&#8203;org/maintainers see \\[the audit\\](https:&#8203;//evil.example/login) \
+             #&#8203;12 www&#8203;.x.io"
+        );
+        assert_eq!(markdown("a|b\n<c>"), "a\\|b &lt;c&gt;");
+        assert_eq!(markdown_code("@x [y]"), "@x [y]");
+    }
 }

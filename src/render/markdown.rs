@@ -16,7 +16,7 @@ fn code(s: &str) -> String {
         return String::new();
     }
     // A backtick inside would end the span early.
-    format!("`{}`", escape(s).replace('`', "'"))
+    format!("`{}`", super::escape::markdown_code(s).replace('`', "'"))
 }
 
 fn value(v: &Option<String>) -> String {

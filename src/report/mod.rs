@@ -503,6 +503,113 @@ fn unexplained_line(parts: &PartsDiff, said_anything: bool, plain: bool) -> Opti
     ))
 }
 
+/// Changed items by category, and changed buildpacks by version class (or `added`, `removed`).
+fn count_changes<'a>(
+    changes: impl Iterator<Item = &'a Change>,
+) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+    let mut changed: BTreeMap<String, usize> = BTreeMap::new();
+    let mut buildpacks: BTreeMap<String, usize> = BTreeMap::new();
+    for c in changes {
+        *changed.entry(c.category.as_str().to_string()).or_default() += 1;
+        if c.category == Category::Buildpack {
+            let key = match (c.status, c.class) {
+                (Status::Changed, Some(class)) => class.as_str().to_string(),
+                (s, _) => s.as_str().to_string(),
+            };
+            *buildpacks.entry(key).or_default() += 1;
+        }
+    }
+    (changed, buildpacks)
+}
+
+fn count_findings(findings: &[Finding]) -> BTreeMap<Severity, usize> {
+    let mut by_sev: BTreeMap<Severity, usize> = BTreeMap::new();
+    for f in findings {
+        *by_sev.entry(f.severity).or_default() += 1;
+    }
+    by_sev
+}
+
+/// "4 buildpacks changed (1 minor, 3 patch)", "1 buildpack added", "2 buildpacks removed".
+fn buildpack_phrases(buildpacks: &BTreeMap<String, usize>) -> Vec<String> {
+    let mut parts = Vec::new();
+    let classes: Vec<(&String, &usize)> = buildpacks
+        .iter()
+        .filter(|(k, _)| k.as_str() != "added" && k.as_str() != "removed")
+        .collect();
+    let bp_changed: usize = classes.iter().map(|(_, n)| **n).sum();
+    if bp_changed > 0 {
+        let classes: Vec<String> = classes.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        parts.push(format!(
+            "{} changed ({})",
+            plural(bp_changed, "buildpack", "buildpacks"),
+            classes.join(", ")
+        ));
+    }
+    for (key, one, many) in [
+        ("added", "buildpack added", "buildpacks added"),
+        ("removed", "buildpack removed", "buildpacks removed"),
+    ] {
+        if let Some(n) = buildpacks.get(key) {
+            parts.push(plural(*n, one, many));
+        }
+    }
+    parts
+}
+
+/// "no findings", or "findings: 2 errors, 1 warning".
+fn findings_text(by_sev: &BTreeMap<Severity, usize>) -> String {
+    if by_sev.is_empty() {
+        return "no findings".to_string();
+    }
+    let counts: Vec<String> = by_sev
+        .iter()
+        .rev()
+        .map(|(s, n)| match s {
+            Severity::Error => plural(*n, "error", "errors"),
+            Severity::Warning => plural(*n, "warning", "warnings"),
+            Severity::Info => format!("{n} info"),
+        })
+        .collect();
+    format!("findings: {}", counts.join(", "))
+}
+
+impl DiffReport {
+    /// The summary recounted from the structured data alone (changes, parts, findings), its
+    /// verdict built of numbers and fixed words: what `github post` shows of a report that came
+    /// from an untrusted artifact, whose `summary` strings anyone could have written.
+    pub(crate) fn recounted_summary(&self) -> Summary {
+        let (mut changed, buildpacks) =
+            count_changes(self.changes.iter().filter(|c| c.is_change()));
+        let parts_moved = self
+            .parts
+            .changed()
+            .filter(|p| p.layers_changed > 0 || p.status == Status::Removed)
+            .count();
+        let by_sev = count_findings(&self.findings);
+        let mut parts = buildpack_phrases(&buildpacks);
+        for (cat, n) in changed.iter().filter(|(k, _)| k.as_str() != "buildpack") {
+            parts.push(format!("{n} {} changed", cat.replace('-', " ")));
+        }
+        if parts_moved > 0 {
+            parts.push(plural(parts_moved, "layer part moved", "layer parts moved"));
+            changed.insert("layer-part".to_string(), parts_moved);
+        }
+        let verdict = if parts.is_empty() {
+            "no compared item differs".to_string()
+        } else {
+            parts.join(", ")
+        };
+        Summary {
+            verdict: format!("{verdict}; {}", findings_text(&by_sev)),
+            changed,
+            buildpacks,
+            max_severity: by_sev.keys().max().copied(),
+            findings: by_sev,
+        }
+    }
+}
+
 fn plural_names(names: &[&str], one: &str, many: &str) -> String {
     format!(
         "{} {}",
@@ -518,50 +625,13 @@ fn summarize(
     parts_diff: &PartsDiff,
     findings: &[Finding],
 ) -> Summary {
-    let mut changed: BTreeMap<String, usize> = BTreeMap::new();
-    let mut buildpacks: BTreeMap<String, usize> = BTreeMap::new();
-    for c in diff.changed() {
-        *changed.entry(c.category.as_str().to_string()).or_default() += 1;
-        if c.category == Category::Buildpack {
-            let key = match (c.status, c.class) {
-                (Status::Changed, Some(class)) => class.as_str().to_string(),
-                (s, _) => s.as_str().to_string(),
-            };
-            *buildpacks.entry(key).or_default() += 1;
-        }
-    }
-    let mut by_sev: BTreeMap<Severity, usize> = BTreeMap::new();
-    for f in findings {
-        *by_sev.entry(f.severity).or_default() += 1;
-    }
+    let (mut changed, buildpacks) = count_changes(diff.changed());
+    let by_sev = count_findings(findings);
     let max_severity = by_sev.keys().max().copied();
 
     let mut parts: Vec<String> = Vec::new();
     parts.extend(app_line(parts_diff));
-    let bp_changed: usize = diff
-        .changed()
-        .filter(|c| c.category == Category::Buildpack && c.status == Status::Changed)
-        .count();
-    if bp_changed > 0 {
-        let classes: Vec<String> = buildpacks
-            .iter()
-            .filter(|(k, _)| k.as_str() != "added" && k.as_str() != "removed")
-            .map(|(k, n)| format!("{n} {k}"))
-            .collect();
-        parts.push(format!(
-            "{} changed ({})",
-            plural(bp_changed, "buildpack", "buildpacks"),
-            classes.join(", ")
-        ));
-    }
-    for (key, one, many) in [
-        ("added", "buildpack added", "buildpacks added"),
-        ("removed", "buildpack removed", "buildpacks removed"),
-    ] {
-        if let Some(n) = buildpacks.get(key) {
-            parts.push(plural(*n, one, many));
-        }
-    }
+    parts.extend(buildpack_phrases(&buildpacks));
     let deps: Vec<&Change> = diff
         .changed()
         .filter(|c| c.category == Category::Dependency)
@@ -696,22 +766,8 @@ fn summarize(
     } else if plain == 1 {
         verdict.push_str(" (one image was not built by buildpacks)");
     }
-    let findings_text = if findings.is_empty() {
-        "no findings".to_string()
-    } else {
-        let counts: Vec<String> = by_sev
-            .iter()
-            .rev()
-            .map(|(s, n)| match s {
-                Severity::Error => plural(*n, "error", "errors"),
-                Severity::Warning => plural(*n, "warning", "warnings"),
-                Severity::Info => format!("{n} info"),
-            })
-            .collect();
-        format!("findings: {}", counts.join(", "))
-    };
     verdict.push_str("; ");
-    verdict.push_str(&findings_text);
+    verdict.push_str(&findings_text(&by_sev));
     // Layers that moved count as a difference even when no labelled item did (an app-only
     // change): `github comment` must not call that "no drift anymore".
     let parts_moved = parts_diff

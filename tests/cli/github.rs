@@ -228,6 +228,8 @@ fn release_tarball() -> &'static [u8] {
 
 struct Releases {
     url: String,
+    /// What the action's checksums file says in a job against these releases.
+    sums: String,
     requests: Arc<Mutex<Vec<String>>>,
     _server: Server,
 }
@@ -252,6 +254,7 @@ impl Releases {
         });
         Self {
             url: format!("http://{}", server.addr),
+            sums: String::new(),
             requests,
             _server: server,
         }
@@ -269,10 +272,12 @@ impl Releases {
             sum.unwrap_or(&real),
             asset_name()
         );
-        Self::start(BTreeMap::from([
-            (format!("/v{VERSION}/{}", asset_name()), tar),
-            (format!("/v{VERSION}/sha256sums.txt"), sums.into_bytes()),
-        ]))
+        let mut releases = Self::start(BTreeMap::from([(
+            format!("/v{VERSION}/{}", asset_name()),
+            tar,
+        )]));
+        releases.sums = sums;
+        releases
     }
 
     fn count(&self) -> usize {
@@ -288,6 +293,8 @@ struct Job {
     dir: tempfile::TempDir,
     api: String,
     releases: String,
+    /// The action's checksums file (action/checksums.txt) in this job.
+    sums: String,
     event_name: String,
     event: Value,
     env: Vec<(String, String)>,
@@ -325,6 +332,21 @@ impl Job {
             dir: tempfile::tempdir().unwrap(),
             api: api.url(),
             releases: releases.url.clone(),
+            sums: releases.sums.clone(),
+            event_name: "pull_request".into(),
+            event: pull_request_event(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+            env: vec![],
+            runs: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Another job (its own runner directories) against the same API and releases.
+    fn new_like(other: &Job) -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            api: other.api.clone(),
+            releases: other.releases.clone(),
+            sums: other.sums.clone(),
             event_name: "pull_request".into(),
             event: pull_request_event(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
             env: vec![],
@@ -412,7 +434,14 @@ impl Job {
                 summary_path.display().to_string(),
             ),
             ("BPDRIFT_RELEASES_URL".into(), self.releases.clone()),
+            // `uses: bpdrift/bpdrift@v<VERSION>`, whose checksums list the test release.
+            ("GITHUB_ACTION_REF".into(), format!("v{VERSION}")),
+            (
+                "BPDRIFT_CHECKSUMS".into(),
+                self.path("checksums.txt").display().to_string(),
+            ),
         ];
+        std::fs::write(self.path("checksums.txt"), &self.sums).unwrap();
         base_env.extend(self.env.iter().cloned());
 
         let mut step_outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -637,8 +666,8 @@ fn first_run_creates_the_comment_later_runs_update_it() {
 
     let first = job.run(&[("base-image", &good), ("head-image", &bad)]);
     assert_eq!(first.code, 0, "{}\n{:#?}", first.stderr, first.stdout);
-    // Installed from the release (asset and checksums), checked, and used.
-    assert_eq!(releases.count(), 2);
+    // Installed from the release, checked against the action's own checksums, and used.
+    assert_eq!(releases.count(), 1);
     assert!(
         first.stdout["install"].contains("verified"),
         "{:?}",
@@ -697,7 +726,8 @@ fn first_run_creates_the_comment_later_runs_update_it() {
         assert_snapshot!("github_run_step_stdout", first.main_stdout());
     });
 
-    // A new push: the same comment is updated, none is added.
+    // A new push with the same report: the footer alone (run, commit) would differ, so the
+    // comment is left as it is: no edit, no notification, no new comment.
     job.event(
         "pull_request",
         pull_request_event(7, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"),
@@ -705,22 +735,52 @@ fn first_run_creates_the_comment_later_runs_update_it() {
     api.clear_requests();
     let second = job.run(&[("base-image", &good), ("head-image", &bad)]);
     assert_eq!(second.code, 0, "{}", second.stderr);
-    assert_eq!(releases.count(), 2, "the cached binary is used");
+    assert_eq!(releases.count(), 1, "the cached asset is used");
     assert!(second.stdout["install"].contains("from the cache"));
-    assert_eq!(api.count("POST", "/comments"), 0);
+    assert!(second.stdout["install"].contains("verified"));
+    assert_eq!(
+        api.count("POST", "/comments") + api.count("PATCH", "/comments"),
+        0
+    );
+    assert!(
+        second.stderr.contains("already says this"),
+        "{}",
+        second.stderr
+    );
+    let comments = api.comments(7);
+    assert_eq!(comments.len(), 1);
+    assert!(comments[0].body.contains("for aaaaaaaaaaaa"));
+    assert_eq!(second.outputs["comment-url"], first.outputs["comment-url"]);
+    second.assert_no_secret();
+
+    // Another report on that push: the comment is edited, footer and all.
+    api.clear_requests();
+    let rules_file = job.path("extra.toml");
+    std::fs::write(
+        &rules_file,
+        "[[rule]]\nid = \"extra\"\nbuildpack = \"*\"\nseverity = \"info\"\nsummary = \"{subject} moved\"\n",
+    )
+    .unwrap();
+    let edited = job.run(&[
+        ("base-image", &good),
+        ("head-image", &bad),
+        ("rules", &rules_file.display().to_string()),
+    ]);
+    assert_eq!(edited.code, 0, "{}", edited.stderr);
     assert_eq!(
         api.count("PATCH", &format!("/issues/comments/{}", ours.id)),
         1
     );
-    let comments = api.comments(7);
-    assert_eq!(comments.len(), 1);
-    assert!(comments[0].body.contains("for bbbbbbbbbbbb"));
-    assert_eq!(second.outputs["comment-url"], first.outputs["comment-url"]);
-    second.assert_no_secret();
+    assert_eq!(api.count("POST", "/comments"), 0);
+    assert!(api.comments(7)[0].body.contains("for bbbbbbbbbbbb"));
 
     // The same commit again: nothing to change, no request to change it.
     api.clear_requests();
-    let again = job.run(&[("base-image", &good), ("head-image", &bad)]);
+    let again = job.run(&[
+        ("base-image", &good),
+        ("head-image", &bad),
+        ("rules", &rules_file.display().to_string()),
+    ]);
     assert_eq!(again.code, 0);
     assert_eq!(
         api.count("PATCH", "/comments") + api.count("POST", "/comments"),
@@ -891,7 +951,7 @@ fn oversized_report_is_cut_to_fit_one_comment() {
     let posts: Vec<_> = api
         .requests()
         .into_iter()
-        .filter(|r| r.method == "POST")
+        .filter(|r| r.method == "POST" && r.target.contains("/comments"))
         .collect();
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].status, 201);
@@ -905,10 +965,17 @@ fn oversized_report_is_cut_to_fit_one_comment() {
         "{}",
         &body[..300]
     );
-    assert!(body.contains("more lines cut._"));
-    assert!(body.contains(
-        "the full report is in the [job summary](https://github.com/octo-org/app/actions/runs/1234)"
-    ));
+    // Finding rows went first: the buildpacks table and everything after it stay.
+    assert!(
+        body.contains("more findings cut to fit: the job summary has them all._"),
+        "{body}"
+    );
+    assert!(!body.contains("more lines cut._"));
+    assert!(body.contains("#### Buildpacks\n\n| buildpack | before | after | change |"));
+    assert!(body.contains("paketo-buildpacks/bellsoft-liberica"));
+    assert!(body.contains("wide-000"));
+    assert!(body.contains("the full report is in the job summary of the run linked below"));
+    assert!(body.contains("[job summary](https://github.com/octo-org/app/actions/runs/1234)"));
     // The job summary has it all.
     assert!(run.summary.len() > 200_000);
     assert!(run.summary.contains("wide-099"));
@@ -957,12 +1024,7 @@ fn fork_safe_pair_saves_then_posts_the_report() {
             ("fail-on", "never"),
         ])
     };
-    let fork_event = |sha: &str| {
-        json!({ "action": "completed", "workflow_run": {
-            "id": 99, "event": "pull_request", "head_sha": sha, "pull_requests": [],
-            "head_repository": { "full_name": "someone/app" },
-        }})
-    };
+    let fork_event = fork_run_event;
     let mut comment = Job::new(&api, &releases);
     comment.event("workflow_run", fork_event(head));
     let artifact = comment.path("artifact");
@@ -993,11 +1055,13 @@ fn fork_safe_pair_saves_then_posts_the_report() {
         fork_event("0123456789012345678901234567890123456789"),
     );
     let refused = post(&other, &artifact);
-    assert_eq!(refused.code, 2);
+    assert_eq!(refused.code, 0, "{}", refused.stderr);
     assert!(
-        refused.stderr.contains("refusing to comment on #12"),
+        refused
+            .commands()
+            .contains("::warning title=bpdrift did not comment::refusing to comment on #12"),
         "{}",
-        refused.stderr
+        refused.commands()
     );
     assert_eq!(
         api.count("POST", "/comments") + api.count("PATCH", "/comments"),
@@ -1107,16 +1171,18 @@ fn personal_token_unknown_pull_request_and_push_events() {
         run.commands()
     );
 
-    // A push is no pull request: said clearly, exit 2, the summary still written.
+    // A push that is no pull request's head: a notice, exit 0, the summary still written.
     job.event("push", json!({ "ref": "refs/heads/main", "after": "eeee" }));
     let run = job.run(&[("base-image", &good), ("head-image", &bad)]);
-    assert_eq!(run.code, 2);
+    assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains("no pull request to comment on: a `push` event is not a pull request"),
+        run.commands().contains(
+            "::notice title=bpdrift%3A no pull request comment::no pull request to comment on: a `push` event is not a pull request, and no open pull request has `eeee` as its head"
+        ),
         "{}",
-        run.stderr
+        run.commands()
     );
+    assert_eq!(api.count("GET", "/commits/eeee/pulls"), 1);
     assert!(run.summary.contains("4 buildpacks changed"));
     // …and with comment: false it is fine.
     let run = job.run(&[
@@ -1175,70 +1241,93 @@ fn local_images() -> [(&'static str, String); 3] {
     ]
 }
 
-#[test]
-fn install_builds_the_source_when_there_is_no_release_asset() {
-    let api = FakeGithub::start();
-    let empty = Releases::start(BTreeMap::new());
-    let mut job = Job::new(&api, &empty);
+/// A job whose `cargo` is [`fake_cargo`].
+fn job_with_cargo(api: &FakeGithub, releases: &Releases) -> Job {
+    let mut job = Job::new(api, releases);
     let bin = fake_cargo(job.dir.path());
     job.env(
         "PATH",
         &format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
     );
-    let inputs = local_images();
-    let inputs: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let run = job.run(&inputs);
-    assert_eq!(run.code, 0, "{}\n{:?}", run.stderr, run.stdout);
-    assert!(run.stdout["install"].contains("no release asset for bpdrift"));
-    let log = std::fs::read_to_string(job.path("cargo.log")).unwrap();
-    let dir = job.path(&format!("tool-cache/bpdrift/bpdrift-{VERSION}-{TARGET}"));
-    assert_eq!(
-        log.trim(),
-        format!(
-            "install --locked --path {} --root {}",
-            root().display(),
-            dir.display()
-        )
-    );
-    assert_eq!(run.outputs["findings"], "3");
-
-    // A branch or commit name: the action's own source, cached under its content hash.
-    let mut job = Job::new(&api, &empty);
-    let bin = fake_cargo(job.dir.path());
-    job.env(
-        "PATH",
-        &format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-    );
-    let mut inputs = inputs.clone();
-    inputs.push(("version", "main"));
-    let run = job.run(&inputs);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout["resolve"].contains("version 'main' is not a release"));
-    let log = std::fs::read_to_string(job.path("cargo.log")).unwrap();
-    assert!(log.contains("/tool-cache/bpdrift/bpdrift-source-"), "{log}");
-    assert!(log.ends_with("-Linux-X64\n"), "{log}");
+    job
 }
 
 #[test]
-fn install_refuses_an_asset_that_does_not_match_its_checksum() {
+fn install_builds_the_source_when_the_action_ref_is_not_a_release_tag() {
     let api = FakeGithub::start();
+    let releases = Releases::genuine(None);
+    let inputs = local_images();
+    let inputs: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // A branch, a commit ahead of the release (its Cargo.toml may still say the released
+    // version), a local action: the action's own source, never the release's binary.
+    for r in ["main", "0123456789abcdef0123456789abcdef01234567", ""] {
+        let mut job = job_with_cargo(&api, &releases);
+        job.env("GITHUB_ACTION_REF", r);
+        let run = job.run(&inputs);
+        assert_eq!(run.code, 0, "{r}: {}\n{:?}", run.stderr, run.stdout);
+        if !r.is_empty() {
+            assert!(
+                run.stdout["resolve"].contains(&format!("ref '{r}' is not a release tag")),
+                "{:?}",
+                run.stdout
+            );
+        }
+        let log = std::fs::read_to_string(job.path("cargo.log")).unwrap();
+        assert!(
+            log.starts_with(&format!(
+                "install --locked --path {} --root {}",
+                root().display(),
+                job.path("runner-temp/bpdrift-src.").display()
+            )),
+            "{log}"
+        );
+        assert_eq!(run.outputs["findings"], "3");
+    }
+    assert_eq!(releases.count(), 0);
+
+    // GITHUB_ACTION_REF empty, as composite actions get it: the ref is read from where the
+    // runner checked the action out.
+    let mut job = job_with_cargo(&api, &releases);
+    let checkout = job.path(&format!("_actions/bpdrift/bpdrift/v{VERSION}"));
+    std::fs::create_dir_all(checkout.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(root(), &checkout).unwrap();
+    job.env("GITHUB_ACTION_REF", "")
+        .env("GITHUB_ACTION_PATH", &checkout.display().to_string());
+    let run = job.run(&inputs);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout["install"].contains("verified"),
+        "{:?}",
+        run.stdout
+    );
+    assert!(!job.path("cargo.log").exists());
+
+    // A major tag: the newest release the checksums list under it.
+    let major = VERSION.split('.').next().unwrap();
+    let mut job = job_with_cargo(&api, &releases);
+    job.env("GITHUB_ACTION_REF", &format!("v{major}"));
+    let run = job.run(&inputs);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout["install"].contains("verified"));
+    assert!(!job.path("cargo.log").exists());
+}
+
+#[test]
+fn install_refuses_what_the_actions_checksums_do_not_vouch_for() {
+    let api = FakeGithub::start();
+    let inputs = local_images();
+    let inputs: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    // An asset that is not what the action's checksums say: refused, nothing built instead.
     let tampered = Releases::genuine(Some(
         "1111111111111111111111111111111111111111111111111111111111111111",
     ));
-    let mut job = Job::new(&api, &tampered);
-    // Were it to fall back to building, this would record it.
-    let bin = fake_cargo(job.dir.path());
-    job.env(
-        "PATH",
-        &format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-    );
-    let inputs = local_images();
-    let inputs: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let job = job_with_cargo(&api, &tampered);
     let run = job.run(&inputs);
     assert_eq!(run.code, 1);
     assert!(
         run.stdout["install"].contains(&format!(
-            "::error title=bpdrift::{} does not match sha256sums.txt",
+            "::error title=bpdrift::{} does not match the sha256 this action carries",
             asset_name()
         )),
         "{:?}",
@@ -1246,13 +1335,47 @@ fn install_refuses_an_asset_that_does_not_match_its_checksum() {
     );
     assert!(!run.stdout.contains_key("run"));
     assert!(!job.path("cargo.log").exists());
-    // A release that is not this action's version is not built from this source either.
+
+    // A release the checksums do not list: an error, not a download, not a source build.
     let mut other_version = inputs.clone();
     other_version.push(("version", "v9.9.9"));
     let run = job.run(&other_version);
     assert_eq!(run.code, 1);
-    assert!(run.stdout["install"].contains("cannot download bpdrift 9.9.9"));
+    assert!(
+        run.stdout["resolve"].contains("carries no checksum for bpdrift 9.9.9"),
+        "{:?}",
+        run.stdout
+    );
     assert!(!job.path("cargo.log").exists());
+    let mut unlisted = Releases::genuine(None);
+    unlisted.sums = String::new();
+    let job = job_with_cargo(&api, &unlisted);
+    let run = job.run(&inputs);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout["resolve"].contains("carries no checksum"));
+    assert_eq!(unlisted.count(), 0);
+
+    // A poisoned cache entry: a genuine run fills the cache, someone swaps the asset in it;
+    // the next run checks it again and refuses it.
+    let genuine = Releases::genuine(None);
+    let job = job_with_cargo(&api, &genuine);
+    let run = job.run(&inputs);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let cached = job.path(&format!(
+        "tool-cache/bpdrift/bpdrift-{VERSION}-{TARGET}/{}",
+        asset_name()
+    ));
+    assert!(cached.exists());
+    std::fs::write(&cached, b"not the release").unwrap();
+    let run = job.run(&inputs);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout["install"].contains("does not match the sha256 this action carries"),
+        "{:?}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains_key("run"));
+    assert_eq!(genuine.count(), 1);
 }
 
 #[test]
@@ -1314,4 +1437,246 @@ fn github_help_and_errors() {
             .run(),
     );
     filters().bind(|| assert_snapshot!("github_errors", out));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue #17: what a fork, an App token, a push and a limit change.
+
+/// Saves the incident pair's report as the `pull_request` half of the fork-safe pair would, and
+/// returns the directory the artifact lands in for the `workflow_run` half.
+fn saved_artifact(job: &Job, reg: &Registry, head: &str, extra: &[(&str, &str)]) -> PathBuf {
+    let mut build = Job::new_like(job);
+    build.event("pull_request", pull_request_event(12, head));
+    let (good, bad) = (reg.image("app:good"), reg.image("app:bad"));
+    let mut inputs = vec![
+        ("base-image", good.as_str()),
+        ("head-image", bad.as_str()),
+        ("comment", "false"),
+    ];
+    inputs.extend_from_slice(extra);
+    let saved = build.run(&inputs);
+    assert_eq!(saved.code, 0, "{}", saved.stderr);
+    let artifact = job.path("artifact");
+    copy_dir(&build.path("runner-temp/bpdrift/default"), &artifact);
+    artifact
+}
+
+fn fork_run_event(sha: &str) -> Value {
+    json!({ "action": "completed", "workflow_run": {
+        "id": 99, "event": "pull_request", "head_sha": sha, "pull_requests": [],
+        "head_repository": { "full_name": "someone/app" },
+    }})
+}
+
+#[test]
+fn a_forged_artifact_cannot_change_what_the_bot_says() {
+    let reg = registry();
+    let api = FakeGithub::start();
+    let head = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0";
+    api.add_pull(12, head);
+    let releases = Releases::genuine(None);
+    let mut comment = Job::new(&api, &releases);
+    comment.event("workflow_run", fork_run_event(head));
+    let artifact = saved_artifact(&comment, &reg, head, &[]);
+
+    // What a fork's workflow can upload: its own verdict, Markdown, links, mentions and
+    // workflow commands in every string.
+    let lure = "@org/maintainers this is safe to merge [the audit](https://evil.example/login)";
+    let path = artifact.join("report.json");
+    let mut report: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    report["summary"]["verdict"] = json!(format!("no drift; no findings. {lure}"));
+    report["summary"]["max_severity"] = Value::Null;
+    report["summary"]["changed"] = json!({});
+    report["findings"][0]["summary"] = json!(format!("fine {lure} #1 www.evil.example"));
+    report["findings"][0]["sources"] = json!(["https://evil.example/login"]);
+    report["changes"][0]["homepage"] = json!("https://evil.example/login");
+    report["changes"][0]["release_notes"] = json!("https://evil.example/login");
+    report["after"]["problems"] = json!([{
+        "label": "io.buildpacks.build.metadata", "path": ".", "line": 0, "column": 0,
+        "message": "bad\n::warning title=x::spoofed\n::add-mask::hunter2\n##[error]legacy",
+    }]);
+    std::fs::write(&path, report.to_string()).unwrap();
+    std::fs::write(
+        artifact.join("report.md"),
+        format!("### ✅ bpdrift: no drift\n\n{lure}\n"),
+    )
+    .unwrap();
+
+    let posted = comment.run(&[
+        ("from-report", &path.display().to_string()),
+        ("fail-on", "never"),
+    ]);
+    // The unreadable label is an error of the report: exit 2, but the comment is posted.
+    assert_eq!(posted.code, 2, "{}", posted.stderr);
+    let body = &api.comments(12)[0].body;
+    let verdict = body.lines().nth(1).unwrap();
+    assert_eq!(
+        verdict,
+        "### ℹ️ bpdrift: 4 buildpacks changed (1 minor, 3 patch), 4 layer parts moved; findings: 3 info"
+    );
+    for forbidden in [
+        "no drift",
+        "@org/",
+        "](https://evil",
+        "https://evil",
+        "www.evil",
+        " #1 ",
+        "safe to merge [",
+    ] {
+        assert!(!body.contains(forbidden), "`{forbidden}` in:\n{body}");
+    }
+    assert!(
+        body.contains("@&#8203;org/maintainers this is safe to merge \\[the audit\\]"),
+        "{body}"
+    );
+    // Nothing the artifact says becomes a workflow command on either stream.
+    for (stream, text) in [("stdout", posted.main_stdout()), ("stderr", &posted.stderr)] {
+        for line in text.lines() {
+            let l = line.trim_start();
+            assert!(
+                !l.starts_with("::warning title=x") && !l.starts_with("::add-mask::"),
+                "{stream}: {line}"
+            );
+            assert!(!l.contains("##["), "{stream}: {line}");
+        }
+    }
+    assert!(posted.stderr.contains("hunter2"), "{}", posted.stderr);
+    filters().bind(|| assert_snapshot!("github_forged_artifact_comment", body));
+
+    // A value outside the schema is refused; serde quotes it as written, still inert.
+    report["findings"][0]["severity"] = json!("grave\n::add-mask::hunter3\n::error::forged");
+    std::fs::write(&path, report.to_string()).unwrap();
+    api.clear_requests();
+    let refused = comment.run(&[("from-report", &path.display().to_string())]);
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("is not a bpdrift JSON report"),
+        "{}",
+        refused.stderr
+    );
+    for line in refused.stderr.lines().chain(refused.main_stdout().lines()) {
+        let l = line.trim_start();
+        assert!(
+            !l.starts_with("::add-mask::") && !l.starts_with("::error::"),
+            "{line}"
+        );
+    }
+    assert_eq!(
+        api.count("POST", "/comments") + api.count("PATCH", "/comments"),
+        0
+    );
+}
+
+#[test]
+fn an_app_token_keeps_one_comment_and_pushes_find_their_pull_request() {
+    let reg = registry();
+    let api = FakeGithub::start();
+    let head = "1212121212121212121212121212121212121212";
+    api.add_pull(12, head);
+    // An installation token: `/user` answers 403, GraphQL's viewer is the bot.
+    api.set(|s| s.app = Some("my-app".into()));
+    let releases = Releases::genuine(None);
+    let mut job = Job::new(&api, &releases);
+    job.event("pull_request", pull_request_event(12, head));
+    let (good, bad) = (reg.image("app:good"), reg.image("app:bad"));
+    for _ in 0..2 {
+        let run = job.run(&[("base-image", &good), ("head-image", &bad)]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.assert_no_secret();
+    }
+    let comments = api.comments(12);
+    assert_eq!(comments.len(), 1, "{comments:#?}");
+    assert_eq!(comments[0].login, "my-app[bot]");
+    let viewer_queries = || {
+        api.requests()
+            .iter()
+            .filter(|r| r.target == "/graphql" && r.body.contains("viewer"))
+            .count()
+    };
+    assert_eq!(viewer_queries(), 2);
+
+    // The `author` input names the login outright: no GraphQL question.
+    api.clear_requests();
+    let run = job.run(&[
+        ("base-image", &good),
+        ("head-image", &bad),
+        ("author", "my-app[bot]"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(viewer_queries(), 0);
+    assert_eq!(api.comments(12).len(), 1);
+
+    // A push of a pull request's head commit: that pull request is found through the API.
+    api.set(|s| s.app = None);
+    api.add_pull(13, "1313131313131313131313131313131313131313");
+    api.clear_requests();
+    job.event(
+        "push",
+        json!({ "ref": "refs/heads/feature", "after": "1313131313131313131313131313131313131313" }),
+    );
+    let run = job.run(&[("base-image", &good), ("head-image", &bad)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        api.count(
+            "GET",
+            "/repos/octo-org/app/commits/1313131313131313131313131313131313131313/pulls"
+        ),
+        1
+    );
+    assert_eq!(api.comments(13).len(), 1);
+
+    // A push to main with `pr: 12`: the comment goes to #12, and with `memory: 512M` the
+    // memory prediction is in it, made with the `env` given.
+    job.event("push", json!({ "ref": "refs/heads/main", "after": "eeee" }));
+    let run = job.run(&[
+        ("base-image", &good),
+        ("head-image", &bad),
+        ("pr", "12"),
+        ("memory", "512M"),
+        ("env", "\n  BPL_JVM_THREAD_COUNT=50  \n"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let ours: Vec<_> = api
+        .comments(12)
+        .into_iter()
+        .filter(|c| c.login == BOT)
+        .collect();
+    assert_eq!(ours.len(), 1);
+    assert!(
+        ours[0]
+            .body
+            .contains("#### JVM memory in a container limited to 512M"),
+        "{}",
+        ours[0].body
+    );
+    // (These images carry no memory calculator inputs, so `env` shows only in that it is
+    // accepted: `--env` without `--memory` is refused.)
+    let refused = crate::common::bpdrift()
+        .args(["diff", "--env", "BPL_JVM_THREAD_COUNT=50", GOOD, BAD])
+        .run();
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("--memory"), "{}", refused.stderr);
+}
+
+#[test]
+fn a_minimized_comment_is_left_alone() {
+    let reg = registry();
+    let api = FakeGithub::start();
+    api.add_pull(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    let hidden = api.add_comment(7, BOT, &format!("{MARKER}\nan old report"));
+    api.set(|s| {
+        s.minimized.insert(hidden);
+    });
+    let releases = Releases::genuine(None);
+    let job = Job::new(&api, &releases);
+    let (good, bad) = (reg.image("app:good"), reg.image("app:bad"));
+    for _ in 0..2 {
+        let run = job.run(&[("base-image", &good), ("head-image", &bad)]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let comments = api.comments(7);
+    assert_eq!(comments.len(), 2, "{comments:#?}");
+    assert_eq!(comments[0].body, format!("{MARKER}\nan old report"));
+    assert!(comments[1].body.contains("4 buildpacks changed"));
+    assert_eq!(api.count("PATCH", &format!("/comments/{hidden}")), 0);
 }

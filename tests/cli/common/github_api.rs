@@ -2,7 +2,8 @@
 //! bpdrift uses: issue comments (list with `per_page`/`page` and `Link` headers, create → 201,
 //! update → 200, 404 for an unknown issue or comment, 422 for a body over 65,536 characters),
 //! `GET /user` (403 for an installation token such as the workflow's `GITHUB_TOKEN`), `GET
-//! /pulls/{n}`, `x-ratelimit-*` headers on every answer, and rate-limit answers on demand.
+//! /pulls/{n}`, `GET /commits/{sha}/pulls`, GraphQL's `viewer { login __typename }` at `POST
+//! /graphql` (a bot's login without `[bot]`, as GraphQL names it), `x-ratelimit-*` headers on every answer, and rate-limit answers on demand.
 //! Every request is recorded. Stopped on drop.
 //!
 //! <https://docs.github.com/en/rest/issues/comments>,
@@ -69,6 +70,11 @@ pub struct State {
     pub next_id: u64,
     /// `Some(login)`: the token is a personal token and `/user` answers; `None`: 403.
     pub token_login: Option<String>,
+    /// `Some(slug)`: the token is a GitHub App's installation token: `/user` answers 403,
+    /// GraphQL's `viewer` is the bot `slug`, and comments are by `slug[bot]`.
+    pub app: Option<String>,
+    /// Comments a maintainer minimized (GraphQL's `isMinimized`).
+    pub minimized: std::collections::BTreeSet<u64>,
     /// Answer POST and PATCH with this status (403: a read-only token).
     pub write_status: Option<u16>,
     /// Answer writes with an error whose message echoes the request's Authorization header (a
@@ -297,7 +303,7 @@ fn route(
         _ => None,
     };
     match (req.method.as_str(), parts.as_slice()) {
-        ("GET", ["user"]) => match &s.token_login {
+        ("GET", ["user"]) => match s.token_login.as_ref().filter(|_| s.app.is_none()) {
             Some(login) => (
                 200,
                 json!({ "login": login, "id": 1, "type": "User" }).to_string(),
@@ -310,6 +316,47 @@ fn route(
                 ),
             ),
         },
+        ("POST", ["graphql"]) => {
+            let query = serde_json::from_slice::<Value>(&req.body)
+                .ok()
+                .and_then(|v| v["query"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            if query.contains("isMinimized") {
+                let v: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+                let node = v["variables"]["id"]
+                    .as_str()
+                    .and_then(|id| id.strip_prefix("IC_kwDO"))
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .filter(|id| s.issues.values().flatten().any(|c| c.id == *id))
+                    .map(|id| json!({ "isMinimized": s.minimized.contains(&id) }));
+                return (200, json!({ "data": { "node": node } }).to_string());
+            }
+            if !query.contains("viewer") {
+                return (
+                    200,
+                    json!({ "errors": [{ "message": "unsupported query" }] }).to_string(),
+                );
+            }
+            let (login, typename) = match (&s.app, &s.token_login) {
+                (Some(app), _) => (app.clone(), "Bot"),
+                (None, Some(user)) => (user.clone(), "User"),
+                (None, None) => ("github-actions".to_string(), "Bot"),
+            };
+            let mut viewer = json!({ "login": login });
+            if query.contains("__typename") {
+                viewer["__typename"] = json!(typename);
+            }
+            (200, json!({ "data": { "viewer": viewer } }).to_string())
+        }
+        ("GET", ["repos", o, r, "commits", sha, "pulls"]) if [*o, *r] == repo_parts[..] => {
+            let pulls: Vec<Value> = s
+                .pulls
+                .iter()
+                .filter(|(_, head)| head.as_str() == *sha)
+                .map(|(n, head)| json!({ "number": n, "state": "open", "head": { "sha": head } }))
+                .collect();
+            (200, Value::Array(pulls).to_string())
+        }
         ("GET", ["repos", o, r, "pulls", n]) if [*o, *r] == repo_parts[..] => {
             match n
                 .parse::<u64>()
@@ -379,7 +426,11 @@ fn route(
             };
             let id = s.next_id;
             s.next_id += 1;
-            let login = s.token_login.clone().unwrap_or_else(|| BOT.to_string());
+            let login = match (&s.app, &s.token_login) {
+                (Some(app), _) => format!("{app}[bot]"),
+                (None, Some(user)) => user.clone(),
+                (None, None) => BOT.to_string(),
+            };
             let c = StoredComment { id, body, login };
             let v = comment_json(base, issue, &c);
             s.issues.get_mut(&issue).unwrap().push(c);
