@@ -14,6 +14,11 @@ struct RuleView<'a> {
     affects: &'a [String],
     subject: String,
     condition: String,
+    /// `image-kinds` words; empty = every kind.
+    image_kinds: Vec<&'static str>,
+    /// What a crossing rule reports going back below `introduced`: a severity or `off`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reverse_severity: Option<&'static str>,
     summary: &'a str,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     advice: Option<&'a str>,
@@ -26,13 +31,24 @@ impl<'a> From<&'a Rule> for RuleView<'a> {
         let mut condition = r.condition.describe();
         if let Some(a) = &r.applies_if {
             condition.push_str(&format!("; applies if {} {}", a.dependency, a.version));
+            if a.when_unknown == crate::rules::WhenUnknown::Off {
+                condition.push_str(" (else nothing)");
+            }
         }
+        let crossing = r.condition.introduced.is_some() && r.condition.fixed.is_none();
         Self {
             id: &r.id,
             severity: r.severity,
             affects: &r.affects,
             subject: r.subject.describe(),
             condition,
+            image_kinds: r
+                .kinds
+                .iter()
+                .map(|k| crate::rules::kind_word(*k))
+                .collect(),
+            reverse_severity: crossing
+                .then(|| r.condition.reverse.severity.map_or("off", Severity::as_str)),
             summary: &r.summary,
             advice: r.advice.as_deref(),
             sources: &r.sources,
@@ -54,13 +70,26 @@ pub fn rules_table(set: &RuleSet, out: &mut dyn Write) -> io::Result<()> {
     t.load_preset(presets::UTF8_FULL_CONDENSED)
         .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
         .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(vec!["ID", "SEVERITY", "AFFECTS", "SUBJECT", "WHEN", "FROM"]);
+        .set_header(vec![
+            "ID",
+            "SEVERITY",
+            "AFFECTS",
+            "IMAGE KINDS",
+            "SUBJECT",
+            "CONDITION",
+            "ORIGIN",
+        ]);
     for r in set.rules() {
         let v = RuleView::from(r);
         t.add_row(vec![
             v.id.to_string(),
             v.severity.to_string(),
             v.affects.join(", "),
+            if v.image_kinds.is_empty() {
+                "all".to_string()
+            } else {
+                v.image_kinds.join(", ")
+            },
             v.subject,
             v.condition,
             v.origin.to_string(),
