@@ -532,8 +532,7 @@ impl Rule {
         let summary = match &rev.summary {
             Some(s) => self.fill(s, c),
             None => format!(
-                "back below {boundary}: {} {} → {} undoes what {boundary} changed ({})",
-                c.subject,
+                "back below {boundary} ({} → {}): undoes what {boundary} changed ({})",
                 c.before.as_deref().unwrap_or("none"),
                 c.after.as_deref().unwrap_or("none"),
                 self.fill(&self.summary, c).trim_end_matches('.')

@@ -363,3 +363,35 @@ fn help() {
     assert_eq!(run.code, 0);
     settings(&[]).bind(|| assert_snapshot!("diff_help", run.stdout));
 }
+
+/// Issue 14: the rollback of the thread-count incident (spring-boot 5.24.0 → 5.23.0 removes the
+/// +200 MiB of stacks) must not turn the gate red; the finding says "back below" with the numbers.
+#[test]
+fn rollback_across_a_boundary_exits_0_and_says_back_below() {
+    let run = bpdrift()
+        .args([
+            "diff",
+            "--format",
+            "json",
+            "--memory",
+            "512M",
+            "oci:testdata/images:jvm-threads-250",
+            "oci:testdata/images:jvm-threads-50",
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let findings = v["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().all(|f| f["severity"] != "error"),
+        "{findings:#?}"
+    );
+    let f = findings
+        .iter()
+        .find(|f| f["rule"] == "spring-boot-jakarta-servlet-detection")
+        .expect("the reverse crossing is reported");
+    assert_eq!(f["severity"], "info");
+    let s = f["summary"].as_str().unwrap();
+    assert!(s.starts_with("back below 5.24.0 (5.24.0 → 5.23.0)"), "{s}");
+    assert!(s.contains("250 → 50") && s.contains("−200 MiB"), "{s}");
+}

@@ -254,7 +254,7 @@ fn rules_list() {
     assert_eq!(run.code, 0);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     let rules = v.as_array().unwrap();
-    assert_eq!(rules.len(), 29);
+    assert_eq!(rules.len(), 31);
     assert!(rules.iter().all(|r| r["origin"] == "<built-in>"));
     let seeded = rules
         .iter()
