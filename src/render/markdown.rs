@@ -52,9 +52,7 @@ fn image_row(label: &str, s: &ImageSummary) -> String {
 }
 
 fn change_word(c: &Change) -> String {
-    c.class
-        .map(|k| k.as_str().to_string())
-        .unwrap_or_else(|| c.status.as_str().to_string())
+    c.class_word()
 }
 
 pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {

@@ -44,10 +44,7 @@ fn value(v: &Option<String>) -> String {
 }
 
 fn change_word(c: &Change) -> String {
-    match c.class {
-        Some(class) => class.as_str().to_string(),
-        None => c.status.as_str().to_string(),
-    }
+    c.class_word()
 }
 
 pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {

@@ -228,6 +228,7 @@ impl ChangeKind {
         "minor",
         "patch",
         "prerelease",
+        "build-metadata",
         "downgrade",
         "not-comparable",
         "added",
@@ -241,6 +242,7 @@ impl ChangeKind {
             "minor" => Self::Class(VersionClass::Minor),
             "patch" => Self::Class(VersionClass::Patch),
             "prerelease" => Self::Class(VersionClass::Prerelease),
+            "build-metadata" => Self::Class(VersionClass::BuildMetadata),
             "downgrade" => Self::Class(VersionClass::Downgrade),
             "not-comparable" => Self::Class(VersionClass::NotComparable),
             "added" => Self::Added,
@@ -252,6 +254,11 @@ impl ChangeKind {
 
     fn matches(self, c: &Change) -> bool {
         match self {
+            // A pre-release bump (`1.2.3 → 1.2.4-rc.1`) is both `patch` and `prerelease`.
+            Self::Class(VersionClass::Prerelease) => {
+                c.status == Status::Changed
+                    && (c.class == Some(VersionClass::Prerelease) || c.prerelease)
+            }
             Self::Class(k) => c.status == Status::Changed && c.class == Some(k),
             Self::Added => c.status == Status::Added,
             Self::Removed => c.status == Status::Removed,
