@@ -5,13 +5,17 @@ use std::io::{self, Write};
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
-use crate::rules::{Rule, RuleSet, Severity};
+use crate::rules::{COMPUTED, Computed, Rule, RuleSet, Severity};
+
+/// The origin shown for computed findings.
+const COMPUTED_ORIGIN: &str = "<computed>";
 
 #[derive(Serialize)]
 struct RuleView<'a> {
     id: &'a str,
-    severity: Severity,
-    affects: &'a [String],
+    /// `null` when a rule file's `[computed]` turns a computed finding off.
+    severity: Option<Severity>,
+    affects: Vec<&'a str>,
     subject: String,
     condition: String,
     /// `image-kinds` words; empty = every kind.
@@ -38,8 +42,8 @@ impl<'a> From<&'a Rule> for RuleView<'a> {
         let crossing = r.condition.introduced.is_some() && r.condition.fixed.is_none();
         Self {
             id: &r.id,
-            severity: r.severity,
-            affects: &r.affects,
+            severity: Some(r.severity),
+            affects: r.affects.iter().map(String::as_str).collect(),
             subject: r.subject.describe(),
             condition,
             image_kinds: r
@@ -57,9 +61,36 @@ impl<'a> From<&'a Rule> for RuleView<'a> {
     }
 }
 
+impl RuleView<'static> {
+    fn computed(c: &'static Computed, set: &RuleSet) -> Self {
+        Self {
+            id: c.id,
+            severity: set.computed_severity(c),
+            affects: c.affects.to_vec(),
+            subject: c.subject.to_string(),
+            condition: c.condition.to_string(),
+            image_kinds: Vec::new(),
+            reverse_severity: None,
+            summary: c.summary,
+            advice: None,
+            sources: &[],
+            origin: COMPUTED_ORIGIN,
+        }
+    }
+}
+
+/// Rules, then the computed findings (which `[computed]` in a rule file overrides).
+fn views(set: &RuleSet) -> Vec<RuleView<'_>> {
+    set.rules()
+        .iter()
+        .map(RuleView::from)
+        .chain(COMPUTED.iter().map(|c| RuleView::computed(c, set)))
+        .collect()
+}
+
 /// JSON array of rules.
 pub fn rules_json(set: &RuleSet, out: &mut dyn Write) -> io::Result<()> {
-    let views: Vec<RuleView<'_>> = set.rules().iter().map(RuleView::from).collect();
+    let views = views(set);
     serde_json::to_writer_pretty(&mut *out, &views)?;
     writeln!(out)
 }
@@ -79,22 +110,27 @@ pub fn rules_table(set: &RuleSet, out: &mut dyn Write) -> io::Result<()> {
             "CONDITION",
             "ORIGIN",
         ]);
-    for r in set.rules() {
-        let v = RuleView::from(r);
+    let views = views(set);
+    for v in &views {
         t.add_row(vec![
             v.id.to_string(),
-            v.severity.to_string(),
+            v.severity.map_or("off", Severity::as_str).to_string(),
             v.affects.join(", "),
             if v.image_kinds.is_empty() {
                 "all".to_string()
             } else {
                 v.image_kinds.join(", ")
             },
-            v.subject,
-            v.condition,
+            v.subject.clone(),
+            v.condition.clone(),
             v.origin.to_string(),
         ]);
     }
     writeln!(out, "{t}")?;
-    writeln!(out, "{} rules", set.rules().len())
+    writeln!(
+        out,
+        "{} rules, {} computed findings",
+        set.rules().len(),
+        COMPUTED.len()
+    )
 }

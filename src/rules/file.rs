@@ -29,6 +29,8 @@ pub struct RuleFile {
     pub text: String,
     /// Rules that validated.
     pub rules: Vec<Rule>,
+    /// `[computed]`: overrides of computed findings, id → severity (`None` = off).
+    pub computed: Vec<(String, Option<Severity>)>,
     /// Problems, in file order.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -157,13 +159,18 @@ pub fn parse_file(name: &str, text: &str) -> RuleFile {
     }
     let mut rules = Vec::new();
     let mut seen: BTreeMap<String, Range<usize>> = BTreeMap::new();
+    let mut computed = Vec::new();
     for (key, value) in root.get_ref().iter() {
+        if key.get_ref().as_ref() == "computed" {
+            parse_computed(&mut ctx, value, &mut computed);
+            continue;
+        }
         if key.get_ref().as_ref() != "rule" {
             ctx.error_with(
                 key.span(),
                 format!("unknown key `{}`", key.get_ref()),
                 "not a rule-file key",
-                vec!["a rule file holds `[[rule]]` tables only".into()],
+                vec!["a rule file holds `[[rule]]` tables and one `[computed]` table".into()],
             );
             continue;
         }
@@ -198,7 +205,63 @@ pub fn parse_file(name: &str, text: &str) -> RuleFile {
         name: name.to_string(),
         text: text.to_string(),
         rules,
+        computed,
         diagnostics: ctx.diags,
+    }
+}
+
+/// `[computed]`: `memory-needs-more = "off"`, `rollback-target-vanished = "warning"`.
+fn parse_computed(
+    ctx: &mut Ctx<'_>,
+    value: &Spanned<DeValue<'_>>,
+    out: &mut Vec<(String, Option<Severity>)>,
+) {
+    let DeValue::Table(t) = value.get_ref() else {
+        ctx.error(
+            value.span(),
+            "`computed` must be a table: `[computed]`",
+            "expected a table",
+        );
+        return;
+    };
+    let ids: Vec<&str> = super::COMPUTED.iter().map(|c| c.id).collect();
+    for (k, v) in t.iter() {
+        let id = k.get_ref().as_ref();
+        if !ids.contains(&id) {
+            let mut notes = vec![format!("computed findings: {}", ids.join(", "))];
+            if let Some(s) = crate::toml_file::suggest(id, &ids) {
+                notes.insert(0, format!("did you mean `{s}`?"));
+            }
+            ctx.error_with(
+                k.span(),
+                format!("unknown computed finding `{id}`"),
+                "not a computed finding",
+                notes,
+            );
+            continue;
+        }
+        let word = match v.get_ref() {
+            DeValue::String(s) => s.as_ref(),
+            other => {
+                ctx.error(
+                    v.span(),
+                    format!("expected a severity or `off`, found {}", type_name(other)),
+                    "expected `\"info\"`, `\"warning\"`, `\"error\"` or `\"off\"`",
+                );
+                continue;
+            }
+        };
+        match word {
+            "off" => out.push((id.to_string(), None)),
+            w => match w.parse::<Severity>() {
+                Ok(s) => out.push((id.to_string(), Some(s))),
+                Err(()) => ctx.error(
+                    v.span(),
+                    format!("unknown severity `{w}` for `{id}`"),
+                    "one of `info`, `warning`, `error`, `off`",
+                ),
+            },
+        }
     }
 }
 

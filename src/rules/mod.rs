@@ -636,10 +636,67 @@ impl Rule {
     }
 }
 
+/// A finding computed by bpdrift itself rather than matched by a rule (the memory prediction,
+/// the fleet report's rollback check, `--platform all`). Listed by `rules list` and overridable
+/// in a rule file's `[computed]` table, like a built-in rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Computed {
+    /// Stable id, the finding's `rule`.
+    pub id: &'static str,
+    /// Default severity.
+    pub severity: Severity,
+    /// What it may affect.
+    pub affects: &'static [&'static str],
+    /// What it looks at.
+    pub subject: &'static str,
+    /// When it is reported.
+    pub condition: &'static str,
+    /// What it says.
+    pub summary: &'static str,
+}
+
+/// Every computed finding.
+pub const COMPUTED: &[Computed] = &[
+    Computed {
+        id: "memory-no-longer-fits",
+        severity: Severity::Error,
+        affects: &["memory", "startup"],
+        subject: "JVM memory (--memory)",
+        condition: "the old image starts in the limit, the new one does not",
+        summary: "the new image's JVM does not start in the limit",
+    },
+    Computed {
+        id: "memory-needs-more",
+        severity: Severity::Warning,
+        affects: &["memory"],
+        subject: "JVM memory (--memory)",
+        condition: "the smallest limit grows by 32 MiB or 10%",
+        summary: "the new image needs N MiB more to start",
+    },
+    Computed {
+        id: "rollback-target-vanished",
+        severity: Severity::Error,
+        affects: &["rollback"],
+        subject: "rollback targets (fleet report)",
+        condition: "a last-good digest no longer exists in the registry",
+        summary: "rollback target … no longer exists in the registry",
+    },
+    Computed {
+        id: "platform-removed",
+        severity: Severity::Warning,
+        affects: &["deploy"],
+        subject: "platforms (--platform all)",
+        condition: "the old image has a platform the new one lacks",
+        summary: "the new image has no <platform> manifest",
+    },
+];
+
 /// Rules in effect for a run, in load order; a later rule replaces an earlier one with its id.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// `[computed]` overrides: id → severity, `None` = off.
+    computed: std::collections::BTreeMap<String, Option<Severity>>,
 }
 
 impl RuleSet {
@@ -652,7 +709,35 @@ impl RuleSet {
             "built-in rules do not validate: {:?}",
             file.diagnostics
         );
-        Self { rules: file.rules }
+        Self {
+            rules: file.rules,
+            computed: Default::default(),
+        }
+    }
+
+    /// Overrides a computed finding's severity (`None` = never report it).
+    pub fn set_computed(&mut self, id: &str, severity: Option<Severity>) {
+        self.computed.insert(id.to_string(), severity);
+    }
+
+    /// A computed finding's severity in effect (`None` = off).
+    pub fn computed_severity(&self, c: &Computed) -> Option<Severity> {
+        self.computed.get(c.id).copied().unwrap_or(Some(c.severity))
+    }
+
+    /// Applies the `[computed]` overrides to computed findings: a new severity, or dropped.
+    pub fn adjust(&self, findings: Vec<Finding>) -> Vec<Finding> {
+        findings
+            .into_iter()
+            .filter_map(|mut f| match self.computed.get(&f.rule) {
+                None => Some(f),
+                Some(None) => None,
+                Some(Some(s)) => {
+                    f.severity = *s;
+                    Some(f)
+                }
+            })
+            .collect()
     }
 
     /// Adds rules; one with an id already present replaces it (a user rule overrides a
