@@ -325,3 +325,33 @@ fn platform_all_keeps_the_memory_prediction() {
         .run();
     assert!(text.stdout.contains("616300K"), "{}", text.stdout);
 }
+
+/// Issue 14: `--memory` takes what users type and refuses zero with a clear line (exit 2).
+#[test]
+fn memory_flag_takes_what_users_type() {
+    for size in ["1Gi", "512MB", "1.5G"] {
+        let run = bpdrift()
+            .args([
+                "memory",
+                "--format",
+                "json",
+                "--memory",
+                size,
+                "oci:testdata/images:jvm-threads-50",
+            ])
+            .run();
+        assert_eq!(run.code, 0, "{size}: {}", run.stderr);
+    }
+    for (size, words) in [("0", "is zero"), ("-512M", "is negative")] {
+        let run = bpdrift()
+            .args([
+                "memory",
+                &format!("--memory={size}"),
+                "oci:testdata/images:jvm-threads-50",
+            ])
+            .run();
+        assert_eq!(run.code, 2, "{size}");
+        assert!(run.stderr.contains(words), "{size}: {}", run.stderr);
+        assert!(!run.stderr.contains("pattern"), "{}", run.stderr);
+    }
+}
