@@ -355,3 +355,34 @@ fn memory_flag_takes_what_users_type() {
         assert!(!run.stderr.contains("pattern"), "{}", run.stderr);
     }
 }
+
+/// Issue 14: `memory --format json` is versioned, with byte counts as numbers beside the
+/// formatted sizes and no prose inside fields.
+#[test]
+fn memory_json_is_versioned_with_numeric_bytes() {
+    let run = bpdrift()
+        .args([
+            "memory",
+            "--format",
+            "json",
+            "--memory",
+            "512M",
+            "oci:testdata/images:jvm-threads-50",
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["outcome"]["limit"], "512M");
+    assert_eq!(v["outcome"]["limit_bytes"], 512 * 1024 * 1024);
+    assert!(v["outcome"]["fixed_bytes"].is_i64(), "{v:#}");
+    let min = v["minimum_limit"].as_str().unwrap();
+    assert!(!min.contains(' '), "no prose in `minimum_limit`: {min}");
+    assert_eq!(
+        v["minimum_limit_bytes"].as_i64().unwrap() / 1024,
+        min.trim_end_matches('K').parse::<i64>().unwrap()
+    );
+    assert!(v["minimum_limit_heap_bytes"].is_i64());
+    let d = &v["app_detail"][0];
+    assert!(d["path"].is_string() && d["classes"].is_i64(), "{d}");
+}
