@@ -113,6 +113,32 @@ pub struct Prediction {
     pub note: String,
 }
 
+/// What is missing for a prediction, and what was found instead: an image built with
+/// bellsoft-liberica can still lack the class count (built before libjvm wrote it, or its env
+/// files not in the layers), so "not a JVM image" would be wrong.
+fn missing_inputs(found: &ImageInputs) -> String {
+    let mut buildpacks: Vec<String> = found
+        .env
+        .iter()
+        .filter_map(|s| s.from.strip_prefix("/layers/"))
+        .filter_map(|rest| rest.split('/').next())
+        .map(|dir| dir.replacen('_', "/", 1))
+        .collect();
+    buildpacks.sort();
+    buildpacks.dedup();
+    let seen = if buildpacks.is_empty() {
+        "no layer has launch env files (`/layers/<buildpack>/<layer>/env.launch/`)".to_string()
+    } else {
+        format!(
+            "launch env found in layers of {}, none of it the calculator's class count",
+            buildpacks.join(", ")
+        )
+    };
+    format!(
+        "missing BPI_JVM_CLASS_COUNT (written by the JRE layer of libjvm buildpacks such as bellsoft-liberica 3.1.0+) and BPL_JVM_LOADED_CLASS_COUNT; {seen}; pass --env BPL_JVM_LOADED_CLASS_COUNT=N to predict anyway"
+    )
+}
+
 /// A value as the prediction shows it: secrets redacted, at most 4 KiB.
 fn shown(v: &str) -> String {
     crate::redact::redact_value(&crate::limits::shorten_to(v, 4 << 10)).into_owned()
@@ -177,9 +203,7 @@ pub fn predict(
     };
     if !env.contains_key("BPI_JVM_CLASS_COUNT") && !env.contains_key("BPL_JVM_LOADED_CLASS_COUNT") {
         p.jvm = false;
-        p.nothing_to_predict = Some(
-            "no JVM memory calculator inputs in this image (not a Paketo JVM image: no BPI_JVM_CLASS_COUNT in any layer's launch env)".into(),
-        );
+        p.nothing_to_predict = Some(missing_inputs(found));
         return p;
     }
     let mut inputs: Inputs = match Inputs::from_env(&env) {

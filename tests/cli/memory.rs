@@ -386,3 +386,29 @@ fn memory_json_is_versioned_with_numeric_bytes() {
     let d = &v["app_detail"][0];
     assert!(d["path"].is_string() && d["classes"].is_i64(), "{d}");
 }
+
+/// Issue 14: an image built with bellsoft-liberica but without the class count is told what is
+/// missing, not "not a Paketo JVM image".
+#[test]
+fn memory_says_what_is_missing() {
+    let run = bpdrift()
+        .args(["memory", "oci:testdata/images:incident-good"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        !run.stdout.contains("not a Paketo JVM image"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("missing BPI_JVM_CLASS_COUNT"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("layers of paketo-buildpacks/bellsoft-liberica"),
+        "{}",
+        run.stdout
+    );
+}
