@@ -2,7 +2,6 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
 use crate::rules::{COMPUTED, Computed, Rule, RuleSet, Severity};
@@ -97,19 +96,15 @@ pub fn rules_json(set: &RuleSet, out: &mut dyn Write) -> io::Result<()> {
 
 /// One row per rule.
 pub fn rules_table(set: &RuleSet, out: &mut dyn Write) -> io::Result<()> {
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED)
-        .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(vec![
-            "ID",
-            "SEVERITY",
-            "AFFECTS",
-            "IMAGE KINDS",
-            "SUBJECT",
-            "CONDITION",
-            "ORIGIN",
-        ]);
+    let mut t = super::table::table(&[
+        "ID",
+        "SEVERITY",
+        "AFFECTS",
+        "IMAGE KINDS",
+        "SUBJECT",
+        "CONDITION",
+        "ORIGIN",
+    ]);
     let views = views(set);
     for v in &views {
         t.add_row(vec![
