@@ -15,8 +15,7 @@ fn code(s: &str) -> String {
     if s.is_empty() {
         return String::new();
     }
-    // A backtick inside would end the span early.
-    format!("`{}`", escape(s).replace('`', "'"))
+    super::escape::markdown_code_span(s)
 }
 
 fn value(v: &Option<String>) -> String {
