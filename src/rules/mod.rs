@@ -526,16 +526,20 @@ impl Rule {
         self.kinds.is_empty() || self.kinds.contains(&kind)
     }
 
+    /// The `introduced` version as texts say it (`{boundary}`), empty without one.
+    fn boundary(&self) -> String {
+        self.condition
+            .introduced
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+
     /// The reverse crossing's finding, or `None` when the rule turns it off.
     fn reverse_finding(&self, c: &Change) -> Option<Finding> {
         let rev = &self.condition.reverse;
         let severity = rev.severity?;
-        let boundary = self
-            .condition
-            .introduced
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let boundary = self.boundary();
         let summary = match &rev.summary {
             Some(s) => self.fill(s, c),
             None => format!(
@@ -559,12 +563,7 @@ impl Rule {
 
     /// Fills `{subject}`, `{before}`, `{after}` and `{boundary}` (the `introduced` version).
     fn fill(&self, s: &str, c: &Change) -> String {
-        let boundary = self
-            .condition
-            .introduced
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let boundary = self.boundary();
         s.replace("{subject}", &c.subject)
             .replace("{before}", c.before.as_deref().unwrap_or("none"))
             .replace("{after}", c.after.as_deref().unwrap_or("none"))
