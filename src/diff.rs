@@ -113,6 +113,10 @@ pub struct Change {
     /// Version class, for versioned items that changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<VersionClass>,
+    /// The new version is a pre-release of a higher major, minor or patch (`1.2.3 → 1.2.4-rc.1`
+    /// is `patch` with this set).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prerelease: bool,
     /// Extra words (a dependency's name, the buildpacks that moved).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -125,6 +129,16 @@ pub struct Change {
 }
 
 impl Change {
+    /// The word every format shows for how it changed: the version class (`patch`, or
+    /// `patch (prerelease)` for a pre-release bump), else the status.
+    pub fn class_word(&self) -> String {
+        match self.class {
+            Some(k) if self.prerelease => format!("{k} (prerelease)"),
+            Some(k) => k.as_str().to_string(),
+            None => self.status.as_str().to_string(),
+        }
+    }
+
     fn new(
         category: Category,
         subject: impl Into<String>,
@@ -148,6 +162,7 @@ impl Change {
             detail: None,
             homepage: None,
             release_notes: None,
+            prerelease: false,
         }
     }
 
@@ -169,7 +184,13 @@ impl Change {
     ) -> Self {
         let mut c = Self::new(category, subject, before, after);
         if let (Some(b), Some(a)) = (&c.before, &c.after) {
-            c.class = classify(b, a);
+            c.class = if category == Category::PlatformApi && (b.contains(',') || a.contains(',')) {
+                // A builder's supported Platform APIs are a set, not one version.
+                crate::version::classify_set(b, a)
+            } else {
+                classify(b, a)
+            };
+            c.prerelease = crate::version::is_prerelease_bump(b, a);
             // `1.2` and `v1.2.0` are the same version.
             if c.class.is_none() {
                 c.set_status(Status::Unchanged);
@@ -334,6 +355,7 @@ fn modules(out: &mut Vec<Change>, category: Category, before: &[Module], after: 
                     .to_string()
             };
             c.class = classify(&max(vb), &max(va));
+            c.prerelease = crate::version::is_prerelease_bump(&max(vb), &max(va));
             if c.class.is_none() && vb.len() == 1 && va.len() == 1 {
                 c.set_status(Status::Unchanged);
             } else if c.class.is_none() {
@@ -459,7 +481,11 @@ fn order(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata) {
         Some(common.join(", ")),
         Some(common_after.join(", ")),
     );
-    if c.is_change() {
+    if !c.is_change() {
+        // The same order is not an item worth a row (it rendered as `- | - | unchanged`).
+        return;
+    }
+    {
         // The buildpacks outside the longest common subsequence are the ones that moved.
         // LCS is quadratic in time and memory: beyond a few thousand entries (a hostile label),
         // Myers with a deadline gives a minimal script or, past the deadline, a valid one.
@@ -715,6 +741,34 @@ mod tests {
             version: v.into(),
             homepage: Some(format!("https://github.com/{id}")),
         }
+    }
+
+    /// Issue 14: build metadata, pre-release bumps, API lists as sets.
+    #[test]
+    fn version_classes_of_items() {
+        let mut out = Vec::new();
+        modules(
+            &mut out,
+            Category::Buildpack,
+            &[m("p/a", "1.2.3"), m("p/b", "1.2.3")],
+            &[m("p/a", "1.2.3+build.5"), m("p/b", "1.2.4-rc.1")],
+        );
+        assert_eq!(out[0].class, Some(VersionClass::BuildMetadata));
+        assert_eq!(out[0].class_word(), "build-metadata");
+        assert_eq!(out[1].class, Some(VersionClass::Patch));
+        assert_eq!(out[1].class_word(), "patch (prerelease)");
+        let api = |b: &str, a: &str| {
+            Change::versioned(
+                Category::PlatformApi,
+                "platform API",
+                Some(b.into()),
+                Some(a.into()),
+            )
+        };
+        let same = api("0.3, 0.4", "0.4, 0.3");
+        assert_eq!((same.status, same.class), (Status::Unchanged, None));
+        let gained = api("0.11, 0.12", "0.11, 0.12, 0.13");
+        assert_eq!(gained.class, Some(VersionClass::Minor));
     }
 
     #[test]

@@ -112,7 +112,11 @@ pub(crate) async fn diff_platforms(
                 finding: None,
             }
         } else {
-            PlatformEntry::missing(p.to_string(), if in_b { "after" } else { "before" })
+            let mut e =
+                PlatformEntry::missing(p.to_string(), if in_b { "after" } else { "before" });
+            // `[computed] platform-removed = …` in a rule file.
+            e.finding = e.finding.and_then(|f| req.rules.adjust(vec![f]).pop());
+            e
         });
     }
     Ok(entries)

@@ -45,8 +45,11 @@ pub enum VersionClass {
     Minor,
     /// Third component went up.
     Patch,
-    /// Only pre-release or build metadata changed, upwards.
+    /// Only the pre-release part changed, upwards (`1.0.0-rc1 → 1.0.0`).
     Prerelease,
+    /// Only build metadata changed (`1.2.3 → 1.2.3+build.5`): semver gives it no precedence,
+    /// so it is neither up nor down, but it is a comparable, different build.
+    BuildMetadata,
     /// The new version is lower.
     Downgrade,
     /// At least one side is not a version bpdrift can order; the strings differ.
@@ -61,6 +64,7 @@ impl VersionClass {
             Self::Minor => "minor",
             Self::Patch => "patch",
             Self::Prerelease => "prerelease",
+            Self::BuildMetadata => "build-metadata",
             Self::Downgrade => "downgrade",
             Self::NotComparable => "not-comparable",
         }
@@ -70,6 +74,45 @@ impl VersionClass {
 impl fmt::Display for VersionClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Whether `after` is a pre-release that bumped major, minor or patch (`1.2.3 → 1.2.4-rc.1` is a
+/// prerelease patch): the class says how far it moved, this says it is not a release.
+pub fn is_prerelease_bump(before: &str, after: &str) -> bool {
+    match (parse(before), parse(after)) {
+        (Some(b), Some(a)) => {
+            !a.pre.is_empty() && (a.major, a.minor, a.patch) > (b.major, b.minor, b.patch)
+        }
+        _ => false,
+    }
+}
+
+/// Compares two supported-API lists (`0.3, 0.4, 0.12`) as sets: `None` when equal in any order,
+/// else the class of the highest version's move, `minor` when only versions were added at or
+/// below the highest, `not-comparable` when some were dropped without a new highest.
+pub fn classify_set(before: &str, after: &str) -> Option<VersionClass> {
+    let set = |s: &str| -> Vec<String> {
+        let mut v: Vec<String> = s
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let (b, a) = (set(before), set(after));
+    if b == a {
+        return None;
+    }
+    let max = |v: &[String]| v.iter().filter_map(|x| parse(x)).max();
+    let (mb, ma) = (max(&b), max(&a));
+    let lost = b.iter().any(|x| !a.contains(x));
+    match (mb, ma) {
+        (Some(mb), Some(ma)) if ma != mb => classify(&mb.to_string(), &ma.to_string()),
+        (Some(_), Some(_)) if !lost => Some(VersionClass::Minor),
+        _ => Some(VersionClass::NotComparable),
     }
 }
 
@@ -84,7 +127,7 @@ pub fn classify(before: &str, after: &str) -> Option<VersionClass> {
     };
     match a.cmp_precedence(&b) {
         Ordering::Equal if a.build == b.build => None,
-        Ordering::Equal => Some(VersionClass::NotComparable),
+        Ordering::Equal => Some(VersionClass::BuildMetadata),
         Ordering::Less => Some(VersionClass::Downgrade),
         Ordering::Greater => Some(if a.major != b.major {
             VersionClass::Major
@@ -117,6 +160,25 @@ mod tests {
         assert_eq!(classify("v0.0.5.0.1", "v0.0.5.0.2"), Some(NotComparable));
         assert_eq!(classify("{{.version}}", "1.0.0"), Some(NotComparable));
         assert_eq!(classify("same", "same"), None);
+        // Issue 14: build metadata is its own class, a pre-release bump keeps its distance.
+        assert_eq!(classify("1.2.3", "1.2.3+build.5"), Some(BuildMetadata));
+        assert_eq!(classify("1.2.3", "1.2.4-rc.1"), Some(Patch));
+        assert!(is_prerelease_bump("1.2.3", "1.2.4-rc.1"));
+        assert!(!is_prerelease_bump("1.2.3", "1.2.4"));
+        assert!(!is_prerelease_bump("1.0.0-rc1", "1.0.0"));
+    }
+
+    #[test]
+    fn api_lists_are_sets() {
+        assert_eq!(classify_set("0.3, 0.4", "0.4, 0.3"), None);
+        assert_eq!(classify_set("0.11, 0.12", "0.11, 0.12, 0.13"), Some(Minor));
+        assert_eq!(classify_set("0.3, 0.12", "0.3, 0.4, 0.12"), Some(Minor));
+        assert_eq!(
+            classify_set("0.3, 0.4, 0.12", "0.4, 0.12"),
+            Some(NotComparable)
+        );
+        assert_eq!(classify_set("0.12, 0.13", "0.12"), Some(Downgrade));
+        assert_eq!(classify_set("0.3", "0.4"), Some(Minor));
     }
 
     #[test]

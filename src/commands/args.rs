@@ -30,8 +30,9 @@ pub(crate) enum ListFormat {
     Json,
 }
 
+/// `--memory`: what users type (`512M`, `512MB`, `1Gi`, `1.5G`, bytes); zero and negative refused.
 pub(crate) fn parse_size(s: &str) -> Result<crate::memory::Size, String> {
-    s.parse::<crate::memory::Size>().map_err(|e| e.to_string())
+    crate::memory::size::parse_user(s).map_err(|e| e.to_string())
 }
 
 pub(crate) fn parse_env(s: &str) -> Result<(String, String), String> {

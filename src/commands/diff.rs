@@ -28,7 +28,8 @@ pub(crate) struct DiffArgs {
     #[arg(value_name = "AFTER")]
     pub(crate) after: String,
     /// Also predict the JVM memory calculator of both images in a container of this limit
-    /// (e.g. `512M`), from their layers: a finding when the new image no longer fits.
+    /// (`512M`, `512MB`, `512Mi`, `1.5G`, bytes; units binary), from their layers: a finding
+    /// when the new image no longer fits.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) memory: Option<crate::memory::Size>,
     /// With --memory: launch environment to set, as the platform would (wins over both images),

@@ -16,7 +16,8 @@ use crate::source::Fetcher;
 pub(crate) struct MemoryArgs {
     /// The image.
     pub(crate) image: String,
-    /// The container's memory limit, e.g. `512M`, `616300K`, `1G` (libjvm's size syntax).
+    /// The container's memory limit, e.g. `512M`, `512MB`, `512Mi`, `616300K`, `1.5G`, or bytes
+    /// (every unit binary, as in the calculator); zero and negative are refused.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) memory: Option<crate::memory::Size>,
     /// Launch environment to set, as the platform would (wins over the image): `KEY=VALUE`,

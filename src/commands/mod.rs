@@ -122,6 +122,9 @@ pub(crate) fn load_rules(args: &RuleArgs) -> anyhow::Result<Option<RuleSet>> {
     }
     for f in files {
         set.extend(f.rules);
+        for (id, severity) in f.computed {
+            set.set_computed(&id, severity);
+        }
     }
     Ok(Some(set))
 }

@@ -239,7 +239,7 @@ pub(crate) fn assess(input: &Context<'_>, observed: Observed) -> Assessed {
             .iter()
             .filter(|t| t.status == TargetStatus::Vanished)
         {
-            findings.push(vanished_finding(&s.name, t));
+            findings.extend(rules.adjust(vec![vanished_finding(&s.name, t)]));
         }
 
         findings.sort_by(|a, b| {

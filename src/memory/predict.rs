@@ -37,8 +37,11 @@ pub struct Input {
 /// The calculator's outcome in a container of `limit`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Outcome {
-    /// The limit.
+    /// The limit, as libjvm prints sizes.
     pub limit: String,
+    /// The limit in bytes.
+    #[serde(default)]
+    pub limit_bytes: i64,
     /// Whether the JVM starts.
     pub starts: bool,
     /// Flags appended to `JAVA_TOOL_OPTIONS` (libjvm's order) when it starts.
@@ -49,6 +52,18 @@ pub struct Outcome {
     pub error: Option<String>,
     /// Fixed regions (direct + metaspace + code cache + stacks), as libjvm prints sizes.
     pub fixed: Option<String>,
+    /// `fixed` in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_bytes: Option<i64>,
+}
+
+/// One of the largest contributors to the application class count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppDetail {
+    /// Path in the image (a directory or a jar).
+    pub path: String,
+    /// Classes counted there.
+    pub classes: i64,
 }
 
 /// The whole prediction.
@@ -66,7 +81,7 @@ pub struct Prediction {
     /// Classes counted in the application directory.
     pub app_classes: i64,
     /// The largest contributors to `app_classes`.
-    pub app_detail: Vec<(String, i64)>,
+    pub app_detail: Vec<AppDetail>,
     /// Classes in agent jars.
     pub agent_classes: i64,
     /// Agent jars named but not in the image.
@@ -80,15 +95,48 @@ pub struct Prediction {
     /// In the given container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
-    /// The smallest limit (whole KiB) at which the JVM starts, and the heap there.
+    /// The smallest limit (whole KiB) at which the JVM starts, as libjvm prints sizes.
     pub minimum_limit: Option<String>,
     /// Bytes of `minimum_limit`.
     pub minimum_limit_bytes: Option<i64>,
+    /// The heap the calculator leaves at that limit (usually 0: the smallest limit is the one
+    /// where the fixed regions just fit), as libjvm prints sizes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_limit_heap: Option<String>,
+    /// Bytes of `minimum_limit_heap`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_limit_heap_bytes: Option<i64>,
     /// When the inputs themselves make the calculator fail (bad values).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_error: Option<String>,
     /// Always said.
     pub note: String,
+}
+
+/// What is missing for a prediction, and what was found instead: an image built with
+/// bellsoft-liberica can still lack the class count (built before libjvm wrote it, or its env
+/// files not in the layers), so "not a JVM image" would be wrong.
+fn missing_inputs(found: &ImageInputs) -> String {
+    let mut buildpacks: Vec<String> = found
+        .env
+        .iter()
+        .filter_map(|s| s.from.strip_prefix("/layers/"))
+        .filter_map(|rest| rest.split('/').next())
+        .map(|dir| dir.replacen('_', "/", 1))
+        .collect();
+    buildpacks.sort();
+    buildpacks.dedup();
+    let seen = if buildpacks.is_empty() {
+        "no layer has launch env files (`/layers/<buildpack>/<layer>/env.launch/`)".to_string()
+    } else {
+        format!(
+            "launch env found in layers of {}, none of it the calculator's class count",
+            buildpacks.join(", ")
+        )
+    };
+    format!(
+        "missing BPI_JVM_CLASS_COUNT (written by the JRE layer of libjvm buildpacks such as bellsoft-liberica 3.1.0+) and BPL_JVM_LOADED_CLASS_COUNT; {seen}; pass --env BPL_JVM_LOADED_CLASS_COUNT=N to predict anyway"
+    )
 }
 
 /// A value as the prediction shows it: secrets redacted, at most 4 KiB.
@@ -131,7 +179,15 @@ pub fn predict(
         nothing_to_predict: None,
         inputs: inputs_shown,
         app_classes: found.app_classes,
-        app_detail: found.app_detail.iter().take(10).cloned().collect(),
+        app_detail: found
+            .app_detail
+            .iter()
+            .take(10)
+            .map(|(path, classes)| AppDetail {
+                path: path.clone(),
+                classes: *classes,
+            })
+            .collect(),
         agent_classes: found.agent_classes,
         missing_agents: found.missing_agents.clone(),
         loaded_classes: None,
@@ -140,14 +196,14 @@ pub fn predict(
         outcome: None,
         minimum_limit: None,
         minimum_limit_bytes: None,
+        minimum_limit_heap: None,
+        minimum_limit_heap_bytes: None,
         input_error: None,
         note: MEMINFO_NOTE.to_string(),
     };
     if !env.contains_key("BPI_JVM_CLASS_COUNT") && !env.contains_key("BPL_JVM_LOADED_CLASS_COUNT") {
         p.jvm = false;
-        p.nothing_to_predict = Some(
-            "no JVM memory calculator inputs in this image (not a Paketo JVM image: no BPI_JVM_CLASS_COUNT in any layer's launch env)".into(),
-        );
+        p.nothing_to_predict = Some(missing_inputs(found));
         return p;
     }
     let mut inputs: Inputs = match Inputs::from_env(&env) {
@@ -164,8 +220,10 @@ pub fn predict(
     p.debug_line = inputs.debug_line().map(|d| shown(&d));
     match minimum(&inputs) {
         Ok(c) => {
-            p.minimum_limit = Some(format!("{} (heap there: {})", c.total_memory, c.heap.size));
+            p.minimum_limit = Some(c.total_memory.to_string());
             p.minimum_limit_bytes = Some(c.total_memory.0);
+            p.minimum_limit_heap = Some(c.heap.size.to_string());
+            p.minimum_limit_heap_bytes = Some(c.heap.size.0);
         }
         Err(e) => p.input_error = Some(shown(&e.to_string())),
     }
@@ -173,17 +231,21 @@ pub fn predict(
         p.outcome = Some(match calculate(&inputs, limit.0) {
             Ok(c) => Outcome {
                 limit: limit.to_string(),
+                limit_bytes: limit.0,
                 starts: true,
                 flags: Some(c.flags()),
                 error: None,
                 fixed: Some(c.fixed().to_string()),
+                fixed_bytes: Some(c.fixed().0),
             },
             Err(e) => Outcome {
                 limit: limit.to_string(),
+                limit_bytes: limit.0,
                 starts: false,
                 flags: None,
                 error: Some(e.to_string()),
                 fixed: None,
+                fixed_bytes: None,
             },
         });
     }

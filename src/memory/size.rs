@@ -119,6 +119,76 @@ impl fmt::Display for Size {
     }
 }
 
+/// Why a size a user typed (`--memory`) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UserSizeError {
+    /// Not a number with an optional unit.
+    #[error(
+        "`{0}` is not a memory size: expected a number with an optional unit, e.g. `512M`, `512MB`, `512Mi`, `1.5G`, `616300K` or bytes"
+    )]
+    Syntax(String),
+    /// A negative size.
+    #[error("`{0}` is negative: a container memory limit must be greater than zero")]
+    Negative(String),
+    /// Zero (or under one byte).
+    #[error("`{0}` is zero: a container memory limit must be greater than zero")]
+    Zero(String),
+    /// More bytes than fit an `int64`.
+    #[error("`{0}` is larger than {max} bytes", max = i64::MAX)]
+    TooLarge(String),
+}
+
+/// A size as users type it: `616300K`, `512M`, `512MB`, `512Mi`, `512MiB`, `1G`, `1Gi`, `1.5G`,
+/// `1073741824` (bytes), `512m`. Every unit is binary (`M` = `MB` = `Mi` = 1024²), as in the
+/// memory calculator, `docker run --memory` and `/proc/meminfo`. Fractions are floored to whole
+/// bytes; zero and negative sizes are refused (no container starts with them).
+pub fn parse_user(s: &str) -> Result<Size, UserSizeError> {
+    let t = s.trim();
+    if t.starts_with('-') {
+        return Err(UserSizeError::Negative(t.to_owned()));
+    }
+    let end = t
+        .bytes()
+        .position(|b| !(b.is_ascii_digit() || b == b'.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(end);
+    let multiplier: i64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "ki" | "kib" => KIB,
+        "m" | "mb" | "mi" | "mib" => MIB,
+        "g" | "gb" | "gi" | "gib" => GIB,
+        "t" | "tb" | "ti" | "tib" => TIB,
+        _ => return Err(UserSizeError::Syntax(t.to_owned())),
+    };
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    if int.is_empty() && frac.is_empty()
+        || frac.contains('.')
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(UserSizeError::Syntax(t.to_owned()));
+    }
+    let too_large = || UserSizeError::TooLarge(t.to_owned());
+    let whole: i64 = if int.is_empty() {
+        0
+    } else {
+        int.parse().map_err(|_| too_large())?
+    };
+    let mut bytes = whole.checked_mul(multiplier).ok_or_else(too_large)?;
+    if !frac.is_empty() {
+        // Exact: frac / 10^len × multiplier, floored; at most 18 digits are kept.
+        let digits = &frac[..frac.len().min(18)];
+        let f: i128 = digits.parse().map_err(|_| too_large())?;
+        let part = f * i128::from(multiplier) / 10i128.pow(digits.len() as u32);
+        bytes = bytes
+            .checked_add(i64::try_from(part).map_err(|_| too_large())?)
+            .ok_or_else(too_large)?;
+    }
+    if bytes == 0 {
+        return Err(UserSizeError::Zero(t.to_owned()));
+    }
+    Ok(Size(bytes))
+}
+
 /// libjvm's `calc.ParseUnit` (`calc/size.go` L102–L117), used for the unit after the
 /// `MemAvailable` number in `/proc/meminfo`. All units are binary: `kB` is 1024 bytes.
 pub(crate) fn parse_unit(u: &str) -> Result<i64, String> {
@@ -135,6 +205,46 @@ pub(crate) fn parse_unit(u: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 14: what users type for `--memory`.
+    #[test]
+    fn user_sizes() {
+        for (text, bytes) in [
+            ("616300K", 616_300 * KIB),
+            ("512M", 512 * MIB),
+            ("512m", 512 * MIB),
+            ("512MB", 512 * MIB),
+            ("512Mi", 512 * MIB),
+            ("512MiB", 512 * MIB),
+            ("1G", GIB),
+            ("1Gi", GIB),
+            ("1.5G", 3 * GIB / 2),
+            ("0.5Gi", GIB / 2),
+            ("1073741824", GIB),
+            ("2048B", 2 * KIB),
+            (" 1g ", GIB),
+        ] {
+            assert_eq!(parse_user(text), Ok(Size(bytes)), "{text}");
+        }
+        for (text, want) in [
+            ("0", UserSizeError::Zero("0".into())),
+            ("0M", UserSizeError::Zero("0M".into())),
+            ("-1G", UserSizeError::Negative("-1G".into())),
+            ("lots", UserSizeError::Syntax("lots".into())),
+            ("1.2.3G", UserSizeError::Syntax("1.2.3G".into())),
+            ("12X", UserSizeError::Syntax("12X".into())),
+            (
+                "99999999999T",
+                UserSizeError::TooLarge("99999999999T".into()),
+            ),
+        ] {
+            assert_eq!(parse_user(text), Err(want), "{text}");
+        }
+        assert_eq!(
+            parse_user("0").unwrap_err().to_string(),
+            "`0` is zero: a container memory limit must be greater than zero"
+        );
+    }
 
     /// libjvm v1.43.1 `calc/size_test.go` "format".
     #[test]

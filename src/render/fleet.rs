@@ -84,15 +84,21 @@ fn rollback_text(s: &ServiceReport) -> String {
 fn totals(r: &FleetReport) -> String {
     let f = &r.summary.findings;
     let count = |s: Severity| f.get(&s).copied().unwrap_or(0);
+    // Counts agree with their nouns: `1 service`, `2 fetch errors`, `14 warnings`.
+    let n = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     format!(
-        "{} services, {} images, {} fetch errors; findings: {} error, {} warning, {} info; {} vanished rollback targets",
-        r.summary.services,
-        r.summary.images,
-        r.summary.fetch_errors,
-        count(Severity::Error),
-        count(Severity::Warning),
+        "{}, {}, {}; findings: {}, {}, {} info; {}",
+        n(r.summary.services, "service", "services"),
+        n(r.summary.images, "image", "images"),
+        n(r.summary.fetch_errors, "fetch error", "fetch errors"),
+        n(count(Severity::Error), "error", "errors"),
+        n(count(Severity::Warning), "warning", "warnings"),
         count(Severity::Info),
-        r.summary.vanished_rollback_targets
+        n(
+            r.summary.vanished_rollback_targets,
+            "vanished rollback target",
+            "vanished rollback targets"
+        )
     )
 }
 

@@ -15,8 +15,7 @@ fn code(s: &str) -> String {
     if s.is_empty() {
         return String::new();
     }
-    // A backtick inside would end the span early.
-    format!("`{}`", super::escape::markdown_code(s).replace('`', "'"))
+    super::escape::markdown_code_span(s)
 }
 
 fn value(v: &Option<String>) -> String {
@@ -52,9 +51,7 @@ fn image_row(label: &str, s: &ImageSummary) -> String {
 }
 
 fn change_word(c: &Change) -> String {
-    c.class
-        .map(|k| k.as_str().to_string())
-        .unwrap_or_else(|| c.status.as_str().to_string())
+    c.class_word()
 }
 
 pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {

@@ -5,11 +5,28 @@ use std::io::{self, Write};
 use super::{Format, markdown_escape as md};
 use crate::memory::predict::Prediction;
 
+/// `schema_version` of `memory --format json` (docs/json.md); bumped on incompatible changes.
+pub const MEMORY_SCHEMA_VERSION: u32 = 1;
+
+/// `memory --format json`: the prediction with its schema version.
+#[derive(serde::Serialize)]
+struct MemoryJson<'a> {
+    schema_version: u32,
+    #[serde(flatten)]
+    prediction: &'a Prediction,
+}
+
 /// Renders a prediction.
 pub fn memory(p: &Prediction, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, p)?;
+            serde_json::to_writer_pretty(
+                &mut *out,
+                &MemoryJson {
+                    schema_version: MEMORY_SCHEMA_VERSION,
+                    prediction: p,
+                },
+            )?;
             writeln!(out)
         }
         Format::Table => text(p, out, false),
@@ -47,7 +64,7 @@ fn text(p: &Prediction, out: &mut dyn Write, markdown: bool) -> io::Result<()> {
         )?;
     }
     writeln!(out, "{bullet}application classes: {}", p.app_classes)?;
-    for (path, n) in p.app_detail.iter().take(5) {
+    for crate::memory::predict::AppDetail { path, classes: n } in p.app_detail.iter().take(5) {
         writeln!(out, "{bullet}  {n:>6}  {}", esc(path))?;
     }
     writeln!(out, "{bullet}agent classes: {}", p.agent_classes)?;
@@ -96,8 +113,14 @@ fn text(p: &Prediction, out: &mut dyn Write, markdown: bool) -> io::Result<()> {
     if let Some(m) = &p.minimum_limit {
         writeln!(
             out,
-            "\nSmallest memory limit with which the JVM starts: {}",
-            esc(m)
+            "\nSmallest memory limit with which the JVM starts: {}{}",
+            esc(m),
+            match p.minimum_limit_heap.as_deref() {
+                // The usual case: at the smallest limit only the fixed regions fit (under 1 KiB
+                // of heap, which libjvm prints as `0`).
+                Some("0") | None => " (no heap left at that limit: fixed regions only)".to_string(),
+                Some(h) => format!(" (heap at that limit: {})", esc(h)),
+            }
         )?;
     }
     writeln!(out, "\nNote: {}", esc(&p.note))

@@ -89,6 +89,31 @@ pub(crate) fn shown_value(c: &crate::diff::Change, v: &Option<String>) -> Option
 
 /// Wraps `text` at word boundaries to lines of at most `width` characters (longer words stay
 /// whole), so long rule summaries do not make a table wider than a terminal.
+/// The terminal width tables must fit (0: unlimited — pipes, files, snapshots). Set once by the
+/// binary from `COLUMNS` before anything renders; renderers stay pure (they never read the
+/// environment themselves).
+static TABLE_WIDTH: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+
+/// Sets the width tables must fit (`None`: unlimited).
+pub fn set_table_width(width: Option<u16>) {
+    TABLE_WIDTH.store(width.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The width tables must fit, if any.
+pub(crate) fn table_width() -> Option<u16> {
+    match TABLE_WIDTH.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => None,
+        w => Some(w),
+    }
+}
+
+/// Width for wrapped prose lines: `default`, or less when the terminal is narrower.
+pub(crate) fn text_width(default: usize, indent: usize) -> usize {
+    table_width().map_or(default, |w| {
+        default.min(usize::from(w).saturating_sub(indent).max(20))
+    })
+}
+
 pub(crate) fn wrap(text: &str, width: usize) -> String {
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();

@@ -11,13 +11,31 @@ use crate::diff::{Category, Change};
 use crate::report::{DiffReport, ImageSummary};
 
 /// A table in the style every terminal view shares.
-pub(super) fn table(header: &[&str]) -> Table {
+/// A table in the style every terminal view shares; with a known terminal width (`COLUMNS`) its
+/// cells wrap inside their columns so that no line is wider than the terminal.
+pub(crate) fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED)
         .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
-        .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header.to_vec());
+    match super::table_width() {
+        Some(w) => {
+            t.set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(w);
+        }
+        None => {
+            t.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
     t
+}
+
+/// A prose line, wrapped (continuation indented) only when the terminal width is known.
+fn fit_line(line: &str) -> String {
+    match super::table_width() {
+        Some(w) => wrap(line, usize::from(w) - 2).replace('\n', "\n  "),
+        None => line.to_string(),
+    }
 }
 
 fn image_line(label: &str, s: &ImageSummary) -> String {
@@ -44,10 +62,7 @@ fn value(v: &Option<String>) -> String {
 }
 
 fn change_word(c: &Change) -> String {
-    match c.class {
-        Some(class) => class.as_str().to_string(),
-        None => c.status.as_str().to_string(),
-    }
+    c.class_word()
 }
 
 pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
@@ -71,7 +86,7 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out)?;
-    writeln!(out, "{}", r.summary.verdict)?;
+    writeln!(out, "{}", fit_line(&r.summary.verdict))?;
 
     if !r.findings.is_empty() {
         writeln!(out, "\nFindings")?;
@@ -192,11 +207,15 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     if let Some((head, rest)) = mem.split_first() {
         writeln!(out, "\n{head}")?;
         for l in rest {
-            writeln!(out, "  {}", wrap(l, 110).replace('\n', "\n    "))?;
+            writeln!(
+                out,
+                "  {}",
+                wrap(l, super::text_width(110, 4)).replace('\n', "\n    ")
+            )?;
         }
     }
 
-    writeln!(out, "\n{}", layers_line(r))?;
+    writeln!(out, "\n{}", fit_line(&layers_line(r)))?;
     if r.unchanged_hidden > 0 {
         writeln!(
             out,

@@ -76,7 +76,7 @@ pub(crate) fn assess(
     let d = crate::diff::diff(before, after);
     let mut findings = rules.evaluate(&d, &after.metadata);
     if let Some(m) = &memory {
-        findings.extend(m.findings());
+        findings.extend(rules.adjust(m.findings()));
     }
     let mut report = DiffReport::new(before, after, d, findings, all);
     report.memory = memory;

@@ -14,7 +14,10 @@ use toml::de::{DeTable, DeValue};
 pub use crate::toml_file::Diagnostic;
 use crate::toml_file::{Ctx, TableView as RawRule, type_name};
 
-use super::{AppliesIf, ChangeKind, Condition, Globs, Rule, Severity, Subject};
+use super::{
+    AppliesIf, ChangeKind, Condition, Globs, Reverse, Rule, Severity, Subject, WhenUnknown,
+};
+use crate::metadata::ImageKind;
 use crate::version;
 
 /// A parsed rule file: its valid rules and every problem found.
@@ -26,6 +29,8 @@ pub struct RuleFile {
     pub text: String,
     /// Rules that validated.
     pub rules: Vec<Rule>,
+    /// `[computed]`: overrides of computed findings, id → severity (`None` = off).
+    pub computed: Vec<(String, Option<Severity>)>,
     /// Problems, in file order.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -58,7 +63,28 @@ const OTHER_KEYS: &[&str] = &[
     "from-value",
     "to-value",
     "applies-if",
+    "image-kinds",
+    "reverse-severity",
+    "reverse-summary",
 ];
+
+/// The words accepted in `image-kinds`.
+const KIND_WORDS: &[(&str, ImageKind)] = &[
+    ("app", ImageKind::App),
+    ("builder", ImageKind::Builder),
+    ("buildpackage", ImageKind::Buildpackage),
+    ("base-image", ImageKind::RunImage),
+    ("lifecycle", ImageKind::Lifecycle),
+    ("plain", ImageKind::Plain),
+];
+
+/// The `image-kinds` word of a kind (the same words `rules list` prints).
+pub fn kind_word(kind: ImageKind) -> &'static str {
+    KIND_WORDS
+        .iter()
+        .find(|(_, k)| *k == kind)
+        .map_or("?", |(w, _)| w)
+}
 
 /// Every key a rule may have.
 fn keys() -> Vec<&'static str> {
@@ -133,13 +159,18 @@ pub fn parse_file(name: &str, text: &str) -> RuleFile {
     }
     let mut rules = Vec::new();
     let mut seen: BTreeMap<String, Range<usize>> = BTreeMap::new();
+    let mut computed = Vec::new();
     for (key, value) in root.get_ref().iter() {
+        if key.get_ref().as_ref() == "computed" {
+            parse_computed(&mut ctx, value, &mut computed);
+            continue;
+        }
         if key.get_ref().as_ref() != "rule" {
             ctx.error_with(
                 key.span(),
                 format!("unknown key `{}`", key.get_ref()),
                 "not a rule-file key",
-                vec!["a rule file holds `[[rule]]` tables only".into()],
+                vec!["a rule file holds `[[rule]]` tables and one `[computed]` table".into()],
             );
             continue;
         }
@@ -174,7 +205,63 @@ pub fn parse_file(name: &str, text: &str) -> RuleFile {
         name: name.to_string(),
         text: text.to_string(),
         rules,
+        computed,
         diagnostics: ctx.diags,
+    }
+}
+
+/// `[computed]`: `memory-needs-more = "off"`, `rollback-target-vanished = "warning"`.
+fn parse_computed(
+    ctx: &mut Ctx<'_>,
+    value: &Spanned<DeValue<'_>>,
+    out: &mut Vec<(String, Option<Severity>)>,
+) {
+    let DeValue::Table(t) = value.get_ref() else {
+        ctx.error(
+            value.span(),
+            "`computed` must be a table: `[computed]`",
+            "expected a table",
+        );
+        return;
+    };
+    let ids: Vec<&str> = super::COMPUTED.iter().map(|c| c.id).collect();
+    for (k, v) in t.iter() {
+        let id = k.get_ref().as_ref();
+        if !ids.contains(&id) {
+            let mut notes = vec![format!("computed findings: {}", ids.join(", "))];
+            if let Some(s) = crate::toml_file::suggest(id, &ids) {
+                notes.insert(0, format!("did you mean `{s}`?"));
+            }
+            ctx.error_with(
+                k.span(),
+                format!("unknown computed finding `{id}`"),
+                "not a computed finding",
+                notes,
+            );
+            continue;
+        }
+        let word = match v.get_ref() {
+            DeValue::String(s) => s.as_ref(),
+            other => {
+                ctx.error(
+                    v.span(),
+                    format!("expected a severity or `off`, found {}", type_name(other)),
+                    "expected `\"info\"`, `\"warning\"`, `\"error\"` or `\"off\"`",
+                );
+                continue;
+            }
+        };
+        match word {
+            "off" => out.push((id.to_string(), None)),
+            w => match w.parse::<Severity>() {
+                Ok(s) => out.push((id.to_string(), Some(s))),
+                Err(()) => ctx.error(
+                    v.span(),
+                    format!("unknown severity `{w}` for `{id}`"),
+                    "one of `info`, `warning`, `error`, `off`",
+                ),
+            },
+        }
     }
 }
 
@@ -385,6 +472,55 @@ fn validate(
         .strings(ctx, "to-value")
         .and_then(|v| globs(ctx, "to-value", v));
 
+    let mut kinds = Vec::new();
+    for w in raw.strings(ctx, "image-kinds").unwrap_or_default() {
+        match KIND_WORDS.iter().find(|(k, _)| k == w.get_ref()) {
+            Some((_, k)) => kinds.push(*k),
+            None => ctx.error_with(
+                w.span(),
+                format!("unknown image kind `{}`", w.get_ref()),
+                "unknown image kind",
+                vec![format!(
+                    "one of: {}",
+                    KIND_WORDS
+                        .iter()
+                        .map(|(w, _)| *w)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )],
+            ),
+        }
+    }
+    let mut reverse = Reverse::default();
+    if let Some(s) = raw.string(ctx, "reverse-severity") {
+        match s.get_ref().as_str() {
+            "off" => reverse.severity = None,
+            other => match other.parse::<Severity>() {
+                Ok(sev) => reverse.severity = Some(sev),
+                Err(()) => ctx.error_with(
+                    s.span(),
+                    format!("unknown reverse severity `{other}`"),
+                    "unknown severity",
+                    vec!["one of `info`, `warning`, `error`, `off`".into()],
+                ),
+            },
+        }
+    }
+    reverse.summary = raw.string(ctx, "reverse-summary").map(Spanned::into_inner);
+    for key in ["reverse-severity", "reverse-summary"] {
+        if raw.get(key).is_some() && (introduced_s.is_none() || fixed_s.is_some()) {
+            ctx.error_with(
+                raw.key_span(key),
+                format!("`{key}` only applies to a crossing rule"),
+                "needs `introduced` without `fixed`",
+                vec![
+                    "a bug window `[introduced, fixed)` fires on the new version alone, in either direction"
+                        .into(),
+                ],
+            );
+        }
+    }
+
     // Rules that can never match.
     if let (Some(f), None) = (&fixed_s, &introduced_s) {
         ctx.error(
@@ -453,15 +589,37 @@ fn validate(
                 };
                 for (k, _) in t.iter() {
                     let key = k.get_ref().as_ref();
-                    if !["dependency", "version"].contains(&key) {
+                    if !["dependency", "version", "when-unknown"].contains(&key) {
                         ctx.error_with(
                             k.span(),
                             format!("unknown key `{key}` in `applies-if`"),
                             "unknown key",
-                            vec!["`applies-if` takes `dependency` and `version`".into()],
+                            vec![
+                                "`applies-if` takes `dependency`, `version` and `when-unknown`"
+                                    .into(),
+                            ],
                         );
                     }
                 }
+                let when_unknown = match sub.string(ctx, "when-unknown") {
+                    None => WhenUnknown::Info,
+                    Some(w) => match w.get_ref().as_str() {
+                        "info" => WhenUnknown::Info,
+                        "off" => WhenUnknown::Off,
+                        other => {
+                            ctx.error_with(
+                                w.span(),
+                                format!("unknown `when-unknown` value `{other}`"),
+                                "expected `info` or `off`",
+                                vec![
+                                    "`info` reports \"may apply\" at info; `off` reports nothing"
+                                        .into(),
+                                ],
+                            );
+                            WhenUnknown::Info
+                        }
+                    },
+                };
                 let dep = sub
                     .strings(ctx, "dependency")
                     .and_then(|v| globs(ctx, "applies-if.dependency", v));
@@ -479,6 +637,7 @@ fn validate(
                     (Some(dependency), Some(version)) => Some(AppliesIf {
                         dependency,
                         version,
+                        when_unknown,
                     }),
                     _ => None,
                 }
@@ -513,8 +672,10 @@ fn validate(
             change,
             from_value,
             to_value,
+            reverse,
         },
         applies_if,
+        kinds,
         origin: ctx.name.to_string(),
     })
 }

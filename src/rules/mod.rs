@@ -13,10 +13,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-pub use file::{RuleFile, parse_file, render_diagnostics};
+pub use file::{RuleFile, kind_word, parse_file, render_diagnostics};
 
 use crate::diff::{Category, Change, Diff, Status};
-use crate::metadata::ImageMetadata;
+use crate::metadata::{ImageKind, ImageMetadata};
 use crate::version::{self, VersionClass};
 
 /// The built-in rules, compiled in.
@@ -228,6 +228,7 @@ impl ChangeKind {
         "minor",
         "patch",
         "prerelease",
+        "build-metadata",
         "downgrade",
         "not-comparable",
         "added",
@@ -241,6 +242,7 @@ impl ChangeKind {
             "minor" => Self::Class(VersionClass::Minor),
             "patch" => Self::Class(VersionClass::Patch),
             "prerelease" => Self::Class(VersionClass::Prerelease),
+            "build-metadata" => Self::Class(VersionClass::BuildMetadata),
             "downgrade" => Self::Class(VersionClass::Downgrade),
             "not-comparable" => Self::Class(VersionClass::NotComparable),
             "added" => Self::Added,
@@ -252,6 +254,11 @@ impl ChangeKind {
 
     fn matches(self, c: &Change) -> bool {
         match self {
+            // A pre-release bump (`1.2.3 → 1.2.4-rc.1`) is both `patch` and `prerelease`.
+            Self::Class(VersionClass::Prerelease) => {
+                c.status == Status::Changed
+                    && (c.class == Some(VersionClass::Prerelease) || c.prerelease)
+            }
             Self::Class(k) => c.status == Status::Changed && c.class == Some(k),
             Self::Added => c.status == Status::Added,
             Self::Removed => c.status == Status::Removed,
@@ -278,6 +285,51 @@ pub struct AppliesIf {
     pub dependency: Globs,
     /// Version requirement, e.g. `>=18`.
     pub version: semver::VersionReq,
+    /// What to do when the new image records no such dependency at all (a builder, a native
+    /// image, an image built without the dependency's metadata): the condition cannot be
+    /// evaluated, so the rule never reports at its own severity.
+    pub when_unknown: WhenUnknown,
+}
+
+/// `applies-if.when-unknown`: an `applies-if` that cannot be evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WhenUnknown {
+    /// Report at `info` with a "may apply" note (the default: a change is never hidden silently).
+    #[default]
+    Info,
+    /// Report nothing.
+    Off,
+}
+
+impl WhenUnknown {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Off => "off",
+        }
+    }
+}
+
+/// What a crossing rule reports when the version goes back below `introduced` (a rollback):
+/// the rule's summary describes the upward crossing, so the reverse one gets its own text and,
+/// by default, `info` — undoing a change is not the change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reverse {
+    /// Severity of the reverse finding; `None` = report nothing (`reverse-severity = "off"`).
+    pub severity: Option<Severity>,
+    /// Its summary (placeholders as in `summary`); `None` = computed from the versions.
+    pub summary: Option<String>,
+}
+
+impl Default for Reverse {
+    fn default() -> Self {
+        Self {
+            severity: Some(Severity::Info),
+            summary: None,
+        }
+    }
 }
 
 /// How the item must have changed. Every given part must hold; none given = any change.
@@ -298,6 +350,8 @@ pub struct Condition {
     pub from_value: Option<Globs>,
     /// The new value must match.
     pub to_value: Option<Globs>,
+    /// A crossing of `introduced` downwards (only for `introduced` without `fixed`).
+    pub reverse: Reverse,
 }
 
 impl Condition {
@@ -306,7 +360,13 @@ impl Condition {
         let mut parts = Vec::new();
         match (&self.introduced, &self.fixed) {
             (Some(i), Some(f)) => parts.push(format!("new version in [{i}, {f})")),
-            (Some(i), None) => parts.push(format!("crosses {i}")),
+            (Some(i), None) => {
+                let back = match self.reverse.severity {
+                    Some(s) => format!("back below: {s}"),
+                    None => "back below: off".into(),
+                };
+                parts.push(format!("crosses {i} upward ({back})"));
+            }
             (None, _) => {}
         }
         if let Some(r) = &self.from {
@@ -354,6 +414,9 @@ pub struct Rule {
     pub condition: Condition,
     /// Extra condition on the new image.
     pub applies_if: Option<AppliesIf>,
+    /// Image kinds it applies to (empty = every kind): app runtime rules say nothing about a
+    /// builder whose inventory merely lists a buildpack.
+    pub kinds: Vec<ImageKind>,
     /// File it came from (`<built-in>` for the defaults).
     pub origin: String,
 }
@@ -385,6 +448,8 @@ pub struct Finding {
 enum Outcome {
     No,
     Yes,
+    /// The version went back below `introduced`: the rule's text describes the other direction.
+    Reverse,
     /// A version it needed is not comparable.
     Unknown(String),
 }
@@ -435,27 +500,78 @@ impl Rule {
         {
             return Outcome::No;
         }
-        let hit = match (&cond.introduced, &cond.fixed) {
-            // The new version lies in the bug window.
-            (Some(i), Some(f)) => after.as_ref().is_some_and(|a| a >= i && a < f),
-            // The version crossed the boundary, in either direction; an added item at or past it
-            // brings the behaviour in.
+        match (&cond.introduced, &cond.fixed) {
+            // The new version lies in the bug window (a rollback into it is a regression too).
+            (Some(i), Some(f)) => {
+                if after.as_ref().is_some_and(|a| a >= i && a < f) {
+                    Outcome::Yes
+                } else {
+                    Outcome::No
+                }
+            }
+            // Upward across the boundary (or an item added at or past it) brings the behaviour
+            // in; downward takes it out again, which the rule's text does not describe.
             (Some(i), None) => match (&before, &after) {
-                (Some(b), Some(a)) => (b < i && i <= a) || (a < i && i <= b),
-                (None, Some(a)) => a >= i,
-                _ => false,
+                (Some(b), Some(a)) if b < i && i <= a => Outcome::Yes,
+                (Some(b), Some(a)) if a < i && i <= b => Outcome::Reverse,
+                (None, Some(a)) if a >= i => Outcome::Yes,
+                _ => Outcome::No,
             },
-            (None, _) => true,
-        };
-        if hit { Outcome::Yes } else { Outcome::No }
+            (None, _) => Outcome::Yes,
+        }
     }
 
-    fn finding(&self, c: &Change, after: &ImageMetadata, note: Option<String>) -> Finding {
-        let fill = |s: &str| {
-            s.replace("{subject}", &c.subject)
-                .replace("{before}", c.before.as_deref().unwrap_or("none"))
-                .replace("{after}", c.after.as_deref().unwrap_or("none"))
+    /// Whether the rule applies to an image of this kind.
+    pub fn applies_to(&self, kind: ImageKind) -> bool {
+        self.kinds.is_empty() || self.kinds.contains(&kind)
+    }
+
+    /// The `introduced` version as texts say it (`{boundary}`), empty without one.
+    fn boundary(&self) -> String {
+        self.condition
+            .introduced
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+
+    /// The reverse crossing's finding, or `None` when the rule turns it off.
+    fn reverse_finding(&self, c: &Change) -> Option<Finding> {
+        let rev = &self.condition.reverse;
+        let severity = rev.severity?;
+        let boundary = self.boundary();
+        let summary = match &rev.summary {
+            Some(s) => self.fill(s, c),
+            None => format!(
+                "back below {boundary} ({} → {}): undoes what {boundary} changed ({})",
+                c.before.as_deref().unwrap_or("none"),
+                c.after.as_deref().unwrap_or("none"),
+                self.fill(&self.summary, c).trim_end_matches('.')
+            ),
         };
+        Some(Finding {
+            rule: self.id.clone(),
+            severity,
+            affects: self.affects.clone(),
+            summary,
+            advice: None,
+            sources: self.sources.clone(),
+            note: None,
+            change: c.clone(),
+        })
+    }
+
+    /// Fills `{subject}`, `{before}`, `{after}` and `{boundary}` (the `introduced` version).
+    fn fill(&self, s: &str, c: &Change) -> String {
+        let boundary = self.boundary();
+        s.replace("{subject}", &c.subject)
+            .replace("{before}", c.before.as_deref().unwrap_or("none"))
+            .replace("{after}", c.after.as_deref().unwrap_or("none"))
+            .replace("{boundary}", &boundary)
+    }
+
+    fn finding(&self, c: &Change, after: &ImageMetadata, note: Option<String>) -> Option<Finding> {
+        let fill = |s: &str| self.fill(s, c);
         let mut severity = self.severity;
         let mut note = note;
         if note.is_some() {
@@ -469,7 +585,25 @@ impl Rule {
             let satisfied = deps
                 .iter()
                 .any(|d| version::parse(&d.version).is_some_and(|v| cond.version.matches(&v)));
-            if !satisfied && !deps.is_empty() {
+            if deps.is_empty() {
+                // Nothing to evaluate the condition on: never the rule's own severity.
+                if cond.when_unknown == WhenUnknown::Off {
+                    return None;
+                }
+                let names: Vec<&str> = cond
+                    .dependency
+                    .0
+                    .iter()
+                    .map(glob::Pattern::as_str)
+                    .collect();
+                note = Some(format!(
+                    "may apply: no {} recorded in the new image, so `{} {}` cannot be checked",
+                    names.join(" or "),
+                    names.join(" or "),
+                    cond.version
+                ));
+                severity = Severity::Info;
+            } else if !satisfied {
                 let found: Vec<String> = deps
                     .iter()
                     .map(|d| format!("{} {}", d.layer, d.version))
@@ -483,7 +617,7 @@ impl Rule {
                 severity = Severity::Info;
             }
         }
-        Finding {
+        Some(Finding {
             rule: self.id.clone(),
             severity,
             affects: self.affects.clone(),
@@ -492,7 +626,7 @@ impl Rule {
             sources: self.sources.clone(),
             note,
             change: c.clone(),
-        }
+        })
     }
 
     /// Whether any item of `images` is this rule's subject (used to catch typos in ids).
@@ -501,10 +635,67 @@ impl Rule {
     }
 }
 
+/// A finding computed by bpdrift itself rather than matched by a rule (the memory prediction,
+/// the fleet report's rollback check, `--platform all`). Listed by `rules list` and overridable
+/// in a rule file's `[computed]` table, like a built-in rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Computed {
+    /// Stable id, the finding's `rule`.
+    pub id: &'static str,
+    /// Default severity.
+    pub severity: Severity,
+    /// What it may affect.
+    pub affects: &'static [&'static str],
+    /// What it looks at.
+    pub subject: &'static str,
+    /// When it is reported.
+    pub condition: &'static str,
+    /// What it says.
+    pub summary: &'static str,
+}
+
+/// Every computed finding.
+pub const COMPUTED: &[Computed] = &[
+    Computed {
+        id: "memory-no-longer-fits",
+        severity: Severity::Error,
+        affects: &["memory", "startup"],
+        subject: "JVM memory (--memory)",
+        condition: "the old image starts in the limit, the new one does not",
+        summary: "the new image's JVM does not start in the limit",
+    },
+    Computed {
+        id: "memory-needs-more",
+        severity: Severity::Warning,
+        affects: &["memory"],
+        subject: "JVM memory (--memory)",
+        condition: "the smallest limit grows by 32 MiB or 10%",
+        summary: "the new image needs N MiB more to start",
+    },
+    Computed {
+        id: "rollback-target-vanished",
+        severity: Severity::Error,
+        affects: &["rollback"],
+        subject: "rollback targets (fleet report)",
+        condition: "a last-good digest no longer exists in the registry",
+        summary: "rollback target … no longer exists in the registry",
+    },
+    Computed {
+        id: "platform-removed",
+        severity: Severity::Warning,
+        affects: &["deploy"],
+        subject: "platforms (--platform all)",
+        condition: "the old image has a platform the new one lacks",
+        summary: "the new image has no <platform> manifest",
+    },
+];
+
 /// Rules in effect for a run, in load order; a later rule replaces an earlier one with its id.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// `[computed]` overrides: id → severity, `None` = off.
+    computed: std::collections::BTreeMap<String, Option<Severity>>,
 }
 
 impl RuleSet {
@@ -517,7 +708,35 @@ impl RuleSet {
             "built-in rules do not validate: {:?}",
             file.diagnostics
         );
-        Self { rules: file.rules }
+        Self {
+            rules: file.rules,
+            computed: Default::default(),
+        }
+    }
+
+    /// Overrides a computed finding's severity (`None` = never report it).
+    pub fn set_computed(&mut self, id: &str, severity: Option<Severity>) {
+        self.computed.insert(id.to_string(), severity);
+    }
+
+    /// A computed finding's severity in effect (`None` = off).
+    pub fn computed_severity(&self, c: &Computed) -> Option<Severity> {
+        self.computed.get(c.id).copied().unwrap_or(Some(c.severity))
+    }
+
+    /// Applies the `[computed]` overrides to computed findings: a new severity, or dropped.
+    pub fn adjust(&self, findings: Vec<Finding>) -> Vec<Finding> {
+        findings
+            .into_iter()
+            .filter_map(|mut f| match self.computed.get(&f.rule) {
+                None => Some(f),
+                Some(None) => None,
+                Some(Some(s)) => {
+                    f.severity = *s;
+                    Some(f)
+                }
+            })
+            .collect()
     }
 
     /// Adds rules; one with an id already present replaces it (a user rule overrides a
@@ -540,16 +759,23 @@ impl RuleSet {
     /// Findings for a diff, most severe first; one per rule and item.
     pub fn evaluate(&self, diff: &Diff, after: &ImageMetadata) -> Vec<Finding> {
         let mut out: Vec<Finding> = Vec::new();
-        for rule in &self.rules {
+        let kind = after.kind();
+        for rule in self.rules.iter().filter(|r| r.applies_to(kind)) {
             for c in &diff.changes {
-                let note = match rule.check(c) {
+                let found = match rule.check(c) {
                     Outcome::No => continue,
-                    Outcome::Yes => None,
-                    Outcome::Unknown(why) => Some(format!(
-                        "{why}, so bpdrift cannot tell whether this rule applies"
-                    )),
+                    Outcome::Yes => rule.finding(c, after, None),
+                    Outcome::Reverse => rule.reverse_finding(c),
+                    Outcome::Unknown(why) => rule.finding(
+                        c,
+                        after,
+                        Some(format!(
+                            "{why}, so bpdrift cannot tell whether this rule applies"
+                        )),
+                    ),
                 };
-                out.push(rule.finding(c, after, note));
+                let Some(f) = found else { continue };
+                out.push(f);
                 // Name, reference and top layer of one run image are one event, not three.
                 if matches!(rule.subject, Subject::RunImage | Subject::Stack) {
                     break;

@@ -19,6 +19,8 @@ enum Pair {
     Stack(&'static str, &'static str),
     /// Run image name before and after.
     Run(&'static str, &'static str),
+    /// A builder listing a buildpack, before and after (None = absent).
+    Builder(&'static str, Option<&'static str>, Option<&'static str>),
 }
 
 fn image(md: ImageMetadata) -> Image {
@@ -43,6 +45,16 @@ fn app() -> ImageMetadata {
         ..Default::default()
     };
     md.labels.insert(label::BUILD.into(), "{}".into());
+    md
+}
+
+fn builder() -> ImageMetadata {
+    let mut md = ImageMetadata {
+        os: "linux".into(),
+        architecture: "amd64".into(),
+        ..Default::default()
+    };
+    md.labels.insert(label::BUILDER.into(), "{}".into());
     md
 }
 
@@ -94,6 +106,7 @@ fn images(p: Pair) -> (Image, Image) {
             });
             (x, y)
         }
+        Pair::Builder(id, b, a) => (with_bp(builder(), id, b), with_bp(builder(), id, a)),
     };
     (image(b), image(a))
 }
@@ -122,6 +135,16 @@ const PAIRS: &[(&str, Pair, Pair)] = &[
         "buildpack-removed",
         Pair::Bp("x/y", Some("1.0.0"), None),
         Pair::Bp("x/y", None, Some("1.0.0")),
+    ),
+    (
+        "builder-buildpack-removed",
+        Pair::Builder("x/y", Some("1.0.0"), None),
+        Pair::Bp("x/y", Some("1.0.0"), None),
+    ),
+    (
+        "builder-bump-moves-apps",
+        Pair::Builder(LIB, Some("10.2.3"), Some("10.4.2")),
+        Pair::Bp(LIB, Some("10.2.3"), Some("10.4.2")),
     ),
     (
         "libjvm-go-memory-calculator",
@@ -200,7 +223,7 @@ const PAIRS: &[(&str, Pair, Pair)] = &[
     ),
     (
         "libjvm-no-active-processor-count-java17",
-        Pair::Bp(LIB, Some("10.7.0"), Some("10.7.1")),
+        Pair::BpJre(LIB, "10.7.0", "10.7.1", "17.0.9"),
         Pair::Bp(LIB, Some("10.7.1"), Some("10.8.0")),
     ),
     (
@@ -286,7 +309,7 @@ fn builtin_rules_trigger_and_neighbours_do_not() {
             .unwrap_or_else(|| panic!("`{id}` did not trigger"));
         assert_eq!(f.severity, rule.severity, "`{id}`: {:?}", f.note);
         assert!(
-            !f.sources.is_empty() || id.starts_with("buildpack-"),
+            !f.sources.is_empty() || id.starts_with("buildpack-") || id.starts_with("builder-"),
             "`{id}` has no sources"
         );
         assert!(
@@ -335,7 +358,13 @@ fn applies_if_lowers_severity_with_a_note() {
 fn crossing_works_both_ways_and_not_comparable_is_said() {
     let set = RuleSet::builtin();
     let down = findings(&set, Pair::Bp(LIB, Some("10.0.0"), Some("9.12.0")));
-    assert!(down.iter().any(|f| f.rule == "liberica-default-java-17"));
+    let f = down
+        .iter()
+        .find(|f| f.rule == "liberica-default-java-17")
+        .expect("reverse crossing reported");
+    assert_eq!(f.severity, Severity::Info);
+    assert!(f.summary.starts_with("back below 10.0.0"), "{}", f.summary);
+    assert!(f.summary.contains("17 → 11"), "{}", f.summary);
     let odd = findings(&set, Pair::Bp(LIB, Some("{{.version}}"), Some("10.0.0")));
     let f = odd
         .iter()
@@ -387,4 +416,187 @@ summary = "we pin Java 11"
         (f.severity, f.summary.as_str()),
         (Severity::Error, "we pin Java 11")
     );
+}
+
+/// The rollback of the incident: spring-boot 5.24.0 → 5.23.0 removes the +200 MiB; the rule's
+/// own text (and `error`) describe the other direction.
+#[test]
+fn rollback_across_a_boundary_is_info_with_its_own_text() {
+    let set = RuleSet::builtin();
+    let id = "spring-boot-jakarta-servlet-detection";
+    let up = findings(&set, Pair::Bp(SB, Some("5.23.0"), Some("5.24.0")));
+    let f = up.iter().find(|f| f.rule == id).expect("upward");
+    assert_eq!(f.severity, Severity::Error);
+    assert!(f.summary.contains("5.23.0 → 5.24.0"), "{}", f.summary);
+    let down = findings(&set, Pair::Bp(SB, Some("5.24.0"), Some("5.23.0")));
+    let f = down.iter().find(|f| f.rule == id).expect("reverse");
+    assert_eq!(f.severity, Severity::Info);
+    assert_eq!(
+        f.summary,
+        "back below 5.24.0 (5.24.0 → 5.23.0): Spring Boot 3 \
+         (jakarta.servlet) web apps are detected as non-web again: default threads 250 → 50, \
+         −200 MiB of stack in the calculation"
+    );
+    assert!(
+        down.iter().all(|f| f.severity < Severity::Error),
+        "{down:?}"
+    );
+}
+
+#[test]
+fn reverse_severity_and_summary_are_the_rule_files_to_set() {
+    let mut set = RuleSet::default();
+    let file = parse_file(
+        "mine.toml",
+        r#"
+[[rule]]
+id = "quiet-rollback"
+buildpack = "x/y"
+introduced = "2.0.0"
+severity = "error"
+reverse-severity = "off"
+summary = "up"
+
+[[rule]]
+id = "loud-rollback"
+buildpack = "x/y"
+introduced = "2.0.0"
+severity = "info"
+reverse-severity = "warning"
+reverse-summary = "{subject} back below {boundary}: {before} → {after}"
+summary = "up"
+"#,
+    );
+    assert!(file.diagnostics.is_empty(), "{:?}", file.diagnostics);
+    set.extend(file.rules);
+    let got = findings(&set, Pair::Bp("x/y", Some("2.1.0"), Some("1.9.0")));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(
+        (
+            got[0].rule.as_str(),
+            got[0].severity,
+            got[0].summary.as_str()
+        ),
+        (
+            "loud-rollback",
+            Severity::Warning,
+            "x/y back below 2.0.0: 2.1.0 → 1.9.0"
+        )
+    );
+}
+
+#[test]
+fn reverse_keys_need_a_crossing_and_kinds_are_checked() {
+    let file = parse_file(
+        "bad.toml",
+        r#"
+[[rule]]
+id = "window"
+buildpack = "x/y"
+introduced = "1.0.0"
+fixed = "1.1.0"
+reverse-severity = "info"
+image-kinds = ["app", "container"]
+severity = "error"
+summary = "s"
+"#,
+    );
+    let msgs: Vec<&str> = file
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(
+        msgs.contains(&"`reverse-severity` only applies to a crossing rule"),
+        "{msgs:?}"
+    );
+    assert!(msgs.contains(&"unknown image kind `container`"), "{msgs:?}");
+}
+
+#[test]
+fn no_hard_coded_version_pairs_in_texts() {
+    let set = RuleSet::builtin();
+    for (b, a) in [("2.10.0", "2.9.0"), ("1.31.0", "2.0.0")] {
+        let got = findings(&set, Pair::Bp("paketo-buildpacks/syft", Some(b), Some(a)));
+        let f = got.iter().find(|f| f.rule == "syft-build-only").unwrap();
+        assert!(
+            f.summary.starts_with(&format!("{b} → {a}:")),
+            "{}",
+            f.summary
+        );
+        assert!(!f.summary.contains("1.30.1"), "{}", f.summary);
+    }
+    let added = findings(
+        &set,
+        Pair::Bp("paketo-buildpacks/syft", None, Some("2.10.0")),
+    );
+    let f = added.iter().find(|f| f.rule == "syft-build-only").unwrap();
+    assert!(f.summary.contains("none → 2.10.0"), "{}", f.summary);
+    // No bare `#N`: GitHub would link it to the commented repository's own issue.
+    for r in set.rules() {
+        let bare = r
+            .summary
+            .match_indices('#')
+            .any(|(i, _)| r.summary[i + 1..].starts_with(|c: char| c.is_ascii_digit()));
+        assert!(!bare, "`{}`: {}", r.id, r.summary);
+    }
+}
+
+/// An `applies-if` that cannot be evaluated (no JRE recorded) never reports at the rule's own
+/// severity: `info` with "may apply" by default, nothing with `when-unknown = "off"`.
+#[test]
+fn applies_if_without_the_dependency_is_may_apply_or_nothing() {
+    let set = RuleSet::builtin();
+    let id = "libjvm-readonly-fs-java18plus-launch-failure";
+    let got = findings(&set, Pair::Bp(LIB, Some("10.4.2"), Some("10.4.3")));
+    let f = got
+        .iter()
+        .find(|f| f.rule == id)
+        .expect("reported as may apply");
+    assert_eq!(f.severity, Severity::Info);
+    assert!(
+        f.note
+            .as_deref()
+            .unwrap()
+            .starts_with("may apply: no jre or jdk recorded"),
+        "{:?}",
+        f.note
+    );
+
+    let mut set = RuleSet::default();
+    let file = parse_file(
+        "mine.toml",
+        r#"
+[[rule]]
+id = "needs-java-21"
+buildpack = "x/y"
+change = ["changed"]
+applies-if = { dependency = ["jre"], version = ">=21", when-unknown = "off" }
+severity = "error"
+summary = "s"
+"#,
+    );
+    assert!(file.diagnostics.is_empty(), "{:?}", file.diagnostics);
+    set.extend(file.rules);
+    assert!(findings(&set, Pair::Bp("x/y", Some("1.0.0"), Some("1.1.0"))).is_empty());
+    let got = findings(&set, Pair::BpJre("x/y", "1.0.0", "1.1.0", "21.0.1"));
+    assert_eq!(got[0].severity, Severity::Error);
+}
+
+/// A builder bump: no app runtime rules, no "did not detect", a summary of what apps would move.
+#[test]
+fn builder_diffs_get_builder_rules_only() {
+    let set = RuleSet::builtin();
+    let got = findings(&set, Pair::Builder(SB, Some("5.23.0"), Some("5.24.0")));
+    assert!(got.iter().all(|f| f.severity == Severity::Info), "{got:?}");
+    let rules: Vec<&str> = got.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["builder-bump-moves-apps"]);
+    assert_eq!(
+        got[0].summary,
+        "apps built on this builder would move paketo-buildpacks/spring-boot 5.23.0 → 5.24.0"
+    );
+    let got = findings(&set, Pair::Builder(LIB, Some("10.2.3"), None));
+    let rules: Vec<&str> = got.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["builder-buildpack-removed"]);
+    assert!(!got[0].summary.contains("did not detect"));
 }

@@ -363,3 +363,79 @@ fn help() {
     assert_eq!(run.code, 0);
     settings(&[]).bind(|| assert_snapshot!("diff_help", run.stdout));
 }
+
+/// Issue 14: the rollback of the thread-count incident (spring-boot 5.24.0 → 5.23.0 removes the
+/// +200 MiB of stacks) must not turn the gate red; the finding says "back below" with the numbers.
+#[test]
+fn rollback_across_a_boundary_exits_0_and_says_back_below() {
+    let run = bpdrift()
+        .args([
+            "diff",
+            "--format",
+            "json",
+            "--memory",
+            "512M",
+            "oci:testdata/images:jvm-threads-250",
+            "oci:testdata/images:jvm-threads-50",
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let findings = v["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().all(|f| f["severity"] != "error"),
+        "{findings:#?}"
+    );
+    let f = findings
+        .iter()
+        .find(|f| f["rule"] == "spring-boot-jakarta-servlet-detection")
+        .expect("the reverse crossing is reported");
+    assert_eq!(f["severity"], "info");
+    let s = f["summary"].as_str().unwrap();
+    assert!(s.starts_with("back below 5.24.0 (5.24.0 → 5.23.0)"), "{s}");
+    assert!(s.contains("250 → 50") && s.contains("−200 MiB"), "{s}");
+}
+
+/// Issue 14: with `COLUMNS`, every table fits the terminal (cells wrap inside their columns);
+/// the incident is snapshotted at 80 and 120 columns.
+#[test]
+fn tables_fit_the_terminal() {
+    let cases: &[&[&str]] = &[
+        &["diff", GOOD, BAD],
+        &[
+            "diff",
+            "--all",
+            "oci:testdata/images:builder-2020",
+            "oci:testdata/images:builder-2025",
+        ],
+        &[
+            "diff",
+            "--memory",
+            "512M",
+            "oci:testdata/images:jvm-threads-250",
+            "oci:testdata/images:jvm-threads-50",
+        ],
+        &["rules", "list"],
+    ];
+    for width in [80usize, 120] {
+        for args in cases {
+            let run = bpdrift()
+                .env("COLUMNS", width.to_string())
+                .args(args.iter().copied())
+                .run();
+            assert_ne!(run.code, 2, "{args:?}: {}", run.stderr);
+            for line in run.stdout.lines() {
+                assert!(
+                    line.chars().count() <= width,
+                    "{args:?} at {width}: {} columns: {line}",
+                    line.chars().count()
+                );
+            }
+        }
+        let run = bpdrift()
+            .env("COLUMNS", width.to_string())
+            .args(["diff", GOOD, BAD])
+            .run();
+        settings(&[]).bind(|| assert_snapshot!(format!("incident_table_{width}"), run.stdout));
+    }
+}

@@ -528,6 +528,16 @@ fn env_secrets_are_redacted_in_every_diff_format() {
                 "{format} {name}: {line}"
             );
         }
+        if format == "markdown" {
+            // Issue 14: values are code spans, where GitHub decodes no entities: an escaped
+            // `&lt;redacted&gt;` would be shown literally.
+            assert!(
+                !run.stdout.contains("`&lt;"),
+                "entity inside a code span:\n{}",
+                run.stdout
+            );
+            assert!(run.stdout.contains("password=<redacted>"), "{}", run.stdout);
+        }
         if format == "json" {
             let v: Value = serde_json::from_str(&run.stdout).unwrap();
             let text = v.to_string();

@@ -325,3 +325,90 @@ fn platform_all_keeps_the_memory_prediction() {
         .run();
     assert!(text.stdout.contains("616300K"), "{}", text.stdout);
 }
+
+/// Issue 14: `--memory` takes what users type and refuses zero with a clear line (exit 2).
+#[test]
+fn memory_flag_takes_what_users_type() {
+    for size in ["1Gi", "512MB", "1.5G"] {
+        let run = bpdrift()
+            .args([
+                "memory",
+                "--format",
+                "json",
+                "--memory",
+                size,
+                "oci:testdata/images:jvm-threads-50",
+            ])
+            .run();
+        assert_eq!(run.code, 0, "{size}: {}", run.stderr);
+    }
+    for (size, words) in [("0", "is zero"), ("-512M", "is negative")] {
+        let run = bpdrift()
+            .args([
+                "memory",
+                &format!("--memory={size}"),
+                "oci:testdata/images:jvm-threads-50",
+            ])
+            .run();
+        assert_eq!(run.code, 2, "{size}");
+        assert!(run.stderr.contains(words), "{size}: {}", run.stderr);
+        assert!(!run.stderr.contains("pattern"), "{}", run.stderr);
+    }
+}
+
+/// Issue 14: `memory --format json` is versioned, with byte counts as numbers beside the
+/// formatted sizes and no prose inside fields.
+#[test]
+fn memory_json_is_versioned_with_numeric_bytes() {
+    let run = bpdrift()
+        .args([
+            "memory",
+            "--format",
+            "json",
+            "--memory",
+            "512M",
+            "oci:testdata/images:jvm-threads-50",
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["outcome"]["limit"], "512M");
+    assert_eq!(v["outcome"]["limit_bytes"], 512 * 1024 * 1024);
+    assert!(v["outcome"]["fixed_bytes"].is_i64(), "{v:#}");
+    let min = v["minimum_limit"].as_str().unwrap();
+    assert!(!min.contains(' '), "no prose in `minimum_limit`: {min}");
+    assert_eq!(
+        v["minimum_limit_bytes"].as_i64().unwrap() / 1024,
+        min.trim_end_matches('K').parse::<i64>().unwrap()
+    );
+    assert!(v["minimum_limit_heap_bytes"].is_i64());
+    let d = &v["app_detail"][0];
+    assert!(d["path"].is_string() && d["classes"].is_i64(), "{d}");
+}
+
+/// Issue 14: an image built with bellsoft-liberica but without the class count is told what is
+/// missing, not "not a Paketo JVM image".
+#[test]
+fn memory_says_what_is_missing() {
+    let run = bpdrift()
+        .args(["memory", "oci:testdata/images:incident-good"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        !run.stdout.contains("not a Paketo JVM image"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("missing BPI_JVM_CLASS_COUNT"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("layers of paketo-buildpacks/bellsoft-liberica"),
+        "{}",
+        run.stdout
+    );
+}

@@ -253,8 +253,13 @@ fn rules_list() {
     let run = bpdrift().args(["rules", "list", "--format", "json"]).run();
     assert_eq!(run.code, 0);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
-    let rules = v.as_array().unwrap();
-    assert_eq!(rules.len(), 29);
+    let rules: Vec<&Value> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["origin"] != "<computed>")
+        .collect();
+    assert_eq!(rules.len(), 31);
     assert!(rules.iter().all(|r| r["origin"] == "<built-in>"));
     let seeded = rules
         .iter()
@@ -292,4 +297,80 @@ fn examples_in_the_docs_are_valid_rules() {
         blocks += 1;
     }
     assert_eq!(blocks, 4);
+}
+
+/// Issue 14: computed findings are listed and overridable (severity or off) like built-ins.
+#[test]
+fn computed_findings_are_listed_and_overridable() {
+    let run = bpdrift().args(["rules", "list", "--format", "json"]).run();
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let ids: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["origin"] == "<computed>")
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "memory-no-longer-fits",
+            "memory-needs-more",
+            "rollback-target-vanished",
+            "platform-removed"
+        ]
+    );
+    let file = format!("{FIX}/computed.toml");
+    let run = bpdrift()
+        .args(["rules", "list", "--format", "json", "--rules", &file])
+        .run();
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let sev = |id: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()["severity"]
+            .clone()
+    };
+    assert_eq!(sev("memory-needs-more"), Value::Null);
+    assert_eq!(sev("memory-no-longer-fits"), "warning");
+
+    // 50 → 250 threads: `memory-needs-more` (a warning) is off.
+    let diff = |extra: &[&str]| {
+        let mut args = vec![
+            "diff",
+            "--format",
+            "json",
+            "--fail-on",
+            "warning",
+            "--memory",
+            "640M",
+            "oci:testdata/images:jvm-threads-50",
+            "oci:testdata/images:jvm-threads-250",
+            "--no-default-rules",
+        ];
+        args.extend_from_slice(extra);
+        bpdrift().args(args).run()
+    };
+    assert_eq!(diff(&[]).code, 1);
+    let run = diff(&["--rules", &file]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(!run.stdout.contains("memory-needs-more"));
+
+    // A typo is a diagnostic with a suggestion.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[computed]\nmemory-needs-mor = \"off\"\n").unwrap();
+    let run = bpdrift()
+        .args(["rules", "check", bad.to_str().unwrap()])
+        .run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("unknown computed finding `memory-needs-mor`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("did you mean `memory-needs-more`?"));
 }
