@@ -66,13 +66,18 @@ pub struct Image {
     pub metadata: ImageMetadata,
 }
 
-impl Image {
+impl Origin {
     /// The platform manifest's digest, or the config digest where there is no manifest
-    /// (docker-archive): what identifies the image in the history and the fleet report.
+    /// (docker-archive): what identifies the image on screen, in the history and the fleet
+    /// report.
+    pub fn id(&self) -> &str {
+        self.digest.as_deref().unwrap_or(&self.config_digest)
+    }
+}
+
+impl Image {
+    /// [`Origin::id`], owned.
     pub fn digest(&self) -> String {
-        self.origin
-            .digest
-            .clone()
-            .unwrap_or_else(|| self.origin.config_digest.clone())
+        self.origin.id().to_string()
     }
 }

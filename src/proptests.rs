@@ -46,20 +46,6 @@ fn tomlish() -> impl Strategy<Value = String> {
     proptest::string::string_regex(r#"[\[\]{}"=,.0-9a-z\n #'\-]{0,400}"#).expect("regex")
 }
 
-/// A tar of arbitrary paths and contents (names chosen to hit whiteouts, env files and jars).
-fn tar_of(files: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (p, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        // Paths tar refuses (absolute, `..`) are simply left out.
-        let _ = b.append_data(&mut h, p, data.as_slice());
-    }
-    b.into_inner().unwrap_or_default()
-}
-
 fn layer_path() -> impl Strategy<Value = String> {
     prop_oneof![
         Just("workspace/A.class".to_string()),
@@ -150,7 +136,13 @@ proptest! {
 
     #[test]
     fn layer_tars(files in prop::collection::vec((layer_path(), prop::collection::vec(any::<u8>(), 0..200)), 0..12)) {
-        let tar = tar_of(&files);
+        let tar = crate::memory::image_tests::tar(
+            &files
+                .iter()
+                .map(|(p, d)| (p.as_str(), d.as_slice()))
+                .collect::<Vec<_>>(),
+            &[],
+        );
         bounded(SECOND, || {
             let mut s = crate::memory::Scanner::default();
             if let Ok(l) = crate::memory::LayerSummary::read(&tar[..]) {

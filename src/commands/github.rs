@@ -10,7 +10,7 @@
 //! permission is a warning, a run with no pull request (a push) a notice, a pull request whose
 //! head moved on a warning: none fails the step, the job summary already holds the report.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::diff::{DiffArgs, Diffed};
-use super::{Outcome, finish, report_error, report_message};
+use super::{Outcome, finish, report_error, report_message, status_line};
 use crate::github::GithubError;
 use crate::github::api::Api;
 use crate::github::comment::{
@@ -491,11 +491,6 @@ pub(crate) fn append(path: &Path, bytes: &[u8]) -> Result<(), GithubError> {
         .open(path)
         .map_err(err)?;
     f.write_all(bytes).map_err(err)
-}
-
-/// Progress for people reading the log; stderr, as everything but the report.
-pub(crate) fn status_line(s: &str) {
-    let _ = writeln!(io::stderr(), "bpdrift: {s}");
 }
 
 pub(crate) async fn keep_comment(

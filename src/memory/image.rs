@@ -486,4 +486,4 @@ impl Scanner {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

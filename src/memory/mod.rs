@@ -35,6 +35,8 @@ use serde::Serialize;
 
 pub mod calc;
 mod image;
+#[cfg(test)]
+pub(crate) use image::tests as image_tests;
 pub mod predict;
 pub use image::{ImageInputs, LayerSummary, Scanner, Source as EnvSource, jar_classes};
 mod go;

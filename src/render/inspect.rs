@@ -20,11 +20,7 @@ pub fn inspect_table(images: &[ImageSummary], out: &mut dyn Write) -> io::Result
         if i > 0 {
             writeln!(out)?;
         }
-        let digest = s
-            .origin
-            .digest
-            .as_deref()
-            .unwrap_or(&s.origin.config_digest);
+        let digest = s.origin.id();
         writeln!(
             out,
             "{}  {}  {}  {}",

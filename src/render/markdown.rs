@@ -31,11 +31,7 @@ fn icon(s: Severity) -> &'static str {
 }
 
 fn image_row(label: &str, s: &ImageSummary) -> String {
-    let digest = s
-        .origin
-        .digest
-        .as_deref()
-        .unwrap_or(&s.origin.config_digest);
+    let digest = s.origin.id();
     let kind = if s.built_by_buildpacks {
         s.kind.describe().to_string()
     } else {
