@@ -68,6 +68,52 @@ impl Category {
             Self::Memory => "memory",
         }
     }
+
+    /// The words every human format (table, Markdown, HTML, the verdict) uses for the category:
+    /// the one vocabulary source. JSON keeps the kebab-case code ([`Self::as_str`]).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Buildpack => "buildpack",
+            Self::Extension => "extension",
+            Self::BuildpackOrder => "buildpack order",
+            Self::Dependency => "runtime dependency",
+            Self::Lifecycle => "lifecycle",
+            Self::PlatformApi => "platform API",
+            Self::RunImage => "run image",
+            Self::Stack => "stack",
+            Self::Process => "process type",
+            Self::Env => "env variable",
+            Self::Label => "label",
+            Self::Config => "config",
+            Self::Rollback => "rollback target",
+            Self::Memory => "memory",
+        }
+    }
+
+    /// `n` items of the category, counted: `1 label`, `2 env variables`, `3 runtime dependencies`.
+    pub fn counted(self, n: usize) -> String {
+        let one = self.label();
+        let many = match self {
+            Self::Dependency => "runtime dependencies".to_string(),
+            // Settings, not countable things: "2 config settings".
+            Self::Config => "config settings".to_string(),
+            Self::Stack => "stack ids".to_string(),
+            Self::Memory => "memory items".to_string(),
+            _ => format!("{one}s"),
+        };
+        let one = match self {
+            Self::Config => "config setting",
+            Self::Stack => "stack id",
+            Self::Memory => "memory item",
+            _ => one,
+        };
+        crate::text::plural(n, one, &many)
+    }
+
+    /// The category for a kebab-case code, as JSON counts use them.
+    pub fn from_code(code: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(code.to_string())).ok()
+    }
 }
 
 /// Whether and how an item differs.
@@ -130,6 +176,22 @@ pub struct Change {
 }
 
 impl Change {
+    /// How the item is named in prose: "env PYTHON_VERSION", "label org.x", "stack id",
+    /// "platform" — never the category twice ("stack stack id").
+    pub fn item_phrase(&self) -> String {
+        match self.category {
+            Category::Env => format!("env {}", self.subject),
+            Category::Label => format!("label {}", self.subject),
+            Category::Process => format!("process type {}", self.subject),
+            Category::Buildpack => format!("buildpack {}", self.subject),
+            Category::Extension => format!("extension {}", self.subject),
+            // Their subjects already say what they are ("stack id", "run image", "platform",
+            // "entrypoint", "lifecycle", "platform API").
+            Category::Config if self.subject == "platform" => "image platform".into(),
+            _ => self.subject.clone(),
+        }
+    }
+
     /// The word every format shows for how it changed: the version class (`patch`, or
     /// `patch (prerelease)` for a pre-release bump), else the status.
     pub fn class_word(&self) -> String {

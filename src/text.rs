@@ -25,3 +25,8 @@ pub(crate) fn short_digest(d: &str) -> String {
         _ => d.to_string(),
     }
 }
+
+/// `1 warning`, `2 warnings`: every count in every format goes through here.
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

@@ -75,7 +75,7 @@ pub(crate) fn status_line(s: &str) {
 
 /// `n thing` or `n things`.
 pub(crate) fn plural(n: usize, one: &str) -> String {
-    format!("{n} {one}{}", if n == 1 { "" } else { "s" })
+    crate::text::plural(n, one, &format!("{one}s"))
 }
 
 /// Reads a rule file; its problems are data in the returned file.

@@ -115,8 +115,8 @@ pub(crate) fn fit(head: &str, report: &str, tail: &str, note: &str, limit: usize
     }
     if cut > 0 {
         kept.push_str(&format!(
-            "\n_… {cut} more line{} cut._\n",
-            if cut == 1 { "" } else { "s" }
+            "\n_… {} cut._\n",
+            crate::text::plural(cut, "more line", "more lines")
         ));
     }
     let mut s = join(&format!("{kept}\n{note}"));

@@ -32,11 +32,7 @@ fn icon(s: Severity) -> &'static str {
 
 fn image_row(label: &str, s: &ImageSummary) -> String {
     let digest = s.origin.id();
-    let kind = if s.built_by_buildpacks {
-        s.kind.describe().to_string()
-    } else {
-        "not built by buildpacks".into()
-    };
+    let kind = s.kind.describe();
     format!(
         "| {label} | {} | {} | {} | {} |",
         code(&s.origin.reference),
@@ -64,7 +60,8 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
 
     if !r.findings.is_empty() {
         writeln!(out, "\n#### Findings\n")?;
-        writeln!(out, "| | rule | subject | summary | sources |")?;
+        let [_, rule, subject, summary, _] = super::FINDING_COLUMNS;
+        writeln!(out, "| | {rule} | {subject} | {summary} | sources |")?;
         writeln!(out, "|---|---|---|---|---|")?;
         for f in &r.findings {
             let sources: Vec<String> = f
@@ -183,9 +180,8 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     if !others.is_empty() {
         writeln!(
             out,
-            "\n<details><summary>Image: {} other item{}</summary>\n",
-            others.len(),
-            if others.len() == 1 { "" } else { "s" }
+            "\n<details><summary>Image: {}</summary>\n",
+            crate::text::plural(others.len(), "other item", "other items")
         )?;
         writeln!(out, "| what | item | before | after | change |")?;
         writeln!(out, "|---|---|---|---|---|")?;
@@ -193,7 +189,7 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} |",
-                c.category.as_str(),
+                c.category.label(),
                 code(&c.subject),
                 value(&shown_value(c, &c.before)),
                 value(&shown_value(c, &c.after)),
@@ -232,7 +228,11 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
 
     writeln!(out, "\n{}", escape(&layers_line(r)))?;
     if r.unchanged_hidden > 0 {
-        writeln!(out, "\n_{} unchanged items hidden._", r.unchanged_hidden)?;
+        writeln!(
+            out,
+            "\n_{} hidden._",
+            crate::text::plural(r.unchanged_hidden, "unchanged item", "unchanged items")
+        )?;
     }
     Ok(())
 }

@@ -43,6 +43,11 @@ pub fn render(report: &DiffReport, format: Format, out: &mut dyn Write) -> io::R
     }
 }
 
+/// The findings table's columns, in the words every format uses (the table upper-cases them;
+/// Markdown shows the severity as an icon column and the advice inside the summary, where a
+/// fifth column would squeeze a PR comment).
+pub(crate) const FINDING_COLUMNS: [&str; 5] = ["severity", "rule", "subject", "summary", "advice"];
+
 /// Categories shown together as "Image" items (after buildpacks and runtime dependencies).
 pub(crate) const OTHER_CATEGORIES: &[crate::diff::Category] = &[
     crate::diff::Category::Lifecycle,
@@ -231,8 +236,8 @@ pub(crate) fn app_unchanged_line(r: &DiffReport) -> Option<String> {
     (app.status == crate::diff::Status::Unchanged && r.parts.changed().next().is_some()).then(
         || {
             format!(
-                "app unchanged ({} layers, {})",
-                app.layers_after,
+                "app unchanged ({}, {})",
+                crate::text::plural(app.layers_after, "layer", "layers"),
                 human_bytes(app.bytes_after)
             )
         },

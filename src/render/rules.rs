@@ -124,8 +124,8 @@ pub fn rules_table(set: &RuleSet, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{t}")?;
     writeln!(
         out,
-        "{} rules, {} computed findings",
-        set.rules().len(),
-        COMPUTED.len()
+        "{}, {}",
+        crate::text::plural(set.rules().len(), "rule", "rules"),
+        crate::text::plural(COMPUTED.len(), "computed finding", "computed findings")
     )
 }

@@ -90,18 +90,29 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
 
     if !r.findings.is_empty() {
         writeln!(out, "\nFindings")?;
-        let mut t = table(&["SEVERITY", "RULE", "SUBJECT", "SUMMARY"]);
+        // The advice column only when a finding has advice: four columns fit 80 better.
+        let advice = r.findings.iter().any(|f| f.advice.is_some());
+        let header: Vec<String> = super::FINDING_COLUMNS
+            .iter()
+            .filter(|h| advice || **h != "advice")
+            .map(|h| h.to_uppercase())
+            .collect();
+        let mut t = table(&header.iter().map(String::as_str).collect::<Vec<_>>());
         for f in &r.findings {
             let mut text = wrap(&f.summary, 72);
             if let Some(note) = &f.note {
                 text.push_str(&format!("\n{}", wrap(&format!("note: {note}"), 72)));
             }
-            t.add_row(vec![
+            let mut row = vec![
                 f.severity.as_str().to_string(),
                 f.rule.clone(),
                 f.change.subject.clone(),
                 text,
-            ]);
+            ];
+            if advice {
+                row.push(f.advice.as_deref().map(|a| wrap(a, 40)).unwrap_or_default());
+            }
+            t.add_row(row);
         }
         writeln!(out, "{t}")?;
     }
@@ -180,7 +191,7 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         let mut t = table(&["WHAT", "ITEM", "BEFORE", "AFTER", "CHANGE"]);
         for c in others {
             t.add_row(vec![
-                c.category.as_str().to_string(),
+                c.category.label().to_string(),
                 c.subject.clone(),
                 value(&shown_value(c, &c.before)),
                 value(&shown_value(c, &c.after)),
@@ -219,8 +230,8 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     if r.unchanged_hidden > 0 {
         writeln!(
             out,
-            "{} unchanged items hidden (--all shows them)",
-            r.unchanged_hidden
+            "{} hidden (--all shows them)",
+            crate::text::plural(r.unchanged_hidden, "unchanged item", "unchanged items")
         )?;
     }
     Ok(())

@@ -11,9 +11,7 @@ use crate::metadata::ImageKind;
 use crate::rules::{Finding, Severity};
 use std::collections::BTreeMap;
 
-pub(super) fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+pub(super) use crate::text::plural;
 
 /// The image kinds, when they differ: said first, since nothing after compares like with like.
 pub(super) fn kinds_line(before: &Image, after: &Image) -> Option<String> {
@@ -243,8 +241,11 @@ impl DiffReport {
             .count();
         let by_sev = count_findings(&self.findings);
         let mut parts = buildpack_phrases(&buildpacks);
-        for (cat, n) in changed.iter().filter(|(k, _)| k.as_str() != "buildpack") {
-            parts.push(format!("{n} {} changed", cat.replace('-', " ")));
+        for (code, n) in changed.iter().filter(|(k, _)| k.as_str() != "buildpack") {
+            // Codes from an untrusted artifact that name no category are not repeated.
+            if let Some(cat) = Category::from_code(code) {
+                parts.push(format!("{} changed", cat.counted(*n)));
+            }
         }
         if parts_moved > 0 {
             parts.push(plural(parts_moved, "layer part moved", "layer parts moved"));
@@ -347,7 +348,7 @@ pub(super) fn summarize(
                 c.after.as_deref().unwrap_or_default()
             )),
             _ if changed.contains_key(cat.as_str()) => {
-                parts.push(format!("{} changed", cat.as_str().replace('-', " ")))
+                parts.push(format!("{} changed", cat.label()))
             }
             _ => {}
         }
@@ -371,12 +372,7 @@ pub(super) fn summarize(
     if other > 0 && other <= 3 {
         // Few enough to name: "env PYTHON_VERSION changed" beats "1 other change".
         for c in other_items {
-            parts.push(format!(
-                "{} {} {}",
-                c.category.as_str(),
-                c.subject,
-                c.status.as_str()
-            ));
+            parts.push(format!("{} {}", c.item_phrase(), c.status.as_str()));
         }
     } else if other > 0 {
         parts.push(plural(other, "other change", "other changes"));
