@@ -202,7 +202,7 @@ impl Change {
         }
     }
 
-    fn new(
+    pub(crate) fn new(
         category: Category,
         subject: impl Into<String>,
         before: Option<String>,

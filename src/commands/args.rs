@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::reference::Platform;
+use crate::rules::ignore::IgnorePattern;
 use crate::source::FetchOptions;
 
 /// Which rules apply.
@@ -19,6 +20,15 @@ pub(crate) struct RuleArgs {
     /// Drop the built-in rules.
     #[arg(long)]
     pub(crate) no_default_rules: bool,
+    /// Leave changes of a label or env variable out (repeatable; `label:NAME`, `env:NAME`, NAME
+    /// may use * and ? globs): for values that change on every build. Ignored changes are
+    /// counted in the verdict.
+    #[arg(long = "ignore", value_name = "label:NAME|env:NAME", value_parser = parse_ignore)]
+    pub(crate) ignore: Vec<IgnorePattern>,
+}
+
+pub(crate) fn parse_ignore(s: &str) -> Result<IgnorePattern, String> {
+    IgnorePattern::parse(s)
 }
 
 /// `rules list --format`.

@@ -125,6 +125,12 @@ pub(crate) fn load_rules(args: &RuleArgs) -> anyhow::Result<Option<RuleSet>> {
         for (id, severity) in f.computed {
             set.set_computed(&id, severity);
         }
+        for p in f.ignore {
+            set.ignore(p);
+        }
+    }
+    for p in &args.ignore {
+        set.ignore(p.clone());
     }
     Ok(Some(set))
 }

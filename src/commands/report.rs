@@ -136,18 +136,26 @@ async fn report(
     // Rules per service: the run's, then the fleet's and the service's own files. Services with
     // the same files share one set (a rule set is ~90 KB; a fleet may have a thousand services).
     let mut rules = BTreeMap::new();
-    let mut loaded: BTreeMap<Vec<PathBuf>, Arc<RuleSet>> = BTreeMap::new();
+    type Key = (Vec<PathBuf>, Vec<String>);
+    let mut loaded: BTreeMap<Key, Arc<RuleSet>> = BTreeMap::new();
     for s in &fleet.services {
-        let set = match loaded.get(&s.rules) {
+        let key = (s.rules.clone(), s.ignore.clone());
+        let set = match loaded.get(&key) {
             Some(set) => set.clone(),
             None => {
                 let mut args_rules = args.rules.clone();
                 args_rules.rules.extend(s.rules.iter().cloned());
+                // Validated with their line:column when the fleet file was read.
+                args_rules.ignore.extend(
+                    s.ignore
+                        .iter()
+                        .filter_map(|p| crate::rules::ignore::IgnorePattern::parse(p).ok()),
+                );
                 let Some(set) = load_rules(&args_rules)? else {
                     return Ok(Outcome::Failed);
                 };
                 let set = Arc::new(set);
-                loaded.insert(s.rules.clone(), set.clone());
+                loaded.insert(key, set.clone());
                 set
             }
         };

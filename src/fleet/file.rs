@@ -36,6 +36,8 @@ pub struct Service {
     pub last_good: Vec<String>,
     /// Extra rule files.
     pub rules: Vec<PathBuf>,
+    /// `ignore = ["label:…", "env:…"]` (defaults first), as written; validated here.
+    pub ignore: Vec<String>,
     /// Severity that fails the run for this service.
     pub fail_on: FailOn,
     /// Platform.
@@ -71,7 +73,7 @@ impl FleetFile {
     }
 }
 
-const DEFAULT_KEYS: &[&str] = &["platform", "fail-on", "rules", "rollback-targets"];
+const DEFAULT_KEYS: &[&str] = &["platform", "fail-on", "rules", "ignore", "rollback-targets"];
 const SERVICE_KEYS: &[&str] = &[
     "name",
     "deployed",
@@ -79,6 +81,7 @@ const SERVICE_KEYS: &[&str] = &[
     "images",
     "last-good",
     "rules",
+    "ignore",
     "fail-on",
     "platform",
 ];
@@ -126,6 +129,18 @@ fn rule_paths(ctx: &mut Ctx<'_>, t: &TableView<'_, '_>, base: &Path) -> Vec<Path
         .collect()
 }
 
+/// `ignore = [...]`: each entry a valid `label:GLOB` / `env:GLOB`.
+fn ignores(ctx: &mut Ctx<'_>, t: &TableView<'_, '_>) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in t.strings(ctx, "ignore").unwrap_or_default() {
+        match crate::rules::ignore::IgnorePattern::parse(v.get_ref()) {
+            Ok(_) => out.push(v.into_inner()),
+            Err(e) => ctx.error(v.span(), e, "not `label:NAME` or `env:NAME`"),
+        }
+    }
+    out
+}
+
 fn reference(ctx: &mut Ctx<'_>, key: &str, v: &toml::Spanned<String>) -> Option<ImageRef> {
     match v.get_ref().parse::<ImageRef>() {
         Ok(r) => Some(r),
@@ -156,15 +171,16 @@ pub fn parse_fleet(name: &str, text: &str, base: &Path) -> FleetFile {
     if let Some(d) = &defaults {
         d.unknown_keys(&mut ctx, DEFAULT_KEYS, "`[defaults]`");
     }
-    let (d_fail, d_platform, d_rules, d_rollback) = match &defaults {
+    let (d_fail, d_platform, d_rules, d_rollback, d_ignore) = match &defaults {
         Some(d) => (
             fail_on(&mut ctx, d).flatten(),
             platform(&mut ctx, d).flatten(),
             rule_paths(&mut ctx, d, base),
             d.integer(&mut ctx, "rollback-targets")
                 .map(|n| *n.get_ref()),
+            ignores(&mut ctx, d),
         ),
-        None => (None, None, Vec::new(), None),
+        None => (None, None, Vec::new(), None, Vec::new()),
     };
     let mut services = Vec::new();
     let mut seen: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
@@ -277,6 +293,8 @@ pub fn parse_fleet(name: &str, text: &str, base: &Path) -> FleetFile {
                 }
                 let mut rules = d_rules.clone();
                 rules.extend(rule_paths(&mut ctx, &t, base));
+                let mut ignore = d_ignore.clone();
+                ignore.extend(ignores(&mut ctx, &t));
                 let f = fail_on(&mut ctx, &t);
                 let p = platform(&mut ctx, &t);
                 if ctx.diags.len() > before {
@@ -287,6 +305,7 @@ pub fn parse_fleet(name: &str, text: &str, base: &Path) -> FleetFile {
                     images,
                     last_good,
                     rules,
+                    ignore,
                     fail_on: f.flatten().or(d_fail).unwrap_or(FailOn::Error),
                     platform: p
                         .flatten()

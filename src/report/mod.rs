@@ -76,13 +76,19 @@ pub(crate) fn assess(
     all: bool,
     memory: Option<MemoryDiff>,
 ) -> DiffReport {
-    let d = crate::diff::diff(before, after);
+    let mut d = crate::diff::diff(before, after);
+    // Ignored before the rules: an ignored change neither counts as drift nor fires a rule.
+    let ignored = crate::rules::ignore::apply(rules.ignores(), &mut d.changes);
     let mut findings = rules.evaluate(&d, &after.metadata);
     if let Some(m) = &memory {
         findings.extend(rules.adjust(m.findings()));
     }
     let mut report = DiffReport::new(before, after, d, findings, all);
     report.memory = memory;
+    if let Some(text) = crate::rules::ignore::verdict_text(&ignored) {
+        report.summary.verdict.push_str(&format!("; {text}"));
+    }
+    report.ignored = ignored;
     report
 }
 
@@ -174,6 +180,9 @@ pub struct DiffReport {
     /// The JVM memory prediction of both images (`--memory`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryDiff>,
+    /// Changes left out by `--ignore` patterns (named, never with their values).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<crate::rules::ignore::Ignored>,
 }
 
 /// Both images' memory predictions in one container size.
@@ -342,6 +351,7 @@ impl DiffReport {
             layers: diff.layers,
             parts,
             memory: None,
+            ignored: Vec::new(),
         }
     }
 

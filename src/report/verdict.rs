@@ -256,8 +256,11 @@ impl DiffReport {
         } else {
             parts.join(", ")
         };
+        let ignored = crate::rules::ignore::verdict_text(&self.ignored)
+            .map(|t| format!("; {t}"))
+            .unwrap_or_default();
         Summary {
-            verdict: format!("{verdict}; {}", findings_text(&by_sev)),
+            verdict: format!("{verdict}; {}{ignored}", findings_text(&by_sev)),
             changed,
             buildpacks,
             max_severity: by_sev.keys().max().copied(),

@@ -32,6 +32,8 @@ pub struct RuleFile {
     pub rules: Vec<Rule>,
     /// `[computed]`: overrides of computed findings, id → severity (`None` = off).
     pub computed: Vec<(String, Option<Severity>)>,
+    /// `ignore = ["label:…", "env:…"]`.
+    pub ignore: Vec<super::ignore::IgnorePattern>,
     /// Problems, in file order.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -161,9 +163,14 @@ pub fn parse_file(name: &str, text: &str) -> RuleFile {
     let mut rules = Vec::new();
     let mut seen: BTreeMap<String, Range<usize>> = BTreeMap::new();
     let mut computed = Vec::new();
+    let mut ignore = Vec::new();
     for (key, value) in root.get_ref().iter() {
         if key.get_ref().as_ref() == "computed" {
             parse_computed(&mut ctx, value, &mut computed);
+            continue;
+        }
+        if key.get_ref().as_ref() == "ignore" {
+            parse_ignore(&mut ctx, value, &mut ignore);
             continue;
         }
         if key.get_ref().as_ref() != "rule" {
@@ -171,7 +178,10 @@ pub fn parse_file(name: &str, text: &str) -> RuleFile {
                 key.span(),
                 format!("unknown key `{}`", key.get_ref()),
                 "not a rule-file key",
-                vec!["a rule file holds `[[rule]]` tables and one `[computed]` table".into()],
+                vec![
+                    "a rule file holds `ignore = [...]`, `[[rule]]` tables and one `[computed]` table"
+                        .into(),
+                ],
             );
             continue;
         }
@@ -207,7 +217,38 @@ pub fn parse_file(name: &str, text: &str) -> RuleFile {
         text: text.to_string(),
         rules,
         computed,
+        ignore,
         diagnostics: ctx.diags,
+    }
+}
+
+/// `ignore = ["label:org.opencontainers.image.created", "env:GIT_*"]`.
+fn parse_ignore(
+    ctx: &mut Ctx<'_>,
+    value: &Spanned<DeValue<'_>>,
+    out: &mut Vec<super::ignore::IgnorePattern>,
+) {
+    let DeValue::Array(items) = value.get_ref() else {
+        ctx.error(
+            value.span(),
+            "`ignore` must be an array of strings: `ignore = [\"label:NAME\", \"env:NAME\"]`",
+            "expected an array",
+        );
+        return;
+    };
+    for item in items.iter() {
+        let DeValue::String(s) = item.get_ref() else {
+            ctx.error(
+                item.span(),
+                "each `ignore` entry must be a string",
+                "expected a string",
+            );
+            continue;
+        };
+        match super::ignore::IgnorePattern::parse(s) {
+            Ok(p) => out.push(p),
+            Err(e) => ctx.error(item.span(), e, "not `label:NAME` or `env:NAME`"),
+        }
     }
 }
 

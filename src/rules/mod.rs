@@ -6,6 +6,7 @@
 
 mod evaluate;
 mod file;
+pub mod ignore;
 #[cfg(test)]
 mod tests;
 
@@ -516,6 +517,8 @@ pub struct RuleSet {
     rules: Vec<Rule>,
     /// `[computed]` overrides: id → severity, `None` = off.
     computed: std::collections::BTreeMap<String, Option<Severity>>,
+    /// `--ignore` / `ignore = [...]`: changes left out of the comparison (and counted).
+    ignore: Vec<ignore::IgnorePattern>,
 }
 
 impl RuleSet {
@@ -531,12 +534,25 @@ impl RuleSet {
         Self {
             rules: file.rules,
             computed: Default::default(),
+            ignore: Vec::new(),
         }
     }
 
     /// Overrides a computed finding's severity (`None` = never report it).
     pub fn set_computed(&mut self, id: &str, severity: Option<Severity>) {
         self.computed.insert(id.to_string(), severity);
+    }
+
+    /// Adds an ignore pattern.
+    pub fn ignore(&mut self, pattern: ignore::IgnorePattern) {
+        if !self.ignore.iter().any(|p| p.as_str() == pattern.as_str()) {
+            self.ignore.push(pattern);
+        }
+    }
+
+    /// The ignore patterns in effect.
+    pub fn ignores(&self) -> &[ignore::IgnorePattern] {
+        &self.ignore
     }
 
     /// A computed finding's severity in effect (`None` = off).

@@ -374,3 +374,163 @@ fn computed_findings_are_listed_and_overridable() {
     );
     assert!(run.stderr.contains("did you mean `memory-needs-more`?"));
 }
+
+const PLAIN_A: &str = "oci:testdata/images:plain-a";
+const PLAIN_B: &str = "oci:testdata/images:plain-b";
+
+fn diff_json(extra: &[&str]) -> (i32, Value) {
+    let run = bpdrift()
+        .args(["diff", PLAIN_A, PLAIN_B, "--format", "json"])
+        .args(extra)
+        .run();
+    (
+        run.code,
+        serde_json::from_str(&run.stdout).unwrap_or(Value::Null),
+    )
+}
+
+fn subjects(v: &Value) -> Vec<String> {
+    v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["subject"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn ignored_changes_are_left_out_and_counted() {
+    let (_, plain) = diff_json(&[]);
+    assert_eq!(subjects(&plain), ["PYTHON_VERSION", "repo2docker.version"]);
+    let (code, v) = diff_json(&[
+        "--ignore",
+        "env:PYTHON_*",
+        "--ignore",
+        "label:repo2docker.?ersion",
+    ]);
+    assert_eq!(code, 0);
+    assert!(subjects(&v).is_empty(), "{:?}", subjects(&v));
+    let verdict = v["summary"]["verdict"].as_str().unwrap();
+    assert!(
+        verdict.ends_with("2 changes ignored (env PYTHON_VERSION, label repo2docker.version)"),
+        "{verdict}"
+    );
+    assert_eq!(v["ignored"][0]["pattern"], "env:PYTHON_*");
+    // Named, never with the value: an ignored env value may be a secret.
+    assert!(v["ignored"][0].get("after").is_none());
+    assert!(
+        !v["summary"]["changed"]
+            .as_object()
+            .unwrap()
+            .contains_key("env")
+    );
+    // A glob that matches the other category leaves it alone.
+    let (_, v) = diff_json(&["--ignore", "label:PYTHON_VERSION"]);
+    assert_eq!(subjects(&v), ["PYTHON_VERSION", "repo2docker.version"]);
+}
+
+#[test]
+fn rule_file_ignores_silence_rules_on_ignored_items() {
+    let rules = format!("{FIX}/ignore.toml");
+    let (code, v) = diff_json(&["--rules", &rules, "--fail-on", "warning"]);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["findings"].as_array().unwrap().is_empty(), "{v}");
+    assert_eq!(subjects(&v), ["PYTHON_VERSION"]);
+    // Without the ignore the same rule fires, so the test above can fail.
+    let text = std::fs::read_to_string(&rules)
+        .unwrap()
+        .replace("ignore = ", "# ");
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("rule.toml");
+    std::fs::write(&plain, text).unwrap();
+    let (code, v) = diff_json(&["--rules", plain.to_str().unwrap(), "--fail-on", "warning"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        rule_ids(&v),
+        [("repo2docker-moved".into(), "warning".into())]
+    );
+}
+
+#[test]
+fn bad_ignore_patterns_are_named_with_positions() {
+    let run = bpdrift()
+        .args(["rules", "check", &format!("{FIX}/ignore-mistakes.toml")])
+        .run();
+    assert_eq!(run.code, 2);
+    for pos in [":1:25", ":1:36", ":1:51"] {
+        assert!(
+            run.stderr.contains(&format!("ignore-mistakes.toml{pos}")),
+            "{pos}: {}",
+            run.stderr
+        );
+    }
+    let cli = bpdrift()
+        .args(["diff", PLAIN_A, PLAIN_B, "--ignore", "GIT_SHA"])
+        .run();
+    assert_eq!(cli.code, 2);
+    settings(&[]).bind(|| {
+        assert_snapshot!("rules_ignore_mistakes", run.snapshot());
+        assert_snapshot!("diff_ignore_bad_pattern", cli.snapshot());
+    });
+}
+
+#[test]
+fn fleet_file_ignores_apply_to_its_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.toml");
+    std::fs::write(
+        &fleet,
+        format!(
+            r#"
+[defaults]
+ignore = ["label:repo2docker.*"]
+
+[[service]]
+name = "quiet"
+deployed = "{PLAIN_A}"
+candidate = "{PLAIN_B}"
+ignore = ["env:PYTHON_VERSION"]
+
+[[service]]
+name = "loud"
+deployed = "{PLAIN_A}"
+candidate = "{PLAIN_B}"
+"#
+        ),
+    )
+    .unwrap();
+    let run = bpdrift()
+        .args(["report", "--format", "json", "--fleet"])
+        .arg(&fleet)
+        .arg("--history")
+        .arg(dir.path().join("h.sqlite"))
+        .run();
+    let v: Value = serde_json::from_str(&run.stdout).expect(&run.stderr);
+    let drift = |name: &str| {
+        let s = v["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()
+            .clone();
+        s["drift"][0].clone()
+    };
+    let quiet = drift("quiet");
+    assert!(quiet["changes"].as_array().unwrap().is_empty(), "{quiet}");
+    assert!(
+        quiet["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("2 changes ignored"),
+        "{quiet}"
+    );
+    let loud = drift("loud");
+    let left: Vec<&str> = loud["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, ["PYTHON_VERSION"]);
+}
