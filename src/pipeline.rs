@@ -69,11 +69,10 @@ pub(crate) async fn diff_pair(
         None => None,
         Some(limit) => {
             let predict = async |r: &ImageRef, img: &Image| {
-                let found = memory_inputs(fetcher, r, img).await?;
+                let found = memory_inputs(fetcher, r, img, req.env).await?;
                 Ok::<_, SourceError>(crate::memory::predict::predict(
                     &r.to_string(),
                     &found,
-                    req.env,
                     Some(limit),
                 ))
             };
@@ -142,10 +141,12 @@ pub(crate) async fn memory_inputs(
     fetcher: &Fetcher,
     reference: &ImageRef,
     image: &Image,
+    platform_env: &std::collections::BTreeMap<String, String>,
 ) -> Result<ImageInputs, SourceError> {
     let m = &image.metadata;
     if m.buildpack_layer_shas.is_empty() {
-        return Ok(ImageInputs::default());
+        // No layer to scan; the environment is still the config's with the platform's over it.
+        return Ok(Scanner::default().finish(&m.env, platform_env, &[]));
     }
     let wanted: Vec<usize> = m
         .diff_ids
@@ -202,7 +203,7 @@ pub(crate) async fn memory_inputs(
         }
     }
     let order: Vec<String> = m.buildpacks.iter().map(|b| b.id.clone()).collect();
-    let mut found = scanner.finish(&m.env, &order);
+    let mut found = scanner.finish(&m.env, platform_env, &order);
     // Agents: `-javaagent:` jars named in JAVA_TOOL_OPTIONS (after JAVA_OPTS, as libjvm sees it).
     let env = found.env_map();
     if let Ok(inputs) = crate::memory::Inputs::from_env(&env)

@@ -147,7 +147,7 @@ proptest! {
             let mut s = crate::memory::Scanner::default();
             if let Ok(l) = crate::memory::LayerSummary::read(&tar[..]) {
                 s.apply(&l);
-                let _ = s.finish(&Default::default(), &[]);
+                let _ = s.finish(&Default::default(), &Default::default(), &[]);
             }
         });
     }

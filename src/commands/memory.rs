@@ -42,9 +42,9 @@ pub(crate) async fn run(args: MemoryArgs, out: &mut dyn Write) -> anyhow::Result
     opts.bind_credentials(&[&reference])?;
     let fetcher = Fetcher::new(&opts)?;
     let image = fetcher.fetch(&reference).await?;
-    let found = crate::pipeline::memory_inputs(&fetcher, &reference, &image).await?;
     let overrides: BTreeMap<String, String> = args.env.iter().cloned().collect();
-    let p = crate::memory::predict::predict(&args.image, &found, &overrides, args.memory);
+    let found = crate::pipeline::memory_inputs(&fetcher, &reference, &image, &overrides).await?;
+    let p = crate::memory::predict::predict(&args.image, &found, args.memory);
     render::memory(&p, args.format, out)?;
     out.flush()?;
     let starts = p.outcome.as_ref().is_none_or(|o| o.starts);

@@ -344,17 +344,26 @@ impl Scanner {
         }
     }
 
-    /// The launch environment (config `Env` first; then env files of buildpacks in
-    /// `buildpack_order`, layers by name) and the class counts.
+    /// The launch environment and the class counts, as the CNB launcher builds the environment
+    /// (lifecycle `env.NewLaunchEnv` + `AddEnvDir`): the process environment first — the
+    /// image config `Env` with the platform's variables (`docker run -e`, here `--env`) over it —
+    /// then the `env.launch` files of buildpacks in `buildpack_order`, layers by name, each
+    /// applied to what is there: `.override` replaces even a platform value, `.default` sets
+    /// only what is unset or empty, `.append`/`.prepend` extend the platform value with the
+    /// layer's `.delim`.
     pub fn finish(
         &self,
         config_env: &BTreeMap<String, String>,
+        platform_env: &BTreeMap<String, String>,
         buildpack_order: &[String],
     ) -> ImageInputs {
         let mut env: BTreeMap<String, (String, String)> = config_env
             .iter()
             .map(|(k, v)| (k.clone(), (v.clone(), "image config Env".to_string())))
             .collect();
+        for (k, v) in platform_env {
+            env.insert(k.clone(), (v.clone(), "--env".to_string()));
+        }
         let rank = |dir: &str| {
             buildpack_order
                 .iter()
@@ -386,10 +395,13 @@ impl Scanner {
                 .map(|d| d.value.clone())
                 .unwrap_or_default();
             match f.suffix.as_str() {
-                // A default never replaces a value already set (by the config or the platform).
+                // A default never replaces a value already set (by the config or the platform);
+                // the launcher treats an empty value as unset.
                 "default" => {
-                    env.entry(f.var.clone())
-                        .or_insert_with(|| (f.value.clone(), from));
+                    let e = env.entry(f.var.clone()).or_default();
+                    if e.0.is_empty() {
+                        *e = (f.value.clone(), from);
+                    }
                 }
                 "override" => {
                     env.insert(f.var.clone(), (f.value.clone(), from));

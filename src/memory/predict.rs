@@ -144,24 +144,16 @@ fn shown(v: &str) -> String {
     crate::redact::redact_value(&crate::limits::shorten_to(v, 4 << 10)).into_owned()
 }
 
-/// Predicts from what the layers hold, `--env` overrides (which win, as a platform's env does)
-/// and an optional container limit.
-pub fn predict(
-    reference: &str,
-    found: &ImageInputs,
-    overrides: &BTreeMap<String, String>,
-    limit: Option<Size>,
-) -> Prediction {
-    let mut env = found.env_map();
-    let mut sources: BTreeMap<String, String> = found
+/// Predicts from what the layers hold (the launch environment, `--env` already applied as the
+/// launcher applies a platform's env: [`super::image::Scanner::finish`]) and an optional
+/// container limit.
+pub fn predict(reference: &str, found: &ImageInputs, limit: Option<Size>) -> Prediction {
+    let env = found.env_map();
+    let sources: BTreeMap<String, String> = found
         .env
         .iter()
         .map(|s| (s.name.clone(), s.from.clone()))
         .collect();
-    for (k, v) in overrides {
-        env.insert(k.clone(), v.clone());
-        sources.insert(k.clone(), "--env".into());
-    }
     let inputs_shown: Vec<Input> = RELEVANT
         .iter()
         .filter_map(|k| {

@@ -412,3 +412,37 @@ fn memory_says_what_is_missing() {
         run.stdout
     );
 }
+
+/// `--env` is the platform's env: the image's `.append` files still extend it, as the launcher
+/// does, so the prediction sees `-XX:+ExitOnOutOfMemoryError` and the user's flag alike.
+#[test]
+fn env_flag_keeps_the_images_appended_options() {
+    let run = bpdrift()
+        .args([
+            "memory",
+            "oci:testdata/images:jvm-incident",
+            "--env",
+            "JAVA_TOOL_OPTIONS=-Dmine=1",
+            "--format",
+            "json",
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let jto = v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "JAVA_TOOL_OPTIONS")
+        .unwrap();
+    let value = jto["value"].as_str().unwrap();
+    assert!(value.starts_with("-Dmine=1 "), "{value}");
+    assert!(value.ends_with(" -XX:+ExitOnOutOfMemoryError"), "{value}");
+    assert!(
+        jto["from"]
+            .as_str()
+            .unwrap()
+            .starts_with("--env + /layers/"),
+        "{jto}"
+    );
+}

@@ -87,7 +87,7 @@ fn counts_like_libjvm() {
         "paketo-buildpacks/bellsoft-liberica".to_string(),
         "paketo-buildpacks/spring-boot".to_string(),
     ];
-    let got = s.finish(&config, &order);
+    let got = s.finish(&config, &Default::default(), &order);
     // 2 class files + fat (1 + 2 nested, not deeper) + scb through the link (3).
     assert_eq!(got.app_classes, 2 + 3 + 3);
     let env = got.env_map();
@@ -119,7 +119,7 @@ fn config_env_beats_defaults() {
     .unwrap();
     let config: BTreeMap<String, String> =
         [("BPL_JVM_THREAD_COUNT".to_string(), "100".to_string())].into();
-    let got = s.finish(&config, &["a/b".to_string()]);
+    let got = s.finish(&config, &Default::default(), &["a/b".to_string()]);
     let src = got
         .env
         .iter()
@@ -128,5 +128,70 @@ fn config_env_beats_defaults() {
     assert_eq!(
         (src.value.as_str(), src.from.as_str()),
         ("100", "image config Env")
+    );
+}
+
+/// `--env` is the platform's environment: the launcher applies the layers' env files over it
+/// (lifecycle `env.AddEnvDir`), so `.append` extends a platform value instead of being lost,
+/// `.override` wins over it and `.default` does not.
+#[test]
+fn platform_env_is_applied_before_env_files_like_the_launcher() {
+    let mut s = Scanner::default();
+    let d = "layers/a_b/l/env.launch";
+    s.scan_layer(
+        &tar(
+            &[
+                (
+                    &format!("{d}/JAVA_TOOL_OPTIONS.append"),
+                    b"-XX:+ExitOnOutOfMemoryError",
+                ),
+                (&format!("{d}/JAVA_TOOL_OPTIONS.delim"), b" "),
+                (
+                    &format!("{d}/LD_LIBRARY_PATH.prepend"),
+                    b"/layers/a_b/l/lib",
+                ),
+                (&format!("{d}/LD_LIBRARY_PATH.delim"), b":"),
+                (&format!("{d}/BPL_JVM_THREAD_COUNT.default"), b"250"),
+                (&format!("{d}/BPI_APPLICATION_PATH.override"), b"/workspace"),
+                (&format!("{d}/BPL_JVM_HEAD_ROOM.default"), b"5"),
+            ],
+            &[],
+        )[..],
+    )
+    .unwrap();
+    let config: BTreeMap<String, String> =
+        [("BPL_JVM_HEAD_ROOM".to_string(), String::new())].into();
+    let platform: BTreeMap<String, String> = [
+        ("JAVA_TOOL_OPTIONS", "-Dmine=1"),
+        ("LD_LIBRARY_PATH", "/opt/lib"),
+        ("BPL_JVM_THREAD_COUNT", "100"),
+        ("BPI_APPLICATION_PATH", "/mine"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let got = s.finish(&config, &platform, &["a/b".to_string()]);
+    let env = got.env_map();
+    assert_eq!(
+        env["JAVA_TOOL_OPTIONS"],
+        "-Dmine=1 -XX:+ExitOnOutOfMemoryError"
+    );
+    assert_eq!(env["LD_LIBRARY_PATH"], "/layers/a_b/l/lib:/opt/lib");
+    assert_eq!(
+        env["BPL_JVM_THREAD_COUNT"], "100",
+        "a default never replaces a set value"
+    );
+    assert_eq!(
+        env["BPI_APPLICATION_PATH"], "/workspace",
+        "an override replaces --env"
+    );
+    assert_eq!(
+        env["BPL_JVM_HEAD_ROOM"], "5",
+        "an empty value counts as unset"
+    );
+    let from = |k: &str| got.env.iter().find(|e| e.name == k).unwrap().from.clone();
+    assert_eq!(
+        from("JAVA_TOOL_OPTIONS"),
+        "--env + /layers/a_b/l/env.launch/JAVA_TOOL_OPTIONS.append"
     );
 }
