@@ -80,8 +80,11 @@ pub struct Prediction {
     pub inputs: Vec<Input>,
     /// Classes counted in the application directory.
     pub app_classes: i64,
-    /// The largest contributors to `app_classes`.
+    /// The largest contributors to `app_classes` (at most 10).
     pub app_detail: Vec<AppDetail>,
+    /// The contributors left out of `app_detail`, counted: nothing is hidden silently.
+    #[serde(default)]
+    pub app_detail_hidden: HiddenSources,
     /// Classes in agent jars.
     pub agent_classes: i64,
     /// Agent jars named but not in the image.
@@ -144,6 +147,15 @@ fn shown(v: &str) -> String {
     crate::redact::redact_value(&crate::limits::shorten_to(v, 4 << 10)).into_owned()
 }
 
+/// Class sources not listed one by one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HiddenSources {
+    /// How many.
+    pub sources: usize,
+    /// Their classes together.
+    pub classes: i64,
+}
+
 /// Predicts from what the layers hold (the launch environment, `--env` already applied as the
 /// launcher applies a platform's env: [`super::image::Scanner::finish`]) and an optional
 /// container limit.
@@ -171,6 +183,10 @@ pub fn predict(reference: &str, found: &ImageInputs, limit: Option<Size>) -> Pre
         nothing_to_predict: None,
         inputs: inputs_shown,
         app_classes: found.app_classes,
+        app_detail_hidden: HiddenSources {
+            sources: found.app_detail.len().saturating_sub(10),
+            classes: found.app_detail.iter().skip(10).map(|(_, n)| n).sum(),
+        },
         app_detail: found
             .app_detail
             .iter()

@@ -38,7 +38,7 @@ fn text(p: &Prediction, out: &mut dyn Write, markdown: bool) -> io::Result<()> {
     let esc = |s: &str| if markdown { md(s) } else { s.to_string() };
     let code = |s: &str| {
         if markdown {
-            format!("`{}`", s.replace('`', "'"))
+            super::escape::markdown_code_span(s)
         } else {
             s.to_string()
         }
@@ -64,8 +64,21 @@ fn text(p: &Prediction, out: &mut dyn Write, markdown: bool) -> io::Result<()> {
         )?;
     }
     writeln!(out, "{bullet}application classes: {}", p.app_classes)?;
-    for crate::memory::predict::AppDetail { path, classes: n } in p.app_detail.iter().take(5) {
+    const SHOWN: usize = 5;
+    for crate::memory::predict::AppDetail { path, classes: n } in p.app_detail.iter().take(SHOWN) {
         writeln!(out, "{bullet}  {n:>6}  {}", esc(path))?;
+    }
+    // Every class is accounted for: the sources not listed are counted with their classes.
+    let rest = &p.app_detail[p.app_detail.len().min(SHOWN)..];
+    let hidden = rest.len() + p.app_detail_hidden.sources;
+    if hidden > 0 {
+        let classes: i64 =
+            rest.iter().map(|d| d.classes).sum::<i64>() + p.app_detail_hidden.classes;
+        writeln!(
+            out,
+            "{bullet}  {classes:>6}  in {} (--format json lists the 10 largest)",
+            crate::text::plural(hidden, "more source", "more sources")
+        )?;
     }
     writeln!(out, "{bullet}agent classes: {}", p.agent_classes)?;
     for a in &p.missing_agents {
