@@ -74,11 +74,13 @@ fn init_tracing(verbose: u8) {
 /// Runs the command and maps the outcome to an exit code.
 pub fn main(cli: Cli) -> ExitCode {
     init_tracing(cli.verbose);
-    // Tables fit the terminal the user states (`COLUMNS`); unset, they keep their natural width.
+    // Tables fit the terminal: the width the user states (`COLUMNS`), else the width of the
+    // terminal stdout is; piped or redirected output keeps its natural width.
     crate::render::set_table_width(
         std::env::var("COLUMNS")
             .ok()
             .and_then(|c| c.trim().parse::<u16>().ok())
+            .or_else(|| terminal_size::terminal_size_of(io::stdout()).map(|(w, _)| w.0))
             .filter(|w| *w >= 40),
     );
     let runtime = match tokio::runtime::Builder::new_current_thread()

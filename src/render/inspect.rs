@@ -16,6 +16,10 @@ pub fn inspect_json(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<
 /// buildpacks with homepages, extensions, processes, then runtime dependencies and which part
 /// each layer is.
 pub fn inspect_table(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<()> {
+    super::fitted(out, |buf| blocks(images, buf))
+}
+
+fn blocks(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<()> {
     for (i, s) in images.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
@@ -33,7 +37,23 @@ pub fn inspect_table(images: &[ImageSummary], out: &mut dyn Write) -> io::Result
                 "(not built by buildpacks)"
             }
         )?;
-        let line = |k: &str, v: &Option<String>| v.as_ref().map(|v| format!("  {k}: {v}"));
+        // A value too long for the terminal goes on its own line, whole: digests are copied
+        // from here, so they are never shortened or broken.
+        let line = |k: &str, v: &Option<String>| {
+            v.as_ref().map(|v| match super::table_width() {
+                Some(w) if 4 + k.len() + v.chars().count() > usize::from(w) => {
+                    // `name@sha256:…` splits before the `@` when even its own line is too
+                    // narrow; both halves stay whole.
+                    match v.split_once('@') {
+                        Some((name, digest)) if 4 + v.chars().count() > usize::from(w) => {
+                            format!("  {k}:\n    {name}\n    @{digest}")
+                        }
+                        _ => format!("  {k}:\n    {v}"),
+                    }
+                }
+                _ => format!("  {k}: {v}"),
+            })
+        };
         let run = s.metadata.run_image.as_ref();
         let mirrors = run.map(|r| r.mirrors.join(", ")).filter(|m| !m.is_empty());
         for l in [

@@ -29,7 +29,7 @@ pub fn memory(p: &Prediction, format: Format, out: &mut dyn Write) -> io::Result
             )?;
             writeln!(out)
         }
-        Format::Table => text(p, out, false),
+        Format::Table => super::fitted(out, |buf| text(p, buf, false)),
         Format::Markdown => text(p, out, true),
     }
 }

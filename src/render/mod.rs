@@ -37,7 +37,7 @@ pub enum Format {
 /// Writes `report` in `format`.
 pub fn render(report: &DiffReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {
-        Format::Table => table::render(report, out),
+        Format::Table => fitted(out, |buf| table::render(report, buf)),
         Format::Json => json::render(report, out),
         Format::Markdown => markdown::render(report, out),
     }
@@ -47,6 +47,24 @@ pub fn render(report: &DiffReport, format: Format, out: &mut dyn Write) -> io::R
 /// Markdown shows the severity as an icon column and the advice inside the summary, where a
 /// fifth column would squeeze a PR comment).
 pub(crate) const FINDING_COLUMNS: [&str; 5] = ["severity", "rule", "subject", "summary", "advice"];
+
+/// Renders into a buffer, then fits its prose lines to the terminal width (when one is known):
+/// one place, so a new note line cannot make the terminal view wider than the terminal.
+pub(crate) fn fitted(
+    out: &mut dyn Write,
+    render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let Some(w) = table_width() else {
+        return render(out);
+    };
+    let mut buf = Vec::new();
+    render(&mut buf)?;
+    write!(
+        out,
+        "{}",
+        fit_prose(&String::from_utf8_lossy(&buf), usize::from(w))
+    )
+}
 
 /// Categories shown together as "Image" items (after buildpacks and runtime dependencies).
 pub(crate) const OTHER_CATEGORIES: &[crate::diff::Category] = &[
@@ -92,8 +110,6 @@ pub(crate) fn shown_value(c: &crate::diff::Change, v: &Option<String>) -> Option
     v.as_deref().map(shorten_digests)
 }
 
-/// Wraps `text` at word boundaries to lines of at most `width` characters (longer words stay
-/// whole), so long rule summaries do not make a table wider than a terminal.
 /// The terminal width tables must fit (0: unlimited — pipes, files, snapshots). Set once by the
 /// binary from `COLUMNS` before anything renders; renderers stay pure (they never read the
 /// environment themselves).
@@ -119,6 +135,53 @@ pub(crate) fn text_width(default: usize, indent: usize) -> usize {
     })
 }
 
+/// Wraps every prose line of `text` longer than `width` at word boundaries, continuation lines
+/// indented two more than the line; table lines (box drawing, already fitted) are left alone.
+pub(crate) fn fit_prose(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        let boxed = body.starts_with(['╭', '│', '╞', '├', '╰']);
+        if boxed || body.chars().count() <= width {
+            out.push_str(line);
+            continue;
+        }
+        let indent = body.len() - body.trim_start().len();
+        let pad = " ".repeat(indent + 2);
+        let avail = width.saturating_sub(indent + 2).max(20);
+        // A path longer than the line breaks after a `/` (or, without one, at the width).
+        let words: Vec<String> = body
+            .split_whitespace()
+            .flat_map(|w| break_long(w, avail))
+            .collect();
+        let wrapped = wrap(&words.join(" "), avail);
+        out.push_str(&" ".repeat(indent));
+        out.push_str(&wrapped.replace('\n', &format!("\n{pad}")));
+        if line.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `word` in pieces of at most `max` characters, each ending after a `/` where one is.
+fn break_long(word: &str, max: usize) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut rest: Vec<char> = word.chars().collect();
+    while rest.len() > max {
+        let cut = rest[..max]
+            .iter()
+            .rposition(|c| *c == '/')
+            .filter(|i| *i > 0)
+            .map_or(max, |i| i + 1);
+        pieces.push(rest.drain(..cut).collect());
+    }
+    pieces.push(rest.into_iter().collect());
+    pieces
+}
+
+/// Wraps `text` at word boundaries to lines of at most `width` characters (longer words stay
+/// whole), so long rule summaries do not make a table wider than a terminal.
 pub(crate) fn wrap(text: &str, width: usize) -> String {
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();

@@ -416,6 +416,20 @@ fn tables_fit_the_terminal() {
             "oci:testdata/images:jvm-threads-50",
         ],
         &["rules", "list"],
+        &["inspect", GOOD],
+        &["inspect", "oci:testdata/images:builder-2025"],
+        &[
+            "memory",
+            "oci:testdata/images:jvm-incident",
+            "--memory",
+            "1G",
+        ],
+        &[
+            "diff",
+            "--all",
+            "oci:testdata/images:plain-a",
+            "oci:testdata/images:petclinic-2021-12",
+        ],
     ];
     for width in [80usize, 120] {
         for args in cases {
@@ -438,4 +452,44 @@ fn tables_fit_the_terminal() {
             .run();
         settings(&[]).bind(|| assert_snapshot!(format!("incident_table_{width}"), run.stdout));
     }
+}
+
+/// Without `COLUMNS`, tables fit the terminal stdout is (a pseudo-terminal of 90 columns made
+/// by util-linux `script`), and keep their natural width when piped.
+#[test]
+fn tables_fit_the_tty_without_columns() {
+    let bin = env!("CARGO_BIN_EXE_bpdrift");
+    let run = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("stty rows 40 cols 90; {bin} rules list"),
+            "/dev/null",
+        ])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .expect("util-linux script");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let out = String::from_utf8_lossy(&run.stdout);
+    let widest = out
+        .lines()
+        .map(|l| l.trim_end_matches('\r').chars().count())
+        .max();
+    assert!(
+        matches!(widest, Some(w) if w > 60 && w <= 90),
+        "{widest:?}\n{out}"
+    );
+    let piped = bpdrift().args(["rules", "list"]).run();
+    let natural = piped
+        .stdout
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap();
+    assert!(natural > 90, "piped output keeps its width: {natural}");
 }
