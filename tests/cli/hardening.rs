@@ -945,3 +945,78 @@ fn docker_config_linked_to_dev_zero_is_refused() {
         .run_measured()
         .assert_refused(&["config.json", "not a regular file"], 10);
 }
+
+/// Issue 14: the PR comment as GitHub shows it. The Markdown of a diff with redacted env
+/// values, an over-long label (`<N bytes, sha256:…>`), backticks, `#N` and HTML in values is
+/// rendered by a GFM renderer (comrak, GitHub's options: tables, autolinks, the tag filter, raw
+/// HTML for `<details>`): no entity shows literally, every table row has its header's cells,
+/// nothing a value holds becomes a tag or a link.
+#[test]
+fn pr_comment_renders_on_a_gfm_renderer_as_intended() {
+    let d = tempfile::tempdir().unwrap();
+    let mut refs = Vec::new();
+    for (name, pw) in [("before", PW_BEFORE), ("after", PW_AFTER)] {
+        let dir = d.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut env = secret_env(pw);
+        env.push(format!("NOTE=see #42 and `{name}` <b>bold</b> | pipe"));
+        let env: Vec<&str> = env.iter().map(String::as_str).collect();
+        let long = format!("{name}-{}", "x".repeat(2000));
+        hostile::write_layout(
+            &dir,
+            &hostile::config(
+                &env,
+                json!({ "org.example.long": long, "org.example.html": format!("<img src=x onerror=alert(1)> {name}") }),
+            ),
+            &[],
+            |_| {},
+        );
+        refs.push(format!("oci:{}", dir.display()));
+    }
+    let run = bpdrift()
+        .args(["diff", "--format", "markdown", &refs[0], &refs[1]])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.snapshot());
+    let mut options = comrak::Options::default();
+    options.extension.table = true;
+    options.extension.autolink = true;
+    options.extension.strikethrough = true;
+    options.extension.tagfilter = true;
+    options.render.r#unsafe = true;
+    let html = comrak::markdown_to_html(&run.stdout, &options);
+    for literal in ["&amp;lt;", "&amp;gt;", "&amp;amp;", "&amp;#"] {
+        assert!(
+            !html.contains(literal),
+            "{literal} shown literally:\n{html}"
+        );
+    }
+    assert!(
+        html.contains("<code>-Xss512k -Dspring.datasource.password=&lt;redacted&gt; -Dx=y</code>"),
+        "{html}"
+    );
+    assert!(html.contains("&lt;2007 bytes, sha256:"), "{html}");
+    assert!(
+        !html.contains("<img") && !html.contains("<b>"),
+        "a value became a tag:\n{html}"
+    );
+    // Backticks inside a value are kept (a longer fence), not rewritten.
+    assert!(
+        html.contains("`before`") && html.contains("`after`"),
+        "{html}"
+    );
+    // No link but the ones bpdrift writes: `#42` stays text.
+    assert!(!html.contains("href=\"#"), "{html}");
+    // Tables intact: each row has as many cells as its header.
+    for table in html.split("<table>").skip(1) {
+        let table = table.split("</table>").next().unwrap();
+        let cells = |s: &str, tag: &str| {
+            s.matches(&format!("<{tag}>")).count() + s.matches(&format!("<{tag} ")).count()
+        };
+        let head = cells(table.split("</tr>").next().unwrap(), "th");
+        assert!(head > 0, "{table}");
+        for row in table.split("<tr>").skip(2) {
+            assert_eq!(cells(row, "td"), head, "broken row: {row}");
+        }
+    }
+    assert!(html.matches("<table>").count() >= 2, "{html}");
+}
