@@ -98,6 +98,15 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             .map(|h| h.to_uppercase())
             .collect();
         let mut t = table(&header.iter().map(String::as_str).collect::<Vec<_>>());
+        // With a known terminal width comfy-table wraps the cell itself; wrapping it first
+        // as well would break lines twice.
+        let wrap = |s: &str, w: usize| {
+            if super::table_width().is_some() {
+                s.to_string()
+            } else {
+                wrap(s, w)
+            }
+        };
         for f in &r.findings {
             let mut text = wrap(&f.summary, 72);
             if let Some(note) = &f.note {

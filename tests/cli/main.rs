@@ -4,6 +4,7 @@ mod architecture;
 mod attribution;
 mod common;
 mod diff;
+mod docs;
 mod errors;
 mod fetching;
 mod github;
