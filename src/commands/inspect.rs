@@ -84,6 +84,20 @@ pub(crate) async fn run(args: InspectArgs, out: &mut dyn Write) -> anyhow::Resul
         ListFormat::Table => render::inspect_table(&summaries, out)?,
     }
     out.flush()?;
+    // As `diff` does: what is readable is shown, each unreadable label is named, exit 2.
+    for s in &summaries {
+        for p in &s.metadata.problems {
+            failed = true;
+            super::report_message(&format!(
+                "label `{}` of `{}` is not valid at `{}`{}: {}",
+                p.label,
+                s.origin.reference,
+                p.path,
+                p.position(),
+                p.message
+            ));
+        }
+    }
     Ok(if failed {
         Outcome::Failed
     } else {

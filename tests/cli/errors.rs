@@ -82,3 +82,29 @@ fn corrupt_label_still_prints_the_diff_then_exits_2() {
     assert!(run.stderr.contains("oci:testdata/images:broken-labels"));
     settings(&[]).bind(|| assert_snapshot!("broken_labels", run.snapshot()));
 }
+
+/// `inspect` of an image with unreadable labels shows what is readable, names each label and
+/// its JSON path, and exits 2, as `diff` does (it used to exit 0 in silence).
+#[test]
+fn inspect_of_corrupt_labels_names_them_and_exits_2() {
+    for format in ["table", "json"] {
+        let run = bpdrift()
+            .args([
+                "inspect",
+                "--format",
+                format,
+                "oci:testdata/images:broken-labels",
+            ])
+            .run();
+        assert_eq!(run.code, 2, "{}", run.snapshot());
+        assert!(!run.stdout.is_empty(), "what is readable is still shown");
+        assert_eq!(run.stderr.lines().count(), 2, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("`io.buildpacks.build.metadata`")
+                && run.stderr.contains("`runImage.topLayer`")
+        );
+        if format == "table" {
+            settings(&[]).bind(|| assert_snapshot!("inspect_broken_labels_stderr", run.stderr));
+        }
+    }
+}
