@@ -27,6 +27,7 @@ pub(crate) mod limits;
 pub(crate) mod memory;
 pub(crate) mod metadata;
 pub(crate) mod net;
+pub(crate) mod packages;
 pub(crate) mod pipeline;
 #[cfg(test)]
 mod proptests;
