@@ -218,7 +218,7 @@ pub(crate) fn assess(input: &Context<'_>, observed: Observed) -> Assessed {
                 ) else {
                     continue;
                 };
-                let report = crate::report::assess(a, b, &rules, false, None);
+                let report = crate::report::assess(a, b, &rules, false, None, None);
                 drift.push(RoleDrift {
                     from: first_role.clone(),
                     to: role.clone(),

@@ -160,11 +160,6 @@ impl PackagesDiff {
     pub fn phrases(&self) -> Vec<String> {
         self.groups.iter().filter_map(GroupDiff::phrase).collect()
     }
-
-    /// Whether any package differs.
-    pub fn differs(&self) -> bool {
-        self.groups.iter().any(GroupDiff::differs)
-    }
 }
 
 /// What one side holds of a package: its versions (several when a document lists it more than

@@ -121,13 +121,6 @@ fn buildpack_of(dir: &str, metadata: &ImageMetadata) -> String {
 }
 
 impl ImagePackages {
-    /// The run image's packages from the legacy `io.paketo.stack.packages` label, when there is
-    /// one; an unreadable label is a note.
-    pub fn from_label(metadata: &ImageMetadata) -> Option<Group> {
-        let (group, _) = label_group(metadata);
-        group
-    }
-
     /// Assembles the packages of one image: the run image's from its SBOM layer (`run`), else
     /// from the legacy label; the buildpacks' and the app's from the launch SBOM layer
     /// (`launch`). `None` for a layer means it was not recorded; `notes` are what the fetch

@@ -160,6 +160,12 @@ pub fn inspect_table(images: &[ImageSummary], out: &mut dyn Write) -> io::Result
                 s.attribution.missing.len()
             )?;
         }
+        if let Some(p) = &s.packages {
+            writeln!(out, "  packages:")?;
+            for l in super::packages::inspect_lines(p) {
+                writeln!(out, "    {l}")?;
+            }
+        }
     }
     Ok(())
 }

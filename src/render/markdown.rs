@@ -230,6 +230,10 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         }
     }
 
+    if let Some(p) = &r.packages {
+        super::packages::markdown(p, out)?;
+    }
+
     writeln!(out, "\n{}", escape(&layers_line(r)))?;
     if r.unchanged_hidden > 0 {
         writeln!(out, "\n_{} unchanged items hidden._", r.unchanged_hidden)?;
