@@ -83,7 +83,8 @@ impl Location {
 /// The packages of one location, with the document they came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
-    /// Where they live.
+    /// Where they live (`location`, and `buildpack` for a buildpack's).
+    #[serde(flatten)]
     pub location: Location,
     /// What they were read from: `cnb/sbom/bom.cdx.json (CycloneDX 1.6)`, `label
     /// io.paketo.stack.packages`.

@@ -122,9 +122,9 @@ pub(super) fn markdown(p: &PackagesDiff, out: &mut dyn Write) -> io::Result<()> 
             escape::markdown(&g.location.describe()),
             escape::markdown(&counts(g))
         )?;
-        writeln!(out, "Read from: {}\n", escape::markdown(&sources(g)))?;
+        writeln!(out, "Read from: {}", escape::markdown(&sources(g)))?;
         if !g.changes.is_empty() {
-            writeln!(out, "| package | type | before | after | change |")?;
+            writeln!(out, "\n| package | type | before | after | change |")?;
             writeln!(out, "|---|---|---|---|---|")?;
             for c in g.changes.iter().take(ROWS_MAX) {
                 let v = |v: &Option<String>| v.as_deref().map(code).unwrap_or_else(|| "—".into());

@@ -10,6 +10,7 @@ mod github;
 mod hardening;
 mod labels;
 mod memory;
+mod packages;
 mod registry;
 mod report;
 mod rules;
