@@ -166,7 +166,11 @@ pub(crate) async fn sbom_packages(
     let launch_id = m.layer_map.as_ref().and_then(|l| l.sbom.clone());
     if run_id.is_none() && launch_id.is_none() {
         notes.push("no SBOM layer recorded".to_string());
-    } else if run_id.is_none() && !m.labels.contains_key(crate::packages::label::PAKETO_PACKAGES) {
+    } else if run_id.is_none()
+        && !m
+            .labels
+            .contains_key(crate::packages::label::PAKETO_PACKAGES)
+    {
         notes.push(format!(
             "the run image records no SBOM layer (no {} label)",
             crate::packages::label::BASE_SBOM

@@ -232,7 +232,9 @@ fn compare_group(location: Location, b: Option<&Group>, a: Option<&Group>) -> Gr
         g.changes.push(PackageChange {
             name: key.0.clone(),
             kind: key.1.clone(),
-            arch: ha.and_then(|h| h.arch.clone()).or(hb.and_then(|h| h.arch.clone())),
+            arch: ha
+                .and_then(|h| h.arch.clone())
+                .or(hb.and_then(|h| h.arch.clone())),
             status,
             before: vb,
             after: va,

@@ -186,7 +186,11 @@ pub enum Scheme {
 impl Scheme {
     /// The scheme of a package type (`deb`, `maven`, `npm`, …).
     pub fn of(kind: &str) -> Self {
-        if kind == "deb" { Self::Deb } else { Self::Generic }
+        if kind == "deb" {
+            Self::Deb
+        } else {
+            Self::Generic
+        }
     }
 
     /// Orders two versions; `None` when they cannot be ordered.
@@ -240,11 +244,19 @@ mod tests {
             ("1.10", "1.9", Greater),
             ("1.001", "1.1", Equal),
             ("3.0.2-0ubuntu1.10", "3.0.2-0ubuntu1.9", Greater),
-            ("1:1.2.11.dfsg-2ubuntu9.2", "1:1.2.11.dfsg-2ubuntu9", Greater),
+            (
+                "1:1.2.11.dfsg-2ubuntu9.2",
+                "1:1.2.11.dfsg-2ubuntu9",
+                Greater,
+            ),
             ("1:1.2.11.dfsg-2ubuntu9.2", "1.2.13-1", Greater),
             ("2023c-0ubuntu0.22.04.2", "2023c-0ubuntu0.22.04.1", Greater),
             ("2.35-0ubuntu3.1", "2.35-0ubuntu3", Greater),
-            ("20230311ubuntu0.22.04.1", "20211016ubuntu0.22.04.1", Greater),
+            (
+                "20230311ubuntu0.22.04.1",
+                "20211016ubuntu0.22.04.1",
+                Greater,
+            ),
             ("1.0-1~bpo1", "1.0-1", Less),
             ("a", "b", Less),
             ("", "", Equal),

@@ -133,8 +133,11 @@ impl ImagePackages {
         mut notes: Vec<String>,
     ) -> Self {
         let mut groups: Vec<Group> = Vec::new();
-        let mut add = |location: Location, source: String, pkgs: &[Package], truncated: usize| {
-            match groups.iter_mut().find(|g| g.location == location) {
+        let mut add =
+            |location: Location, source: String, pkgs: &[Package], truncated: usize| match groups
+                .iter_mut()
+                .find(|g| g.location == location)
+            {
                 Some(g) => {
                     g.sources.push(source);
                     g.packages.extend_from_slice(pkgs);
@@ -146,8 +149,7 @@ impl ImagePackages {
                     packages: pkgs.to_vec(),
                     truncated,
                 }),
-            }
-        };
+            };
         let mut run_found = false;
         if let Some(layer) = run {
             notes.extend(layer.notes.iter().cloned());

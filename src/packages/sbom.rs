@@ -149,7 +149,11 @@ struct SpdxPackage {
     name: Option<String>,
     #[serde(default, rename = "versionInfo", deserialize_with = "lenient")]
     version: Option<String>,
-    #[serde(default, rename = "primaryPackagePurpose", deserialize_with = "lenient")]
+    #[serde(
+        default,
+        rename = "primaryPackagePurpose",
+        deserialize_with = "lenient"
+    )]
     purpose: Option<String>,
     #[serde(default, rename = "externalRefs")]
     refs: Bounded<SpdxRef>,
@@ -514,11 +518,9 @@ fn classify_path(path: &str) -> Option<(Option<String>, Option<String>, String)>
         ["layers", "sbom", "launch", bp, file] if file.starts_with("sbom.") => {
             Some((Some(bp.to_string()), None, ext_of(file)?))
         }
-        ["layers", "sbom", "launch", bp, layer, file] if file.starts_with("sbom.") => Some((
-            Some(bp.to_string()),
-            Some(layer.to_string()),
-            ext_of(file)?,
-        )),
+        ["layers", "sbom", "launch", bp, layer, file] if file.starts_with("sbom.") => {
+            Some((Some(bp.to_string()), Some(layer.to_string()), ext_of(file)?))
+        }
         _ => None,
     }
 }

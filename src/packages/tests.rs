@@ -78,7 +78,10 @@ fn odd_fields_cost_only_themselves() {
     .unwrap();
     assert_eq!(p.packages.len(), 2);
     assert_eq!(
-        (p.packages[0].version.as_str(), p.packages[0].purl.as_deref()),
+        (
+            p.packages[0].version.as_str(),
+            p.packages[0].purl.as_deref()
+        ),
         ("7", None)
     );
     assert_eq!(p.packages[1].kind, "maven");
@@ -120,7 +123,9 @@ fn cdx(components: &[(&str, &str)]) -> Vec<u8> {
 fn syft(artifacts: &[(&str, &str, &str)]) -> Vec<u8> {
     let a: Vec<String> = artifacts
         .iter()
-        .map(|(n, v, p)| format!(r#"{{"name":"{n}","version":"{v}","type":"java-archive","purl":"{p}"}}"#))
+        .map(|(n, v, p)| {
+            format!(r#"{{"name":"{n}","version":"{v}","type":"java-archive","purl":"{p}"}}"#)
+        })
         .collect();
     format!(
         r#"{{"schema":{{"version":"16.0.24"}},"artifacts":[{}]}}"#,
@@ -183,7 +188,11 @@ fn a_rebase_a_jre_and_app_libraries() {
             ("libtasn1-6", "4.18.0-4build1"),
         ],
         "17.0.6",
-        &[("spring-core", "6.0.9", "pkg:maven/org.springframework/spring-core@6.0.9")],
+        &[(
+            "spring-core",
+            "6.0.9",
+            "pkg:maven/org.springframework/spring-core@6.0.9",
+        )],
     );
     let after = image(
         &[
@@ -194,8 +203,16 @@ fn a_rebase_a_jre_and_app_libraries() {
         ],
         "17.0.7",
         &[
-            ("spring-core", "6.0.10", "pkg:maven/org.springframework/spring-core@6.0.10"),
-            ("jackson-core", "2.15.2", "pkg:maven/com.fasterxml.jackson.core/jackson-core@2.15.2"),
+            (
+                "spring-core",
+                "6.0.10",
+                "pkg:maven/org.springframework/spring-core@6.0.10",
+            ),
+            (
+                "jackson-core",
+                "2.15.2",
+                "pkg:maven/com.fasterxml.jackson.core/jackson-core@2.15.2",
+            ),
         ],
     );
     let d = diff(&before, &after, true);
@@ -235,15 +252,16 @@ fn a_rebase_a_jre_and_app_libraries() {
     assert!(d.groups[1].sources_after[0].ends_with("jre/sbom.syft.json (syft JSON 16.0.24)"));
     assert_eq!(
         d.notes.iter().map(|n| n.note.as_str()).collect::<Vec<_>>(),
-        [
-            "`layers/sbom/launch/paketo-buildpacks_x/y/sbom.spdx.json`: SBOM format SPDX 9 not understood";
-            2
-        ]
+        ["`layers/sbom/launch/paketo-buildpacks_x/y/sbom.spdx.json`: SBOM format SPDX 9 not understood";
+            2]
     );
     let json = serde_json::to_value(&d.groups[1]).unwrap();
     assert_eq!(json["location"], "buildpack");
     assert_eq!(json["buildpack"], "paketo-buildpacks/bellsoft-liberica");
-    assert_eq!(serde_json::to_value(&d.groups[0]).unwrap()["location"], "run-image");
+    assert_eq!(
+        serde_json::to_value(&d.groups[0]).unwrap()["location"],
+        "run-image"
+    );
     let back: super::diff::GroupDiff = serde_json::from_value(json).unwrap();
     assert_eq!(back, d.groups[1]);
 }
@@ -265,7 +283,10 @@ fn legacy_label() {
         &ImagePackages::labels_only(&newer),
         false,
     );
-    assert_eq!(d.groups[0].sources_after, ["label io.paketo.stack.packages"]);
+    assert_eq!(
+        d.groups[0].sources_after,
+        ["label io.paketo.stack.packages"]
+    );
     assert_eq!(d.groups[0].changes[0].class, Some(VersionClass::Revision));
     assert_eq!(d.groups[0].changes[0].status, Status::Changed);
     let mut broken = m.clone();

@@ -40,7 +40,12 @@ fn changes(g: &Value) -> Vec<(String, String, String, String)> {
         .iter()
         .map(|c| {
             let class = c["class"].as_str().unwrap_or(c["status"].as_str().unwrap());
-            (s(&c["name"]), s(&c["before"]), s(&c["after"]), class.to_string())
+            (
+                s(&c["name"]),
+                s(&c["before"]),
+                s(&c["after"]),
+                class.to_string(),
+            )
         })
         .collect()
 }
@@ -59,15 +64,33 @@ fn a_rebase_a_jre_and_app_libraries_from_the_sbom_layers() {
         changes(run),
         [
             c("libgnutls30", "—", "3.7.3-4ubuntu1.2", "added"),
-            c("libssl3", "3.0.2-0ubuntu1.9", "3.0.2-0ubuntu1.10", "revision"),
+            c(
+                "libssl3",
+                "3.0.2-0ubuntu1.9",
+                "3.0.2-0ubuntu1.10",
+                "revision"
+            ),
             c("libtasn1-6", "4.18.0-4build1", "—", "removed"),
-            c("openssl", "3.0.2-0ubuntu1.9", "3.0.2-0ubuntu1.10", "revision"),
-            c("tzdata", "2023c-0ubuntu0.22.04.1", "2023c-0ubuntu0.22.04.2", "revision"),
+            c(
+                "openssl",
+                "3.0.2-0ubuntu1.9",
+                "3.0.2-0ubuntu1.10",
+                "revision"
+            ),
+            c(
+                "tzdata",
+                "2023c-0ubuntu0.22.04.1",
+                "2023c-0ubuntu0.22.04.2",
+                "revision"
+            ),
         ]
     );
     // zlib1g's epoch version `1:1.2.11.dfsg-2ubuntu9.2` did not move.
     assert_eq!(run["unchanged"], 3);
-    assert_eq!(run["sources_after"][0], "cnb/sbom/bom.cdx.json (CycloneDX 1.6)");
+    assert_eq!(
+        run["sources_after"][0],
+        "cnb/sbom/bom.cdx.json (CycloneDX 1.6)"
+    );
     assert_eq!(
         run["changes"][1]["purl_after"],
         "pkg:deb/ubuntu/libssl3@3.0.2-0ubuntu1.10?arch=amd64&distro=ubuntu-22.04"
@@ -121,7 +144,10 @@ fn a_rebase_a_jre_and_app_libraries_from_the_sbom_layers() {
 
 #[test]
 fn every_format_shows_the_packages() {
-    for (format, name) in [("table", "packages_table"), ("markdown", "packages_markdown")] {
+    for (format, name) in [
+        ("table", "packages_table"),
+        ("markdown", "packages_markdown"),
+    ] {
         let run = bpdrift()
             .args(["diff", "--sbom", "--format", format, BEFORE, AFTER])
             .env("COLUMNS", "120")
@@ -147,7 +173,12 @@ fn the_legacy_label_is_read_without_sbom() {
                 "1.1.1-1ubuntu2.1~18.04.22",
                 "revision"
             ),
-            c("tzdata", "2022g-0ubuntu0.18.04", "2023c-0ubuntu0.18.04", "major"),
+            c(
+                "tzdata",
+                "2022g-0ubuntu0.18.04",
+                "2023c-0ubuntu0.18.04",
+                "major"
+            ),
         ]
     );
     assert!(
@@ -165,7 +196,11 @@ fn the_legacy_label_is_read_without_sbom() {
     ]);
     assert!(v.get("packages").is_none(), "{}", v["packages"]);
     // --sbom on images without SBOM layers says so, and still diffs.
-    let (code, v, _) = json(&["--sbom", "oci:testdata/images:plain-a", "oci:testdata/images:plain-b"]);
+    let (code, v, _) = json(&[
+        "--sbom",
+        "oci:testdata/images:plain-a",
+        "oci:testdata/images:plain-b",
+    ]);
     assert_eq!(code, 0);
     assert_eq!(
         v["packages"]["notes"][0],
@@ -282,7 +317,11 @@ fn registry_downloads_only_the_sbom_layers_and_a_warm_rerun_none() {
     }
     wanted.sort();
     wanted.dedup();
-    assert_eq!(wanted.len(), 6, "two configs, two run SBOM and two launch SBOM layers");
+    assert_eq!(
+        wanted.len(),
+        6,
+        "two configs, two run SBOM and two launch SBOM layers"
+    );
 
     let cache = tempfile::tempdir().unwrap();
     let cache_dir = cache.path().to_str().unwrap();
@@ -297,7 +336,10 @@ fn registry_downloads_only_the_sbom_layers_and_a_warm_rerun_none() {
         .map(|r| r.path.rsplit('/').next().unwrap().to_string())
         .collect();
     got.sort();
-    assert_eq!(got, wanted, "each SBOM layer and config exactly once, no other blob");
+    assert_eq!(
+        got, wanted,
+        "each SBOM layer and config exactly once, no other blob"
+    );
     let (_, local, _) = json(&["--sbom", BEFORE, AFTER]);
     assert_eq!(cold["packages"], local["packages"]);
 
@@ -309,7 +351,10 @@ fn registry_downloads_only_the_sbom_layers_and_a_warm_rerun_none() {
         .into_iter()
         .filter(|r| r.path.contains("/blobs/"))
         .collect();
-    assert!(blobs.is_empty(), "a warm rerun downloads no blob: {blobs:#?}");
+    assert!(
+        blobs.is_empty(),
+        "a warm rerun downloads no blob: {blobs:#?}"
+    );
 }
 
 #[test]
