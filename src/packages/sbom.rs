@@ -308,12 +308,14 @@ fn package(
     let arch = arch
         .filter(|a| !a.is_empty())
         .or_else(|| purl.as_deref().and_then(purl_arch).map(str::to_string));
+    // Every value is shown somewhere: a 1 MB package name is cut, not carried into each format.
+    let cut = |s: String| crate::limits::shorten(&s).into_owned();
     Some(Package {
-        name,
-        version: version.unwrap_or_default(),
-        kind,
-        arch,
-        purl,
+        name: cut(name),
+        version: cut(version.unwrap_or_default()),
+        kind: cut(kind),
+        arch: arch.map(cut),
+        purl: purl.map(cut),
     })
 }
 

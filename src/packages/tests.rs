@@ -89,6 +89,15 @@ fn odd_fields_cost_only_themselves() {
 }
 
 #[test]
+fn values_are_cut_to_what_is_shown() {
+    let long = "x".repeat(100_000);
+    let doc = format!(r#"{{"artifacts":[{{"name":"{long}","version":"{long}"}}]}}"#);
+    let p = parse(doc.as_bytes()).unwrap();
+    assert!(p.packages[0].name.len() < 300, "{}", p.packages[0].name.len());
+    assert!(p.packages[0].version.ends_with("more bytes)"));
+}
+
+#[test]
 fn entries_are_bounded() {
     let n = crate::limits::SBOM_PACKAGES_MAX + 3;
     let mut doc = String::from(r#"{"schema":{"version":"16.0.1"},"artifacts":["#);
