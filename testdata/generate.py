@@ -1870,6 +1870,24 @@ def generate(out: Path) -> dict[str, Any]:
             ("jre-rebuilt", jre_rebuilt_labels, "bellsoft-liberica's jre layer rebuilt at the same buildpack version 10.2.3 "
              "(a new trust store); everything else as incident-good")):
         synth[tag] = (labels_of, source_text(f"labels of tag {tag}: {what}", PETCLINIC_SAMPLE, java_notes("9.9.0")))
+    sbom_note = ("SBOM documents: the run image's /cnb/sbom/bom.cdx.json (CycloneDX 1.6), the jre layer's CycloneDX, "
+                 "spring-cloud-bindings' SPDX 2.3 and executable-jar's syft JSON of the app's libraries are built after the shape "
+                 "of the real documents in testdata/sbom/ (syft's and packit's encoder outputs); package names and versions are "
+                 "Ubuntu 22.04 / Maven Central ones, chosen for the fixture, not read from a real image")
+    synth["sbom-before"] = (sbom_before_labels, source_text(
+        "labels of tag sbom-before: the java 9.10.0 components with JRE 17.0.6 on a run-jammy-base carrying its OS package "
+        "SBOM in a layer of its own (io.buildpacks.base.sbom)", PETCLINIC_SAMPLE, java_notes("9.10.0") + [sbom_note]))
+    synth["sbom-after"] = (sbom_after_labels, source_text(
+        "labels of tag sbom-after: sbom-before rebased onto the 2023-06-15 run image (libssl3/openssl/tzdata revisions, "
+        "libgnutls30 added, libtasn1-6 removed), JRE 17.0.7, newer app libraries", PETCLINIC_SAMPLE,
+        java_notes("9.10.0") + [sbom_note]))
+    for tag, run_image in (("run-bionic-packages-a", legacy_before), ("run-bionic-packages-b", legacy_after)):
+        synth[tag] = (run_image.stack_labels, source_text(
+            f"labels of tag {tag}: a bionic run image with the legacy io.paketo.stack.packages label",
+            "the io.paketo.stack.packages label of labels/paketo-java-petclinic-tiny-platform-0.8-lifecycle-0.13.1.config-labels.json "
+            "(entry fields name, version, arch, source, summary)",
+            ["package versions are bionic-style strings chosen for the fixture (libssl1.1 ~18.04.21 -> ~18.04.22, tzdata "
+             "2022g -> 2023c)"]))
     synth["plain-a"] = (dict(plain["plain-a"].config["config"]["Labels"]), source_text(
         "labels of tag plain-a (repo2docker-style, no io.buildpacks labels)", "a repo2docker image's labels", []))
     synth["plain-b"] = (dict(plain["plain-b"].config["config"]["Labels"]), source_text(
