@@ -34,6 +34,11 @@ pub const JAR_MAX: u64 = 256 << 20;
 pub const SBOM_DOC_MAX: u64 = 32 << 20;
 /// SBOM documents read from one layer (a launch SBOM layer holds about three per buildpack layer).
 pub const SBOM_DOCS_MAX: usize = 1024;
+/// Bytes of SBOM documents read from one layer, all documents together: past it the rest is a note
+/// (a hostile layer of a thousand 32 MiB documents costs minutes of parsing otherwise).
+pub const SBOM_LAYER_MAX: u64 = 256 << 20;
+/// Packages kept from one layer's documents together; past it the rest is a note.
+pub const SBOM_LAYER_PACKAGES_MAX: usize = 200_000;
 /// Packages kept from one SBOM array or the legacy packages label (a run image has a few hundred,
 /// a big app a few thousand); the rest are counted, not stored.
 pub const SBOM_PACKAGES_MAX: usize = 50_000;

@@ -17,7 +17,9 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::Package;
-use crate::limits::{SBOM_DOC_MAX, SBOM_DOCS_MAX, SBOM_PACKAGES_MAX};
+use crate::limits::{
+    SBOM_DOC_MAX, SBOM_DOCS_MAX, SBOM_LAYER_MAX, SBOM_LAYER_PACKAGES_MAX, SBOM_PACKAGES_MAX,
+};
 
 /// An array that keeps at most [`SBOM_PACKAGES_MAX`] entries and counts the rest, which are
 /// skipped without being stored.
@@ -528,10 +530,12 @@ fn classify_path(path: &str) -> Option<(Option<String>, Option<String>, String)>
 }
 
 /// Reads every SBOM document of a layer (an uncompressed tar stream), each bounded by
-/// [`SBOM_DOC_MAX`], at most [`SBOM_DOCS_MAX`] of them. A document that cannot be read is a note,
-/// never an error; only a broken tar stream is.
+/// [`SBOM_DOC_MAX`], at most [`SBOM_DOCS_MAX`] of them, [`SBOM_LAYER_MAX`] bytes and
+/// [`SBOM_LAYER_PACKAGES_MAX`] packages together. A document that cannot be read is a note, never
+/// an error; only a broken tar stream is.
 pub fn scan_layer(tar: impl Read) -> io::Result<LayerSboms> {
     let mut out = LayerSboms::default();
+    let (mut bytes_read, mut packages) = (0u64, 0usize);
     let mut archive = tar::Archive::new(tar);
     for entry in archive.entries()? {
         let mut entry = entry?;
@@ -552,6 +556,16 @@ pub fn scan_layer(tar: impl Read) -> io::Result<LayerSboms> {
             ));
             break;
         }
+        let size = entry.header().size().unwrap_or(u64::MAX);
+        if bytes_read.saturating_add(size.min(SBOM_DOC_MAX)) > SBOM_LAYER_MAX
+            || packages >= SBOM_LAYER_PACKAGES_MAX
+        {
+            out.notes.push(format!(
+                "the layer's SBOM documents exceed {} or {SBOM_LAYER_PACKAGES_MAX} packages; the rest were not read",
+                crate::limits::human(SBOM_LAYER_MAX)
+            ));
+            break;
+        }
         let shown = crate::limits::shorten_to(&path, 120).into_owned();
         let subject = format!("SBOM `{shown}`");
         let bytes = match crate::limits::read_to_limit(&mut entry, SBOM_DOC_MAX, &subject) {
@@ -562,14 +576,18 @@ pub fn scan_layer(tar: impl Read) -> io::Result<LayerSboms> {
             }
             Err(e) => return Err(e),
         };
+        bytes_read += bytes.len() as u64;
         match parse(&bytes) {
-            Ok(parsed) => out.docs.push(Doc {
-                path,
-                buildpack,
-                layer,
-                ext,
-                parsed,
-            }),
+            Ok(parsed) => {
+                packages += parsed.packages.len();
+                out.docs.push(Doc {
+                    path,
+                    buildpack,
+                    layer,
+                    ext,
+                    parsed,
+                })
+            }
             Err(e) => out.notes.push(format!("`{shown}`: {e}")),
         }
     }

@@ -93,7 +93,11 @@ fn values_are_cut_to_what_is_shown() {
     let long = "x".repeat(100_000);
     let doc = format!(r#"{{"artifacts":[{{"name":"{long}","version":"{long}"}}]}}"#);
     let p = parse(doc.as_bytes()).unwrap();
-    assert!(p.packages[0].name.len() < 300, "{}", p.packages[0].name.len());
+    assert!(
+        p.packages[0].name.len() < 300,
+        "{}",
+        p.packages[0].name.len()
+    );
     assert!(p.packages[0].version.ends_with("more bytes)"));
 }
 
@@ -320,5 +324,30 @@ fn oversized_documents_are_notes() {
     assert_eq!(
         l.notes,
         ["SBOM `cnb/sbom/bom.cdx.json` is larger than the 32 MiB limit; not read"]
+    );
+}
+
+#[test]
+fn a_layer_of_many_documents_is_bounded_in_total() {
+    // Five documents of 50 000 packages each: the fifth passes the layer's package budget.
+    let n = crate::limits::SBOM_PACKAGES_MAX;
+    let mut doc = String::from(r#"{"artifacts":["#);
+    for i in 0..n {
+        if i > 0 {
+            doc.push(',');
+        }
+        doc.push_str(&format!(r#"{{"name":"p{i}"}}"#));
+    }
+    doc.push_str("]}");
+    let paths: Vec<String> = (0..5)
+        .map(|i| format!("layers/sbom/launch/b/l{i}/sbom.syft.json"))
+        .collect();
+    let files: Vec<(&str, &[u8])> = paths.iter().map(|p| (p.as_str(), doc.as_bytes())).collect();
+    let l = scan_layer(&tar(&files, &[])[..]).unwrap();
+    assert_eq!(l.docs.len(), 4);
+    assert!(
+        l.notes[0].contains("the rest were not read"),
+        "{:?}",
+        l.notes
     );
 }

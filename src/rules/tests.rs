@@ -630,7 +630,9 @@ summary = "s"
     );
     assert_eq!(f.diagnostics.len(), 1);
     assert!(
-        f.diagnostics[0].message.contains("`purl-type` narrows a `package` rule"),
+        f.diagnostics[0]
+            .message
+            .contains("`purl-type` narrows a `package` rule"),
         "{:?}",
         f.diagnostics
     );
