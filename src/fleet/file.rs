@@ -40,6 +40,8 @@ pub struct Service {
     pub fail_on: FailOn,
     /// Platform.
     pub platform: Platform,
+    /// `sbom = true`: compare the packages in the images' SBOM layers (as `diff --sbom`).
+    pub sbom: bool,
 }
 
 /// A validated fleet.
@@ -71,7 +73,7 @@ impl FleetFile {
     }
 }
 
-const DEFAULT_KEYS: &[&str] = &["platform", "fail-on", "rules", "rollback-targets"];
+const DEFAULT_KEYS: &[&str] = &["platform", "fail-on", "rules", "rollback-targets", "sbom"];
 const SERVICE_KEYS: &[&str] = &[
     "name",
     "deployed",
@@ -81,6 +83,7 @@ const SERVICE_KEYS: &[&str] = &[
     "rules",
     "fail-on",
     "platform",
+    "sbom",
 ];
 
 fn fail_on(ctx: &mut Ctx<'_>, t: &TableView<'_, '_>) -> Option<Option<FailOn>> {
@@ -166,6 +169,10 @@ pub fn parse_fleet(name: &str, text: &str, base: &Path) -> FleetFile {
         ),
         None => (None, None, Vec::new(), None),
     };
+    let d_sbom = defaults
+        .as_ref()
+        .and_then(|d| d.flag(&mut ctx, "sbom"))
+        .map(|b| *b.get_ref());
     let mut services = Vec::new();
     let mut seen: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
     match root.get("service").map(|v| (v.get_ref(), v.span())) {
@@ -279,6 +286,7 @@ pub fn parse_fleet(name: &str, text: &str, base: &Path) -> FleetFile {
                 rules.extend(rule_paths(&mut ctx, &t, base));
                 let f = fail_on(&mut ctx, &t);
                 let p = platform(&mut ctx, &t);
+                let sbom = t.flag(&mut ctx, "sbom").map(|b| *b.get_ref());
                 if ctx.diags.len() > before {
                     continue;
                 }
@@ -292,6 +300,7 @@ pub fn parse_fleet(name: &str, text: &str, base: &Path) -> FleetFile {
                         .flatten()
                         .or_else(|| d_platform.clone())
                         .unwrap_or_else(Platform::linux_amd64),
+                    sbom: sbom.or(d_sbom).unwrap_or(false),
                 });
             }
         }

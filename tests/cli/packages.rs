@@ -382,3 +382,53 @@ fn archives_give_the_same_packages() {
     let (_, local, _) = json(&["--sbom", BEFORE, AFTER]);
     assert_eq!(from_archive["packages"], local["packages"]);
 }
+
+#[test]
+fn fleet_sbom_true_compares_the_packages_of_the_roles() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.toml");
+    std::fs::write(
+        &fleet,
+        format!(
+            "[defaults]\nsbom = true\n\n[[service]]\nname = \"shop\"\ndeployed = \"{BEFORE}\"\ncandidate = \"{AFTER}\"\n\n\
+             [[service]]\nname = \"no-sbom\"\nsbom = false\ndeployed = \"{BEFORE}\"\ncandidate = \"{AFTER}\"\n"
+        ),
+    )
+    .unwrap();
+    let run = bpdrift()
+        .args(["report", "--fleet"])
+        .arg(&fleet)
+        .arg("--history")
+        .arg(dir.path().join("h.sqlite"))
+        .args([
+            "--format",
+            "json",
+            "--now",
+            "2026-11-20T06:00:00Z",
+            "--no-cache",
+        ])
+        .run();
+    let v: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", run.stdout, run.stderr));
+    let verdict = |name: &str| {
+        v["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["drift"][0]["verdict"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        verdict("shop").contains("run image: 3 OS packages changed (libssl3"),
+        "{}",
+        verdict("shop")
+    );
+    assert!(
+        !verdict("no-sbom").contains("OS packages"),
+        "{}",
+        verdict("no-sbom")
+    );
+}
