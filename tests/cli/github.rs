@@ -1660,8 +1660,7 @@ fn an_app_token_keeps_one_comment_and_pushes_find_their_pull_request() {
     let body = &api
         .comments(12)
         .into_iter()
-        .filter(|c| c.login == BOT)
-        .next_back()
+        .rfind(|c| c.login == BOT)
         .unwrap()
         .body;
     assert!(body.contains("#### Packages (from the SBOMs)"), "{body}");
