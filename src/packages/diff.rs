@@ -101,6 +101,21 @@ impl GroupDiff {
             return None;
         }
         let loc = &self.location;
+        // A run image whose packages one side does not record at all (no SBOM layer, no label)
+        // did not gain or lose them: say which side is silent.
+        if *loc == Location::RunImage
+            && (self.sources_before.is_empty() || self.sources_after.is_empty())
+        {
+            let (n, side) = if self.sources_before.is_empty() {
+                (self.added, "old")
+            } else {
+                (self.removed, "new")
+            };
+            return Some(format!(
+                "run image: {n} {} (not recorded in the {side} image)",
+                loc.noun(n)
+            ));
+        }
         let mut parts = Vec::new();
         if self.changed > 0 {
             // The biggest moves first: a major bump says more than a rebuild.

@@ -314,6 +314,16 @@ fn legacy_label() {
         p.notes
     );
     assert!(ImagePackages::labels_only(&ImageMetadata::default()).is_empty());
+    // One side without any record of its OS packages: not "added".
+    let d = diff(
+        &ImagePackages::labels_only(&ImageMetadata::default()),
+        &ImagePackages::labels_only(&newer),
+        false,
+    );
+    assert_eq!(
+        d.phrases(),
+        ["run image: 1 OS package (not recorded in the old image)"]
+    );
 }
 
 #[test]
