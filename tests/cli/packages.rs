@@ -381,6 +381,26 @@ fn archives_give_the_same_packages() {
     assert_eq!(code, 0, "{stderr}");
     let (_, local, _) = json(&["--sbom", BEFORE, AFTER]);
     assert_eq!(from_archive["packages"], local["packages"]);
+    // docker-archive: uncompressed layers named by diffID, found by position all the same.
+    let file = dir.path().join("after.docker.tar");
+    let status = std::process::Command::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            AFTER,
+            &format!("docker-archive:{}:example.com/app:after", file.display()),
+        ])
+        .current_dir(crate::common::root())
+        .status()
+        .expect("skopeo");
+    assert!(status.success());
+    let docker = format!("docker-archive:{}", file.display());
+    let (code, from_docker, stderr) = json(&["--sbom", BEFORE, &docker]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        from_docker["packages"]["groups"],
+        local["packages"]["groups"]
+    );
 }
 
 #[test]
