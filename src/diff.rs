@@ -46,6 +46,9 @@ pub enum Category {
     Rollback,
     /// The JVM memory prediction (`diff --memory`).
     Memory,
+    /// A package from the images' SBOMs or packages label (`diff --sbom`); only rules and
+    /// findings see it as a change, the report keeps packages in `packages`.
+    Package,
 }
 
 impl Category {
@@ -66,6 +69,7 @@ impl Category {
             Self::Config => "config",
             Self::Rollback => "rollback",
             Self::Memory => "memory",
+            Self::Package => "package",
         }
     }
 
@@ -87,6 +91,7 @@ impl Category {
             Self::Config => "config",
             Self::Rollback => "rollback target",
             Self::Memory => "memory",
+            Self::Package => "package",
         }
     }
 

@@ -27,6 +27,7 @@ pub(crate) mod limits;
 pub(crate) mod memory;
 pub(crate) mod metadata;
 pub(crate) mod net;
+pub(crate) mod packages;
 pub(crate) mod pipeline;
 #[cfg(test)]
 mod proptests;
@@ -52,6 +53,8 @@ pub use rules::{RuleFile, parse_file as parse_rule_file, render_diagnostics};
 pub mod fuzzing {
     pub use crate::fleet::file::parse_fleet;
     pub use crate::memory::{LayerSummary, Scanner, jar_classes};
+    pub use crate::packages::dpkg::compare_deb;
+    pub use crate::packages::sbom::{parse as parse_sbom, scan_layer as scan_sbom_layer};
     pub use crate::redact::{redact_value, scrub, without_values};
     pub use crate::reference::{ImageRef, Platform};
     pub use crate::source::manifest;

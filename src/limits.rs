@@ -29,6 +29,19 @@ pub const JAR_ENTRIES_MAX: usize = 200_000;
 pub const NESTED_JAR_MAX: u64 = 64 << 20;
 /// Bytes of one jar (in a layer) read into memory to walk its central directory.
 pub const JAR_MAX: u64 = 256 << 20;
+/// One SBOM document read from a layer (`diff --sbom`); a larger one is a note, not read. Paketo's
+/// jammy run-image SBOMs are about 1 MB; a syft document of a big app a few MB.
+pub const SBOM_DOC_MAX: u64 = 32 << 20;
+/// SBOM documents read from one layer (a launch SBOM layer holds about three per buildpack layer).
+pub const SBOM_DOCS_MAX: usize = 1024;
+/// Bytes of SBOM documents read from one layer, all documents together: past it the rest is a note
+/// (a hostile layer of a thousand 32 MiB documents costs minutes of parsing otherwise).
+pub const SBOM_LAYER_MAX: u64 = 256 << 20;
+/// Packages kept from one layer's documents together; past it the rest is a note.
+pub const SBOM_LAYER_PACKAGES_MAX: usize = 200_000;
+/// Packages kept from one SBOM array or the legacy packages label (a run image has a few hundred,
+/// a big app a few thousand); the rest are counted, not stored.
+pub const SBOM_PACKAGES_MAX: usize = 50_000;
 /// A value as it appears in an error message or a table cell.
 pub const SHOWN_VALUE_MAX: usize = 200;
 

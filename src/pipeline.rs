@@ -3,7 +3,7 @@
 //! all`), `bpdrift github comment` runs it for the PR comment, and the fleet report runs its pure
 //! stage ([`assess_pair`]) over images it fetched once for many pairs.
 //!
-//! Only [`diff_pair`], [`diff_platforms`] and [`memory_inputs`] do I/O (through
+//! Only [`diff_pair`], [`diff_platforms`], [`memory_inputs`] and [`sbom_packages`] do I/O (through
 //! [`Fetcher`]); [`assess_pair`] is pure.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,6 +31,8 @@ pub(crate) struct Request<'a> {
     pub(crate) env: &'a std::collections::BTreeMap<String, String>,
     /// Keep unchanged items in the report.
     pub(crate) all: bool,
+    /// Read the SBOM layers and compare the packages in them (`--sbom`).
+    pub(crate) sbom: bool,
 }
 
 /// Why the pipeline could not produce a report.
@@ -80,7 +82,18 @@ pub(crate) async fn diff_pair(
             Some(MemoryDiff::new(limit, pb?, pa?))
         }
     };
-    Ok(crate::report::assess(&b, &a, req.rules, req.all, memory))
+    let packages = if req.sbom {
+        let (pb, pa) = tokio::join!(
+            sbom_packages(fetcher, req.before, &b),
+            sbom_packages(fetcher, req.after, &a)
+        );
+        Some((pb?, pa?))
+    } else {
+        None
+    };
+    Ok(crate::report::assess(
+        &b, &a, req.rules, req.all, memory, packages,
+    ))
 }
 
 /// `--platform all`: every platform either image has, paired; a platform only one side has is
@@ -132,6 +145,83 @@ async fn platforms(fetcher: &Fetcher, reference: &ImageRef) -> Result<Vec<Platfo
         architecture: m.architecture,
         variant: m.variant,
     }])
+}
+
+/// The packages of `image`, read from only its two SBOM layers: the run image's (the diffID in
+/// `io.buildpacks.base.sbom`) and the launch SBOM layer (`lifecycle.metadata.sbom.sha`), each
+/// mapped to its blob by its position in `rootfs.diff_ids`. What a layer holds is cached by its
+/// digest, so a rerun reads no layer. A layer that is not recorded, or recorded but not in the
+/// image, is a note, never an error.
+pub(crate) async fn sbom_packages(
+    fetcher: &Fetcher,
+    reference: &ImageRef,
+    image: &Image,
+) -> Result<crate::packages::ImagePackages, SourceError> {
+    use crate::packages::{ImagePackages, sbom::LayerSboms};
+    const KIND: &str = "sbom-v1";
+    let m = &image.metadata;
+    let mut notes = Vec::new();
+    let run_id = m.labels.get(crate::packages::label::BASE_SBOM).cloned();
+    let launch_id = m.layer_map.as_ref().and_then(|l| l.sbom.clone());
+    if run_id.is_none() && launch_id.is_none() {
+        notes.push("no SBOM layer recorded".to_string());
+    } else if run_id.is_none()
+        && !m
+            .labels
+            .contains_key(crate::packages::label::PAKETO_PACKAGES)
+    {
+        notes.push(format!(
+            "the run image records no SBOM layer (no {} label)",
+            crate::packages::label::BASE_SBOM
+        ));
+    }
+    let position = |id: &Option<String>, what: &str, notes: &mut Vec<String>| {
+        let id = id.as_ref()?;
+        let i = m.diff_ids.iter().position(|d| d == id);
+        if i.is_none() || i.is_some_and(|i| i >= image.layers.len()) {
+            notes.push(format!(
+                "the {what} SBOM layer `{}` is not one of the image's layers",
+                crate::text::short_digest(id)
+            ));
+            return None;
+        }
+        i
+    };
+    let run_i = position(&run_id, "run image's", &mut notes);
+    let launch_i = position(&launch_id, "launch", &mut notes);
+    let mut found: BTreeMap<usize, LayerSboms> = BTreeMap::new();
+    let mut missing = Vec::new();
+    for i in [run_i, launch_i].into_iter().flatten() {
+        let cached = fetcher
+            .cache()
+            .and_then(|c| c.get_derived(KIND, &image.layers[i].digest))
+            .and_then(|j| serde_json::from_str(&j).ok());
+        match cached {
+            Some(s) => {
+                found.insert(i, s);
+            }
+            None if !missing.contains(&i) => missing.push(i),
+            None => {}
+        }
+    }
+    let mut read: Vec<(usize, LayerSboms)> = Vec::new();
+    let verified = fetcher
+        .read_layers(reference, image, &missing, &mut |i, tar| {
+            read.push((i, crate::packages::sbom::scan_layer(tar)?));
+            Ok(())
+        })
+        .await?;
+    for (i, s) in read {
+        if verified.contains(&i)
+            && let (Some(c), Ok(j)) = (fetcher.cache(), serde_json::to_string(&s))
+        {
+            c.put_derived(KIND, &image.layers[i].digest, &j);
+        }
+        found.insert(i, s);
+    }
+    let run = run_i.and_then(|i| found.get(&i));
+    let launch = launch_i.and_then(|i| found.get(&i));
+    Ok(ImagePackages::assemble(m, run, launch, notes))
 }
 
 /// The calculator's inputs of `image`, read from the layers that can hold them: those the

@@ -4,7 +4,8 @@
 //!
 //! Parsers covered here: image references, image configs and their labels, manifests and
 //! indexes, rule and fleet TOML, layer tars (whiteouts, `env.launch` files, jars), jars (zip),
-//! durations, sizes, RFC 3339 and HTTP dates, meminfo, secret redaction, docker config files.
+//! durations, sizes, RFC 3339 and HTTP dates, meminfo, secret redaction, docker config files,
+//! SBOM documents and the layers that hold them, package versions (dpkg's order).
 //! Auth challenges and registry error bodies: `source::registry` tests (private parsers).
 
 use std::time::{Duration, Instant};
@@ -227,5 +228,36 @@ proptest! {
         bounded(SECOND, || {
             let _ = rt.block_on(crate::source::auth::lookup_docker_config(&p, "ghcr.io"));
         });
+    }
+
+    #[test]
+    fn sbom_documents(s in jsonish()) {
+        bounded(SECOND, || { let _ = crate::packages::sbom::parse(s.as_bytes()); });
+    }
+
+    #[test]
+    fn sbom_layers(data in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        bounded(SECOND, || { let _ = crate::packages::sbom::scan_layer(&data[..]); });
+    }
+
+    #[test]
+    fn dpkg_order_is_a_total_order(
+        a in "([0-9]:)?[0-9a-z.+~]{0,8}(-[0-9a-z.+~]{1,6})?",
+        b in "([0-9]:)?[0-9a-z.+~]{0,8}(-[0-9a-z.+~]{1,6})?",
+        c in "([0-9]:)?[0-9a-z.+~]{0,8}(-[0-9a-z.+~]{1,6})?",
+    ) {
+        use crate::packages::dpkg::{classify_deb, compare_deb};
+        use std::cmp::Ordering::*;
+        prop_assert_eq!(compare_deb(&a, &b), compare_deb(&b, &a).reverse());
+        if compare_deb(&a, &b) != Greater && compare_deb(&b, &c) != Greater {
+            prop_assert_ne!(compare_deb(&a, &c), Greater);
+        }
+        // The class agrees with the order: none exactly when equal, a downgrade exactly when lower.
+        let class = classify_deb(&a, &b);
+        prop_assert_eq!(class.is_none(), compare_deb(&a, &b) == Equal);
+        prop_assert_eq!(
+            class == Some(crate::version::VersionClass::Downgrade),
+            compare_deb(&b, &a) == Less
+        );
     }
 }

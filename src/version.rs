@@ -50,6 +50,9 @@ pub enum VersionClass {
     /// Only build metadata changed (`1.2.3 → 1.2.3+build.5`): semver gives it no precedence,
     /// so it is neither up nor down, but it is a comparable, different build.
     BuildMetadata,
+    /// Only the packaging revision moved, upwards (Debian `3.0.2-0ubuntu1.9 → 3.0.2-0ubuntu1.10`):
+    /// the same upstream version, rebuilt or patched by the distribution.
+    Revision,
     /// The new version is lower.
     Downgrade,
     /// At least one side is not a version bpdrift can order; the strings differ.
@@ -65,6 +68,7 @@ impl VersionClass {
             Self::Patch => "patch",
             Self::Prerelease => "prerelease",
             Self::BuildMetadata => "build-metadata",
+            Self::Revision => "revision",
             Self::Downgrade => "downgrade",
             Self::NotComparable => "not-comparable",
         }

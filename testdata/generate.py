@@ -608,10 +608,13 @@ def platform_fields(arch: str) -> dict[str, str]:
     return fields
 
 
-def jammy_run_image(inp: Inputs, arch: str, patched: bool = False) -> RunImage:
+def jammy_run_image(inp: Inputs, arch: str, patched: bool = False,
+                    os_packages: list[tuple[str, str]] | None = None) -> RunImage:
     """paketobuildpacks/run-jammy-base (synthesized after paketo-buildpacks/jammy-base-stack stack.toml).
 
-    `patched`: the next build of the same run image (an OpenSSL fix and a new top layer), what `pack rebase` moves to."""
+    `patched`: the next build of the same run image (an OpenSSL fix and a new top layer), what `pack rebase` moves to.
+    `os_packages`: the run image carries its OS package SBOM (/cnb/sbom/bom.cdx.json) in a layer of its own, named by the
+    io.buildpacks.base.sbom label, as Paketo's jammy stacks do."""
     stack = inp.jammy_stack
     labels = {
         "io.buildpacks.stack.description": stack["run"]["description"],
@@ -631,21 +634,31 @@ def jammy_run_image(inp: Inputs, arch: str, patched: bool = False) -> RunImage:
         run_layers[1][f"{lib}/libssl.so.3"] = exe(f"placeholder for OpenSSL of run-jammy-base, 2023-06-15 fix (linux/{arch})\n")
         run_layers[2]["/etc/cnb-run-image-build"] = "2023-06-15\n"
         labels["io.buildpacks.stack.released"] = "2023-06-15T00:00:00Z"
+    layer_names = ["run: os", "run: packages", "run: cnb user"]
+    if os_packages is not None:
+        sbom_layer: Layer = {"/cnb/sbom/bom.cdx.json": cyclonedx_json(
+            [deb_component(name, version, arch) for name, version in os_packages], "paketobuildpacks/run-jammy-base")}
+        run_layers.append(sbom_layer)
+        layer_names.append("run: sbom")
+        labels["io.buildpacks.base.sbom"] = diff_id(sbom_layer)
     image = Image(
         layers=run_layers,
         config={**platform_fields(arch), "created": "2023-06-15T00:00:00Z" if patched else "2023-05-30T00:00:00Z",
                 "config": {"User": f"{uid}:{gid}", "Env": [f"PATH={BASE_PATH}"], "Labels": dict(sorted(labels.items()))}},
-        layer_names=["run: os", "run: packages", "run: cnb user"],
+        layer_names=layer_names,
     )
     return RunImage("paketobuildpacks/run-jammy-base", "latest", build(image), labels)
 
 
-def bionic_run_image() -> RunImage:
-    """A 2019/2020-era bionic run image (synthesized)."""
+def bionic_run_image(packages: list[dict[str, Any]] | None = None) -> RunImage:
+    """A 2019/2020-era bionic run image (synthesized); `packages`: the io.paketo.stack.packages label Paketo's bionic
+    run images carried (jam's stack packages: name, version, arch, source, summary)."""
     labels = {
         "io.buildpacks.stack.id": "io.buildpacks.stacks.bionic",
         "io.buildpacks.stack.mixins": go_json(["ca-certificates", "libssl1.1", "openssl", "tzdata", "zlib1g"]),
     }
+    if packages is not None:
+        labels["io.paketo.stack.packages"] = go_json(packages)
     image = Image(
         layers=ubuntu_run_layers(OS_RELEASE_BIONIC, "amd64", "a bionic run image", ("cnb", 1000, 1000)),
         config={**platform_fields("amd64"), "created": "2020-06-01T00:00:00Z",
@@ -685,6 +698,88 @@ def helper_layer(bp_id: str, version: str, names: list[str], arch: str) -> Layer
     for name in names:
         files[f"{d}/exec.d/{name}"] = Symlink(f"{d}/helper")
     return files
+
+
+SBOM_SHAPES = HERE / "sbom"  # real documents (each with a .source line); the generated SBOMs keep their shape
+
+
+def sbom_shape(name: str) -> Any:
+    return json.loads((SBOM_SHAPES / name).read_text(encoding="utf-8"))
+
+
+def deb_component(name: str, version: str, arch: str) -> dict[str, str]:
+    return {"name": name, "version": version, "type": "deb",
+            "purl": f"pkg:deb/ubuntu/{name}@{version}?arch={arch}&distro=ubuntu-22.04"}
+
+
+def cyclonedx_json(packages: list[dict[str, str]], subject: str) -> str:
+    """CycloneDX 1.6 after syft's own encoder output (testdata/sbom/syft-cyclonedx-1.6.cdx.json): its metadata, its deb
+    component as the template of every component, its operating-system component last."""
+    doc = sbom_shape("syft-cyclonedx-1.6.cdx.json")
+    template, os_component = doc["components"][1], doc["components"][2]
+    doc["serialNumber"] = "urn:uuid:" + str(uuid_of(subject + "".join(p["purl"] for p in packages)))
+    doc["metadata"]["component"]["name"] = subject
+    comps = []
+    for p in packages:
+        c = json.loads(json.dumps(template))
+        c.update({"bom-ref": p["purl"], "name": p["name"], "version": p["version"], "purl": p["purl"]})
+        c.pop("cpe", None)
+        c["properties"] = [{"name": "syft:package:type", "value": p["type"]}]
+        comps.append(c)
+    os_component = {**os_component, "bom-ref": "os:ubuntu@22.04", "name": "ubuntu", "version": "22.04",
+                    "description": "ubuntu", "swid": {"tagId": "ubuntu", "name": "ubuntu", "version": "22.04"},
+                    "properties": [{"name": "syft:distro:id", "value": "ubuntu"},
+                                   {"name": "syft:distro:versionID", "value": "22.04"}]}
+    doc["components"] = comps + [os_component]
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def spdx_json(packages: list[dict[str, str]], subject: str) -> str:
+    """SPDX 2.3 after syft's own encoder output (testdata/sbom/syft-spdx-2.3.spdx.json)."""
+    doc = sbom_shape("syft-spdx-2.3.spdx.json")
+    template = doc["packages"][1]
+    doc["name"] = subject
+    doc["documentNamespace"] = f"https://paketo.io/sbom/{subject}"
+    pkgs = []
+    for i, p in enumerate(packages):
+        c = json.loads(json.dumps(template))
+        c.update({"name": p["name"], "SPDXID": f"SPDXRef-Package-{p['type']}-{p['name']}-{i}", "versionInfo": p["version"],
+                  "sourceInfo": f"acquired package info from {subject}"})
+        c["externalRefs"] = [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": p["purl"]}]
+        pkgs.append(c)
+    doc["packages"] = pkgs
+    doc["relationships"] = [{"spdxElementId": "SPDXRef-DOCUMENT", "relatedSpdxElement": c["SPDXID"],
+                             "relationshipType": "DESCRIBES"} for c in pkgs]
+    return json.dumps(doc, indent=1) + "\n"
+
+
+def syft_doc(packages: list[dict[str, str]], subject: str) -> str:
+    """syft JSON (schema 16.0.24) after syft's own encoder output (testdata/sbom/syft-json.syft.json)."""
+    doc = sbom_shape("syft-json.syft.json")
+    template = doc["artifacts"][0]
+    arts = []
+    for p in packages:
+        a = json.loads(json.dumps(template))
+        a.update({"id": hashlib.sha256(p["purl"].encode()).hexdigest()[:16], "name": p["name"], "version": p["version"],
+                  "type": p["type"], "foundBy": "java-archive-cataloger", "purl": p["purl"], "language": "java",
+                  "metadataType": "java-archive", "metadata": {"virtualPath": f"{subject}/{p['name']}-{p['version']}.jar"}})
+        a["locations"] = [{"path": f"{subject}/{p['name']}-{p['version']}.jar"}]
+        a["cpes"] = []
+        arts.append(a)
+    doc["artifacts"] = arts
+    doc["source"] = {"id": "", "name": subject, "version": "", "type": "directory", "metadata": {"path": subject}}
+    doc.pop("distro", None)
+    doc["schema"] = {"version": "16.0.24", "url": "https://raw.githubusercontent.com/anchore/syft/main/schema/json/schema-16.0.24.json"}
+    return json.dumps(doc, indent=1) + "\n"
+
+
+def uuid_of(text: str) -> str:
+    h = hashlib.sha256(text.encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def maven(group: str, name: str, version: str) -> dict[str, str]:
+    return {"name": name, "version": version, "type": "java-archive", "purl": f"pkg:maven/{group}/{name}@{version}"}
 
 
 def syft_json(artifacts: list[dict[str, str]], target: str) -> str:
@@ -952,6 +1047,8 @@ class JavaApp:
     # attribution fixtures (the defaults keep every other image unchanged)
     app_change: bool = False  # a code change: the application slice gets one more property
     jre_rebuild: bool = False  # the jre layer rebuilt at the same buildpack version (a new trust store)
+    # package fixtures: real-format SBOMs (CycloneDX jre, SPDX spring-cloud-bindings, syft JSON app libraries)
+    app_libraries: list[dict[str, str]] | None = None
 
 
 def paketo_java_image(inp: Inputs, app: JavaApp, run: RunImage) -> tuple[Image, dict[str, str]]:
@@ -1019,9 +1116,16 @@ def paketo_java_image(inp: Inputs, app: JavaApp, run: RunImage) -> tuple[Image, 
                 f"{d}/env.launch/JAVA_TOOL_OPTIONS.delim": " ",
                 f"{d}/env.launch/MALLOC_ARENA_MAX.default": "2",
             }, go_map({"cert-file": cert_file, "dependency": jre_dep}))
-            sbom_files[f"/layers/sbom/launch/{esc(bp_id)}/jre/sbom.syft.json"] = syft_json(
-                [{"name": jre_dep["name"], "version": jre_dep["version"], "purl": jre_dep["purl"]}], d)
+            if app.app_libraries is None:
+                sbom_files[f"/layers/sbom/launch/{esc(bp_id)}/jre/sbom.syft.json"] = syft_json(
+                    [{"name": jre_dep["name"], "version": jre_dep["version"], "purl": jre_dep["purl"]}], d)
+            else:
+                sbom_files[f"/layers/sbom/launch/{esc(bp_id)}/jre/sbom.cdx.json"] = cyclonedx_json(
+                    [{"name": "bellsoft-jre", "version": jre_dep["version"], "purl": jre_dep["purl"], "type": "generic"}], d)
         elif bp_id == "paketo-buildpacks/executable-jar":
+            if app.app_libraries is not None:
+                # what executable-jar records of the application (its jars, found by syft): not in a layer of its own
+                sbom_files[f"/layers/sbom/launch/{esc(bp_id)}/sbom.syft.json"] = syft_doc(app.app_libraries, "/workspace")
             d = bp_layer_dir(bp_id, "classpath")
             bp_layers["classpath"] = add(bp_id, "classpath", {f"{d}/env/CLASSPATH.delim": ":", f"{d}/env/CLASSPATH.prepend": "/workspace"},
                                          {"classpath": ["/workspace"], "launch": True}, build=True)
@@ -1036,8 +1140,12 @@ def paketo_java_image(inp: Inputs, app: JavaApp, run: RunImage) -> tuple[Image, 
                                 else f"placeholder for spring-cloud-bindings-{scb['version']}.jar\n")
             bp_layers["spring-cloud-bindings"] = add(bp_id, "spring-cloud-bindings", {
                 f"{d}/spring-cloud-bindings-{scb['version']}.jar": scb_jar}, scb)
-            sbom_files[f"/layers/sbom/launch/{esc(bp_id)}/spring-cloud-bindings/sbom.syft.json"] = syft_json(
-                [{"name": scb["name"], "version": scb["version"], "purl": scb["purl"]}], d)
+            if app.app_libraries is None:
+                sbom_files[f"/layers/sbom/launch/{esc(bp_id)}/spring-cloud-bindings/sbom.syft.json"] = syft_json(
+                    [{"name": scb["name"], "version": scb["version"], "purl": scb["purl"]}], d)
+            else:
+                sbom_files[f"/layers/sbom/launch/{esc(bp_id)}/spring-cloud-bindings/sbom.spdx.json"] = spdx_json(
+                    [{"name": "spring-cloud-bindings", "version": scb["version"], "purl": scb["purl"], "type": "maven"}], d)
             d = bp_layer_dir(bp_id, "web-application-type")
             bp_layers["web-application-type"] = add(bp_id, "web-application-type", {
                 f"{d}/env.launch/BPL_JVM_THREAD_COUNT.default": app.thread_count},  # 250: servlet app (spring-boot >= 5.24.0)
@@ -1520,6 +1628,42 @@ JAVA_NOTES = [
 ]
 
 
+# OS packages of the run image (Ubuntu 22.04 names and version strings), before and after a rebase: a security
+# revision (libssl3/openssl), a tzdata update, one package added (libgnutls30), one removed (libtasn1-6); zlib1g keeps
+# its epoch version. sbom-next moves libssl3/openssl once more.
+JAMMY_PACKAGES_BEFORE = [("ca-certificates", "20230311ubuntu0.22.04.1"), ("libc6", "2.35-0ubuntu3.1"),
+                         ("libssl3", "3.0.2-0ubuntu1.9"), ("libtasn1-6", "4.18.0-4build1"), ("openssl", "3.0.2-0ubuntu1.9"),
+                         ("tzdata", "2023c-0ubuntu0.22.04.1"), ("zlib1g", "1:1.2.11.dfsg-2ubuntu9.2")]
+JAMMY_PACKAGES_AFTER = [("ca-certificates", "20230311ubuntu0.22.04.1"), ("libc6", "2.35-0ubuntu3.1"),
+                        ("libgnutls30", "3.7.3-4ubuntu1.2"), ("libssl3", "3.0.2-0ubuntu1.10"), ("openssl", "3.0.2-0ubuntu1.10"),
+                        ("tzdata", "2023c-0ubuntu0.22.04.2"), ("zlib1g", "1:1.2.11.dfsg-2ubuntu9.2")]
+JAMMY_PACKAGES_NEXT = [(n, {"libssl3": "3.0.2-0ubuntu1.12", "openssl": "3.0.2-0ubuntu1.12"}.get(n, v))
+                       for n, v in JAMMY_PACKAGES_AFTER]
+APP_LIBRARIES_BEFORE = [maven("org.springframework", "spring-core", "6.0.9"),
+                        maven("org.springframework.boot", "spring-boot", "3.1.0"),
+                        maven("org.apache.tomcat.embed", "tomcat-embed-core", "10.1.8"),
+                        maven("org.yaml", "snakeyaml", "1.33")]
+APP_LIBRARIES_AFTER = [maven("org.springframework", "spring-core", "6.0.10"),
+                       maven("org.springframework.boot", "spring-boot", "3.1.1"),
+                       maven("org.apache.tomcat.embed", "tomcat-embed-core", "10.1.10"),
+                       maven("com.fasterxml.jackson.core", "jackson-core", "2.15.2")]
+
+
+def bionic_packages(ssl: str, tz: str) -> list[dict[str, Any]]:
+    """io.paketo.stack.packages entries after paketo-buildpacks/stacks' jam output (name, version, arch, source, summary)."""
+    def p(name: str, version: str, src: str, upstream: str, summary: str) -> dict[str, Any]:
+        return {"name": name, "version": version, "arch": "amd64",
+                "source": {"name": src, "version": version, "upstreamVersion": upstream}, "summary": summary}
+    return [p("ca-certificates", "20211016ubuntu0.18.04.1", "ca-certificates", "20211016", "Common CA certificates"),
+            p("libssl1.1", ssl, "openssl", "1.1.1", "Secure Sockets Layer toolkit - shared libraries"),
+            p("tzdata", tz, "tzdata", tz.split("-")[0], "time zone and daylight-saving time data"),
+            p("zlib1g", "1:1.2.11.dfsg-0ubuntu2.2", "zlib", "1.2.11.dfsg", "compression library - runtime")]
+
+
+BIONIC_PACKAGES_BEFORE = bionic_packages("1.1.1-1ubuntu2.1~18.04.21", "2022g-0ubuntu0.18.04")
+BIONIC_PACKAGES_AFTER = bionic_packages("1.1.1-1ubuntu2.1~18.04.22", "2023c-0ubuntu0.18.04")
+
+
 def generate(out: Path) -> dict[str, Any]:
     inp = Inputs()
     files: dict[str, bytes] = {}  # relative to testdata/
@@ -1571,6 +1715,17 @@ def generate(out: Path) -> dict[str, Any]:
     rebased, rebased_labels = variant(JavaApp("9.9.0"), run_patched)
     jre_rebuilt, jre_rebuilt_labels = variant(JavaApp("9.9.0", jre_rebuild=True))
 
+    # package fixtures: SBOM layers with real-format documents, and the legacy packages label
+    sbom_run_before = jammy_run_image(inp, "amd64", os_packages=JAMMY_PACKAGES_BEFORE)
+    sbom_run_after = jammy_run_image(inp, "amd64", patched=True, os_packages=JAMMY_PACKAGES_AFTER)
+    sbom_run_next = jammy_run_image(inp, "amd64", patched=True, os_packages=JAMMY_PACKAGES_NEXT)
+    sbom_before, sbom_before_labels = variant(JavaApp("9.10.0", jre_version="17.0.6", app_libraries=APP_LIBRARIES_BEFORE),
+                                              sbom_run_before)
+    sbom_after, sbom_after_labels = variant(JavaApp("9.10.0", app_libraries=APP_LIBRARIES_AFTER), sbom_run_after)
+    sbom_next, _ = variant(JavaApp("9.10.0", app_libraries=APP_LIBRARIES_AFTER), sbom_run_next)
+    legacy_before = bionic_run_image(BIONIC_PACKAGES_BEFORE)
+    legacy_after = bionic_run_image(BIONIC_PACKAGES_AFTER)
+
     tags: list[tuple[str, Tagged]] = [
         ("incident-good", good),
         ("app-change", app_change),
@@ -1593,6 +1748,11 @@ def generate(out: Path) -> dict[str, Any]:
         ("jvm-threads-50", jvm50),
         ("jvm-threads-250", jvm250),
         ("jvm-incident", jvm_inc),
+        ("sbom-before", sbom_before),
+        ("sbom-after", sbom_after),
+        ("sbom-next", sbom_next),
+        ("run-bionic-packages-a", legacy_before.built),
+        ("run-bionic-packages-b", legacy_after.built),
     ]
     tag_map = dict(tags)
     for rel, data in layout_files(tags).items():
@@ -1710,6 +1870,24 @@ def generate(out: Path) -> dict[str, Any]:
             ("jre-rebuilt", jre_rebuilt_labels, "bellsoft-liberica's jre layer rebuilt at the same buildpack version 10.2.3 "
              "(a new trust store); everything else as incident-good")):
         synth[tag] = (labels_of, source_text(f"labels of tag {tag}: {what}", PETCLINIC_SAMPLE, java_notes("9.9.0")))
+    sbom_note = ("SBOM documents: the run image's /cnb/sbom/bom.cdx.json (CycloneDX 1.6), the jre layer's CycloneDX, "
+                 "spring-cloud-bindings' SPDX 2.3 and executable-jar's syft JSON of the app's libraries are built after the shape "
+                 "of the real documents in testdata/sbom/ (syft's and packit's encoder outputs); package names and versions are "
+                 "Ubuntu 22.04 / Maven Central ones, chosen for the fixture, not read from a real image")
+    synth["sbom-before"] = (sbom_before_labels, source_text(
+        "labels of tag sbom-before: the java 9.10.0 components with JRE 17.0.6 on a run-jammy-base carrying its OS package "
+        "SBOM in a layer of its own (io.buildpacks.base.sbom)", PETCLINIC_SAMPLE, java_notes("9.10.0") + [sbom_note]))
+    synth["sbom-after"] = (sbom_after_labels, source_text(
+        "labels of tag sbom-after: sbom-before rebased onto the 2023-06-15 run image (libssl3/openssl/tzdata revisions, "
+        "libgnutls30 added, libtasn1-6 removed), JRE 17.0.7, newer app libraries", PETCLINIC_SAMPLE,
+        java_notes("9.10.0") + [sbom_note]))
+    for tag, run_image in (("run-bionic-packages-a", legacy_before), ("run-bionic-packages-b", legacy_after)):
+        synth[tag] = (run_image.stack_labels, source_text(
+            f"labels of tag {tag}: a bionic run image with the legacy io.paketo.stack.packages label",
+            "the io.paketo.stack.packages label of labels/paketo-java-petclinic-tiny-platform-0.8-lifecycle-0.13.1.config-labels.json "
+            "(entry fields name, version, arch, source, summary)",
+            ["package versions are bionic-style strings chosen for the fixture (libssl1.1 ~18.04.21 -> ~18.04.22, tzdata "
+             "2022g -> 2023c)"]))
     synth["plain-a"] = (dict(plain["plain-a"].config["config"]["Labels"]), source_text(
         "labels of tag plain-a (repo2docker-style, no io.buildpacks labels)", "a repo2docker image's labels", []))
     synth["plain-b"] = (dict(plain["plain-b"].config["config"]["Labels"]), source_text(

@@ -36,6 +36,10 @@ pub(crate) struct DiffArgs {
     /// e.g. `BPL_JVM_THREAD_COUNT=50`. Repeatable.
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env, requires = "memory")]
     pub(crate) env: Vec<(String, String)>,
+    /// Also compare the packages in both images' SBOMs: the run image's OS packages, what each
+    /// buildpack installed, the application's libraries. Downloads only the SBOM layers.
+    #[arg(long)]
+    pub(crate) sbom: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
@@ -88,6 +92,7 @@ pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
         memory: args.memory,
         env: &env,
         all: args.all,
+        sbom: args.sbom,
     };
     let diffed = match &args.platform {
         PlatformArg::One(p) => pipeline::diff_pair(&fetcher, req, p)

@@ -16,6 +16,10 @@ pub(crate) struct InspectArgs {
     /// Images to inspect.
     #[arg(required = true, value_name = "IMAGE")]
     pub(crate) images: Vec<String>,
+    /// Also list each image's packages from its SBOM layers (run image, buildpacks, app);
+    /// downloads only the SBOM layers.
+    #[arg(long)]
+    pub(crate) sbom: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub(crate) format: ListFormat,
@@ -68,7 +72,28 @@ pub(crate) async fn run(args: InspectArgs, out: &mut dyn Write) -> anyhow::Resul
     let mut failed = false;
     for (r, res) in refs.iter().zip(results) {
         match res {
-            Ok(img) => summaries.push(crate::report::ImageSummary::of(&img)),
+            Ok(img) => {
+                let mut s = crate::report::ImageSummary::of(&img);
+                // The legacy label costs nothing; the SBOM layers only with --sbom.
+                let packages = if args.sbom {
+                    match crate::pipeline::sbom_packages(&fetcher, r, &img).await {
+                        Ok(p) => Some(p),
+                        Err(e) => {
+                            failed = true;
+                            report_error(
+                                anyhow::Error::new(e)
+                                    .context(format!("cannot read the SBOM layers of `{r}`"))
+                                    .as_ref(),
+                            );
+                            None
+                        }
+                    }
+                } else {
+                    Some(crate::packages::ImagePackages::labels_only(&img.metadata))
+                };
+                s.packages = packages.filter(|p| !p.is_empty() || args.sbom);
+                summaries.push(s);
+            }
             Err(e) => {
                 failed = true;
                 report_error(

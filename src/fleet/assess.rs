@@ -32,6 +32,8 @@ pub(crate) struct Observed {
     pub(crate) rollback: BTreeMap<String, Vec<RollbackTarget>>,
     /// The previous finished run.
     pub(crate) previous_run: Option<Run>,
+    /// Services with `sbom = true`: each image's packages from its SBOM layers.
+    pub(crate) packages: BTreeMap<Key, crate::packages::ImagePackages>,
 }
 
 /// The run being assessed.
@@ -218,7 +220,14 @@ pub(crate) fn assess(input: &Context<'_>, observed: Observed) -> Assessed {
                 ) else {
                     continue;
                 };
-                let report = crate::report::assess(a, b, &rules, false, None);
+                let packages = match (
+                    observed.packages.get(&key(first_role)),
+                    observed.packages.get(&key(role)),
+                ) {
+                    (Some(pa), Some(pb)) => Some((pa.clone(), pb.clone())),
+                    _ => None,
+                };
+                let report = crate::report::assess(a, b, &rules, false, None, packages);
                 drift.push(RoleDrift {
                     from: first_role.clone(),
                     to: role.clone(),

@@ -38,8 +38,35 @@ pub(crate) async fn observe(
     }))
     .await;
     let mut observed = Observed::default();
-    for ((s, role, _), res) in jobs.iter().zip(fetched) {
+    // `sbom = true`: the SBOM layers of each image that was read (cached by digest, as in diff).
+    let packages = futures_util::future::join_all(jobs.iter().zip(&fetched).map(
+        |((s, _, r), res)| async move {
+            match res {
+                Ok(img) if s.sbom => Some(crate::pipeline::sbom_packages(fetcher, r, img).await),
+                _ => None,
+            }
+        },
+    ))
+    .await;
+    for (((s, role, _), res), pkgs) in jobs.iter().zip(fetched).zip(packages) {
         let key = (s.name.clone(), (*role).clone());
+        match pkgs {
+            Some(Ok(p)) => {
+                observed.packages.insert(key.clone(), p);
+            }
+            // The image itself was read: its packages' problem is a note, not a failed service.
+            Some(Err(e)) => {
+                let note = format!("SBOM layers unreadable: {}", crate::net::error_chain(&e));
+                observed.packages.insert(
+                    key.clone(),
+                    crate::packages::ImagePackages {
+                        groups: Vec::new(),
+                        notes: vec![note],
+                    },
+                );
+            }
+            None => {}
+        }
         if let Some(prev) = history.previous(&s.name, role, run_id)? {
             observed.previous.insert(key.clone(), prev);
         }

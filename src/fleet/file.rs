@@ -42,6 +42,8 @@ pub struct Service {
     pub fail_on: FailOn,
     /// Platform.
     pub platform: Platform,
+    /// `sbom = true`: compare the packages in the images' SBOM layers (as `diff --sbom`).
+    pub sbom: bool,
 }
 
 /// A validated fleet.
@@ -73,7 +75,14 @@ impl FleetFile {
     }
 }
 
-const DEFAULT_KEYS: &[&str] = &["platform", "fail-on", "rules", "ignore", "rollback-targets"];
+const DEFAULT_KEYS: &[&str] = &[
+    "platform",
+    "fail-on",
+    "rules",
+    "ignore",
+    "rollback-targets",
+    "sbom",
+];
 const SERVICE_KEYS: &[&str] = &[
     "name",
     "deployed",
@@ -84,6 +93,7 @@ const SERVICE_KEYS: &[&str] = &[
     "ignore",
     "fail-on",
     "platform",
+    "sbom",
 ];
 
 fn fail_on(ctx: &mut Ctx<'_>, t: &TableView<'_, '_>) -> Option<Option<FailOn>> {
@@ -182,6 +192,10 @@ pub fn parse_fleet(name: &str, text: &str, base: &Path) -> FleetFile {
         ),
         None => (None, None, Vec::new(), None, Vec::new()),
     };
+    let d_sbom = defaults
+        .as_ref()
+        .and_then(|d| d.flag(&mut ctx, "sbom"))
+        .map(|b| *b.get_ref());
     let mut services = Vec::new();
     let mut seen: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
     match root.get("service").map(|v| (v.get_ref(), v.span())) {
@@ -297,6 +311,7 @@ pub fn parse_fleet(name: &str, text: &str, base: &Path) -> FleetFile {
                 ignore.extend(ignores(&mut ctx, &t));
                 let f = fail_on(&mut ctx, &t);
                 let p = platform(&mut ctx, &t);
+                let sbom = t.flag(&mut ctx, "sbom").map(|b| *b.get_ref());
                 if ctx.diags.len() > before {
                     continue;
                 }
@@ -311,6 +326,7 @@ pub fn parse_fleet(name: &str, text: &str, base: &Path) -> FleetFile {
                         .flatten()
                         .or_else(|| d_platform.clone())
                         .unwrap_or_else(Platform::linux_amd64),
+                    sbom: sbom.or(d_sbom).unwrap_or(false),
                 });
             }
         }

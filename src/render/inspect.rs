@@ -180,6 +180,12 @@ fn blocks(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<()> {
                 s.attribution.missing.len()
             )?;
         }
+        if let Some(p) = &s.packages {
+            writeln!(out, "  packages:")?;
+            for l in super::packages::inspect_lines(p) {
+                writeln!(out, "    {l}")?;
+            }
+        }
     }
     Ok(())
 }

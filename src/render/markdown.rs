@@ -226,6 +226,10 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         }
     }
 
+    if let Some(p) = &r.packages {
+        super::packages::markdown(p, out)?;
+    }
+
     writeln!(out, "\n{}", escape(&layers_line(r)))?;
     if r.unchanged_hidden > 0 {
         writeln!(

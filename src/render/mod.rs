@@ -7,6 +7,7 @@ mod inspect;
 mod json;
 mod markdown;
 mod memory;
+mod packages;
 mod platforms;
 mod rules;
 mod table;

@@ -235,6 +235,10 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         }
     }
 
+    if let Some(p) = &r.packages {
+        super::packages::table(p, out)?;
+    }
+
     writeln!(out, "\n{}", fit_line(&layers_line(r)))?;
     if r.unchanged_hidden > 0 {
         writeln!(

@@ -17,6 +17,8 @@ use crate::attribution::{Attribution, PartsDiff, attribute, diff_parts};
 use crate::diff::{Category, Change, Diff, LayerCount, LayerStats, Status};
 use crate::image::{Image, Origin};
 use crate::metadata::{ImageKind, ImageMetadata, LabelProblem};
+use crate::packages::ImagePackages;
+use crate::packages::diff::PackagesDiff;
 use crate::rules::{Finding, Severity};
 
 /// Version of the JSON document. 2: layer attribution (`before.attribution`, `parts`), image
@@ -42,6 +44,10 @@ pub struct ImageSummary {
     /// What the config and labels say.
     #[serde(flatten)]
     pub metadata: ImageMetadata,
+    /// `inspect`: the image's packages (from its SBOM layers with `--sbom`, else from the
+    /// legacy packages label); absent when there are none. A diff compares them in `packages`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packages: Option<ImagePackages>,
 }
 
 impl ImageSummary {
@@ -63,18 +69,22 @@ impl ImageSummary {
             layers,
             attribution: attribute(m, &img.layers),
             metadata: m.for_report(),
+            packages: None,
         }
     }
 }
 
 /// The pure stage of the pipeline: diff two fetched images, evaluate the rules (and the memory
-/// prediction's findings, when there is one), assemble the report.
+/// prediction's findings, when there is one), assemble the report. `packages` are both images'
+/// packages read from their SBOM layers (`--sbom`); without them only the legacy packages label
+/// is compared (it costs nothing), and the report has no `packages` when neither image has one.
 pub(crate) fn assess(
     before: &Image,
     after: &Image,
     rules: &crate::rules::RuleSet,
     all: bool,
     memory: Option<MemoryDiff>,
+    packages: Option<(ImagePackages, ImagePackages)>,
 ) -> DiffReport {
     let mut d = crate::diff::diff(before, after);
     // Ignored before the rules: an ignored change neither counts as drift nor fires a rule.
@@ -83,12 +93,25 @@ pub(crate) fn assess(
     if let Some(m) = &memory {
         findings.extend(rules.adjust(m.findings()));
     }
-    let mut report = DiffReport::new(before, after, d, findings, all);
+    let sbom = packages.is_some();
+    let (pb, pa) = packages.unwrap_or_else(|| {
+        (
+            ImagePackages::labels_only(&before.metadata),
+            ImagePackages::labels_only(&after.metadata),
+        )
+    });
+    let packages = (sbom || !pb.is_empty() || !pa.is_empty())
+        .then(|| crate::packages::diff::diff(&pb, &pa, sbom));
+    if let Some(p) = &packages {
+        findings.extend(rules.evaluate_packages(p, &after.metadata));
+    }
+    let mut report = DiffReport::new(before, after, d, findings, all, packages.as_ref());
     report.memory = memory;
     if let Some(text) = crate::rules::ignore::verdict_text(&ignored) {
         report.summary.verdict.push_str(&format!("; {text}"));
     }
     report.ignored = ignored;
+    report.packages = packages;
     report
 }
 
@@ -183,6 +206,9 @@ pub struct DiffReport {
     /// Changes left out by `--ignore` patterns (named, never with their values).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<crate::rules::ignore::Ignored>,
+    /// Both images' packages compared by location (`--sbom`, or the legacy packages label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packages: Option<PackagesDiff>,
 }
 
 /// Both images' memory predictions in one container size.
@@ -284,6 +310,7 @@ impl DiffReport {
         diff: Diff,
         mut findings: Vec<Finding>,
         all: bool,
+        packages: Option<&PackagesDiff>,
     ) -> Self {
         findings.sort_by(|a, b| {
             b.severity
@@ -331,7 +358,7 @@ impl DiffReport {
                 }
             }
         }
-        let summary = summarize(before, after, &diff, &parts, &findings);
+        let summary = summarize(before, after, &diff, &parts, &findings, packages);
         let total = diff.changes.len();
         let changes: Vec<Change> = diff
             .changes
@@ -352,6 +379,7 @@ impl DiffReport {
             parts,
             memory: None,
             ignored: Vec::new(),
+            packages: None,
         }
     }
 

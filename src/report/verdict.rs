@@ -251,14 +251,24 @@ impl DiffReport {
             parts.push(plural(parts_moved, "layer part moved", "layer parts moved"));
             changed.insert("layer-part".to_string(), parts_moved);
         }
+        // Counted from the package entries, in fixed words: no name from the artifact is said.
+        if let Some(p) = &self.packages {
+            let n = package_count(p);
+            if n > 0 {
+                parts.push(plural(n, "package changed", "packages changed"));
+                changed.insert(Category::Package.as_str().to_string(), n);
+            }
+        }
         let verdict = if parts.is_empty() {
             "no compared item differs".to_string()
         } else {
             parts.join(", ")
         };
-        let ignored = crate::rules::ignore::verdict_text(&self.ignored)
-            .map(|t| format!("; {t}"))
-            .unwrap_or_default();
+        // Counted only: the names in an artifact's `ignored` are not repeated.
+        let ignored = match self.ignored.len() {
+            0 => String::new(),
+            n => format!("; {}", plural(n, "change ignored", "changes ignored")),
+        };
         Summary {
             verdict: format!("{verdict}; {}{ignored}", findings_text(&by_sev)),
             changed,
@@ -267,6 +277,14 @@ impl DiffReport {
             findings: by_sev,
         }
     }
+}
+
+/// Packages added, removed or changed, over every location.
+pub(super) fn package_count(p: &crate::packages::diff::PackagesDiff) -> usize {
+    p.groups
+        .iter()
+        .map(|g| g.added + g.removed + g.changed)
+        .sum()
 }
 
 pub(super) fn plural_names(names: &[&str], one: &str, many: &str) -> String {
@@ -283,6 +301,7 @@ pub(super) fn summarize(
     diff: &Diff,
     parts_diff: &PartsDiff,
     findings: &[Finding],
+    packages: Option<&crate::packages::diff::PackagesDiff>,
 ) -> Summary {
     let (mut changed, buildpacks) = count_changes(diff.changed());
     let by_sev = count_findings(findings);
@@ -356,12 +375,21 @@ pub(super) fn summarize(
             _ => {}
         }
     }
+    // "run image: 7 OS packages changed (libssl3 3.0.2-0ubuntu1.9 → 3.0.2-0ubuntu1.10, …)".
+    if let Some(p) = packages {
+        parts.extend(p.phrases());
+        let n = package_count(p);
+        if n > 0 {
+            changed.insert(Category::Package.as_str().to_string(), n);
+        }
+    }
     let listed = [
         Category::Buildpack,
         Category::Dependency,
         Category::Lifecycle,
         Category::RunImage,
         Category::PlatformApi,
+        Category::Package,
     ];
     let other: usize = changed
         .iter()

@@ -17,24 +17,111 @@ pub(super) fn parse_version(v: &Option<String>) -> Result<Option<semver::Version
 }
 
 impl Rule {
-    pub(super) fn check(&self, c: &Change) -> Outcome {
+    /// The finding an outcome makes, if any.
+    pub(super) fn found(&self, c: &Change, after: &ImageMetadata, o: Outcome) -> Option<Finding> {
+        match o {
+            Outcome::No => None,
+            Outcome::Yes => self.finding(c, after, None),
+            Outcome::Reverse => self.reverse_finding(c),
+            Outcome::Unknown(why) => self.finding(
+                c,
+                after,
+                Some(format!(
+                    "{why}, so bpdrift cannot tell whether this rule applies"
+                )),
+            ),
+        }
+    }
+
+    /// Subject, change kind and values: what every rule checks before versions.
+    fn matches_unversioned(&self, c: &Change) -> bool {
         if !c.is_change() || !self.subject.matches(c) {
-            return Outcome::No;
+            return false;
         }
         let cond = &self.condition;
         if !cond.change.is_empty() && !cond.change.iter().any(|k| k.matches(c)) {
-            return Outcome::No;
+            return false;
         }
         if let Some(g) = &cond.from_value
             && !c.before.as_deref().is_some_and(|v| g.matches(v))
         {
-            return Outcome::No;
+            return false;
         }
         if let Some(g) = &cond.to_value
             && !c.after.as_deref().is_some_and(|v| g.matches(v))
         {
+            return false;
+        }
+        true
+    }
+
+    /// [`Rule::check`] for a package of type `kind`: `introduced`/`fixed` ordered by the package's
+    /// own scheme (dpkg for `deb`), ranges by semver where the versions take it.
+    pub(super) fn check_package(&self, c: &Change, kind: &str) -> Outcome {
+        use std::cmp::Ordering::*;
+        if !self.matches_unversioned(c) {
             return Outcome::No;
         }
+        let cond = &self.condition;
+        if cond.from.is_some() || cond.to.is_some() {
+            let (before, after) = match (parse_version(&c.before), parse_version(&c.after)) {
+                (Ok(b), Ok(a)) => (b, a),
+                (Err(e), _) | (_, Err(e)) => return Outcome::Unknown(e),
+            };
+            if let Some(req) = &cond.from
+                && !before.as_ref().is_some_and(|b| req.matches(b))
+            {
+                return Outcome::No;
+            }
+            if let Some(req) = &cond.to
+                && !after.as_ref().is_some_and(|a| req.matches(a))
+            {
+                return Outcome::No;
+            }
+        }
+        let Some((introduced, fixed)) = &cond.package_bounds else {
+            return Outcome::Yes;
+        };
+        let scheme = crate::packages::dpkg::Scheme::of(kind);
+        let cmp = |v: &str, bound: &str| {
+            scheme
+                .compare(v, bound)
+                .ok_or_else(|| format!("version `{v}` is not comparable with `{bound}`"))
+        };
+        let ge = |v: &Option<String>, bound: &str| -> Result<Option<bool>, String> {
+            v.as_deref()
+                .map(|v| cmp(v, bound).map(|o| o != Less))
+                .transpose()
+        };
+        let (b_ge, a_ge) = match (ge(&c.before, introduced), ge(&c.after, introduced)) {
+            (Ok(b), Ok(a)) => (b, a),
+            (Err(e), _) | (_, Err(e)) => return Outcome::Unknown(e),
+        };
+        match fixed {
+            Some(f) => {
+                let below_fixed = match c.after.as_deref().map(|a| cmp(a, f)).transpose() {
+                    Ok(o) => o.is_some_and(|o| o == Less),
+                    Err(e) => return Outcome::Unknown(e),
+                };
+                if a_ge == Some(true) && below_fixed {
+                    Outcome::Yes
+                } else {
+                    Outcome::No
+                }
+            }
+            None => match (b_ge, a_ge) {
+                (Some(false), Some(true)) | (None, Some(true)) => Outcome::Yes,
+                (Some(true), Some(false)) => Outcome::Reverse,
+                _ => Outcome::No,
+            },
+        }
+    }
+
+    pub(super) fn check(&self, c: &Change) -> Outcome {
+        if !self.matches_unversioned(c) {
+            return Outcome::No;
+        }
+        let cond = &self.condition;
         let needs_versions = cond.introduced.is_some() || cond.from.is_some() || cond.to.is_some();
         if !needs_versions {
             return Outcome::Yes;
@@ -81,6 +168,9 @@ impl Rule {
 
     /// The `introduced` version as texts say it (`{boundary}`), empty without one.
     pub(super) fn boundary(&self) -> String {
+        if let Some((i, _)) = &self.condition.package_bounds {
+            return i.clone();
+        }
         self.condition
             .introduced
             .as_ref()

@@ -49,6 +49,7 @@ const SUBJECT_KEYS: &[&str] = &[
     "label",
     "env",
     "process",
+    "package",
 ];
 /// Keys other than the subject keys.
 const OTHER_KEYS: &[&str] = &[
@@ -69,6 +70,7 @@ const OTHER_KEYS: &[&str] = &[
     "image-kinds",
     "reverse-severity",
     "reverse-summary",
+    "purl-type",
 ];
 
 /// The words accepted in `image-kinds`.
@@ -407,6 +409,13 @@ fn validate(
         .copied()
         .filter(|k| !(is_dependency && *k == "buildpack"))
         .collect();
+    if raw.get("purl-type").is_some() && !present.contains(&"package") {
+        ctx.error(
+            raw.key_span("purl-type"),
+            "`purl-type` narrows a `package` rule",
+            "add `package = \"…\"`",
+        );
+    }
     let mut subject = None;
     let misspelt_subject = misspelt.iter().any(|k| SUBJECT_KEYS.contains(k));
     if extra.is_empty() && misspelt_subject {
@@ -462,6 +471,18 @@ fn validate(
                 .strings(ctx, key)
                 .and_then(|v| globs(ctx, key, v))
                 .map(Subject::Process),
+            "package" => {
+                let name = raw.strings(ctx, key).and_then(|v| globs(ctx, key, v));
+                let purl_type = match raw.strings(ctx, "purl-type") {
+                    Some(v) => globs(ctx, "purl-type", v).map(Some),
+                    None if raw.get("purl-type").is_some() => None,
+                    None => Some(None),
+                };
+                match (name, purl_type) {
+                    (Some(name), Some(purl_type)) => Some(Subject::Package { name, purl_type }),
+                    _ => None,
+                }
+            }
             flag => match raw.flag(ctx, flag) {
                 Some(b) if !*b.get_ref() => {
                     ctx.error(
@@ -485,11 +506,26 @@ fn validate(
     // Condition.
     let introduced_s = raw.string(ctx, "introduced");
     let fixed_s = raw.string(ctx, "fixed");
+    // A package's versions are ordered by its own scheme (dpkg for Debian packages), so its
+    // bounds are kept as written.
+    let is_package = matches!(subject, Some(Subject::Package { .. }));
+    let package_bounds = if is_package {
+        introduced_s.as_ref().map(|i| {
+            (
+                i.get_ref().clone(),
+                fixed_s.as_ref().map(|f| f.get_ref().clone()),
+            )
+        })
+    } else {
+        None
+    };
     let introduced = introduced_s
         .as_ref()
+        .filter(|_| !is_package)
         .and_then(|v| parse_version(ctx, "introduced", v));
     let fixed = fixed_s
         .as_ref()
+        .filter(|_| !is_package)
         .and_then(|v| parse_version(ctx, "fixed", v));
     let from = raw
         .string(ctx, "from")
@@ -715,6 +751,7 @@ fn validate(
             from_value,
             to_value,
             reverse,
+            package_bounds,
         },
         applies_if,
         kinds,

@@ -139,6 +139,14 @@ pub enum Subject {
     Env(Globs),
     /// Process types that match.
     Process(Globs),
+    /// Packages from the SBOMs or the packages label (`diff --sbom`) whose name matches, of a
+    /// package type (purl type: `deb`, `maven`, …) that matches (any when `None`).
+    Package {
+        /// Package name, e.g. `libssl3`.
+        name: Globs,
+        /// Purl type filter.
+        purl_type: Option<Globs>,
+    },
 }
 
 impl Subject {
@@ -151,6 +159,7 @@ impl Subject {
                 | Self::Dependency { .. }
                 | Self::Lifecycle
                 | Self::PlatformApi
+                | Self::Package { .. }
         )
     }
 
@@ -177,6 +186,7 @@ impl Subject {
             }
             (Self::Env(g), Category::Env) => g.matches(&c.subject),
             (Self::Process(g), Category::Process) => g.matches(&c.subject),
+            (Self::Package { name, .. }, Category::Package) => name.matches(dependency_parts(c).0),
             _ => false,
         }
     }
@@ -197,6 +207,10 @@ impl Subject {
             Self::Label(g) => format!("label {g}"),
             Self::Env(g) => format!("env {g}"),
             Self::Process(g) => format!("process {g}"),
+            Self::Package { name, purl_type } => match purl_type {
+                Some(t) => format!("package {name} ({t})"),
+                None => format!("package {name}"),
+            },
         }
     }
 }
@@ -231,6 +245,7 @@ impl ChangeKind {
         "patch",
         "prerelease",
         "build-metadata",
+        "revision",
         "downgrade",
         "not-comparable",
         "added",
@@ -245,6 +260,7 @@ impl ChangeKind {
             "patch" => Self::Class(VersionClass::Patch),
             "prerelease" => Self::Class(VersionClass::Prerelease),
             "build-metadata" => Self::Class(VersionClass::BuildMetadata),
+            "revision" => Self::Class(VersionClass::Revision),
             "downgrade" => Self::Class(VersionClass::Downgrade),
             "not-comparable" => Self::Class(VersionClass::NotComparable),
             "added" => Self::Added,
@@ -354,13 +370,23 @@ pub struct Condition {
     pub to_value: Option<Globs>,
     /// A crossing of `introduced` downwards (only for `introduced` without `fixed`).
     pub reverse: Reverse,
+    /// `introduced` and `fixed` as written, for package rules: a Debian version
+    /// (`3.0.2-0ubuntu1.10`) is ordered by dpkg, not semver.
+    pub package_bounds: Option<(String, Option<String>)>,
 }
 
 impl Condition {
     /// Short words for listings.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
-        match (&self.introduced, &self.fixed) {
+        let (i, f) = match &self.package_bounds {
+            Some((i, f)) => (Some(i.clone()), f.clone()),
+            None => (
+                self.introduced.as_ref().map(ToString::to_string),
+                self.fixed.as_ref().map(ToString::to_string),
+            ),
+        };
+        match (&i, &f) {
             (Some(i), Some(f)) => parts.push(format!("new version in [{i}, {f})")),
             (Some(i), None) => {
                 let back = match self.reverse.severity {
@@ -598,19 +624,9 @@ impl RuleSet {
         let kind = after.kind();
         for rule in self.rules.iter().filter(|r| r.applies_to(kind)) {
             for c in &diff.changes {
-                let found = match rule.check(c) {
-                    Outcome::No => continue,
-                    Outcome::Yes => rule.finding(c, after, None),
-                    Outcome::Reverse => rule.reverse_finding(c),
-                    Outcome::Unknown(why) => rule.finding(
-                        c,
-                        after,
-                        Some(format!(
-                            "{why}, so bpdrift cannot tell whether this rule applies"
-                        )),
-                    ),
+                let Some(f) = rule.found(c, after, rule.check(c)) else {
+                    continue;
                 };
-                let Some(f) = found else { continue };
                 out.push(f);
                 // Name, reference and top layer of one run image are one event, not three.
                 if matches!(rule.subject, Subject::RunImage | Subject::Stack) {
@@ -624,6 +640,41 @@ impl RuleSet {
                 .then_with(|| a.rule.cmp(&b.rule))
                 .then_with(|| a.change.subject.cmp(&b.change.subject))
         });
+        out
+    }
+
+    /// Findings of the package rules for a package diff: each package that differs is a
+    /// [`Change`] of category `package`, subject `name (location)`, its purl as the detail.
+    pub fn evaluate_packages(
+        &self,
+        packages: &crate::packages::diff::PackagesDiff,
+        after: &ImageMetadata,
+    ) -> Vec<Finding> {
+        let kind = after.kind();
+        let mut out = Vec::new();
+        for rule in self.rules.iter().filter(|r| r.applies_to(kind)) {
+            let Subject::Package { purl_type, .. } = &rule.subject else {
+                continue;
+            };
+            for g in &packages.groups {
+                for p in &g.changes {
+                    if purl_type.as_ref().is_some_and(|t| !t.matches(&p.kind)) {
+                        continue;
+                    }
+                    let mut c = Change::of(
+                        Category::Package,
+                        &format!("{} ({})", p.name, g.location.describe()),
+                        p.before.clone(),
+                        p.after.clone(),
+                    );
+                    c.class = p.class;
+                    c.detail = p.purl_after.clone().or_else(|| p.purl_before.clone());
+                    if let Some(f) = rule.found(&c, after, rule.check_package(&c, &p.kind)) {
+                        out.push(f);
+                    }
+                }
+            }
+        }
         out
     }
 }

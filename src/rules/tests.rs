@@ -600,3 +600,40 @@ fn builder_diffs_get_builder_rules_only() {
     assert_eq!(rules, ["builder-buildpack-removed"]);
     assert!(!got[0].summary.contains("did not detect"));
 }
+
+#[test]
+fn package_rules_parse_with_their_own_version_order() {
+    let f = parse_file(
+        "p.toml",
+        r#"
+[[rule]]
+id = "ssl"
+package = "libssl*"
+purl-type = "deb"
+introduced = "3.0.2-0ubuntu1.10"
+severity = "warning"
+summary = "{subject}"
+
+[[rule]]
+id = "lonely-purl-type"
+purl-type = "deb"
+label = "x"
+severity = "info"
+summary = "s"
+"#,
+    );
+    assert_eq!(f.rules.len(), 1, "{:?}", f.diagnostics);
+    assert_eq!(f.rules[0].subject.describe(), "package libssl* (deb)");
+    assert_eq!(
+        f.rules[0].condition.describe(),
+        "crosses 3.0.2-0ubuntu1.10 upward (back below: info)"
+    );
+    assert_eq!(f.diagnostics.len(), 1);
+    assert!(
+        f.diagnostics[0]
+            .message
+            .contains("`purl-type` narrows a `package` rule"),
+        "{:?}",
+        f.diagnostics
+    );
+}

@@ -18,6 +18,7 @@ const PURE: &[&str] = &[
     "memory::predict",
     "memory::size",
     "metadata",
+    "packages",
     "reference",
     "render",
     "report",

@@ -1649,6 +1649,22 @@ fn an_app_token_keeps_one_comment_and_pushes_find_their_pull_request() {
         "{}",
         ours[0].body
     );
+    // `sbom: true`: the comment gets the package tables from the launch SBOM layers.
+    let run = job.run(&[
+        ("base-image", &good),
+        ("head-image", &bad),
+        ("pr", "12"),
+        ("sbom", "true"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let body = &api
+        .comments(12)
+        .into_iter()
+        .rfind(|c| c.login == BOT)
+        .unwrap()
+        .body;
+    assert!(body.contains("#### Packages (from the SBOMs)"), "{body}");
+    assert!(body.contains("(helper 10.2.3 → 10.2.4)"), "{body}");
     // (These images carry no memory calculator inputs, so `env` shows only in that it is
     // accepted: `--env` without `--memory` is refused.)
     let refused = crate::common::bpdrift()

@@ -11,6 +11,7 @@ mod github;
 mod hardening;
 mod labels;
 mod memory;
+mod packages;
 mod registry;
 mod report;
 mod rules;

@@ -296,7 +296,7 @@ fn examples_in_the_docs_are_valid_rules() {
         assert_eq!(file.rules.len(), 1);
         blocks += 1;
     }
-    assert_eq!(blocks, 4);
+    assert_eq!(blocks, 5);
 }
 
 /// Issue 14: computed findings are listed and overridable (severity or off) like built-ins.

@@ -1,0 +1,278 @@
+//! What is installed inside the layers, from the SBOMs a CNB image already carries: the run
+//! image's OS packages (the layer named by `io.buildpacks.base.sbom`, or the legacy
+//! `io.paketo.stack.packages` label), what each buildpack installed and the application's
+//! libraries (the launch SBOM layer named by `lifecycle.metadata.sbom.sha`). Pure: the layer
+//! contents arrive as tar streams ([`sbom::scan_layer`]), the fetching is `pipeline`'s.
+//!
+//! One model for every format ([`Package`]), grouped by where it lives ([`Location`]), and one
+//! diff of two images ([`diff::diff`]) that every renderer, the verdict and the rules read.
+//! Nothing here fails a diff: an SBOM bpdrift cannot read becomes a [`note`](ImagePackages::notes).
+
+pub mod diff;
+pub mod dpkg;
+pub mod sbom;
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+
+use crate::metadata::ImageMetadata;
+
+/// Label names read here.
+pub mod label {
+    /// Run image (Platform API ≥ 0.12 and Paketo stacks): diffID of the layer holding its SBOM.
+    pub const BASE_SBOM: &str = "io.buildpacks.base.sbom";
+    /// Older Paketo run images: the OS packages as a JSON array.
+    pub const PAKETO_PACKAGES: &str = "io.paketo.stack.packages";
+}
+
+/// One installed package, whatever document it was read from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Package {
+    /// Package name (`libssl3`, `spring-core`, `bellsoft-jre`).
+    pub name: String,
+    /// Version exactly as recorded.
+    pub version: String,
+    /// Package type: the purl type (`deb`, `maven`, `npm`, `generic`) or the SBOM's own word.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Architecture, when recorded (`amd64`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// Package URL, when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+}
+
+/// Where a group of packages lives in the image.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "location", content = "buildpack", rename_all = "kebab-case")]
+pub enum Location {
+    /// The run image's OS packages.
+    RunImage,
+    /// What one buildpack installed in its layers (by buildpack id).
+    Buildpack(String),
+    /// The application's libraries (what buildpacks record for the app, not in a layer of
+    /// their own: `launch/<buildpack>/sbom.*.json`).
+    App,
+}
+
+impl Location {
+    /// How the report names it: `run image`, `paketo-buildpacks/bellsoft-liberica`, `app`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::RunImage => "run image".into(),
+            Self::Buildpack(id) => id.clone(),
+            Self::App => "app".into(),
+        }
+    }
+
+    /// The noun for its packages: OS packages, packages, libraries.
+    pub fn noun(&self, n: usize) -> &'static str {
+        match (self, n) {
+            (Self::RunImage, 1) => "OS package",
+            (Self::RunImage, _) => "OS packages",
+            (Self::App, 1) => "library",
+            (Self::App, _) => "libraries",
+            (_, 1) => "package",
+            _ => "packages",
+        }
+    }
+}
+
+/// The packages of one location, with the document they came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// Where they live (`location`, and `buildpack` for a buildpack's).
+    #[serde(flatten)]
+    pub location: Location,
+    /// What they were read from: `cnb/sbom/bom.cdx.json (CycloneDX 1.6)`, `label
+    /// io.paketo.stack.packages`.
+    pub sources: Vec<String>,
+    /// The packages, sorted.
+    pub packages: Vec<Package>,
+    /// Packages left out at the entry limit.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub truncated: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Everything bpdrift found about one image's packages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImagePackages {
+    /// By location: run image first, buildpacks in order, the app last.
+    pub groups: Vec<Group>,
+    /// What could not be read, in words ("no SBOM layer recorded", "SBOM format … not
+    /// understood").
+    pub notes: Vec<String>,
+}
+
+/// `Location::Buildpack` for the SBOM directory name of a buildpack (`paketo-buildpacks_jre`):
+/// the id it escapes, looked up in the image's buildpacks (an id may itself hold `_`).
+fn buildpack_of(dir: &str, metadata: &ImageMetadata) -> String {
+    metadata
+        .buildpacks
+        .iter()
+        .chain(&metadata.extensions)
+        .find(|b| b.id.replace('/', "_") == dir)
+        .map_or_else(|| dir.replace('_', "/"), |b| b.id.clone())
+}
+
+impl ImagePackages {
+    /// Assembles the packages of one image: the run image's from its SBOM layer (`run`), else
+    /// from the legacy label; the buildpacks' and the app's from the launch SBOM layer
+    /// (`launch`). `None` for a layer means it was not recorded; `notes` are what the fetch
+    /// already had to say.
+    pub fn assemble(
+        metadata: &ImageMetadata,
+        run: Option<&sbom::LayerSboms>,
+        launch: Option<&sbom::LayerSboms>,
+        mut notes: Vec<String>,
+    ) -> Self {
+        let mut groups: Vec<Group> = Vec::new();
+        let mut add =
+            |location: Location, source: String, pkgs: &[Package], truncated: usize| match groups
+                .iter_mut()
+                .find(|g| g.location == location)
+            {
+                Some(g) => {
+                    g.sources.push(source);
+                    g.packages.extend_from_slice(pkgs);
+                    g.truncated += truncated;
+                }
+                None => groups.push(Group {
+                    location,
+                    sources: vec![source],
+                    packages: pkgs.to_vec(),
+                    truncated,
+                }),
+            };
+        let mut run_found = false;
+        if let Some(layer) = run {
+            notes.extend(layer.notes.iter().cloned());
+            for doc in layer.preferred() {
+                run_found = true;
+                add(
+                    Location::RunImage,
+                    doc.describe(),
+                    &doc.packages,
+                    doc.truncated,
+                );
+            }
+        }
+        if !run_found {
+            let (group, note) = label_group(metadata);
+            notes.extend(note);
+            if let Some(g) = group {
+                add(g.location, g.sources[0].clone(), &g.packages, g.truncated);
+            } else if metadata.labels.contains_key(label::BASE_SBOM) && run.is_some() {
+                notes.push("the run image's SBOM layer holds no SBOM bpdrift reads".into());
+            }
+        }
+        if let Some(layer) = launch {
+            notes.extend(layer.notes.iter().cloned());
+            for doc in layer.preferred() {
+                // `launch/<buildpack>/<layer>/sbom.*.json` is a buildpack layer's;
+                // `launch/<buildpack>/sbom.*.json` is what the buildpack recorded of the app.
+                let location = match (&doc.buildpack, &doc.layer) {
+                    (Some(bp), Some(_)) => Location::Buildpack(buildpack_of(bp, metadata)),
+                    (Some(_), None) => Location::App,
+                    (None, _) => continue,
+                };
+                add(location, doc.describe(), &doc.packages, doc.truncated);
+            }
+        }
+        for g in &mut groups {
+            g.packages.sort();
+            g.packages.dedup();
+        }
+        let order = |l: &Location| match l {
+            Location::RunImage => (0, usize::MAX),
+            Location::Buildpack(id) => (
+                1,
+                metadata
+                    .buildpacks
+                    .iter()
+                    .position(|b| &b.id == id)
+                    .unwrap_or(usize::MAX),
+            ),
+            Location::App => (2, 0),
+        };
+        groups.sort_by(|a, b| {
+            order(&a.location)
+                .cmp(&order(&b.location))
+                .then_with(|| a.location.cmp(&b.location))
+        });
+        notes.sort();
+        notes.dedup();
+        Self { groups, notes }
+    }
+
+    /// Only what the labels say (no layer read): the legacy packages label.
+    pub fn labels_only(metadata: &ImageMetadata) -> Self {
+        Self::assemble(metadata, None, None, Vec::new())
+    }
+
+    /// Whether nothing at all was found or said.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty() && self.notes.is_empty()
+    }
+}
+
+/// One entry of `io.paketo.stack.packages` (paketo-buildpacks/jam's `stack.packages`): only the
+/// fields compared are read.
+#[derive(Debug, Deserialize)]
+struct LabelPackage {
+    name: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    arch: Option<String>,
+}
+
+/// The legacy label's group, and a note when it is present but unreadable.
+fn label_group(metadata: &ImageMetadata) -> (Option<Group>, Option<String>) {
+    let Some(text) = metadata.labels.get(label::PAKETO_PACKAGES) else {
+        return (None, None);
+    };
+    let source = format!("label {}", label::PAKETO_PACKAGES);
+    let entries: Vec<serde_json::Value> = match sbom::bounded_array(text.as_bytes()) {
+        Ok((v, _)) => v,
+        Err(e) => {
+            return (
+                None,
+                Some(format!(
+                    "label {} is not a JSON array of packages: {}",
+                    label::PAKETO_PACKAGES,
+                    crate::limits::shorten_quoted(&e.to_string())
+                )),
+            );
+        }
+    };
+    let total = entries.len();
+    let mut packages: Vec<Package> = entries
+        .into_iter()
+        .take(crate::limits::SBOM_PACKAGES_MAX)
+        .filter_map(|v| serde_json::from_value::<LabelPackage>(v).ok())
+        .map(|p| Package {
+            purl: None,
+            kind: "deb".into(),
+            arch: p.arch.filter(|a| !a.is_empty()),
+            name: p.name,
+            version: p.version,
+        })
+        .collect();
+    packages.sort();
+    (
+        Some(Group {
+            location: Location::RunImage,
+            sources: vec![source],
+            packages,
+            truncated: total.saturating_sub(crate::limits::SBOM_PACKAGES_MAX),
+        }),
+        None,
+    )
+}
