@@ -20,6 +20,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # Pushgateway.
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-pushgateway >/dev/null 2>&1 || need+=(prometheus-pushgateway)
+# The docker-daemon:/podman: tests read images from a real Podman service (Docker Engine API).
+command -v podman >/dev/null 2>&1 || need+=(podman)
 if ((${#need[@]})); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
