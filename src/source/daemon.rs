@@ -351,15 +351,21 @@ impl DaemonClient {
         // The total timeout bounds the small JSON requests; the export sets its own, and the
         // read timeout bounds a stalled one.
         let mut builder = crate::net::client_builder(timeout, timeout).read_timeout(timeout);
+        // Plain HTTP needs no trust store; loading the system's would be most of a local
+        // diff's time (the registry client loads it only for its first HTTPS registry too).
+        let no_tls = |b: reqwest::ClientBuilder| b.tls_certs_only(std::iter::empty());
         let scheme = match &endpoint.addr {
             Addr::Unix(path) => {
-                builder = builder.unix_socket(path.as_path());
+                builder = no_tls(builder).unix_socket(path.as_path());
                 "http://localhost".to_string()
             }
             Addr::Tcp {
                 authority,
                 tls: None,
-            } => format!("http://{authority}"),
+            } => {
+                builder = no_tls(builder);
+                format!("http://{authority}")
+            }
             Addr::Tcp {
                 authority,
                 tls: Some(dir),

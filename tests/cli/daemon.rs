@@ -207,3 +207,32 @@ fn permission_denied_on_the_socket() {
     settings(&[("bpdrift-podman-[A-Za-z0-9]+", "[PODMAN]")])
         .bind(|| insta::assert_snapshot!("daemon_permission_denied", stderr));
 }
+
+#[test]
+fn fleet_files_take_daemon_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.toml");
+    std::fs::write(
+        &fleet,
+        format!("[[service]]\nname = \"checkout\"\ndeployed = \"{GOOD}\"\ncandidate = \"{BAD}\"\n"),
+    )
+    .unwrap();
+    let history = dir.path().join("history.sqlite");
+    let v = json(&[
+        "report",
+        "--fleet",
+        fleet.to_str().unwrap(),
+        "--history",
+        history.to_str().unwrap(),
+        "--format",
+        "json",
+        "--now",
+        "2026-11-20T06:00:00Z",
+        "--no-cache",
+    ]);
+    let service = &v["services"][0];
+    assert_eq!(service["name"], "checkout", "{v}");
+    let text = service.to_string();
+    assert!(text.contains(BAD), "{text}");
+    assert!(text.contains("paketo-buildpacks/syft"), "{text}");
+}
