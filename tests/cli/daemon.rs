@@ -236,3 +236,28 @@ fn fleet_files_take_daemon_references() {
     assert!(text.contains(BAD), "{text}");
     assert!(text.contains("paketo-buildpacks/syft"), "{text}");
 }
+
+#[test]
+fn a_tcp_engine_is_reached_through_docker_host() {
+    let tcp = podman::shared().start_tcp();
+    let r = bpdrift()
+        .env("DOCKER_HOST", tcp.host())
+        .args(["diff", "--fail-on", "never", GOOD, BAD])
+        .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("4 buildpacks changed"), "{}", r.stdout);
+    // Stopped on drop: then nothing listens on the port.
+    let host = tcp.host();
+    drop(tcp);
+    let r = bpdrift()
+        .env("DOCKER_HOST", &host)
+        .args(["inspect", GOOD])
+        .run();
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains(&format!("no container engine at `{host}`")),
+        "{}",
+        r.stderr
+    );
+}

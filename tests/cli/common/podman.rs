@@ -24,7 +24,12 @@ pub struct Podman {
     /// Held open: its closing (a drop, or this process ending) stops the service.
     lifeline: Option<ChildStdin>,
     dir: PathBuf,
+    /// The Unix socket (of the shared service, for a TCP one).
     pub socket: PathBuf,
+    /// The loopback port of a TCP service.
+    port: Option<u16>,
+    /// Its log file in `dir`.
+    log: String,
 }
 
 /// The service of this test run, started and loaded with [`IMAGES`] on first use.
@@ -49,12 +54,37 @@ impl Podman {
             .expect("podman dir")
             .keep();
         let socket = dir.join("podman.sock");
-        let log = std::fs::File::create(dir.join("service.log")).expect("podman log");
+        let listen = format!("unix://{}", socket.display());
+        let cleanup = format!("rm -rf {}", dir.display());
+        Self::spawn(dir, socket, None, &listen, &cleanup)
+    }
+
+    /// A second service on this one's storage (so with its images), on `tcp://127.0.0.1:PORT`:
+    /// what `DOCKER_HOST=tcp://…` reaches. Stopped on drop; the storage stays with `self`.
+    pub fn start_tcp(&self) -> Self {
+        let port = crate::common::free_port();
+        let listen = format!("tcp://127.0.0.1:{port}");
+        Self::spawn(
+            self.dir.clone(),
+            self.socket.clone(),
+            Some(port),
+            &listen,
+            "true",
+        )
+    }
+
+    fn spawn(
+        dir: PathBuf,
+        socket: PathBuf,
+        port: Option<u16>,
+        listen: &str,
+        cleanup: &str,
+    ) -> Self {
+        let log_name = format!("service-{}.log", port.unwrap_or(0));
+        let log = std::fs::File::create(dir.join(&log_name)).expect("podman log");
         let script = format!(
-            "{} system service --time=0 unix://{} & pid=$!; read -r _; kill $pid; wait $pid; rm -rf {}",
+            "{} system service --time=0 {listen} & pid=$!; read -r _; kill $pid; wait $pid; {cleanup}",
             global_args(&dir).join(" "),
-            socket.display(),
-            dir.display()
         );
         let mut child = Command::new("sh")
             .args(["-c", &script])
@@ -69,6 +99,8 @@ impl Podman {
             lifeline: Some(lifeline),
             dir,
             socket,
+            port,
+            log: log_name,
         };
         p.wait_ready();
         p
@@ -77,21 +109,28 @@ impl Podman {
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if std::os::unix::net::UnixStream::connect(&self.socket).is_ok() {
+            let up = match self.port {
+                Some(port) => std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+                None => std::os::unix::net::UnixStream::connect(&self.socket).is_ok(),
+            };
+            if up {
                 return;
             }
             std::thread::sleep(Duration::from_millis(25));
         }
         panic!(
             "podman system service did not listen on {} within 30 s (is podman installed? scripts/test.sh installs it); log:\n{}",
-            self.socket.display(),
-            std::fs::read_to_string(self.dir.join("service.log")).unwrap_or_default()
+            self.host(),
+            std::fs::read_to_string(self.dir.join(&self.log)).unwrap_or_default()
         );
     }
 
-    /// `unix://…` for `DOCKER_HOST` / `CONTAINER_HOST`.
+    /// `unix://…` (or `tcp://…`) for `DOCKER_HOST` / `CONTAINER_HOST`.
     pub fn host(&self) -> String {
-        format!("unix://{}", self.socket.display())
+        match self.port {
+            Some(port) => format!("tcp://127.0.0.1:{port}"),
+            None => format!("unix://{}", self.socket.display()),
+        }
     }
 
     /// Pulls `testdata/images:<tag>` into the service's storage and tags it `name`.
