@@ -191,15 +191,21 @@ fn engine_errors_name_the_engine_and_what_to_do() {
 fn permission_denied_on_the_socket() {
     // Root opens any socket, so the run is as `nobody`, who may not enter the service's
     // directory (mode 0700): connect(2) fails with EACCES, as on a docker.sock of group docker.
+    // The binary is copied where `nobody` may run it: a checkout under /root is not.
+    use std::os::unix::fs::PermissionsExt as _;
     let p = podman::shared();
+    let bin = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = bin.path().join("bpdrift");
+    std::fs::copy(env!("CARGO_BIN_EXE_bpdrift"), &exe).unwrap();
     let out = std::process::Command::new("setpriv")
         .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
-        .arg(env!("CARGO_BIN_EXE_bpdrift"))
+        .arg(&exe)
         .args(["inspect", GOOD])
         .env_clear()
         .env("DOCKER_HOST", p.host())
         .env("HOME", "/nonexistent")
-        .current_dir(crate::common::root())
+        .current_dir(bin.path())
         .output()
         .expect("setpriv (util-linux)");
     let stderr = String::from_utf8_lossy(&out.stderr);
