@@ -613,7 +613,7 @@ struct InspectRootFs {
 /// as a docker-archive's are. The image id is the config digest; there is no manifest digest.
 ///
 /// [`ImageMetadata::from_config`]: crate::metadata::ImageMetadata::from_config
-fn from_inspect(body: &[u8]) -> Result<(Fetched, u64), String> {
+pub(crate) fn from_inspect(body: &[u8]) -> Result<(Fetched, u64), String> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     let inspect: Inspect = serde_path_to_error::deserialize(de).map_err(|e| {
         format!(
