@@ -574,9 +574,11 @@ fn classify(endpoint: &Endpoint, engine: Engine, e: &reqwest::Error) -> DaemonEr
                 cause: crate::net::innermost(e),
             }
         }
+        // The deepest cause says it ("received fatal alert: CertificateRequired"); reqwest's
+        // own layers repeat the URL.
         _ => DaemonError::Connect {
             endpoint: shown,
-            cause: crate::net::error_chain(e),
+            cause: crate::net::innermost(e),
         },
     }
 }

@@ -1,7 +1,7 @@
 //! `docker-daemon:` and `podman:` against a real Podman service (its Docker-compatible Engine
 //! API): the same diff, inspect and memory prediction as the OCI layout the images were pulled
-//! from; engine discovery (DOCKER_HOST, a docker context, CONTAINER_HOST, the rootless
-//! socket); and each engine error.
+//! from; engine discovery (DOCKER_HOST over a Unix socket, plain TCP and TLS with client
+//! certificates, a docker context, CONTAINER_HOST, the rootless socket); and each engine error.
 
 use serde_json::Value;
 
@@ -183,6 +183,15 @@ fn engine_errors_name_the_engine_and_what_to_do() {
     );
     line("ssh://me@build-host", GOOD);
     line("http://localhost:2375", GOOD);
+    // DOCKER_TLS_VERIFY: TLS with the files of DOCKER_CERT_PATH, here missing.
+    let r = bpdrift()
+        .env("DOCKER_HOST", "tcp://127.0.0.1:1")
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", dir.path())
+        .args(["inspect", GOOD])
+        .run();
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    out.push_str(&r.stderr);
     settings(&[("bpdrift-podman-[A-Za-z0-9]+", "[PODMAN]")])
         .bind(|| insta::assert_snapshot!("daemon_errors", out));
 }
@@ -265,5 +274,130 @@ fn a_tcp_engine_is_reached_through_docker_host() {
             .contains(&format!("no container engine at `{host}`")),
         "{}",
         r.stderr
+    );
+}
+
+/// Runs `openssl ARGS` in `dir`.
+fn openssl(dir: &std::path::Path, args: &str) {
+    let out = std::process::Command::new("openssl")
+        .args(args.split_whitespace())
+        .current_dir(dir)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA in `dir` (`ca.pem`), and `prefix.pem`/`prefix-key.pem` it signs with `ext`.
+fn ca_and_cert(dir: &std::path::Path, prefix: &str, ext: &str) {
+    if !dir.join("ca.pem").exists() {
+        openssl(
+            dir,
+            "req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 2 -subj /CN=bpdrift-test-ca",
+        );
+    }
+    std::fs::write(dir.join(format!("{prefix}.ext")), ext).unwrap();
+    openssl(
+        dir,
+        &format!(
+            "req -newkey rsa:2048 -nodes -keyout {prefix}-key.pem -out {prefix}.csr -subj /CN={prefix}"
+        ),
+    );
+    openssl(
+        dir,
+        &format!(
+            "x509 -req -in {prefix}.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out {prefix}.pem -days 2 -extfile {prefix}.ext"
+        ),
+    );
+}
+
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_tls_engine_with_client_certificates() {
+    // socat terminates TLS in front of the service's socket, verifying client certificates
+    // against the CA, as dockerd's `--tlsverify` does.
+    let p = podman::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ca_and_cert(d, "server", "subjectAltName=IP:127.0.0.1\n");
+    ca_and_cert(d, "client", "extendedKeyUsage=clientAuth\n");
+    // DOCKER_CERT_PATH holds ca.pem, cert.pem and key.pem.
+    let certs = d.join("certs");
+    std::fs::create_dir(&certs).unwrap();
+    for (from, to) in [
+        ("ca.pem", "ca.pem"),
+        ("client.pem", "cert.pem"),
+        ("client-key.pem", "key.pem"),
+    ] {
+        std::fs::copy(d.join(from), certs.join(to)).unwrap();
+    }
+    let port = crate::common::free_port();
+    let _socat = Killed(
+        std::process::Command::new("socat")
+            .arg(format!(
+                "OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,cert={},key={},cafile={},verify=1",
+                d.join("server.pem").display(),
+                d.join("server-key.pem").display(),
+                d.join("ca.pem").display()
+            ))
+            .arg(format!("UNIX-CONNECT:{}", p.socket.display()))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("socat must be installed: scripts/test.sh installs it"),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "socat did not listen");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let inspect = |cert_path: &std::path::Path| {
+        bpdrift()
+            .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", cert_path)
+            .args(["inspect", GOOD])
+            .run()
+    };
+    let ok = inspect(&certs);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(ok.stdout.contains("lifecycle: 0.16.5"), "{}", ok.stdout);
+
+    // Without a client certificate the engine refuses the handshake.
+    std::fs::remove_file(certs.join("cert.pem")).unwrap();
+    let refused = inspect(&certs);
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("CertificateRequired"),
+        "{}",
+        refused.stderr
+    );
+
+    // A CA that did not sign the engine's certificate: not trusted.
+    let other = d.join("other");
+    std::fs::create_dir(&other).unwrap();
+    openssl(
+        &other,
+        "req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 2 -subj /CN=other",
+    );
+    let untrusted = inspect(&other);
+    assert_eq!(untrusted.code, 2);
+    assert!(
+        untrusted
+            .stderr
+            .contains("cannot talk to the engine at `tcp://127.0.0.1:")
+            && untrusted.stderr.contains("UnknownIssuer"),
+        "{}",
+        untrusted.stderr
     );
 }
