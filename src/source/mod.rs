@@ -1,7 +1,8 @@
 //! Reading images from wherever they live: a registry, an OCI image layout directory, an
-//! `oci-archive` or a `docker-archive` tarball, a local Docker or Podman engine. A diff needs only the manifest and the config;
-//! layer blobs are read only on request ([`Fetcher::read_layers`], for the memory prediction),
-//! and then only the layers that can hold what is asked for.
+//! `oci-archive` or a `docker-archive` tarball, a local Docker or Podman engine. A diff needs
+//! only the manifest and the config; layer blobs are read only on request
+//! ([`Fetcher::read_layers`], for the memory prediction), and then only the layers that can hold
+//! what is asked for (an engine exports them all at once).
 //!
 //! All sources share the manifest handling in [`manifest`] (media types, platform selection from
 //! an index, digest checks), so a registry and a layout holding the same image give the same
