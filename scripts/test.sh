@@ -20,6 +20,10 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # Pushgateway.
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-pushgateway >/dev/null 2>&1 || need+=(prometheus-pushgateway)
+# The docker-daemon:/podman: tests read images from a real Podman service (Docker Engine API).
+command -v podman >/dev/null 2>&1 || need+=(podman)
+# socat terminates TLS (client certificates verified) in front of it for the tcp:// TLS test.
+command -v socat >/dev/null 2>&1 || need+=(socat)
 if ((${#need[@]})); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -29,7 +29,8 @@ pub struct Origin {
     pub reference: String,
     /// Where it was read from.
     pub transport: Transport,
-    /// Digest of the platform manifest (absent for docker-archive, which has none).
+    /// Digest of the platform manifest (absent for docker-archive, which has none, and for a
+    /// daemon image the engine knows no registry digest of).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
     /// Digest of the index the manifest was selected from, when there was one.
@@ -53,6 +54,10 @@ pub enum Transport {
     OciArchive,
     /// `docker save` output (`docker-archive:`).
     DockerArchive,
+    /// An image in a Docker engine, over the Engine API (`docker-daemon:`).
+    DockerDaemon,
+    /// An image in Podman, over its Docker-compatible API (`podman:`).
+    Podman,
 }
 
 /// A fetched image: where it came from, its layers and what its config says.

@@ -78,6 +78,19 @@ proptest! {
     }
 
     #[test]
+    fn engine_inspect_documents(s in jsonish(), id in "[0-9a-f:sha]{0,70}") {
+        // What a local engine answers to `GET /images/{name}/json`, then the config made of it.
+        let doc = format!(r#"{{"Id":"{id}","Config":{s}}}"#);
+        for body in [s.as_str(), doc.as_str()] {
+            bounded(SECOND, || {
+                if let Ok((f, _)) = crate::source::daemon::from_inspect(body.as_bytes()) {
+                    let _ = crate::metadata::ImageMetadata::from_config(&f.config);
+                }
+            });
+        }
+    }
+
+    #[test]
     fn image_configs(s in jsonish()) {
         bounded(SECOND, || { let _ = crate::metadata::ImageMetadata::from_config(s.as_bytes()); });
     }

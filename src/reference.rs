@@ -1,6 +1,6 @@
 //! Image references as users type them: registry references the way docker writes them, and
 //! local sources named the way skopeo names its transports (`oci:`, `oci-archive:`,
-//! `docker-archive:`).
+//! `docker-archive:`, `docker-daemon:`; `podman:` is our alias for an image in Podman).
 //!
 //! Registry references follow docker's grammar and normalisation, by hand (`ubuntu` is
 //! `docker.io/library/ubuntu:latest`; see [`parse_docker_reference`]). See <https://github.com/containers/image/blob/main/docs/containers-transports.5.md>
@@ -115,6 +115,37 @@ pub enum ImageRef {
         /// A `RepoTags` entry to select; the only image when absent.
         reference: Option<String>,
     },
+    /// `docker-daemon:<reference or image id>` / `podman:<…>`, an image in a local engine.
+    Daemon(DaemonRef),
+}
+
+/// Which local engine a daemon reference names; each has its own socket discovery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Engine {
+    /// `docker-daemon:` (`DOCKER_HOST`, the docker context, `/var/run/docker.sock`).
+    Docker,
+    /// `podman:` (`CONTAINER_HOST`, the rootless or the rootful Podman socket).
+    Podman,
+}
+
+impl Engine {
+    /// The reference prefix, without the colon.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Docker => "docker-daemon",
+            Self::Podman => "podman",
+        }
+    }
+}
+
+/// An image in a local engine: a name the engine knows (`app:latest`, `repo@sha256:…`) or an
+/// image id (`sha256:` and 64 hex digits, the config digest), passed to the engine as typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonRef {
+    /// Which engine.
+    pub engine: Engine,
+    /// The name or id after the prefix.
+    pub name: String,
 }
 
 /// A parsed registry reference, with the text the user typed kept for messages.
@@ -231,7 +262,7 @@ pub enum ReferenceError {
     },
     /// A transport bpdrift does not read.
     #[error(
-        "invalid image reference `{input}`: unsupported transport `{transport}:` (use a registry reference, `oci:`, `oci-archive:` or `docker-archive:`)"
+        "invalid image reference `{input}`: unsupported transport `{transport}:` (use a registry reference, `oci:`, `oci-archive:`, `docker-archive:`, `docker-daemon:` or `podman:`)"
     )]
     UnsupportedTransport {
         /// What the user typed.
@@ -282,6 +313,20 @@ impl FromStr for ImageRef {
                 reference,
             });
         }
+        for engine in [Engine::Docker, Engine::Podman] {
+            // `podman:5000/app` is a registry host and port, as docker reads it.
+            let port = |r: &str| {
+                r.split_once('/')
+                    .is_some_and(|(p, _)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            };
+            if let Some(rest) = input
+                .strip_prefix(engine.prefix())
+                .and_then(|r| r.strip_prefix(':'))
+                .filter(|r| !port(r))
+            {
+                return parse_daemon(input, rest, engine);
+            }
+        }
         if let Some(rest) = input.strip_prefix("docker://") {
             return parse_registry(input, rest);
         }
@@ -297,13 +342,7 @@ impl FromStr for ImageRef {
         // that is not followed by a port number or a tag (which would come after a '/'-free name
         // too, so only reject the transports we know).
         if let Some((prefix, _)) = input.split_once(':') {
-            const OTHER: &[&str] = &[
-                "dir",
-                "containers-storage",
-                "docker-daemon",
-                "ostree",
-                "sif",
-            ];
+            const OTHER: &[&str] = &["dir", "containers-storage", "ostree", "sif"];
             if OTHER.contains(&prefix) {
                 return Err(ReferenceError::UnsupportedTransport {
                     input: input.into(),
@@ -331,6 +370,42 @@ fn split_path_tag(
         });
     }
     Ok((path.into(), tag))
+}
+
+/// `docker-daemon:` / `podman:`: an image id (`sha256:<64 hex>`, skopeo's only id form) or a
+/// reference in docker's grammar (checked here, sent to the engine as typed: the engine
+/// normalises it, and Podman resolves short names its own way).
+fn parse_daemon(input: &str, rest: &str, engine: Engine) -> Result<ImageRef, ReferenceError> {
+    let invalid = |reason: &str| ReferenceError::Invalid {
+        input: input.into(),
+        reason: reason.into(),
+    };
+    if rest.is_empty() {
+        return Err(invalid(
+            "name an image after the prefix: a reference (`app:latest`) or an image id (`sha256:…`)",
+        ));
+    }
+    if let Some(hex) = rest.strip_prefix("sha256:") {
+        let hex_ok = hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !hex_ok {
+            return Err(invalid(
+                "an image id is `sha256:` followed by 64 lowercase hex digits",
+            ));
+        }
+    } else {
+        parse_docker_reference(rest).map_err(invalid)?;
+        // The name becomes part of a URL path: no segment may walk up or out of it.
+        if rest.split('/').any(|seg| seg == "." || seg == "..") {
+            return Err(invalid("a reference has no `.` or `..` path segments"));
+        }
+    }
+    Ok(ImageRef::Daemon(DaemonRef {
+        engine,
+        name: rest.to_string(),
+    }))
 }
 
 fn parse_registry(input: &str, text: &str) -> Result<ImageRef, ReferenceError> {
@@ -487,6 +562,7 @@ impl fmt::Display for ImageRef {
                 write!(f, "docker-archive:{}", file.display())?;
                 reference.iter().try_for_each(|t| write!(f, ":{t}"))
             }
+            Self::Daemon(d) => write!(f, "{}:{}", d.engine.prefix(), d.name),
         }
     }
 }

@@ -17,7 +17,8 @@ use crate::source::Fetcher;
 #[derive(Debug, Args, Clone)]
 #[command(
     after_help = "IMAGE forms: ghcr.io/org/app:tag, repo@sha256:…, ubuntu (Docker Hub), \
-oci:<dir>[:<tag>], oci-archive:<file>[:<tag>], docker-archive:<file>[:<repo:tag>].\n\
+oci:<dir>[:<tag>], oci-archive:<file>[:<tag>], docker-archive:<file>[:<repo:tag>], \
+docker-daemon:<repo:tag|sha256:id> (DOCKER_HOST, docker context), podman:<…> (CONTAINER_HOST).\n\
 Exit status: 0 nothing flagged, 1 something flagged at or above --fail-on, 2 error."
 )]
 pub(crate) struct DiffArgs {

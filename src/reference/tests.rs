@@ -64,6 +64,29 @@ fn local_transports() {
             reference: Some("example.com/app:bad".into())
         }
     );
+    let id = format!("sha256:{}", "a".repeat(64));
+    let pinned = format!("example.com/app@sha256:{}", "b".repeat(64));
+    for (engine, name) in [
+        (Engine::Docker, "app:1"),
+        (Engine::Docker, pinned.as_str()),
+        (Engine::Podman, id.as_str()),
+        (Engine::Podman, "localhost/app"),
+    ] {
+        let input = format!("{}:{name}", engine.prefix());
+        let parsed = input.parse::<ImageRef>().unwrap();
+        let name = name.to_string();
+        assert_eq!(
+            parsed,
+            ImageRef::Daemon(DaemonRef { engine, name }),
+            "{input}"
+        );
+        assert_eq!(parsed.to_string(), input);
+    }
+    // A registry on port 5000 of a host called `podman` stays a registry reference.
+    assert!(matches!(
+        "podman:5000/app".parse::<ImageRef>().unwrap(),
+        ImageRef::Registry(_)
+    ));
 }
 
 #[test]
@@ -76,6 +99,10 @@ fn invalid_references_say_why() {
         ("dir:/tmp/x", "unsupported transport"),
         ("app:", "empty"),
         ("my app", "spaces"),
+        ("docker-daemon:", "name an image"),
+        ("docker-daemon:sha256:abc", "image id"),
+        ("podman:App", "lowercase"),
+        ("docker-daemon:../x", "path segments"),
     ] {
         let err = input.parse::<ImageRef>().unwrap_err().to_string();
         assert!(err.contains(needle), "{input}: {err}");

@@ -40,22 +40,28 @@ impl BlobStore for Members {
     }
 }
 
-/// Opens `file` and hands each regular member (its path without a leading `./`) to `each`, in
-/// tar order; any I/O error becomes "`problem`" about the archive.
-fn for_each_member(
-    reference: &ImageRef,
-    file: &Path,
-    problem: &str,
-    mut each: impl FnMut(String, &mut tar::Entry<'_, File>) -> std::io::Result<()>,
-) -> Result<(), SourceError> {
-    let f = crate::limits::open_regular(file).map_err(|e| {
+fn open(reference: &ImageRef, file: &Path) -> Result<File, SourceError> {
+    crate::limits::open_regular(file).map_err(|e| {
         local(
             reference,
             format!("cannot open `{}`", file.display()),
             Some(e),
         )
-    })?;
+    })
+}
+
+/// Hands each regular member of the tar `f` (from its start; its path without a leading `./`)
+/// to `each`, in tar order; any I/O error becomes "`problem`" about the archive.
+fn for_each_member(
+    reference: &ImageRef,
+    f: &File,
+    problem: &str,
+    mut each: impl FnMut(String, &mut tar::Entry<'_, &File>) -> std::io::Result<()>,
+) -> Result<(), SourceError> {
+    use std::io::Seek as _;
     let bad = |e: std::io::Error| local(reference, problem.to_string(), Some(e));
+    let mut f = f;
+    f.rewind().map_err(bad)?;
     let mut archive = tar::Archive::new(f);
     for entry in archive.entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
@@ -70,32 +76,29 @@ fn for_each_member(
 }
 
 fn read_members(reference: &ImageRef, file: &Path) -> Result<Members, SourceError> {
-    let mut members = Members {
-        file: crate::limits::open_regular(file).map_err(|e| {
-            local(
-                reference,
-                format!("cannot open `{}`", file.display()),
-                Some(e),
-            )
-        })?,
-        at: BTreeMap::new(),
-        sizes: BTreeMap::new(),
-    };
-    let problem = format!("`{}` is not a readable tar archive", file.display());
-    for_each_member(reference, file, &problem, |path, entry| {
+    let name = file.display().to_string();
+    members_of(reference, open(reference, file)?, &name)
+}
+
+/// The members of the open tar `file`; `name` says which file it is in messages.
+fn members_of(reference: &ImageRef, file: File, name: &str) -> Result<Members, SourceError> {
+    let mut at = BTreeMap::new();
+    let mut sizes = BTreeMap::new();
+    let problem = format!("`{name}` is not a readable tar archive");
+    for_each_member(reference, &file, &problem, |path, entry| {
         let size = entry.size();
-        members.sizes.insert(path.clone(), size);
-        members.at.insert(path, (entry.raw_file_position(), size));
+        sizes.insert(path.clone(), size);
+        at.insert(path, (entry.raw_file_position(), size));
         Ok(())
     })?;
-    if members.sizes.is_empty() {
+    if sizes.is_empty() {
         return Err(local(
             reference,
-            format!("`{}` is not a tar archive (no members)", file.display()),
+            format!("`{name}` is not a tar archive (no members)"),
             None,
         ));
     }
-    Ok(members)
+    Ok(Members { file, at, sizes })
 }
 
 /// `oci-archive:<file>[:<tag>]`.
@@ -129,9 +132,59 @@ pub(crate) fn scan_layers(
     wanted: &[usize],
     scan: &mut dyn FnMut(usize, &mut dyn Read) -> std::io::Result<()>,
 ) -> Result<Vec<usize>, SourceError> {
-    let names: BTreeMap<String, (usize, String)> = match reference {
-        ImageRef::DockerArchive { reference: tag, .. } => {
-            let members = read_members(reference, file)?;
+    let docker = match reference {
+        ImageRef::DockerArchive { reference: tag, .. } => Some(tag.as_deref()),
+        _ => None,
+    };
+    let name = file.display().to_string();
+    scan_in(
+        reference,
+        open(reference, file)?,
+        &name,
+        docker,
+        image,
+        wanted,
+        scan,
+    )
+}
+
+/// [`scan_layers`] of what an engine's `GET /images/{name}/get` sent (a `docker save` tar of
+/// one image), already in an unnamed temporary file.
+pub(crate) fn scan_docker_export(
+    reference: &ImageRef,
+    file: File,
+    image: &super::Image,
+    wanted: &[usize],
+    scan: &mut dyn FnMut(usize, &mut dyn Read) -> std::io::Result<()>,
+) -> Result<Vec<usize>, SourceError> {
+    scan_in(
+        reference,
+        file,
+        "the engine's export",
+        Some(None),
+        image,
+        wanted,
+        scan,
+    )
+}
+
+/// The layers of the tar `file`: a docker-archive when `docker` is `Some` (with the tag that
+/// selects the image), otherwise an oci-archive.
+fn scan_in(
+    reference: &ImageRef,
+    file: File,
+    name: &str,
+    docker: Option<Option<&str>>,
+    image: &super::Image,
+    wanted: &[usize],
+    scan: &mut dyn FnMut(usize, &mut dyn Read) -> std::io::Result<()>,
+) -> Result<Vec<usize>, SourceError> {
+    let names: BTreeMap<String, (usize, String)> = match docker {
+        Some(tag) => {
+            let copy = file
+                .try_clone()
+                .map_err(|e| local(reference, format!("cannot read `{name}`"), Some(e)))?;
+            let members = members_of(reference, copy, name)?;
             let entries: Vec<SaveEntry> = members
                 .read("manifest.json", crate::limits::LAYOUT_FILE_MAX)
                 .ok()
@@ -139,7 +192,7 @@ pub(crate) fn scan_layers(
                 .unwrap_or_default();
             let entry = entries
                 .iter()
-                .find(|e| tag.as_ref().is_none_or(|t| e.repo_tags.contains(t)))
+                .find(|e| tag.is_none_or(|t| e.repo_tags.iter().any(|r| r == t)))
                 .ok_or_else(|| local(reference, "no image in the archive".into(), None))?;
             wanted
                 .iter()
@@ -151,7 +204,7 @@ pub(crate) fn scan_layers(
                 })
                 .collect()
         }
-        _ => wanted
+        None => wanted
             .iter()
             .filter_map(|&i| {
                 let l = image.layers.get(i)?;
@@ -162,10 +215,10 @@ pub(crate) fn scan_layers(
             })
             .collect(),
     };
-    let problem = format!("cannot read layers of `{}`", file.display());
-    let oci = matches!(reference, ImageRef::OciArchive { .. });
+    let problem = format!("cannot read layers of `{name}`");
+    let oci = docker.is_none();
     let mut verified = Vec::new();
-    for_each_member(reference, file, &problem, |path, entry| {
+    for_each_member(reference, &file, &problem, |path, entry| {
         let Some((i, media_type)) = names.get(&path) else {
             return Ok(());
         };

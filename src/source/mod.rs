@@ -1,7 +1,8 @@
 //! Reading images from wherever they live: a registry, an OCI image layout directory, an
-//! `oci-archive` or a `docker-archive` tarball. A diff needs only the manifest and the config;
-//! layer blobs are read only on request ([`Fetcher::read_layers`], for the memory prediction),
-//! and then only the layers that can hold what is asked for.
+//! `oci-archive` or a `docker-archive` tarball, a local Docker or Podman engine. A diff needs
+//! only the manifest and the config; layer blobs are read only on request
+//! ([`Fetcher::read_layers`], for the memory prediction), and then only the layers that can hold
+//! what is asked for (an engine exports them all at once).
 //!
 //! All sources share the manifest handling in [`manifest`] (media types, platform selection from
 //! an index, digest checks), so a registry and a layout holding the same image give the same
@@ -10,6 +11,7 @@
 mod archive;
 pub mod auth;
 pub mod cache;
+pub mod daemon;
 mod layout;
 pub mod manifest;
 pub mod registry;
@@ -19,7 +21,7 @@ use std::time::Duration;
 
 use crate::image::{Image, Layer, Origin, Transport};
 use crate::metadata::{ConfigError, ImageMetadata};
-use crate::reference::{ImageRef, Platform};
+use crate::reference::{Engine, ImageRef, Platform};
 
 /// Options that apply to every fetch of one run.
 #[derive(Debug, Clone)]
@@ -106,6 +108,9 @@ pub enum SourceError {
     /// Credentials file problem.
     #[error(transparent)]
     Auth(#[from] auth::AuthError),
+    /// Local engine problem (`docker-daemon:`, `podman:`).
+    #[error(transparent)]
+    Daemon(#[from] daemon::DaemonError),
 }
 
 /// Raw manifest and config bytes from one source, before reading the config.
@@ -137,11 +142,13 @@ pub(crate) fn scan_blob(
     }
 }
 
-/// One run's fetching state: the options and one registry client, cheap to clone into tasks.
+/// One run's fetching state: the options, one registry client and the local engines (each
+/// found and pinged on first use, once), cheap to clone into tasks.
 #[derive(Clone)]
 pub struct Fetcher {
     client: Arc<registry::RegistryClient>,
     opts: Arc<FetchOptions>,
+    engines: Arc<[tokio::sync::OnceCell<daemon::DaemonClient>; 2]>,
 }
 
 impl Fetcher {
@@ -150,12 +157,26 @@ impl Fetcher {
         Ok(Self {
             client: Arc::new(registry::RegistryClient::new(opts)?),
             opts: Arc::new(opts.clone()),
+            engines: Arc::default(),
         })
+    }
+
+    /// The client of `engine`, connected on first use.
+    async fn engine(&self, engine: Engine) -> Result<&daemon::DaemonClient, SourceError> {
+        let cell = &self.engines[engine as usize];
+        let timeout = self.opts.timeout;
+        Ok(cell
+            .get_or_try_init(|| async move {
+                let endpoint = daemon::discover(engine, &daemon::process_vars)?;
+                tracing::debug!("{} engine at {}", engine.prefix(), endpoint.addr);
+                daemon::DaemonClient::connect(endpoint, engine, timeout).await
+            })
+            .await?)
     }
 
     /// Fetches `reference` for the run's platform.
     pub async fn fetch(&self, reference: &ImageRef) -> Result<Image, SourceError> {
-        fetch_with(&self.client, reference, &self.opts.platform).await
+        self.fetch_platform(reference, &self.opts.platform).await
     }
 
     /// Fetches `reference` for `platform`.
@@ -164,7 +185,7 @@ impl Fetcher {
         reference: &ImageRef,
         platform: &Platform,
     ) -> Result<Image, SourceError> {
-        fetch_with(&self.client, reference, platform).await
+        fetch_with(self, reference, platform).await
     }
 
     /// The platforms `reference` offers; `None` for a single-platform image.
@@ -180,7 +201,8 @@ impl Fetcher {
             ImageRef::OciArchive { file, tag } => {
                 archive::platforms_oci_archive(reference, file, tag.as_deref())
             }
-            ImageRef::DockerArchive { .. } => Ok(None),
+            // An engine's image is one platform's (what `docker pull --platform` chose).
+            ImageRef::DockerArchive { .. } | ImageRef::Daemon(_) => Ok(None),
         }
     }
 
@@ -205,6 +227,14 @@ impl Fetcher {
         if let ImageRef::OciArchive { file, .. } | ImageRef::DockerArchive { file, .. } = reference
         {
             return archive::scan_layers(reference, file, image, wanted, scan);
+        }
+        if let ImageRef::Daemon(d) = reference {
+            // By id: the layers of the image that was inspected, even if the tag moved since.
+            let client = self.engine(d.engine).await?;
+            let id = &image.origin.config_digest;
+            let (_, size) = client.inspect(id).await?;
+            let tar = client.export(id, daemon::export_limit(size)).await?;
+            return archive::scan_docker_export(reference, tar, image, wanted, scan);
         }
         let mut verified = Vec::new();
         for &i in wanted {
@@ -237,7 +267,7 @@ impl Fetcher {
                         .map_err(cannot)?,
                     false,
                 ),
-                _ => unreachable!("archives are handled above"),
+                _ => unreachable!("archives and engines are handled above"),
             };
             // Never past the size the manifest declares.
             let mut hashing = manifest::Hashing::new(std::io::Read::take(file, layer.size));
@@ -279,12 +309,15 @@ impl Fetcher {
 }
 
 async fn fetch_with(
-    client: &registry::RegistryClient,
+    fetcher: &Fetcher,
     reference: &ImageRef,
     platform: &Platform,
 ) -> Result<Image, SourceError> {
     let (fetched, transport) = match reference {
-        ImageRef::Registry(r) => (client.fetch(r, platform).await?, Transport::Registry),
+        ImageRef::Registry(r) => (
+            fetcher.client.fetch(r, platform).await?,
+            Transport::Registry,
+        ),
         ImageRef::OciLayout { dir, tag } => (
             layout::fetch_dir(reference, dir, tag.as_deref(), platform)?,
             Transport::Oci,
@@ -300,7 +333,25 @@ async fn fetch_with(
             archive::fetch_docker_archive(reference, file, tag.as_deref())?,
             Transport::DockerArchive,
         ),
+        ImageRef::Daemon(d) => {
+            let (fetched, _) = fetcher.engine(d.engine).await?.inspect(&d.name).await?;
+            let transport = match d.engine {
+                Engine::Docker => Transport::DockerDaemon,
+                Engine::Podman => Transport::Podman,
+            };
+            (fetched, transport)
+        }
     };
+    image_of(reference, fetched, platform, transport)
+}
+
+/// The one model from what a source read.
+fn image_of(
+    reference: &ImageRef,
+    fetched: Fetched,
+    platform: &Platform,
+    transport: Transport,
+) -> Result<Image, SourceError> {
     let metadata =
         ImageMetadata::from_config(&fetched.config).map_err(|source| SourceError::Config {
             reference: reference.to_string(),

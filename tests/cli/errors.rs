@@ -25,6 +25,7 @@ fn invalid_references() {
         "https://ghcr.io/org/app",
         "oci:",
         "dir:/tmp/image",
+        "docker-daemon:sha256:abc",
         "",
     ] {
         let run = fails(&[bad, GOOD]);

@@ -3,6 +3,7 @@
 mod architecture;
 mod attribution;
 mod common;
+mod daemon;
 mod diff;
 mod docs;
 mod errors;

@@ -1,11 +1,13 @@
 //! Test fixtures: a CLI runner that snapshots exit code, stdout and stderr, and a real
-//! `docker-registry` on a free loopback port, seeded with `skopeo copy`, stopped on drop.
+//! `docker-registry` on a free loopback port, seeded with `skopeo copy`, stopped on drop (and a
+//! Podman service in `podman`).
 
 #![allow(dead_code)]
 
 pub mod github_api;
 pub mod hostile;
 pub mod http;
+pub mod podman;
 pub mod proxy;
 pub mod token;
 
