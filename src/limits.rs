@@ -29,6 +29,11 @@ pub const JAR_ENTRIES_MAX: usize = 200_000;
 pub const NESTED_JAR_MAX: u64 = 64 << 20;
 /// Bytes of one jar (in a layer) read into memory to walk its central directory.
 pub const JAR_MAX: u64 = 256 << 20;
+/// The fleet history kept in a registry (`--history oci://…`): its gzip'd layer as stored, and
+/// the JSON lines it inflates to (a year of nightly runs of a 50-image fleet is ~20 MiB).
+pub const HISTORY_ARTIFACT_MAX: u64 = 32 << 20;
+/// See [`HISTORY_ARTIFACT_MAX`].
+pub const HISTORY_JSONL_MAX: u64 = 256 << 20;
 /// A value as it appears in an error message or a table cell.
 pub const SHOWN_VALUE_MAX: usize = 200;
 

@@ -9,6 +9,7 @@
 //! registry or SQLite) → record (I/O: the observations and findings written to the [`history`],
 //! timelines read back). [`file`] reads the fleet file.
 
+pub(crate) mod artifact;
 pub(crate) mod assess;
 pub(crate) mod fetch;
 pub(crate) mod file;

@@ -288,7 +288,7 @@ pub(crate) struct Observation {
 }
 
 /// A finding as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct RecordedFinding {
     /// Service.
     pub(crate) service: String,
