@@ -174,6 +174,10 @@ pub struct DiffReport {
     /// The JVM memory prediction of both images (`--memory`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryDiff>,
+    /// `--history … --expect-every`: the fleet report's schedule looks stopped (a warning, not
+    /// a failure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_history: Option<String>,
 }
 
 /// Both images' memory predictions in one container size.
@@ -342,6 +346,7 @@ impl DiffReport {
             layers: diff.layers,
             parts,
             memory: None,
+            stale_history: None,
         }
     }
 

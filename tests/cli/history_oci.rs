@@ -232,6 +232,37 @@ fn history_in_the_registry_outlives_the_runner_and_survives_overlapping_runs() {
     }
     assert_eq!(observations(&v, "plain").len(), 5);
 
+    // A pull request's diff sees that the nightly stopped (the last run is days old), from the
+    // registry: a warning in the report and on stderr, not a failure.
+    let (good, bad) = (reg.image("checkout:prod"), reg.image("checkout:main"));
+    let cmd = bpdrift().args([
+        "diff",
+        "--format",
+        "markdown",
+        "--history",
+        &history,
+        "--expect-every",
+        "24h",
+        &good,
+        &bad,
+    ]);
+    login(cmd.home(), &reg);
+    let run = cmd.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "warning: the fleet report's last successful run (history `{history}`) finished"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains("> [!WARNING]\n> the fleet report's last successful run"),
+        "{}",
+        run.stdout
+    );
+
     // The table reads it too.
     let cmd = bpdrift().args(["history", "checkout", "--history", &history]);
     login(cmd.home(), &reg);
@@ -243,6 +274,76 @@ fn history_in_the_registry_outlives_the_runner_and_survives_overlapping_runs() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn diff_warns_when_the_fleet_report_stopped() {
+    let reg = Registry::start();
+    reg.seed("oci:testdata/images:plain-a", "plain:prod");
+    reg.seed("oci:testdata/images:plain-b", "plain:main");
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.toml");
+    std::fs::write(
+        &fleet,
+        format!(
+            "[[service]]\nname = \"plain\"\ndeployed = \"{}/plain:prod\"\n",
+            reg.addr
+        ),
+    )
+    .unwrap();
+    let history = dir.path().join("history.sqlite");
+    let history = history.to_str().unwrap();
+    let (a, b) = (reg.image("plain:prod"), reg.image("plain:main"));
+    let diff = |every: &str, format: &str| {
+        bpdrift()
+            .args([
+                "diff",
+                "--format",
+                format,
+                "--history",
+                history,
+                "--expect-every",
+                every,
+                &a,
+                &b,
+            ])
+            .run()
+    };
+    // No history yet: that is worth a warning too.
+    let run = diff("24h", "json");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("has no successful report run"),
+        "{}",
+        run.stderr
+    );
+    // A run long ago (the clock of the test is now).
+    let r = bpdrift().args(report_args(&fleet, history, T1)).run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let run = diff("24h", "json");
+    assert_eq!(run.code, 0, "a warning, not a failure: {}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let w = v["stale_history"].as_str().unwrap();
+    assert!(
+        w.contains(T1) && w.contains("longer than the expected interval of 1d"),
+        "{w}"
+    );
+    assert!(
+        run.stderr
+            .contains("warning: the fleet report's last successful run"),
+        "{}",
+        run.stderr
+    );
+    // Within the interval (T1 is less than ten years ago): nothing said.
+    let run = diff("3650d", "json");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(v.get("stale_history").is_none());
+    // Both or neither.
+    let run = bpdrift().args(["diff", "--history", history, &a, &b]).run();
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--expect-every"), "{}", run.stderr);
 }
 
 #[test]
