@@ -205,6 +205,11 @@ async fn report(
         rules.insert(s.name.clone(), set);
     }
     let fetcher = Fetcher::new(&args.registry.fetch_options(&Platform::linux_amd64())?)?;
+    // From the first request on (reading a history from the registry is one).
+    let bar = progress_bar();
+    if let Some(b) = &bar {
+        b.set_length(fleet.services.iter().map(|s| s.images.len()).sum::<usize>() as u64);
+    }
     let store = history_store(&args.history)?;
     let (mut hist, remote) = open_history(&store, &fetcher, true)
         .await?
@@ -215,13 +220,13 @@ async fn report(
             .map(|d| d.as_secs() as i64)
             .unwrap_or_default()
     });
-    let bar = progress_bar();
     let progress = |done: usize, total: usize, what: &str| match &bar {
         Some(b) => {
             b.set_length(total as u64);
             b.set_position(done as u64);
         }
-        None => tracing::info!("fetched {done}/{total}: {what}"),
+        None if done > 0 => tracing::info!("fetched {done}/{total}: {what}"),
+        None => {}
     };
     let report = fleet::run(
         fleet::RunInput {
@@ -231,6 +236,7 @@ async fn report(
             now,
             expect_every: args.expect_every,
             progress: &progress,
+            jobs: args.registry.jobs as usize,
         },
         &fetcher,
         &mut hist,
@@ -345,10 +351,12 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
         return None;
     }
     let bar = indicatif::ProgressBar::new(0);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} images fetched")
-    {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {bar:30} {pos}/{len} images fetched · {elapsed} elapsed, ETA {eta}",
+    ) {
         bar.set_style(style);
     }
+    // Drawn (and ticking) from the start: the first answers can take seconds.
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
     Some(bar)
 }

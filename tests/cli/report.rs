@@ -862,3 +862,47 @@ fn pushgateway_serves_the_pushed_series() {
         assert!(body.contains(series), "{series} not in:\n{body}");
     }
 }
+
+#[test]
+fn progress_is_shown_on_a_terminal_only() {
+    let reg = Registry::start();
+    reg.seed("oci:testdata/images:incident-good", "checkout:prod");
+    reg.seed("oci:testdata/images:incident-bad", "checkout:main");
+    reg.seed("oci:testdata/images:plain-a", "plain:prod");
+    let fleet = Fleet::new(&fleet_toml(&reg));
+    // Not a terminal (CI logs): nothing but the report.
+    let (code, _, stderr) = fleet.run(T1, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stderr, "", "a quiet run off a terminal");
+
+    // A terminal (`script` gives the run a pseudo-terminal): the bar with its ETA.
+    let out = fleet.dir.path().join("report.md");
+    let home = tempfile::tempdir().unwrap();
+    let cmdline = format!(
+        "{} report --no-cache --now {T2} --fleet {} --history {} --out {}",
+        env!("CARGO_BIN_EXE_bpdrift"),
+        fleet.file().display(),
+        fleet.history().display(),
+        out.display()
+    );
+    let run = Command::new("script")
+        .args(["-qefc", &cmdline, "/dev/null"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("TERM", "xterm")
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .expect("script (util-linux) must be installed");
+    let shown = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{shown}");
+    assert!(shown.contains("images fetched"), "{shown}");
+    assert!(shown.contains("ETA"), "{shown}");
+    assert!(
+        shown.contains("0/3 images fetched"),
+        "drawn before the first image completes: {shown}"
+    );
+    assert!(
+        shown.contains(&format!("wrote {}", out.display())),
+        "{shown}"
+    );
+}
