@@ -58,7 +58,14 @@ impl std::str::FromStr for Store {
         let Some(rest) = s.strip_prefix("oci://") else {
             return Ok(Self::File(PathBuf::from(s)));
         };
-        let bad = |why: &str| format!("invalid history location `{s}`: {why}");
+        // A location may carry user-info by mistake: never echoed.
+        let bad = |why: &str| {
+            format!(
+                "invalid history location `{}`: {}",
+                crate::redact::scrub(s),
+                crate::redact::scrub(why)
+            )
+        };
         match rest.parse::<ImageRef>() {
             Ok(ImageRef::Registry(r)) => {
                 if r.reference.digest().is_some() || r.reference.tag().is_none() {
@@ -94,9 +101,9 @@ pub enum ArtifactError {
     Registry {
         /// The artifact.
         reference: String,
-        /// Why.
+        /// Why (boxed: a registry error is large, and this one is rare).
         #[source]
-        source: SourceError,
+        source: Box<SourceError>,
     },
     /// The tag holds something else than a bpdrift history.
     #[error("history `oci://{reference}` is not a bpdrift history: {why} (left unchanged)")]
@@ -170,7 +177,7 @@ struct ArtifactManifest {
 fn registry_err(r: &RegistryRef) -> impl FnOnce(SourceError) -> ArtifactError + '_ {
     move |source| ArtifactError::Registry {
         reference: r.input.clone(),
-        source,
+        source: Box::new(source),
     }
 }
 
