@@ -57,7 +57,10 @@ fn report_args(fleet: &Path, history: &str, now: &str) -> Vec<String> {
 }
 
 fn report(fleet: &Path, reg: &Registry, history: &str, now: &str) -> (i32, Value, String) {
-    let cmd = bpdrift().args(report_args(fleet, history, now));
+    // Trace logging: no credential or token may show up even then.
+    let cmd = bpdrift()
+        .args(report_args(fleet, history, now))
+        .env("BPDRIFT_LOG", "trace");
     login(cmd.home(), reg);
     let run = cmd.run();
     let v = serde_json::from_str(&run.stdout)
@@ -125,6 +128,8 @@ fn history_in_the_registry_outlives_the_runner_and_survives_overlapping_runs() {
         "{stderr}"
     );
     assert!(!stderr.contains(PASSWORD), "{stderr}");
+    assert!(!stderr.contains("eyJ"), "a bearer token was logged: {stderr}");
+    assert!(stderr.contains("PUT"), "trace logging was on: {stderr}");
     let scopes = tokens.requests.lock().unwrap().clone();
     assert!(
         scopes
