@@ -12,7 +12,7 @@
 //! is reused), runs as with a file, then exports and pushes. Pushing is optimistic: the tag's
 //! digest is re-read right before the manifest PUT; if it moved, the other writer's runs are
 //! merged in and the push is retried (bounded, with jitter). After the PUT the tag is read
-//! once more, after a pause longer than any writer's re-read-to-PUT window ([`WINDOW`]): a
+//! once more, after a pause longer than a writer's re-read-to-PUT window ([`WINDOW`]): a
 //! writer that overwrote us in that window is caught there, merged, and pushed again.
 //!
 //! Spec: <https://github.com/opencontainers/image-spec/blob/main/manifest.md#guidelines-for-artifact-usage>.
@@ -38,9 +38,11 @@ const EMPTY: &[u8] = b"{}";
 const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 /// Push attempts before giving up on a tag that keeps moving.
 const ATTEMPTS: u32 = 5;
-/// The longest a writer lets pass between re-reading the tag and sending its PUT; it re-reads
-/// again when more has passed. Readers-after-write wait longer than this.
-const WINDOW: Duration = Duration::from_secs(1);
+/// The longest a writer lets pass between re-reading the tag and sending its PUT (it re-reads
+/// again when more has passed), and the pause before a writer checks its push survived.
+/// Registries offer no compare-and-swap on a tag: the guarantee holds while a manifest PUT
+/// completes within this of the re-read, and a slower one is warned about.
+const WINDOW: Duration = Duration::from_secs(2);
 
 /// Where the history lives: a SQLite file, or an artifact in a registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -377,11 +379,19 @@ pub(crate) async fn push(
             if now != base {
                 continue;
             }
+            read_at = Instant::now();
         }
         let digest = client
             .push_manifest(r, &bytes)
             .await
             .map_err(registry_err(r))?;
+        if read_at.elapsed() > WINDOW {
+            tracing::warn!(
+                "history `oci://{}`: the push took {:.1} s after the tag was read; a run that pushed within that time may have been replaced (its next run records again, but check `bpdrift history`)",
+                r.input,
+                read_at.elapsed().as_secs_f64()
+            );
+        }
         // A writer that re-read before our PUT and put after it replaced our runs: look once
         // its window has passed, and merge again if so.
         pause(WINDOW).await;

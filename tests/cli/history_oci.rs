@@ -128,7 +128,10 @@ fn history_in_the_registry_outlives_the_runner_and_survives_overlapping_runs() {
         "{stderr}"
     );
     assert!(!stderr.contains(PASSWORD), "{stderr}");
-    assert!(!stderr.contains("eyJ"), "a bearer token was logged: {stderr}");
+    assert!(
+        !stderr.contains("eyJ"),
+        "a bearer token was logged: {stderr}"
+    );
     assert!(stderr.contains("PUT"), "trace logging was on: {stderr}");
     let scopes = tokens.requests.lock().unwrap().clone();
     assert!(
@@ -386,5 +389,74 @@ fn a_tag_holding_something_else_is_refused_and_left_alone() {
         bad.stderr.contains("invalid history location"),
         "{}",
         bad.stderr
+    );
+}
+
+/// A race made certain: run A reaches the registry through a proxy that, on A's first image
+/// request (A has read the history already), lets run B complete a whole report and push. A's
+/// push then finds the tag moved, merges B's run, and neither run is lost.
+#[test]
+fn a_push_that_lost_the_race_merges_and_loses_nothing() {
+    use crate::common::proxy::Proxy;
+    use std::time::Duration;
+
+    let reg = Registry::start();
+    reg.seed("oci:testdata/images:plain-a", "plain:prod");
+    let dir = tempfile::tempdir().unwrap();
+    let fleet_for = |addr: &str, name: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!("[[service]]\nname = \"plain\"\ndeployed = \"{addr}/plain:prod\"\n"),
+        )
+        .unwrap();
+        path
+    };
+    let direct = fleet_for(&reg.addr, "direct.toml");
+    let history_b = format!("oci://{}/history/fleet:main", reg.addr);
+    // One run before, so both racers start from an existing artifact.
+    let first = bpdrift().args(report_args(&direct, &history_b, T1)).run();
+    assert_eq!(first.code, 0, "{}", first.stderr);
+
+    let b_stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let b_out = b_stderr.clone();
+    let (direct_b, history) = (direct.clone(), history_b.clone());
+    let proxy = Proxy::start(
+        &reg.addr,
+        Duration::ZERO,
+        Box::new(move |method, path, n| {
+            if method == "GET" && path == "/v2/plain/manifests/prod" && n == 0 {
+                let b = bpdrift()
+                    .args(report_args(&direct_b, &history, "2026-11-21T06:00:01Z"))
+                    .run();
+                *b_out.lock().unwrap() = format!("exit {}: {}", b.code, b.stderr);
+            }
+            None
+        }),
+    );
+    let via_proxy = fleet_for(&proxy.addr, "proxy.toml");
+    let history_a = format!("oci://{}/history/fleet:main", proxy.addr);
+    let a = bpdrift()
+        .args(report_args(&via_proxy, &history_a, T2))
+        .run();
+    let b = b_stderr.lock().unwrap().clone();
+    assert!(b.starts_with("exit 0: "), "run B: {b}");
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    assert!(
+        a.stderr.contains("merged with other runs' pushes once"),
+        "{}",
+        a.stderr
+    );
+
+    let v = history_json(&reg, &history_b);
+    let mut seen: Vec<String> = observations(&v, "plain")
+        .into_iter()
+        .map(|(at, _)| at)
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [T1, T2, "2026-11-21T06:00:01Z"],
+        "all three runs on record"
     );
 }
