@@ -298,14 +298,14 @@ pub(crate) struct Pushed {
     pub(crate) merges: u32,
 }
 
-/// A pause of `base` plus up to `base` of jitter (two writers that collided do not collide
+/// A pause of `base` plus up to `jitter` more (two writers that collided do not collide
 /// again in step).
-async fn pause(base: Duration) {
+async fn pause(base: Duration, jitter: Duration) {
     use std::hash::{BuildHasher, Hasher};
     let random = std::collections::hash_map::RandomState::new()
         .build_hasher()
         .finish();
-    let jitter = base.mul_f64((random % 1000) as f64 / 1000.0);
+    let jitter = jitter.mul_f64((random % 1000) as f64 / 1000.0);
     tokio::time::sleep(base + jitter).await;
 }
 
@@ -324,7 +324,7 @@ pub(crate) async fn push(
     let empty = client.push_blob(r, EMPTY).await.map_err(registry_err(r))?;
     for attempt in 1..=ATTEMPTS {
         if attempt > 1 {
-            pause(Duration::from_millis(200)).await;
+            pause(Duration::from_millis(200), Duration::from_millis(200)).await;
         }
         let mut read_at = Instant::now();
         let now = client.tag_digest(r, true).await.map_err(registry_err(r))?;
@@ -394,7 +394,7 @@ pub(crate) async fn push(
         }
         // A writer that re-read before our PUT and put after it replaced our runs: look once
         // its window has passed, and merge again if so.
-        pause(WINDOW).await;
+        pause(WINDOW, Duration::from_millis(250)).await;
         let after = pull(client, r, true).await?;
         let missing = mine
             .iter()
