@@ -42,6 +42,9 @@ fi
 if [ "${INPUT_SBOM:-false}" = "true" ]; then
   args+=(--sbom)
 fi
+if [ -n "${INPUT_HISTORY:-}" ]; then
+  args+=(--history "$INPUT_HISTORY" --expect-every "${INPUT_EXPECT_EVERY:-24h}")
+fi
 # `flag` once per line of `text`; blank lines and surrounding spaces do not count.
 add_per_line() {
   local flag="$1" text="$2" line

@@ -122,7 +122,7 @@ async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Inspect(args) => commands::inspect::run(args, out).await,
         Command::Memory(args) => commands::memory::run(args, out).await,
         Command::Report(args) => commands::report::run(args, out).await,
-        Command::History(args) => commands::history::run(args, out),
+        Command::History(args) => commands::history::run(args, out).await,
         Command::Github(cmd) => commands::github::run(cmd, out).await,
     }
 }

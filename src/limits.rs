@@ -42,6 +42,11 @@ pub const SBOM_LAYER_PACKAGES_MAX: usize = 200_000;
 /// Packages kept from one SBOM array or the legacy packages label (a run image has a few hundred,
 /// a big app a few thousand); the rest are counted, not stored.
 pub const SBOM_PACKAGES_MAX: usize = 50_000;
+/// The fleet history kept in a registry (`--history oci://…`): its gzip'd layer as stored, and
+/// the JSON lines it inflates to (a year of nightly runs of a 50-image fleet is ~20 MiB).
+pub const HISTORY_ARTIFACT_MAX: u64 = 32 << 20;
+/// See [`HISTORY_ARTIFACT_MAX`].
+pub const HISTORY_JSONL_MAX: u64 = 256 << 20;
 /// A value as it appears in an error message or a table cell.
 pub const SHOWN_VALUE_MAX: usize = 200;
 

@@ -5,8 +5,12 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::args::{PlatformArg, RegistryArgs, RuleArgs, parse_env, parse_platform_arg, parse_size};
+use super::args::{
+    PlatformArg, RegistryArgs, RuleArgs, parse_duration_arg, parse_env, parse_platform_arg,
+    parse_size,
+};
 use super::{Outcome, finish, load_rules};
+use crate::fleet::artifact::Store;
 use crate::pipeline::{self, PipelineError, Request};
 use crate::reference::{ImageRef, Platform};
 use crate::render::{self, Format};
@@ -57,6 +61,14 @@ pub(crate) struct DiffArgs {
     /// platform either image has. Never the host's by default.
     #[arg(long, default_value = "linux/amd64", value_parser = parse_platform_arg)]
     pub(crate) platform: PlatformArg,
+    /// The fleet report's history (a SQLite file or `oci://REGISTRY/REPOSITORY:TAG`), to warn
+    /// with --expect-every when its schedule looks stopped.
+    #[arg(long, value_name = "FILE|oci://REF", requires = "expect_every")]
+    pub(crate) history: Option<Store>,
+    /// With --history: warn (in the report and on stderr; never a failure) when the fleet
+    /// report's last successful run is older than this, e.g. `24h`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, requires = "history")]
+    pub(crate) expect_every: Option<i64>,
     /// Registry access.
     #[command(flatten)]
     pub(crate) registry: RegistryArgs,
@@ -104,7 +116,27 @@ pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
             .map(Diffed::All),
     };
     match diffed {
-        Ok(d) => Ok(Some(d)),
+        Ok(mut d) => {
+            if let (Some(store), Some(every)) = (&args.history, args.expect_every) {
+                let warning = stale_history(store, &fetcher, every).await;
+                if let Some(w) = &warning {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "warning: {}",
+                        crate::github::workflow::inert(w)
+                    );
+                }
+                match &mut d {
+                    Diffed::One(r) => r.stale_history = warning,
+                    Diffed::All(entries) => {
+                        for r in entries.iter_mut().filter_map(|e| e.report.as_mut()) {
+                            r.stale_history = warning.clone();
+                        }
+                    }
+                }
+            }
+            Ok(Some(d))
+        }
         // Both are worth knowing during an incident: one line each.
         Err(PipelineError::Both { before, after }) => {
             super::report_error(&before);
@@ -112,6 +144,25 @@ pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The staleness warning of the fleet history, if any; a history that cannot be read is a
+/// warning too (this check never fails a diff).
+async fn stale_history(store: &Store, fetcher: &Fetcher, every: i64) -> Option<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let name = store.to_string();
+    let last = match super::report::open_history(store, fetcher, false).await {
+        Ok(Some((hist, _remote))) => match hist.last_success() {
+            Ok(at) => at,
+            Err(e) => return Some(format!("cannot read the fleet history: {e}")),
+        },
+        Ok(None) => None,
+        Err(e) => return Some(format!("cannot read the fleet history: {e:#}")),
+    };
+    crate::report::fleet::stale_history(&name, last, now, every)
 }
 
 /// Runs `bpdrift diff`.

@@ -1,28 +1,34 @@
 //! `bpdrift history [SERVICE]`: what ran when, from the fleet report's history.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use clap::Args;
 
 use super::Outcome;
 use super::args::ListFormat;
-use super::report::history_path;
+use super::args::RegistryArgs;
+use super::report::{history_store, open_history};
+use crate::fleet::artifact::Store;
+use crate::reference::Platform;
+use crate::source::Fetcher;
 use std::collections::BTreeMap;
 
-use crate::fleet::history::{History, Observation};
+use crate::fleet::history::Observation;
 
 /// `bpdrift history`.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct HistoryArgs {
     /// Service name from the fleet file; all services when omitted.
     pub(crate) service: Option<String>,
-    /// History database [default: as `report`].
-    #[arg(long, value_name = "FILE")]
-    pub(crate) history: Option<PathBuf>,
+    /// History: a SQLite file or `oci://REGISTRY/REPOSITORY:TAG` [default: as `report`].
+    #[arg(long, value_name = "FILE|oci://REF")]
+    pub(crate) history: Option<Store>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub(crate) format: ListFormat,
+    /// Registry access (for an `oci://` history).
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
 }
 
 /// The versions that moved since `prev` (all of them, counted, on a role's first row).
@@ -69,15 +75,13 @@ fn what_changed(prev: Option<&Observation>, o: &Observation) -> String {
 }
 
 /// Runs `bpdrift history`.
-pub(crate) fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let path = history_path(&args.history)?;
-    if !path.exists() {
-        anyhow::bail!(
-            "no history at `{}`: run `bpdrift report` first",
-            path.display()
-        );
-    }
-    let hist = History::open_read_only(&path)?;
+pub(crate) async fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let store = history_store(&args.history)?;
+    let fetcher = Fetcher::new(&args.registry.fetch_options(&Platform::linux_amd64())?)?;
+    let Some((hist, _remote)) = open_history(&store, &fetcher, false).await? else {
+        anyhow::bail!("no history at `{store}`: run `bpdrift report` first");
+    };
+    let path = store.to_string();
     let services = match &args.service {
         Some(s) => vec![s.clone()],
         None => hist.services()?,
@@ -87,8 +91,7 @@ pub(crate) fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Result<Outc
         let t = hist.timeline(s)?;
         if t.is_empty() {
             anyhow::bail!(
-                "no observations of service `{s}` in `{}` (known: {})",
-                path.display(),
+                "no observations of service `{s}` in `{path}` (known: {})",
                 hist.services()?.join(", ")
             );
         }

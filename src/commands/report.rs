@@ -10,9 +10,11 @@ use clap::Args;
 
 use super::args::{RegistryArgs, RuleArgs, parse_duration_arg, parse_time_arg};
 use super::{Outcome, load_rules, plural, report_message};
+use crate::fleet::artifact::{self, Store};
 use crate::fleet::notify::{Heartbeat, Ping, Pushgateway};
 use crate::fleet::{self, history::History};
 use crate::reference::Platform;
+use crate::reference::RegistryRef;
 use crate::render;
 use crate::report::metrics;
 use crate::rules::RuleSet;
@@ -30,10 +32,11 @@ pub(crate) struct ReportArgs {
     /// Write the report here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
-    /// History database [default: $XDG_STATE_HOME/bpdrift/history.sqlite or
+    /// History: a SQLite file, or `oci://REGISTRY/REPOSITORY:TAG` to keep it as an artifact in
+    /// a registry (see docs/report.md) [default: $XDG_STATE_HOME/bpdrift/history.sqlite or
     /// ~/.local/state/bpdrift/history.sqlite].
-    #[arg(long, value_name = "FILE")]
-    pub(crate) history: Option<PathBuf>,
+    #[arg(long, value_name = "FILE|oci://REF")]
+    pub(crate) history: Option<Store>,
     /// Alarm (and exit 1) when the previous run is older than this, e.g. `24h`, `90m`, `1d`.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub(crate) expect_every: Option<i64>,
@@ -80,11 +83,59 @@ pub(crate) enum ReportFormat {
     Html,
 }
 
-/// The history file: `--history`, else the default location.
-pub(crate) fn history_path(given: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    given.clone().or_else(History::default_path).ok_or_else(|| {
-        anyhow::anyhow!("no history location: pass --history FILE (HOME is not set)")
-    })
+/// The history: `--history`, else the default file.
+pub(crate) fn history_store(given: &Option<Store>) -> anyhow::Result<Store> {
+    given
+        .clone()
+        .or_else(|| History::default_path().map(Store::File))
+        .ok_or_else(|| {
+            anyhow::anyhow!("no history location: pass --history FILE (HOME is not set)")
+        })
+}
+
+/// A history read from a registry: where to push it back, the digest it was read at, and the
+/// temporary database it was loaded into.
+pub(crate) struct Remote {
+    reference: RegistryRef,
+    base: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+/// Opens the history: the file (created when `create`), or the registry artifact loaded into a
+/// temporary database. `None` for a file that does not exist and is not to be created.
+pub(crate) async fn open_history(
+    store: &Store,
+    fetcher: &Fetcher,
+    create: bool,
+) -> anyhow::Result<Option<(History, Option<Remote>)>> {
+    match store {
+        Store::File(path) if create => Ok(Some((History::open(path)?, None))),
+        Store::File(path) if !path.exists() => Ok(None),
+        Store::File(path) => Ok(Some((History::open_read_only(path)?, None))),
+        Store::Oci(r) => {
+            let pulled = artifact::pull(fetcher.registry(), r, create).await?;
+            if !create && pulled.digest.is_none() {
+                return Ok(None);
+            }
+            let dir = tempfile::tempdir().map_err(|e| {
+                anyhow::Error::new(e).context("cannot create a temporary directory")
+            })?;
+            let mut hist = History::open(&dir.path().join("history.sqlite"))?;
+            hist.import(&pulled.runs)?;
+            tracing::info!(
+                "read {} from `{store}`",
+                plural(pulled.runs.len(), "recorded run")
+            );
+            Ok(Some((
+                hist,
+                Some(Remote {
+                    reference: r.clone(),
+                    base: pulled.digest,
+                    _dir: dir,
+                }),
+            )))
+        }
+    }
 }
 
 /// Runs `bpdrift report`, with the heartbeat around it: `start` first, then `fail` for an
@@ -162,20 +213,28 @@ async fn report(
         rules.insert(s.name.clone(), set);
     }
     let fetcher = Fetcher::new(&args.registry.fetch_options(&Platform::linux_amd64())?)?;
-    let mut hist = History::open(&history_path(&args.history)?)?;
+    // From the first request on (reading a history from the registry is one).
+    let bar = progress_bar();
+    if let Some(b) = &bar {
+        b.set_length(fleet.services.iter().map(|s| s.images.len()).sum::<usize>() as u64);
+    }
+    let store = history_store(&args.history)?;
+    let (mut hist, remote) = open_history(&store, &fetcher, true)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("history `{store}` could not be created"))?;
     let now = args.now.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or_default()
     });
-    let bar = progress_bar();
     let progress = |done: usize, total: usize, what: &str| match &bar {
         Some(b) => {
             b.set_length(total as u64);
             b.set_position(done as u64);
         }
-        None => tracing::info!("fetched {done}/{total}: {what}"),
+        None if done > 0 => tracing::info!("fetched {done}/{total}: {what}"),
+        None => {}
     };
     let report = fleet::run(
         fleet::RunInput {
@@ -185,6 +244,7 @@ async fn report(
             now,
             expect_every: args.expect_every,
             progress: &progress,
+            jobs: args.registry.jobs as usize,
         },
         &fetcher,
         &mut hist,
@@ -214,6 +274,30 @@ async fn report(
             out.write_all(&buf)?;
             out.flush()?;
         }
+    }
+    if let Some(remote) = &remote {
+        let pushed = artifact::push(
+            fetcher.registry(),
+            &remote.reference,
+            remote.base.clone(),
+            hist.export()?,
+        )
+        .await?;
+        let merged = match pushed.merges {
+            0 => String::new(),
+            n => format!(
+                ", merged with other runs' pushes {}",
+                if n == 1 {
+                    "once".to_string()
+                } else {
+                    format!("{n} times")
+                }
+            ),
+        };
+        super::status_line(&format!(
+            "pushed the history to {store} ({}{merged})",
+            pushed.digest
+        ));
     }
     if args.metrics.is_some() || pushgateway.is_some() {
         let facts = metrics::RunFacts {
@@ -275,10 +359,12 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
         return None;
     }
     let bar = indicatif::ProgressBar::new(0);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} images fetched")
-    {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {bar:30} {pos}/{len} images fetched · {elapsed} elapsed, ETA {eta}",
+    ) {
         bar.set_style(style);
     }
+    // Drawn (and ticking) from the start: the first answers can take seconds.
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
     Some(bar)
 }

@@ -27,15 +27,22 @@ pub(crate) async fn observe(
         .collect();
     let total = jobs.len();
     let done = AtomicUsize::new(0);
-    let fetched = futures_util::future::join_all(jobs.iter().map(|(s, _, r)| {
-        let done = &done;
-        async move {
-            let res = fetcher.fetch_platform(r, &s.platform).await;
-            let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-            (input.progress)(n, total, &r.to_string());
-            res
-        }
-    }))
+    (input.progress)(0, total, "");
+    // In order, at most `jobs` images at once: with every image started together, the
+    // client's request slots go to all the manifests first and no image completes until
+    // nearly all of them did.
+    let fetched: Vec<_> = futures_util::StreamExt::collect(futures_util::StreamExt::buffered(
+        futures_util::stream::iter(jobs.iter().map(|(s, _, r)| {
+            let done = &done;
+            async move {
+                let res = fetcher.fetch_platform(r, &s.platform).await;
+                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                (input.progress)(n, total, &r.to_string());
+                res
+            }
+        })),
+        input.jobs.max(1),
+    ))
     .await;
     let mut observed = Observed::default();
     // `sbom = true`: the SBOM layers of each image that was read (cached by digest, as in diff).

@@ -106,6 +106,11 @@ const MIGRATIONS: &[&str] = &[
        AND json_array_length(snapshot, '$.buildpacks') > 0
        AND json_type(snapshot, '$.labels.\"io.buildpacks.lifecycle.metadata\"') IS NULL
        AND json_type(snapshot, '$.labels.\"io.buildpacks.builder.metadata\"') IS NULL;",
+    // 3: a run's id unique across databases, so the history kept in a registry (`artifact`)
+    // merges two writers' runs as a set union.
+    "ALTER TABLE runs ADD COLUMN uid TEXT;
+     UPDATE runs SET uid = lower(hex(randomblob(16))) WHERE uid IS NULL;
+     CREATE UNIQUE INDEX runs_uid ON runs(uid);",
 ];
 
 /// The history database.
@@ -274,7 +279,8 @@ impl History {
     pub fn start_run(&self, started_at: &str, fleet: &str) -> Result<i64, HistoryError> {
         self.conn
             .execute(
-                "INSERT INTO runs (started_at, status, fleet) VALUES (?1, 'running', ?2)",
+                "INSERT INTO runs (started_at, status, fleet, uid)
+                 VALUES (?1, 'running', ?2, lower(hex(randomblob(16))))",
                 params![started_at, fleet],
             )
             .map_err(self.err("cannot record the run"))?;
@@ -393,6 +399,139 @@ impl History {
         rows.collect::<Result<_, _>>()
             .map_err(self.err("cannot read observations"))
     }
+}
+
+/// Every finished run with its observations and findings, oldest first: what the registry
+/// artifact stores (a run still `running` is another process's, not ours to publish).
+impl History {
+    pub(crate) fn export(&self) -> Result<Vec<RunRecord>, HistoryError> {
+        let mut runs: Vec<(i64, RunRecord)> = {
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "SELECT id, uid, started_at, finished_at, status, fleet FROM runs
+                     WHERE status != 'running' ORDER BY started_at, id",
+                )
+                .map_err(self.err("cannot read runs"))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get(0)?,
+                        RunRecord {
+                            uid: r.get(1)?,
+                            started_at: r.get(2)?,
+                            finished_at: r.get(3)?,
+                            status: r.get(4)?,
+                            fleet: r.get(5)?,
+                            observations: Vec::new(),
+                            findings: Vec::new(),
+                        },
+                    ))
+                })
+                .map_err(self.err("cannot read runs"))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(self.err("cannot read runs"))?
+        };
+        let mut obs = self
+            .conn
+            .prepare(
+                "SELECT observed_at, service, role, reference, digest, platform, snapshot, error
+                 FROM observations WHERE run_id = ?1 ORDER BY id",
+            )
+            .map_err(self.err("cannot read observations"))?;
+        let mut fin = self
+            .conn
+            .prepare(
+                "SELECT service, rule, severity, subject, summary FROM findings
+                 WHERE run_id = ?1 ORDER BY rowid",
+            )
+            .map_err(self.err("cannot read findings"))?;
+        for (id, run) in &mut runs {
+            run.observations = obs
+                .query_map(params![*id], row_to_observation)
+                .and_then(|rows| rows.collect())
+                .map_err(self.err("cannot read observations"))?;
+            run.findings = fin
+                .query_map(params![*id], |r| {
+                    Ok(RecordedFinding {
+                        service: r.get(0)?,
+                        rule: r.get(1)?,
+                        severity: r.get(2)?,
+                        subject: r.get(3)?,
+                        summary: r.get(4)?,
+                    })
+                })
+                .and_then(|rows| rows.collect())
+                .map_err(self.err("cannot read findings"))?;
+        }
+        Ok(runs.into_iter().map(|(_, r)| r).collect())
+    }
+
+    /// Adds `runs` (oldest first) whose uid this database does not hold yet, in one
+    /// transaction; local ids follow the order given.
+    pub(crate) fn import(&mut self, runs: &[RunRecord]) -> Result<(), HistoryError> {
+        let path = self.path.clone();
+        let err = |what: &'static str| {
+            let path = path.clone();
+            move |source| HistoryError::Sqlite { path, what, source }
+        };
+        let tx = self.conn.transaction().map_err(err("cannot import runs"))?;
+        for run in runs {
+            let added = tx
+                .execute(
+                    "INSERT OR IGNORE INTO runs (uid, started_at, finished_at, status, fleet)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        run.uid,
+                        run.started_at,
+                        run.finished_at,
+                        run.status,
+                        run.fleet
+                    ],
+                )
+                .map_err(err("cannot import runs"))?;
+            if added == 0 {
+                continue;
+            }
+            let id = tx.last_insert_rowid();
+            for o in &run.observations {
+                tx.execute(
+                    "INSERT INTO observations (run_id, observed_at, service, role, reference, digest, platform, snapshot, error)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![id, o.observed_at, o.service, o.role, o.reference, o.digest, o.platform, o.snapshot.as_ref().and_then(|m| serde_json::to_string(m).ok()), o.error],
+                )
+                .map_err(err("cannot import observations"))?;
+            }
+            for f in &run.findings {
+                tx.execute(
+                    "INSERT INTO findings (run_id, service, rule, severity, subject, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![id, f.service, f.rule, f.severity, f.subject, f.summary],
+                )
+                .map_err(err("cannot import findings"))?;
+            }
+        }
+        tx.commit().map_err(err("cannot import runs"))
+    }
+}
+
+/// One finished run as the registry artifact stores it (one JSON line).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct RunRecord {
+    /// Unique across databases: the merge key.
+    pub(crate) uid: String,
+    /// Start (RFC 3339).
+    pub(crate) started_at: String,
+    /// End (RFC 3339).
+    pub(crate) finished_at: Option<String>,
+    /// `ok`, `partial`.
+    pub(crate) status: String,
+    /// The fleet file's name.
+    pub(crate) fleet: String,
+    /// What it saw.
+    pub(crate) observations: Vec<Observation>,
+    /// What it found.
+    #[serde(default)]
+    pub(crate) findings: Vec<RecordedFinding>,
 }
 
 fn row_to_observation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Observation> {

@@ -9,6 +9,7 @@
 //! registry or SQLite) → record (I/O: the observations and findings written to the [`history`],
 //! timelines read back). [`file`] reads the fleet file.
 
+pub(crate) mod artifact;
 pub(crate) mod assess;
 pub(crate) mod fetch;
 pub(crate) mod file;
@@ -35,8 +36,12 @@ pub(crate) struct RunInput<'a> {
     pub(crate) now: i64,
     /// `--expect-every`, in seconds.
     pub(crate) expect_every: Option<i64>,
-    /// Called after each fetch with (done, total, what): progress.
+    /// Called before the first fetch with (0, total, "") and after each with (done, total,
+    /// what): progress.
     pub(crate) progress: &'a (dyn Fn(usize, usize, &str) + Sync),
+    /// Images fetched at once (`--jobs`): each completes early, so progress moves from the
+    /// first requests on instead of after every manifest was asked for.
+    pub(crate) jobs: usize,
 }
 
 /// Runs the report and records it. History errors are errors (the record is the point).

@@ -25,6 +25,18 @@ fn image_cell(s: &ServiceReport, role: &str) -> Option<String> {
     })
 }
 
+/// The roles the fleet's services watch, in the order they first appear (`deployed`,
+/// `candidate`, `nightly`…): one column each, never a fixed set.
+fn roles(r: &FleetReport) -> Vec<&str> {
+    let mut seen: Vec<&str> = Vec::new();
+    for i in r.services.iter().flat_map(|s| &s.images) {
+        if !seen.contains(&i.role.as_str()) {
+            seen.push(&i.role);
+        }
+    }
+    seen
+}
+
 /// The findings count, or "unknown" when an image could not be read: zero would be a claim.
 fn findings_text(s: &ServiceReport) -> String {
     if s.status == ServiceStatus::Failed {
@@ -156,19 +168,23 @@ pub fn fleet_markdown(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
         r.previous_run.as_deref().unwrap_or("none")
     )?;
     writeln!(out, "**{}**\n", totals(r))?;
+    let roles = roles(r);
+    let role_heads: String = roles.iter().map(|r| format!(" {} |", md(r))).collect();
     writeln!(
         out,
-        "| service | status | deployed | candidate | drift | findings | rollback |"
+        "| service | status |{role_heads} drift | findings | rollback |"
     )?;
-    writeln!(out, "|---|---|---|---|---|---|---|")?;
+    writeln!(out, "|---|---|{}---|---|---|", "---|".repeat(roles.len()))?;
     for s in &r.services {
+        let cells: String = roles
+            .iter()
+            .map(|role| format!(" {} |", image_cell(s, role).unwrap_or_else(|| "—".into())))
+            .collect();
         writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} |{cells} {} | {} | {} |",
             md(&s.name),
             s.status,
-            image_cell(s, "deployed").unwrap_or_else(|| "—".into()),
-            image_cell(s, "candidate").unwrap_or_else(|| "—".into()),
             md(&drift_text(s)),
             findings_text(s),
             rollback_text(s)
@@ -246,7 +262,12 @@ th{background:var(--bg);font-weight:600}code{font:13px ui-monospace,SFMono-Regul
 .badge.ok{background:var(--ok)}.badge.drift,.badge.info{background:var(--info)}.badge.warning{background:var(--warn)}.badge.error,.badge.failed{background:var(--err)}
 .service{border:1px solid var(--line);border-radius:10px;padding:4px 18px 12px;margin:18px 0}
 td.changed{background:#fff8c5;font-weight:600}.err{color:var(--err)}
-.timeline{overflow-x:auto}table.timeline td:first-child,table.timeline td:nth-child(3){white-space:nowrap}
+.scroll{overflow-x:auto;max-width:100%}table.timeline td:first-child,table.timeline td:nth-child(3){white-space:nowrap}
+td code{overflow-wrap:anywhere}
+@media (max-width:640px){body{padding:12px}.card{min-width:0;flex:1 1 40%}
+#services thead{display:none}#services tr{display:block;border-bottom:1px solid var(--line);padding:6px 0}
+#services td{display:flex;gap:8px;border:0;padding:2px 4px}#services td::before{content:attr(data-label);flex:0 0 7.5em;color:var(--muted);font-weight:600}
+.service{padding:4px 10px 10px}}
 ";
 
 /// One self-contained HTML page.
@@ -300,16 +321,28 @@ pub fn fleet_html(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out, "</section>")?;
+    // On a narrow screen the services table reflows into one block per service (each cell
+    // labelled by `data-label`); wider, it scrolls inside its box rather than the page.
+    let roles = roles(r);
+    let role_heads: String = roles.iter().map(|r| format!("<th>{}</th>", h(r))).collect();
     writeln!(
         out,
-        "<h2>Services</h2>\n<table id=\"services\"><thead><tr><th>Service</th><th>Status</th><th>Deployed</th><th>Candidate</th><th>Drift</th><th>Findings</th><th>Rollback targets</th></tr></thead><tbody>"
+        "<h2>Services</h2>\n<div class=\"scroll\"><table id=\"services\"><thead><tr><th>Service</th><th>Status</th>{role_heads}<th>Drift</th><th>Findings</th><th>Rollback targets</th></tr></thead><tbody>"
     )?;
     for s in &r.services {
+        let cells: String = roles
+            .iter()
+            .map(|role| {
+                format!(
+                    "<td data-label=\"{}\"><code>{}</code></td>",
+                    h(role),
+                    h(&image_cell(s, role).unwrap_or_else(|| "—".into()))
+                )
+            })
+            .collect();
         writeln!(
             out,
-            "<tr data-service=\"{n}\" data-status=\"{st}\"><td><a href=\"#svc-{n}\">{n}</a></td><td><span class=\"badge {st}\">{st}</span></td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            h(&image_cell(s, "deployed").unwrap_or_else(|| "—".into())),
-            h(&image_cell(s, "candidate").unwrap_or_else(|| "—".into())),
+            "<tr data-service=\"{n}\" data-status=\"{st}\"><td data-label=\"service\"><a href=\"#svc-{n}\">{n}</a></td><td data-label=\"status\"><span class=\"badge {st}\">{st}</span></td>{cells}<td data-label=\"drift\">{}</td><td data-label=\"findings\">{}</td><td data-label=\"rollback targets\">{}</td></tr>",
             h(&drift_text(s)),
             findings_text(s),
             h(&rollback_text(s)),
@@ -317,7 +350,7 @@ pub fn fleet_html(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
             st = h(s.status.as_str()),
         )?;
     }
-    writeln!(out, "</tbody></table>")?;
+    writeln!(out, "</tbody></table></div>")?;
     for s in &r.services {
         service_html(s, out)?;
     }
@@ -337,7 +370,7 @@ fn service_html(s: &ServiceReport, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "<table class=\"images\"><thead><tr><th>Role</th><th>Reference</th><th>Digest</th><th>Platform</th></tr></thead><tbody>"
+        "<div class=\"scroll\"><table class=\"images\"><thead><tr><th>Role</th><th>Reference</th><th>Digest</th><th>Platform</th></tr></thead><tbody>"
     )?;
     for i in &s.images {
         match &i.error {
@@ -360,7 +393,7 @@ fn service_html(s: &ServiceReport, out: &mut dyn Write) -> io::Result<()> {
             )?,
         }
     }
-    writeln!(out, "</tbody></table>")?;
+    writeln!(out, "</tbody></table></div>")?;
     if !s.findings.is_empty() {
         writeln!(out, "<h3>Findings</h3><ul class=\"findings\">")?;
         for f in &s.findings {
@@ -387,7 +420,7 @@ fn service_html(s: &ServiceReport, out: &mut dyn Write) -> io::Result<()> {
     if !s.rollback.is_empty() {
         writeln!(
             out,
-            "<h3>Rollback targets</h3><table class=\"rollback\"><tbody>"
+            "<h3>Rollback targets</h3><div class=\"scroll\"><table class=\"rollback\"><tbody>"
         )?;
         for t in &s.rollback {
             writeln!(
@@ -407,14 +440,15 @@ fn service_html(s: &ServiceReport, out: &mut dyn Write) -> io::Result<()> {
                 },
             )?;
         }
-        writeln!(out, "</tbody></table>")?;
+        writeln!(out, "</tbody></table></div>")?;
     }
-    // Timeline: one row per observation, one column per buildpack or dependency; a cell that
-    // differs from the previous observation of the same role is highlighted.
+    // Timeline: one row per change (a run that saw the same digest as the previous one of the
+    // same role adds nothing to read), one column per buildpack or dependency; a cell that
+    // differs from the previous row of the same role is highlighted.
     let keys: BTreeSet<&String> = s.timeline.iter().flat_map(|t| t.versions.keys()).collect();
     writeln!(
         out,
-        "<h3>Timeline</h3><div class=\"timeline\"><table class=\"timeline\"><thead><tr><th>Observed</th><th>Role</th><th>Digest</th>"
+        "<h3>Timeline</h3><div class=\"scroll\"><table class=\"timeline\"><thead><tr><th>Observed</th><th>Role</th><th>Digest</th>"
     )?;
     for k in &keys {
         writeln!(out, "<th>{}</th>", h(k))?;
@@ -422,7 +456,13 @@ fn service_html(s: &ServiceReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "</tr></thead><tbody>")?;
     let mut last: std::collections::BTreeMap<&str, &std::collections::BTreeMap<String, String>> =
         Default::default();
+    let mut shown: std::collections::BTreeMap<&str, (&Option<String>, &Option<String>)> =
+        Default::default();
     for t in &s.timeline {
+        if shown.get(t.role.as_str()) == Some(&(&t.digest, &t.error)) {
+            continue;
+        }
+        shown.insert(&t.role, (&t.digest, &t.error));
         write!(
             out,
             "<tr data-role=\"{}\"><td>{}</td><td>{}</td><td><code>{}</code></td>",

@@ -53,6 +53,9 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         None => "✅",
     };
     writeln!(out, "### {head} bpdrift: {}\n", escape(&r.summary.verdict))?;
+    if let Some(w) = &r.stale_history {
+        writeln!(out, "> [!WARNING]\n> {}\n", escape(w))?;
+    }
     writeln!(out, "| | image | digest | platform | kind |")?;
     writeln!(out, "|---|---|---|---|---|")?;
     writeln!(out, "{}", image_row("before", &r.before))?;

@@ -266,6 +266,30 @@ pub(crate) fn human_duration(secs: i64) -> String {
     parts.join(" ")
 }
 
+/// The warning for `diff --history … --expect-every` when the fleet report's last successful
+/// run (`last_success`, seconds since the epoch) is older than expected, or there is none.
+pub(crate) fn stale_history(
+    history: &str,
+    last_success: Option<i64>,
+    now: i64,
+    expect_every: i64,
+) -> Option<String> {
+    let Some(at) = last_success else {
+        return Some(format!(
+            "the fleet history `{history}` has no successful report run: is the scheduled report running?"
+        ));
+    };
+    let age = now.saturating_sub(at);
+    (age > expect_every).then(|| {
+        format!(
+            "the fleet report's last successful run (history `{history}`) finished {} ago ({}), longer than the expected interval of {}: the scheduled report may have stopped",
+            human_duration(age),
+            crate::clock::rfc3339(at),
+            human_duration(expect_every)
+        )
+    })
+}
+
 /// One observation of one watched reference.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Observation {
@@ -288,7 +312,7 @@ pub(crate) struct Observation {
 }
 
 /// A finding as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct RecordedFinding {
     /// Service.
     pub(crate) service: String,

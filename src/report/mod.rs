@@ -209,6 +209,10 @@ pub struct DiffReport {
     /// Both images' packages compared by location (`--sbom`, or the legacy packages label).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packages: Option<PackagesDiff>,
+    /// `--history … --expect-every`: the fleet report's schedule looks stopped (a warning, not
+    /// a failure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_history: Option<String>,
 }
 
 /// Both images' memory predictions in one container size.
@@ -380,6 +384,7 @@ impl DiffReport {
             memory: None,
             ignored: Vec::new(),
             packages: None,
+            stale_history: None,
         }
     }
 

@@ -299,6 +299,11 @@ impl Fetcher {
         self.opts.cache.as_ref()
     }
 
+    /// The run's registry client (the fleet history artifact is read and pushed through it).
+    pub(crate) fn registry(&self) -> &registry::RegistryClient {
+        &self.client
+    }
+
     /// Whether a registry image still exists (one HEAD); local sources: whether it reads.
     pub async fn exists(&self, reference: &ImageRef) -> Result<bool, SourceError> {
         match reference {

@@ -1696,3 +1696,47 @@ fn a_minimized_comment_is_left_alone() {
     assert!(comments[1].body.contains("4 buildpacks changed"));
     assert_eq!(api.count("PATCH", &format!("/comments/{hidden}")), 0);
 }
+
+#[test]
+fn the_history_input_warns_in_the_comment_when_the_nightly_stopped() {
+    let reg = registry();
+    let api = FakeGithub::start();
+    api.add_pull(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    let releases = Releases::genuine(None);
+    let job = Job::new(&api, &releases);
+    let (good, bad) = (reg.image("app:good"), reg.image("app:bad"));
+    // The fleet report last ran (successfully) long before this pull request.
+    let fleet = job.path("fleet.toml");
+    std::fs::write(
+        &fleet,
+        format!("[[service]]\nname = \"app\"\ndeployed = \"{good}\"\n"),
+    )
+    .unwrap();
+    let history = job.path("history.sqlite");
+    let report = crate::common::bpdrift()
+        .args(["report", "--now", "2026-01-01T06:00:00Z", "--fleet"])
+        .arg(&fleet)
+        .arg("--history")
+        .arg(&history)
+        .run();
+    assert_eq!(report.code, 0, "{}", report.stderr);
+
+    let history = history.display().to_string();
+    let run = job.run(&[
+        ("base-image", &good),
+        ("head-image", &bad),
+        ("history", &history),
+    ]);
+    assert_eq!(run.code, 0, "a warning, not a failure: {}", run.stderr);
+    let comments = api.comments(7);
+    assert!(
+        comments[0]
+            .body
+            .contains("> [!WARNING]\n> the fleet report's last successful run (history `")
+            && comments[0]
+                .body
+                .contains("longer than the expected interval of 1d"),
+        "{}",
+        comments[0].body
+    );
+}

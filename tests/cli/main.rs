@@ -10,6 +10,7 @@ mod errors;
 mod fetching;
 mod github;
 mod hardening;
+mod history_oci;
 mod labels;
 mod memory;
 mod packages;

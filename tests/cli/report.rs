@@ -376,14 +376,46 @@ fn chromium(args: &[&str], dir: &Path) -> std::process::Output {
         .expect("chromium must be installed: scripts/test.sh installs it with apt-get")
 }
 
+/// A page that shows the report in a frame `width` px wide (Chromium's windows are at least
+/// 500 px wide, a phone is 390) and writes, once it loaded, the report's scroll width, its
+/// viewport width and its first service row into the DOM. The report itself has no script.
+fn probe(report: &Path, width: u32) -> String {
+    format!(
+        r#"<!doctype html><html><body style="margin:0"><iframe id="f" src="{}" style="width:{width}px;height:1600px;border:0" onload="
+const d = this.contentDocument, w = this.contentWindow;
+const row = d.querySelector('#services tbody tr');
+const sections = [...d.querySelectorAll('section.service')];
+document.getElementById('measure').textContent = JSON.stringify({{
+  scroll: d.documentElement.scrollWidth, inner: w.innerWidth, first: row && row.dataset.service,
+  widest: Math.max(...sections.map(s => s.scrollWidth - s.clientWidth)),
+}});"></iframe><pre id="measure"></pre></body></html>"#,
+        report.file_name().unwrap().to_str().unwrap()
+    )
+}
+
 #[test]
 fn html_report_renders_in_chromium() {
     let reg = Registry::start();
     reg.seed("oci:testdata/images:incident-good", "checkout:prod");
     reg.seed("oci:testdata/images:incident-bad", "checkout:main");
     reg.seed("oci:testdata/images:plain-a", "plain:prod");
-    let fleet = Fleet::new(&fleet_toml(&reg));
+    reg.seed("oci:testdata/images:plain-b", "plain:nightly");
+    // A service whose image is not there, listed last: it must come first.
+    let toml = format!(
+        "{}\n[[service]]\nname = \"plain\"\ndeployed = \"{r}/plain:prod\"\nimages = {{ nightly = \"{r}/plain:nightly\" }}\n\n[[service]]\nname = \"zz-gone\"\ndeployed = \"{r}/gone:prod\"\n",
+        fleet_toml(&reg).replace(
+            &format!(
+                "\n[[service]]\nname = \"plain\"\ndeployed = \"{}/plain:prod\"\n",
+                reg.addr
+            ),
+            ""
+        ),
+        r = reg.addr
+    );
+    let fleet = Fleet::new(&toml);
     fleet.run(T1, &[]);
+    // A run that changes nothing adds no timeline row; the deploy adds one.
+    fleet.run("2026-11-20T18:00:00Z", &[]);
     reg.seed("oci:testdata/images:incident-bad", "checkout:prod");
     let html = fleet.dir.path().join("report.html");
     let run = bpdrift()
@@ -402,12 +434,17 @@ fn html_report_renders_in_chromium() {
         .arg("--out")
         .arg(&html)
         .run();
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 2, "a failed service: {}", run.stderr);
     let page = std::fs::read_to_string(&html).unwrap();
     // Self-contained: no external asset of any kind.
     for needle in ["<script", "<link", "src=\"http", "url(http", "@import"] {
         assert!(!page.contains(needle), "external asset: {needle}");
     }
+    // One column per role the fleet uses.
+    assert!(
+        page.contains("<th>deployed</th><th>candidate</th><th>nightly</th>"),
+        "{page}"
+    );
 
     let dir = fleet.dir.path();
     let url = format!("file://{}", html.display());
@@ -422,32 +459,90 @@ fn html_report_renders_in_chromium() {
         dom.contains(r#"<tr data-service="checkout" data-status="info">"#),
         "{dom}"
     );
-    assert!(dom.contains(r#"<tr data-service="plain" data-status="ok">"#));
+    assert!(dom.contains(r#"<tr data-service="plain" data-status="#));
     assert!(dom.contains(r#"id="svc-checkout""#));
-    // The timeline shows both runs, with the moved buildpack highlighted.
-    assert!(dom.contains(T1) && dom.contains(T2));
+    // The timeline: one row per change, with the moved buildpack highlighted.
+    let checkout = dom
+        .split(r#"id="svc-checkout""#)
+        .nth(1)
+        .unwrap()
+        .split("</section>")
+        .next()
+        .unwrap();
+    let rows = checkout.matches("<tr data-role=\"deployed\"").count();
+    assert_eq!(
+        rows,
+        1 + 2,
+        "images table row + one timeline row per change: {checkout}"
+    );
+    assert!(checkout.contains(T1) && checkout.contains(T2));
+    let timeline = checkout.split("class=\"timeline\"").nth(1).unwrap();
+    assert!(
+        !timeline.contains("2026-11-20T18:00:00Z"),
+        "an unchanged run adds no row: {timeline}"
+    );
     assert!(dom.contains(r#"<td class="changed">10.2.4</td>"#), "{dom}");
 
-    let png = dir.join("report.png");
-    let shot = chromium(
-        &[
-            &format!("--screenshot={}", png.display()),
-            "--window-size=1280,1600",
-            &url,
-        ],
-        dir,
-    );
-    assert!(
-        shot.status.success(),
-        "{}",
-        String::from_utf8_lossy(&shot.stderr)
-    );
-    let bytes = std::fs::read(&png).unwrap();
-    assert_eq!(&bytes[1..4], b"PNG");
-    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
-    assert_eq!(width, 1280);
-    if let Ok(keep) = std::env::var("BPDRIFT_KEEP_SCREENSHOT") {
-        std::fs::copy(&png, keep).unwrap();
+    // Laid out at a laptop's and a phone's width: nothing wider than the page, the failed
+    // service first.
+    let shots = tempfile::tempdir().unwrap();
+    for width in [1280u32, 390] {
+        let probe_page = dir.join(format!("probe-{width}.html"));
+        std::fs::write(&probe_page, probe(&html, width)).unwrap();
+        let probe_url = format!("file://{}", probe_page.display());
+        let window = format!("--window-size={},1600", width.max(500));
+        let out = chromium(
+            &[
+                "--allow-file-access-from-files",
+                &window,
+                "--dump-dom",
+                &probe_url,
+            ],
+            dir,
+        );
+        let dom = String::from_utf8_lossy(&out.stdout);
+        let json = dom
+            .split("<pre id=\"measure\">")
+            .nth(1)
+            .and_then(|s| s.split("</pre>").next())
+            .unwrap_or_else(|| panic!("not measured at {width}: {dom}"));
+        let m: Value = serde_json::from_str(&json.replace("&quot;", "\"")).unwrap();
+        assert_eq!(m["inner"], width, "{m}");
+        assert!(
+            m["scroll"].as_u64().unwrap() <= width as u64,
+            "the page overflows at {width} px: {m}"
+        );
+        assert!(
+            m["widest"].as_i64().unwrap() <= 0,
+            "a service section is wider than its card at {width} px: {m}"
+        );
+        assert_eq!(m["first"], "zz-gone", "the failed service first: {m}");
+
+        let png = shots.path().join(format!("report-{width}.png"));
+        let shot = chromium(
+            &[
+                "--allow-file-access-from-files",
+                &format!("--screenshot={}", png.display()),
+                &window,
+                &probe_url,
+            ],
+            dir,
+        );
+        assert!(
+            shot.status.success(),
+            "{}",
+            String::from_utf8_lossy(&shot.stderr)
+        );
+        let bytes = std::fs::read(&png).unwrap();
+        assert!(bytes.len() > 1000, "an empty screenshot at {width}");
+        assert_eq!(&bytes[1..4], b"PNG");
+        let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+        assert_eq!(w, width.max(500));
+        if let Ok(keep) = std::env::var("BPDRIFT_KEEP_SCREENSHOT") {
+            std::fs::create_dir_all(&keep).unwrap();
+            std::fs::copy(&png, Path::new(&keep).join(png.file_name().unwrap())).unwrap();
+            std::fs::copy(&html, Path::new(&keep).join("report.html")).unwrap();
+        }
     }
 }
 
@@ -766,4 +861,48 @@ fn pushgateway_serves_the_pushed_series() {
     ] {
         assert!(body.contains(series), "{series} not in:\n{body}");
     }
+}
+
+#[test]
+fn progress_is_shown_on_a_terminal_only() {
+    let reg = Registry::start();
+    reg.seed("oci:testdata/images:incident-good", "checkout:prod");
+    reg.seed("oci:testdata/images:incident-bad", "checkout:main");
+    reg.seed("oci:testdata/images:plain-a", "plain:prod");
+    let fleet = Fleet::new(&fleet_toml(&reg));
+    // Not a terminal (CI logs): nothing but the report.
+    let (code, _, stderr) = fleet.run(T1, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stderr, "", "a quiet run off a terminal");
+
+    // A terminal (`script` gives the run a pseudo-terminal): the bar with its ETA.
+    let out = fleet.dir.path().join("report.md");
+    let home = tempfile::tempdir().unwrap();
+    let cmdline = format!(
+        "{} report --no-cache --now {T2} --fleet {} --history {} --out {}",
+        env!("CARGO_BIN_EXE_bpdrift"),
+        fleet.file().display(),
+        fleet.history().display(),
+        out.display()
+    );
+    let run = Command::new("script")
+        .args(["-qefc", &cmdline, "/dev/null"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("TERM", "xterm")
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .expect("script (util-linux) must be installed");
+    let shown = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{shown}");
+    assert!(shown.contains("images fetched"), "{shown}");
+    assert!(shown.contains("ETA"), "{shown}");
+    assert!(
+        shown.contains("0/3 images fetched"),
+        "drawn before the first image completes: {shown}"
+    );
+    assert!(
+        shown.contains(&format!("wrote {}", out.display())),
+        "{shown}"
+    );
 }

@@ -73,7 +73,8 @@ impl RegistryClient {
         .cloned()
     }
 
-    /// A bearer token for pulling from `r`'s repository, once per repository per run.
+    /// A bearer token for pulling from `r`'s repository (or pushing to it: `push`), once per
+    /// repository and scope per run.
     pub(super) async fn token(
         &self,
         r: &RegistryRef,
@@ -81,8 +82,13 @@ impl RegistryClient {
         service: Option<&str>,
         cred: Option<&Credential>,
         refresh: bool,
+        push: bool,
     ) -> Result<Option<String>, RegistryError> {
-        let key = (r.registry().to_string(), r.repository().to_string());
+        let actions = if push { "push,pull" } else { "pull" };
+        let key = (
+            r.registry().to_string(),
+            format!("{}:{actions}", r.repository()),
+        );
         let cell = {
             let mut map = self.tokens.lock().expect("token lock");
             if refresh {
@@ -106,7 +112,7 @@ impl RegistryClient {
                     });
                 }
             }
-            let scope = format!("repository:{}:pull", r.repository());
+            let scope = format!("repository:{}:{actions}", r.repository());
             tracing::debug!(%realm, %scope, "token request");
             let a = match cred.map(|c| &c.secret) {
                 // OAuth2 refresh-token grant, as docker does with an identity token.
