@@ -1,7 +1,7 @@
 //! The registry side of the OCI distribution protocol, reduced to what bpdrift needs and made
-//! cheap: per registry at most one `/v2/` ping (none when the cache remembers the registry's
-//! auth challenge), one bearer token per repository, then per image one manifest GET (two for an
-//! index) and one config-blob GET; a layer blob only when the memory prediction asks for one
+//! cheap: no `/v2/` ping (the first request goes out as it is and a 401 brings the auth
+//! challenge, which the run and the cache then remember, as containerd does), one bearer token per
+//! repository, then per image one manifest GET (two for an index) and one config-blob GET; a layer blob only when the memory prediction asks for one
 //! (streamed to a temporary file and verified). With the cache warm, a tag costs one
 //! HEAD (which Docker Hub does not count against its rate limit) and a digest costs nothing.
 //!
@@ -21,12 +21,13 @@
 
 mod auth;
 mod error;
+mod tls;
 
 pub use self::auth::Challenge;
-#[cfg(test)]
 use self::auth::parse_challenge;
 pub use self::error::RegistryError;
 use self::error::unauthorized;
+pub use self::tls::TlsOptions;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -52,7 +53,9 @@ type Served = (Vec<u8>, Option<String>);
 /// One HTTP client per run, shared by every fetch of the run (clone the `Arc`).
 pub struct RegistryClient {
     plain: reqwest::Client,
-    tls: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    /// TLS clients by certs.d directory (`None`: no directory for the host), built on first use.
+    tls: Mutex<HashMap<Option<std::path::PathBuf>, Result<reqwest::Client, String>>>,
+    trust: TlsOptions,
     timeout: Duration,
     insecure: Vec<String>,
     credentials: CredentialSources,
@@ -60,7 +63,9 @@ pub struct RegistryClient {
     cache: Option<Cache>,
     /// Bounds requests in flight (`--jobs`).
     slots: Semaphore,
-    challenges: Mutex<HashMap<String, Shared<Challenge>>>,
+    /// What each registry's 401 asked for (or `Anonymous` after a 200), from this run or the
+    /// cache.
+    challenges: Mutex<HashMap<String, Challenge>>,
     tokens: Mutex<TokenCells>,
     found: Mutex<HashMap<String, Option<Credential>>>,
     /// Manifests seen this run, by digest, so `--platform all` and repeated references cost one
@@ -90,7 +95,8 @@ impl RegistryClient {
             .map_err(RegistryError::Client)?;
         Ok(Self {
             plain,
-            tls: std::sync::OnceLock::new(),
+            tls: Mutex::default(),
+            trust: opts.tls.clone(),
             timeout: opts.timeout,
             insecure: opts.insecure_registries.clone(),
             credentials: opts.credentials.clone(),
@@ -104,28 +110,33 @@ impl RegistryClient {
         })
     }
 
-    /// The client for `url`: the plain one for `http://`, the TLS one (built now if needed)
-    /// otherwise.
-    fn http(&self, url: &str) -> Result<&reqwest::Client, String> {
+    /// The client for `url`: the plain one for `http://`, otherwise the TLS one for its host's
+    /// certs.d directory (built now if needed: trust store, extra CAs, client certificate).
+    fn http(&self, url: &str) -> Result<reqwest::Client, String> {
         if url.starts_with("http://") {
-            return Ok(&self.plain);
+            return Ok(self.plain.clone());
         }
-        let opts = FetchOptions {
-            timeout: self.timeout,
-            ..FetchOptions::default()
-        };
-        self.tls
-            .get_or_init(|| {
-                net::client_builder(opts.timeout, Duration::from_secs(5))
-                    .build()
-                    .map_err(|e| format!("cannot set up TLS: {}", innermost(&e)))
+        let host = tls::url_host(url);
+        let dir = self.trust.host_dir(&host);
+        let mut clients = self.tls.lock().expect("tls lock");
+        clients
+            .entry(dir)
+            .or_insert_with(|| {
+                self.trust.client(
+                    net::client_builder(self.timeout, Duration::from_secs(5)),
+                    &host,
+                )
             })
-            .as_ref()
-            .map_err(Clone::clone)
+            .clone()
     }
 
+    /// Plain HTTP for `--insecure-registry` hosts and for loopback registries, unless trust is
+    /// configured for them (`--ca-file`, `--certs-dir`, a certs.d entry): then HTTPS, as for
+    /// every other registry.
     fn scheme(&self, r: &RegistryRef) -> &'static str {
-        if r.is_loopback() || self.insecure.iter().any(|h| h == r.registry()) {
+        if self.insecure.iter().any(|h| h == r.registry())
+            || (r.is_loopback() && !self.trust.configured_for(r.registry()))
+        {
             "http"
         } else {
             "https"
@@ -154,8 +165,10 @@ impl RegistryClient {
         Ok(found)
     }
 
-    fn unreachable(r: &RegistryRef, e: reqwest::Error) -> RegistryError {
-        let reason = if e.is_timeout() {
+    fn unreachable(r: &RegistryRef, url: &str, e: reqwest::Error) -> RegistryError {
+        let reason = if let Some(why) = tls::explain(&e, &tls::url_host(url)) {
+            why
+        } else if e.is_timeout() {
             "timed out".to_string()
         } else if e.is_connect() {
             format!("connection failed ({})", innermost(&e))
@@ -211,7 +224,12 @@ impl RegistryClient {
             attempt += 1;
             let outcome = {
                 let _slot = self.slots.acquire().await.expect("semaphore never closed");
-                match build(client).send().await {
+                let sent = build(&client).send().await;
+                if let Ok(res) = &sent {
+                    // HTTP/2 when TLS negotiated it (ALPN): one connection for every request.
+                    tracing::debug!(version = ?res.version(), status = res.status().as_u16(), "response");
+                }
+                match sent {
                     Ok(res) if sink.is_some() && res.status().is_success() => {
                         let status = res.status();
                         let headers = res.headers().clone();
@@ -265,11 +283,11 @@ impl RegistryClient {
                     retry_after(&a.headers),
                     format!("HTTP {}", a.status.as_u16()),
                 ),
-                Ok(_) => return outcome.map_err(|e| Self::unreachable(r, e)),
+                Ok(_) => return outcome.map_err(|e| Self::unreachable(r, url, e)),
                 Err(e) if is_reset(e) => {
                     (true, None, format!("connection reset ({})", innermost(e)))
                 }
-                Err(_) => return outcome.map_err(|e| Self::unreachable(r, e)),
+                Err(_) => return outcome.map_err(|e| Self::unreachable(r, url, e)),
             };
             debug_assert!(retryable);
             let elapsed = started.elapsed();
@@ -303,9 +321,9 @@ impl RegistryClient {
         }
     }
 
-    /// One authenticated request to `<base><repository>/<path>`. A 401 with a challenge other
-    /// than the remembered one (a registry that started requiring auth, an expired token) is
-    /// answered once by re-pinging and retrying.
+    /// One authenticated request to `<base><repository>/<path>`. A 401 (a cold run, a registry
+    /// that started requiring auth, an expired token) is answered once: its challenge is
+    /// learnt, a token fetched if it asks for one, and the request sent again.
     async fn request(
         &self,
         r: &RegistryRef,
@@ -334,21 +352,27 @@ impl RegistryClient {
         limit: u64,
     ) -> Result<Answer, SourceError> {
         let url = format!("{}{}/{}", self.base(r), r.repository(), path);
-        let mut refresh = false;
+        // No `/v2/` ping: the request goes out with what the run or the cache knows about the
+        // registry's auth (nothing on a cold run), and a 401 carries the challenge to answer.
+        let mut challenge = self.known_challenge(r);
+        let mut answered = false;
+        let mut sent_token = false;
         loop {
-            let challenge = self.challenge(r, refresh).await?;
             // Only a registry that asks for authentication makes us look up credentials.
-            let cred = match challenge {
-                Challenge::Anonymous => None,
-                _ => self.credential(r).await?,
+            let cred = match &challenge {
+                None | Some(Challenge::Anonymous) => None,
+                Some(_) => self.credential(r).await?,
             };
             let bearer = match &challenge {
-                Challenge::Bearer { realm, service } => {
-                    self.token(r, realm, service.as_deref(), cred.as_ref(), refresh)
+                Some(Challenge::Bearer { realm, service }) => {
+                    // A 401 despite a token (expired, or for another scope) asks for a new one;
+                    // the first 401 of a cold run shares the one token request per repository.
+                    self.token(r, realm, service.as_deref(), cred.as_ref(), sent_token)
                         .await?
                 }
                 _ => None,
             };
+            sent_token = bearer.is_some();
             tracing::debug!(%url, "{method} ({what})");
             let a = self
                 .send_to(
@@ -362,7 +386,7 @@ impl RegistryClient {
                         }
                         match (&challenge, &cred, &bearer) {
                             (_, _, Some(t)) => req.bearer_auth(t),
-                            (Challenge::Basic, Some(c), _) => match &c.secret {
+                            (Some(Challenge::Basic), Some(c), _) => match &c.secret {
                                 Secret::Basic { username, password } => {
                                     req.basic_auth(username, Some(password))
                                 }
@@ -375,10 +399,20 @@ impl RegistryClient {
                     limit,
                 )
                 .await?;
-            if a.status == StatusCode::UNAUTHORIZED && !refresh {
-                // The remembered challenge may be stale; ask again once.
-                refresh = true;
+            if a.status == StatusCode::UNAUTHORIZED && !answered {
+                // The challenge comes with the 401; answer it once.
+                let c = a
+                    .headers
+                    .get(WWW_AUTHENTICATE)
+                    .and_then(|h| h.to_str().ok())
+                    .map_or(Challenge::Basic, parse_challenge);
+                self.learn_challenge(r, &c);
+                challenge = Some(c);
+                answered = true;
                 continue;
+            }
+            if a.status.is_success() && challenge.is_none() {
+                self.learn_challenge(r, &Challenge::Anonymous);
             }
             return match a.status {
                 s if s.is_success() => Ok(a),

@@ -13,3 +13,4 @@ mod memory;
 mod registry;
 mod report;
 mod rules;
+mod tls;
