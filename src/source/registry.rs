@@ -47,6 +47,8 @@ use crate::reference::{Platform, RegistryRef};
 type Shared<T> = Arc<OnceCell<T>>;
 /// (registry, repository) → bearer token for pulling.
 type TokenCells = HashMap<(String, String), Shared<Option<String>>>;
+/// A TLS client and its client-certificate record, or why it could not be built.
+type TlsClient = Result<(reqwest::Client, Arc<tls::ClientCert>), String>;
 /// A manifest's bytes and the media type it was served with.
 type Served = (Vec<u8>, Option<String>);
 
@@ -54,7 +56,7 @@ type Served = (Vec<u8>, Option<String>);
 pub struct RegistryClient {
     plain: reqwest::Client,
     /// TLS clients by certs.d directory (`None`: no directory for the host), built on first use.
-    tls: Mutex<HashMap<Option<std::path::PathBuf>, Result<reqwest::Client, String>>>,
+    tls: Mutex<HashMap<Option<std::path::PathBuf>, TlsClient>>,
     trust: TlsOptions,
     timeout: Duration,
     insecure: Vec<String>,
@@ -128,6 +130,17 @@ impl RegistryClient {
                 )
             })
             .clone()
+            .map(|(c, _)| c)
+    }
+
+    /// Whether the server at `url` asked for a client certificate its client did not have.
+    fn cert_missing(&self, url: &str) -> bool {
+        let dir = self.trust.host_dir(&tls::url_host(url));
+        self.tls
+            .lock()
+            .expect("tls lock")
+            .get(&dir)
+            .is_some_and(|c| c.as_ref().is_ok_and(|(_, cert)| cert.was_missing()))
     }
 
     /// Plain HTTP for `--insecure-registry` hosts and for loopback registries, unless trust is
@@ -165,8 +178,9 @@ impl RegistryClient {
         Ok(found)
     }
 
-    fn unreachable(r: &RegistryRef, url: &str, e: reqwest::Error) -> RegistryError {
-        let reason = if let Some(why) = tls::explain(&e, &tls::url_host(url)) {
+    fn unreachable(&self, r: &RegistryRef, url: &str, e: reqwest::Error) -> RegistryError {
+        let missing = url.starts_with("https://") && self.cert_missing(url);
+        let reason = if let Some(why) = tls::explain(&e, &tls::url_host(url), missing) {
             why
         } else if e.is_timeout() {
             "timed out".to_string()
@@ -283,11 +297,11 @@ impl RegistryClient {
                     retry_after(&a.headers),
                     format!("HTTP {}", a.status.as_u16()),
                 ),
-                Ok(_) => return outcome.map_err(|e| Self::unreachable(r, url, e)),
+                Ok(_) => return outcome.map_err(|e| self.unreachable(r, url, e)),
                 Err(e) if is_reset(e) => {
                     (true, None, format!("connection reset ({})", innermost(e)))
                 }
-                Err(_) => return outcome.map_err(|e| Self::unreachable(r, url, e)),
+                Err(_) => return outcome.map_err(|e| self.unreachable(r, url, e)),
             };
             debug_assert!(retryable);
             let elapsed = started.elapsed();

@@ -138,12 +138,13 @@ fn mtls_client_certificate_from_certs_d() {
     let reg = Registry::start_tls(&pki, true);
     let (good, bad) = seeded(&reg);
 
-    // CA trusted, no client certificate: the registry ends the handshake; said in one line.
-    let run = bpdrift()
-        .args(["inspect", &good, "--ca-file", pki.ca.to_str().unwrap()])
+    // CA trusted, no client certificate: the registry ends the connection; said in one line
+    // per reference.
+    let run = diff(&good, &bad)
+        .args(["--ca-file", pki.ca.to_str().unwrap()])
         .run();
     assert_eq!(run.code, 2);
-    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 2, "{}", run.stderr);
     tls_settings().bind(|| assert_snapshot!("tls_client_certificate_required", run.snapshot()));
 
     // client.cert + client.key next to the CA in certs.d.

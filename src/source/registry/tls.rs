@@ -10,6 +10,11 @@
 //! `--cert-dir`). See <https://github.com/containers/image/blob/main/docs/containers-certs.d.5.md>.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// Where trust comes from, besides the system's roots.
 #[derive(Debug, Clone, Default)]
@@ -54,30 +59,84 @@ impl TlsOptions {
     }
 
     /// A client trusting the system roots plus what applies to `host`, and presenting its
-    /// client certificate if certs.d has one.
+    /// client certificate if certs.d has one; and the record of whether a server asked for a
+    /// certificate this client did not have.
     pub(crate) fn client(
         &self,
         builder: reqwest::ClientBuilder,
         host: &str,
-    ) -> Result<reqwest::Client, String> {
+    ) -> Result<(reqwest::Client, Arc<ClientCert>), String> {
         let mut cas = Vec::new();
         for f in &self.ca_files {
             cas.extend(read_cas(f)?);
         }
-        let mut builder = builder;
+        let mut key = None;
         if let Some(dir) = self.host_dir(host) {
             let (dir_cas, identity) = read_dir(&dir)?;
             cas.extend(dir_cas);
-            if let Some(id) = identity {
-                builder = builder.identity(id);
-            }
+            key = identity;
         }
-        if !cas.is_empty() {
-            builder = builder.tls_certs_merge(cas);
+        // Our own rustls config (reqwest's would be the same verifier) so that a server's
+        // request for a client certificate is seen: under TLS 1.3 the refusal comes after the
+        // handshake, and over HTTP/2 reqwest reports only "connection closed".
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let setup = |e: rustls::Error| format!("cannot set up TLS: {e}");
+        let verifier = if cas.is_empty() {
+            rustls_platform_verifier::Verifier::new(provider.clone())
+        } else {
+            rustls_platform_verifier::Verifier::new_with_extra_roots(cas, provider.clone())
         }
-        builder
+        .map_err(setup)?;
+        let cert = Arc::new(ClientCert {
+            key: key.map(Arc::new),
+            asked_for_missing: AtomicBool::new(false),
+        });
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(setup)?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_client_cert_resolver(cert.clone());
+        // HTTP/2 when the registry offers it: every request of the run on one connection.
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let client = builder
+            .tls_backend_preconfigured(tls)
             .build()
-            .map_err(|e| format!("cannot set up TLS: {}", crate::net::innermost(&e)))
+            .map_err(|e| format!("cannot set up TLS: {}", crate::net::innermost(&e)))?;
+        Ok((client, cert))
+    }
+}
+
+/// The client certificate of one certs.d directory, and whether a server asked for one when
+/// there was none.
+#[derive(Debug)]
+pub(crate) struct ClientCert {
+    key: Option<Arc<rustls::sign::CertifiedKey>>,
+    asked_for_missing: AtomicBool,
+}
+
+impl ClientCert {
+    /// A server requested a client certificate and none was configured.
+    pub(crate) fn was_missing(&self) -> bool {
+        self.asked_for_missing.load(Ordering::Relaxed)
+    }
+}
+
+impl rustls::client::ResolvesClientCert for ClientCert {
+    fn resolve(
+        &self,
+        _hints: &[&[u8]],
+        _schemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        if self.key.is_none() {
+            self.asked_for_missing.store(true, Ordering::Relaxed);
+        }
+        self.key.clone()
+    }
+
+    fn has_certs(&self) -> bool {
+        // Always: `resolve` is then consulted when a server asks, and records that it did.
+        true
     }
 }
 
@@ -93,11 +152,12 @@ fn default_certs_d() -> Vec<PathBuf> {
     dirs
 }
 
-fn read_cas(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
+fn read_cas(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let pem = std::fs::read(path)
         .map_err(|e| format!("cannot read CA file `{}`: {e}", path.display()))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| format!("CA file `{}` is not PEM: {}", path.display(), e))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("CA file `{}` is not PEM: {e}", path.display()))?;
     if certs.is_empty() {
         return Err(format!(
             "CA file `{}` holds no PEM certificate",
@@ -107,8 +167,16 @@ fn read_cas(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
     Ok(certs)
 }
 
-/// The `*.crt` CAs and the `NAME.cert` + `NAME.key` client identity of a certs.d directory.
-fn read_dir(dir: &Path) -> Result<(Vec<reqwest::Certificate>, Option<reqwest::Identity>), String> {
+/// The `*.crt` CAs and the `NAME.cert` + `NAME.key` client certificate of a certs.d directory.
+fn read_dir(
+    dir: &Path,
+) -> Result<
+    (
+        Vec<CertificateDer<'static>>,
+        Option<rustls::sign::CertifiedKey>,
+    ),
+    String,
+> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read certificate directory `{}`: {e}", dir.display()))?;
     let mut names: Vec<PathBuf> = entries.filter_map(|e| Some(e.ok()?.path())).collect();
@@ -127,19 +195,26 @@ fn read_dir(dir: &Path) -> Result<(Vec<reqwest::Certificate>, Option<reqwest::Id
                         key.display()
                     ));
                 }
-                let read = |p: &Path| {
-                    std::fs::read(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))
-                };
-                let mut pem = read(&key)?;
-                pem.push(b'\n');
-                pem.extend(read(path)?);
-                identity = Some(reqwest::Identity::from_pem(&pem).map_err(|e| {
+                let unusable = |why: String| {
                     format!(
-                        "client certificate `{}` with key `{}` is not usable: {e}",
+                        "client certificate `{}` with key `{}` is not usable: {why}",
                         path.display(),
                         key.display()
                     )
-                })?);
+                };
+                let chain = CertificateDer::pem_file_iter(path)
+                    .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| unusable(e.to_string()))?;
+                if chain.is_empty() {
+                    return Err(unusable("no PEM certificate".into()));
+                }
+                let der =
+                    PrivateKeyDer::from_pem_file(&key).map_err(|e| unusable(e.to_string()))?;
+                let provider = rustls::crypto::ring::default_provider();
+                identity = Some(
+                    rustls::sign::CertifiedKey::from_der(chain, der, &provider)
+                        .map_err(|e| unusable(e.to_string()))?,
+                );
             }
             _ => {}
         }
@@ -159,11 +234,19 @@ pub(crate) fn url_host(url: &str) -> String {
 }
 
 /// What went wrong in a TLS handshake, in words that say what to do; `None` for other errors.
-pub(crate) fn explain(e: &(dyn std::error::Error + 'static), host: &str) -> Option<String> {
+/// `cert_missing`: the server asked for a client certificate and none was configured.
+pub(crate) fn explain(
+    e: &(dyn std::error::Error + 'static),
+    host: &str,
+    cert_missing: bool,
+) -> Option<String> {
     use rustls::{AlertDescription, CertificateError, Error as Tls};
     let needs_client_cert = format!(
-        "`{host}` requires a client certificate it accepts; put client.cert and client.key in /etc/docker/certs.d/{host}/ or pass --certs-dir DIR"
+        "`{host}` requires a client certificate; put client.cert and client.key in /etc/docker/certs.d/{host}/ or pass --certs-dir DIR"
     );
+    if cert_missing {
+        return Some(needs_client_cert);
+    }
     let Some(tls) = tls_error(e) else {
         // Over HTTP/2 the alert arrives as a stream error whose source chain ends in words.
         let text = crate::net::innermost(e);
