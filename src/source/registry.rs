@@ -1,8 +1,9 @@
 //! The registry side of the OCI distribution protocol, reduced to what bpdrift needs and made
 //! cheap: no `/v2/` ping (the first request goes out as it is and a 401 brings the auth
-//! challenge, which the run and the cache then remember, as containerd does), one bearer token per
-//! repository, then per image one manifest GET (two for an index) and one config-blob GET; a layer blob only when the memory prediction asks for one
-//! (streamed to a temporary file and verified). With the cache warm, a tag costs one
+//! challenge, which the run and the cache then remember, as containerd does), one bearer token
+//! per repository, then per image one manifest GET (two for an index) and one config-blob GET;
+//! a layer blob only when the memory prediction asks for one (streamed to a temporary file and
+//! verified). With the cache warm, a tag costs one
 //! HEAD (which Docker Hub does not count against its rate limit) and a digest costs nothing.
 //!
 //! The wire is ours, over `reqwest` (with `net`'s retry policy). `oci_client::Client` was the

@@ -1,6 +1,6 @@
 //! The registry's authentication: its challenge (from the first 401, remembered per run and in
-//! the cache; bpdrift never pings `/v2/`), bearer tokens per repository (with the OAuth2 refresh grant for identity
-//! tokens), and the `WWW-Authenticate` parser.
+//! the cache; bpdrift never pings `/v2/`), bearer tokens per repository (with the OAuth2
+//! refresh grant for identity tokens), and the `WWW-Authenticate` parser.
 //!
 //! Specs: <https://distribution.github.io/distribution/spec/auth/token/>,
 //! <https://distribution.github.io/distribution/spec/auth/oauth/>.

@@ -319,6 +319,29 @@ mod tests {
     }
 
     #[test]
+    fn handshake_errors_say_what_to_do() {
+        // As tokio-rustls reports them: the rustls error inside an io::Error.
+        let unknown = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        let msg = explain(&unknown, "r.test:5443", false).unwrap();
+        assert!(
+            msg.contains("unknown authority")
+                && msg.contains("--ca-file FILE")
+                && msg.contains("/etc/docker/certs.d/r.test:5443/ca.crt"),
+            "{msg}"
+        );
+        let closed = std::io::Error::other("connection closed");
+        assert_eq!(explain(&closed, "r.test", false), None);
+        assert!(
+            explain(&closed, "r.test", true)
+                .unwrap()
+                .contains("requires a client certificate")
+        );
+    }
+
+    #[test]
     fn a_key_less_client_certificate_is_named() {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("client.cert"), "x").unwrap();
