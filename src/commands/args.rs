@@ -116,6 +116,16 @@ pub(crate) struct RegistryArgs {
     /// Registry requests in flight at once.
     #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub(crate) jobs: u32,
+    /// PEM file of CA certificates to trust besides the system's (repeatable). A loopback
+    /// registry is then reached over HTTPS.
+    #[arg(long = "ca-file", value_name = "FILE")]
+    pub(crate) ca_files: Vec<PathBuf>,
+    /// Directory with the registries' CAs (*.crt) and client certificate (client.cert,
+    /// client.key), used instead of the certs.d directories [default:
+    /// ~/.config/containers/certs.d, /etc/containers/certs.d, /etc/docker/certs.d, each with a
+    /// <host[:port]> subdirectory].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) certs_dir: Option<PathBuf>,
 }
 
 impl RegistryArgs {
@@ -155,6 +165,10 @@ impl RegistryArgs {
                     .map(crate::source::cache::Cache::new)
             },
             jobs: self.jobs as usize,
+            tls: crate::source::registry::TlsOptions::new(
+                self.ca_files.clone(),
+                self.certs_dir.clone(),
+            ),
         })
     }
 }

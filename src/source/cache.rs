@@ -1,5 +1,6 @@
 //! An on-disk, content-addressed cache of manifests and configs, keyed by digest, plus what each
-//! registry's `/v2/` answered (its auth challenge: no secret) so that a warm rerun needs no ping.
+//! registry asked for (its auth challenge: no secret) so that a warm rerun sends no request that
+//! only earns a 401.
 //!
 //! Content-addressed means entries never change: a reader verifies the digest of what it reads
 //! (a torn or tampered file is dropped and fetched again), and writers go through a temporary
@@ -123,12 +124,12 @@ impl Cache {
         self.root.join("registries").join(format!("{safe}.json"))
     }
 
-    /// What `/v2/` of `registry` answered last time (JSON, no secret).
+    /// The auth challenge `registry` answered with last time (JSON, no secret).
     pub fn get_registry(&self, registry: &str) -> Option<String> {
         std::fs::read_to_string(self.registry_path(registry)).ok()
     }
 
-    /// Remembers what `/v2/` of `registry` answered.
+    /// Remembers the auth challenge of `registry`.
     pub fn put_registry(&self, registry: &str, json: &str) {
         let path = self.registry_path(registry);
         if let Err(e) = write_atomic(&path, json.as_bytes()) {

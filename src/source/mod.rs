@@ -40,6 +40,8 @@ pub struct FetchOptions {
     pub cache: Option<cache::Cache>,
     /// Requests in flight at once.
     pub jobs: usize,
+    /// Extra CAs, certs.d and client certificates for HTTPS registries.
+    pub tls: registry::TlsOptions,
 }
 
 impl Default for FetchOptions {
@@ -55,6 +57,7 @@ impl Default for FetchOptions {
             retry: crate::net::RetryPolicy::default(),
             cache: None,
             jobs: 16,
+            tls: registry::TlsOptions::new(Vec::new(), None),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The registry side of the OCI distribution protocol, reduced to what bpdrift needs and made
-//! cheap: per registry at most one `/v2/` ping (none when the cache remembers the registry's
-//! auth challenge), one bearer token per repository, then per image one manifest GET (two for an
-//! index) and one config-blob GET; a layer blob only when the memory prediction asks for one
-//! (streamed to a temporary file and verified). With the cache warm, a tag costs one
+//! cheap: no `/v2/` ping (the first request goes out as it is and a 401 brings the auth
+//! challenge, which the run and the cache then remember, as containerd does), one bearer token
+//! per repository, then per image one manifest GET (two for an index) and one config-blob GET;
+//! a layer blob only when the memory prediction asks for one (streamed to a temporary file and
+//! verified). With the cache warm, a tag costs one
 //! HEAD (which Docker Hub does not count against its rate limit) and a digest costs nothing.
 //!
 //! The wire is ours, over `reqwest` (with `net`'s retry policy). `oci_client::Client` was the
@@ -21,12 +22,13 @@
 
 mod auth;
 mod error;
+mod tls;
 
 pub use self::auth::Challenge;
-#[cfg(test)]
 use self::auth::parse_challenge;
 pub use self::error::RegistryError;
 use self::error::unauthorized;
+pub use self::tls::TlsOptions;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -48,13 +50,17 @@ type Shared<T> = Arc<OnceCell<T>>;
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 /// (registry, repository) → bearer token for pulling.
 type TokenCells = HashMap<(String, String), Shared<Option<String>>>;
+/// A TLS client and its client-certificate record, or why it could not be built.
+type TlsClient = Result<(reqwest::Client, Arc<tls::ClientCert>), String>;
 /// A manifest's bytes and the media type it was served with.
 type Served = (Vec<u8>, Option<String>);
 
 /// One HTTP client per run, shared by every fetch of the run (clone the `Arc`).
 pub struct RegistryClient {
     plain: reqwest::Client,
-    tls: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    /// TLS clients by certs.d directory (`None`: no directory for the host), built on first use.
+    tls: Mutex<HashMap<Option<std::path::PathBuf>, TlsClient>>,
+    trust: TlsOptions,
     timeout: Duration,
     insecure: Vec<String>,
     credentials: CredentialSources,
@@ -62,7 +68,9 @@ pub struct RegistryClient {
     cache: Option<Cache>,
     /// Bounds requests in flight (`--jobs`).
     slots: Semaphore,
-    challenges: Mutex<HashMap<String, Shared<Challenge>>>,
+    /// What each registry's 401 asked for (or `Anonymous` after a 200), from this run or the
+    /// cache.
+    challenges: Mutex<HashMap<String, Challenge>>,
     tokens: Mutex<TokenCells>,
     found: Mutex<HashMap<String, Option<Credential>>>,
     /// Manifests seen this run, by digest, so `--platform all` and repeated references cost one
@@ -106,7 +114,8 @@ impl RegistryClient {
             .map_err(RegistryError::Client)?;
         Ok(Self {
             plain,
-            tls: std::sync::OnceLock::new(),
+            tls: Mutex::default(),
+            trust: opts.tls.clone(),
             timeout: opts.timeout,
             insecure: opts.insecure_registries.clone(),
             credentials: opts.credentials.clone(),
@@ -120,28 +129,44 @@ impl RegistryClient {
         })
     }
 
-    /// The client for `url`: the plain one for `http://`, the TLS one (built now if needed)
-    /// otherwise.
-    fn http(&self, url: &str) -> Result<&reqwest::Client, String> {
+    /// The client for `url`: the plain one for `http://`, otherwise the TLS one for its host's
+    /// certs.d directory (built now if needed: trust store, extra CAs, client certificate).
+    fn http(&self, url: &str) -> Result<reqwest::Client, String> {
         if url.starts_with("http://") {
-            return Ok(&self.plain);
+            return Ok(self.plain.clone());
         }
-        let opts = FetchOptions {
-            timeout: self.timeout,
-            ..FetchOptions::default()
-        };
-        self.tls
-            .get_or_init(|| {
-                net::client_builder(opts.timeout, Duration::from_secs(5))
-                    .build()
-                    .map_err(|e| format!("cannot set up TLS: {}", innermost(&e)))
+        let host = tls::url_host(url);
+        let dir = self.trust.host_dir(&host);
+        let mut clients = self.tls.lock().expect("tls lock");
+        clients
+            .entry(dir)
+            .or_insert_with(|| {
+                self.trust.client(
+                    net::client_builder(self.timeout, Duration::from_secs(5)),
+                    &host,
+                )
             })
-            .as_ref()
-            .map_err(Clone::clone)
+            .clone()
+            .map(|(c, _)| c)
     }
 
+    /// Whether the server at `url` asked for a client certificate its client did not have.
+    fn cert_missing(&self, url: &str) -> bool {
+        let dir = self.trust.host_dir(&tls::url_host(url));
+        self.tls
+            .lock()
+            .expect("tls lock")
+            .get(&dir)
+            .is_some_and(|c| c.as_ref().is_ok_and(|(_, cert)| cert.was_missing()))
+    }
+
+    /// Plain HTTP for `--insecure-registry` hosts and for loopback registries, unless trust is
+    /// configured for them (`--ca-file`, `--certs-dir`, a certs.d entry): then HTTPS, as for
+    /// every other registry.
     fn scheme(&self, r: &RegistryRef) -> &'static str {
-        if r.is_loopback() || self.insecure.iter().any(|h| h == r.registry()) {
+        if self.insecure.iter().any(|h| h == r.registry())
+            || (r.is_loopback() && !self.trust.configured_for(r.registry()))
+        {
             "http"
         } else {
             "https"
@@ -170,8 +195,11 @@ impl RegistryClient {
         Ok(found)
     }
 
-    fn unreachable(r: &RegistryRef, e: reqwest::Error) -> RegistryError {
-        let reason = if e.is_timeout() {
+    fn unreachable(&self, r: &RegistryRef, url: &str, e: reqwest::Error) -> RegistryError {
+        let missing = url.starts_with("https://") && self.cert_missing(url);
+        let reason = if let Some(why) = tls::explain(&e, &tls::url_host(url), missing) {
+            why
+        } else if e.is_timeout() {
             "timed out".to_string()
         } else if e.is_connect() {
             format!("connection failed ({})", innermost(&e))
@@ -227,7 +255,12 @@ impl RegistryClient {
             attempt += 1;
             let outcome = {
                 let _slot = self.slots.acquire().await.expect("semaphore never closed");
-                match build(client).send().await {
+                let sent = build(&client).send().await;
+                if let Ok(res) = &sent {
+                    // HTTP/2 when TLS negotiated it (ALPN): one connection for every request.
+                    tracing::debug!(version = ?res.version(), status = res.status().as_u16(), "response");
+                }
+                match sent {
                     Ok(res) if sink.is_some() && res.status().is_success() => {
                         let status = res.status();
                         let headers = res.headers().clone();
@@ -281,11 +314,11 @@ impl RegistryClient {
                     retry_after(&a.headers),
                     format!("HTTP {}", a.status.as_u16()),
                 ),
-                Ok(_) => return outcome.map_err(|e| Self::unreachable(r, e)),
+                Ok(_) => return outcome.map_err(|e| self.unreachable(r, url, e)),
                 Err(e) if is_reset(e) => {
                     (true, None, format!("connection reset ({})", innermost(e)))
                 }
-                Err(_) => return outcome.map_err(|e| Self::unreachable(r, e)),
+                Err(_) => return outcome.map_err(|e| self.unreachable(r, url, e)),
             };
             debug_assert!(retryable);
             let elapsed = started.elapsed();
@@ -319,9 +352,9 @@ impl RegistryClient {
         }
     }
 
-    /// One authenticated request to `<base><repository>/<path>`. A 401 with a challenge other
-    /// than the remembered one (a registry that started requiring auth, an expired token) is
-    /// answered once by re-pinging and retrying.
+    /// One authenticated request to `<base><repository>/<path>`. A 401 (a cold run, a registry
+    /// that started requiring auth, an expired token) is answered once: its challenge is
+    /// learnt, a token fetched if it asks for one, and the request sent again.
     async fn request(
         &self,
         r: &RegistryRef,
@@ -378,21 +411,27 @@ impl RegistryClient {
             sink,
             limit,
         } = c;
-        let mut refresh = false;
+        // No `/v2/` ping: the request goes out with what the run or the cache knows about the
+        // registry's auth (nothing on a cold run), and a 401 carries the challenge to answer.
+        let mut challenge = self.known_challenge(r);
+        let mut answered = false;
+        let mut sent_token = false;
         loop {
-            let challenge = self.challenge(r, refresh).await?;
             // Only a registry that asks for authentication makes us look up credentials.
-            let cred = match challenge {
-                Challenge::Anonymous => None,
-                _ => self.credential(r).await?,
+            let cred = match &challenge {
+                None | Some(Challenge::Anonymous) => None,
+                Some(_) => self.credential(r).await?,
             };
             let bearer = match &challenge {
-                Challenge::Bearer { realm, service } => {
-                    self.token(r, realm, service.as_deref(), cred.as_ref(), refresh, push)
+                Some(Challenge::Bearer { realm, service }) => {
+                    // A 401 despite a token (expired, or for another scope) asks for a new one;
+                    // the first 401 of a cold run shares the one token request per repository.
+                    self.token(r, realm, service.as_deref(), cred.as_ref(), sent_token, push)
                         .await?
                 }
                 _ => None,
             };
+            sent_token = bearer.is_some();
             tracing::debug!(url = %crate::redact::scrub(&url), "{method} ({what})");
             let a = self
                 .send_to(
@@ -409,7 +448,7 @@ impl RegistryClient {
                         }
                         match (&challenge, &cred, &bearer) {
                             (_, _, Some(t)) => req.bearer_auth(t),
-                            (Challenge::Basic, Some(c), _) => match &c.secret {
+                            (Some(Challenge::Basic), Some(c), _) => match &c.secret {
                                 Secret::Basic { username, password } => {
                                     req.basic_auth(username, Some(password))
                                 }
@@ -422,10 +461,20 @@ impl RegistryClient {
                     limit,
                 )
                 .await?;
-            if a.status == StatusCode::UNAUTHORIZED && !refresh {
-                // The remembered challenge may be stale; ask again once.
-                refresh = true;
+            if a.status == StatusCode::UNAUTHORIZED && !answered {
+                // The challenge comes with the 401; answer it once.
+                let c = a
+                    .headers
+                    .get(WWW_AUTHENTICATE)
+                    .and_then(|h| h.to_str().ok())
+                    .map_or(Challenge::Basic, parse_challenge);
+                self.learn_challenge(r, &c);
+                challenge = Some(c);
+                answered = true;
                 continue;
+            }
+            if a.status.is_success() && challenge.is_none() {
+                self.learn_challenge(r, &Challenge::Anonymous);
             }
             return match a.status {
                 s if s.is_success() => Ok(a),

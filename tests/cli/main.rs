@@ -17,3 +17,4 @@ mod packages;
 mod registry;
 mod report;
 mod rules;
+mod tls;

@@ -1,6 +1,6 @@
-//! The registry's authentication: its challenge (from a `/v2/` ping, remembered per run and in
-//! the cache), bearer tokens per repository (with the OAuth2 refresh grant for identity
-//! tokens), and the `WWW-Authenticate` parser.
+//! The registry's authentication: its challenge (from the first 401, remembered per run and in
+//! the cache; bpdrift never pings `/v2/`), bearer tokens per repository (with the OAuth2
+//! refresh grant for identity tokens), and the `WWW-Authenticate` parser.
 //!
 //! Specs: <https://distribution.github.io/distribution/spec/auth/token/>,
 //! <https://distribution.github.io/distribution/spec/auth/oauth/>.
@@ -9,11 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 
-/// What a registry's `/v2/` answered. Persisted in the cache: it holds no secret.
+/// What a registry asks for, learnt from its first 401 (or a 200 without one). Persisted in the
+/// cache: it holds no secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "scheme", rename_all = "lowercase")]
 pub enum Challenge {
-    /// 200: no authentication.
+    /// A 200 without a challenge: no authentication.
     Anonymous,
     /// `WWW-Authenticate: Basic`.
     Basic,
@@ -25,52 +26,44 @@ pub enum Challenge {
 }
 
 impl RegistryClient {
-    /// The registry's auth challenge: from this run, from the cache, or from one `/v2/` ping
-    /// shared by concurrent fetches.
-    pub(super) async fn challenge(
-        &self,
-        r: &RegistryRef,
-        refresh: bool,
-    ) -> Result<Challenge, RegistryError> {
-        let cell = {
-            let mut map = self.challenges.lock().expect("challenge lock");
-            if refresh {
-                map.remove(r.registry());
-            }
-            map.entry(r.registry().to_string()).or_default().clone()
-        };
-        cell.get_or_try_init(|| async {
-            if !refresh
-                && let Some(c) = self
-                    .cache
-                    .as_ref()
-                    .and_then(|c| c.get_registry(r.registry()))
-                    .and_then(|j| serde_json::from_str::<Challenge>(&j).ok())
-            {
-                return Ok(c);
-            }
-            let url = self.base(r);
-            tracing::debug!(%url, "GET (ping)");
-            let a = self.send(r, "the /v2/ ping", &url, |c| c.get(&url)).await?;
-            let header = a
-                .headers
-                .get(WWW_AUTHENTICATE)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_string);
-            let c = match (a.status, header) {
-                (StatusCode::UNAUTHORIZED, Some(h)) => parse_challenge(&h),
-                (StatusCode::UNAUTHORIZED, None) => Challenge::Basic,
-                _ => Challenge::Anonymous,
-            };
-            if let Some(cache) = &self.cache
-                && let Ok(j) = serde_json::to_string(&c)
-            {
-                cache.put_registry(r.registry(), &j);
-            }
-            Ok(c)
-        })
-        .await
-        .cloned()
+    /// The registry's auth challenge as far as this run or the cache knows it; `None` on a
+    /// cold run, when the first request goes out unauthenticated and its 401 (if any) says.
+    pub(super) fn known_challenge(&self, r: &RegistryRef) -> Option<Challenge> {
+        if let Some(c) = self
+            .challenges
+            .lock()
+            .expect("challenge lock")
+            .get(r.registry())
+        {
+            return Some(c.clone());
+        }
+        let c = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.get_registry(r.registry()))
+            .and_then(|j| serde_json::from_str::<Challenge>(&j).ok())?;
+        self.challenges
+            .lock()
+            .expect("challenge lock")
+            .insert(r.registry().to_string(), c.clone());
+        Some(c)
+    }
+
+    /// Remembers what the registry asked for, for this run and (no secret in it) the cache.
+    pub(super) fn learn_challenge(&self, r: &RegistryRef, c: &Challenge) {
+        let changed = self
+            .challenges
+            .lock()
+            .expect("challenge lock")
+            .insert(r.registry().to_string(), c.clone())
+            .as_ref()
+            != Some(c);
+        if changed
+            && let Some(cache) = &self.cache
+            && let Ok(j) = serde_json::to_string(c)
+        {
+            cache.put_registry(r.registry(), &j);
+        }
     }
 
     /// A bearer token for pulling from `r`'s repository (or pushing to it: `push`), once per

@@ -9,6 +9,7 @@ pub mod hostile;
 pub mod http;
 pub mod podman;
 pub mod proxy;
+pub mod tls;
 pub mod token;
 
 use std::io::{BufRead, BufReader};
@@ -149,7 +150,12 @@ pub struct Request {
 /// Debian's `docker-registry` (distribution 2.8) on `127.0.0.1:<free port>`.
 pub struct Registry {
     child: Child,
+    /// Where it listens (`127.0.0.1:<port>`).
     pub addr: String,
+    /// The `host:port` references use: `addr`, or the TLS test name mapped to 127.0.0.1.
+    pub name: String,
+    /// With TLS: skopeo's `--dest-cert-dir` (the CA, and the client certificate for mTLS).
+    cert_dir: Option<PathBuf>,
     dir: tempfile::TempDir,
     log: PathBuf,
     pub htpasswd: bool,
@@ -187,12 +193,52 @@ impl Registry {
     }
 
     fn start_auth(auth: String) -> Self {
+        Self::start_config(auth, None)
+    }
+
+    /// Over HTTPS with `pki`'s server certificate, reached as `tls::TEST_HOST:<port>`; with
+    /// `mtls`, clients must present a certificate from `pki`'s CA.
+    pub fn start_tls(pki: &tls::Pki, mtls: bool) -> Self {
+        Self::start_config(String::new(), Some((pki, mtls, true)))
+    }
+
+    /// [`Self::start_tls`] with HTTP/2 switched off on the server (the benchmark's baseline).
+    pub fn start_tls_http1(pki: &tls::Pki) -> Self {
+        Self::start_config(String::new(), Some((pki, false, false)))
+    }
+
+    fn start_config(auth: String, tls: Option<(&tls::Pki, bool, bool)>) -> Self {
         let htpasswd = !auth.is_empty();
         let dir = tempfile::tempdir().expect("registry dir");
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
+        let (name, tls_yaml, cert_dir) = match tls {
+            None => (addr.clone(), String::new(), None),
+            Some((pki, mtls, h2)) => {
+                tls::map_test_host();
+                let clientcas = if mtls {
+                    format!("    clientcas:\n      - {}\n", pki.ca.display())
+                } else {
+                    String::new()
+                };
+                let h2 = if h2 {
+                    ""
+                } else {
+                    "  http2:\n    disabled: true\n"
+                };
+                (
+                    format!("{}:{port}", tls::TEST_HOST),
+                    format!(
+                        "  tls:\n    certificate: {}\n    key: {}\n{clientcas}{h2}",
+                        pki.server_cert.display(),
+                        pki.server_key.display()
+                    ),
+                    Some(pki.client_dir()),
+                )
+            }
+        };
         let config = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{auth}",
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{tls_yaml}{auth}",
             dir.path().join("data").display()
         );
         let config_path = dir.path().join("config.yml");
@@ -211,6 +257,8 @@ impl Registry {
         let reg = Self {
             child,
             addr,
+            name,
+            cert_dir,
             dir,
             log,
             htpasswd,
@@ -237,13 +285,17 @@ impl Registry {
     /// `skopeo copy` an image (all platforms) into `repo:tag` of this registry.
     pub fn seed(&self, source: &str, repo_tag: &str) {
         let mut cmd = Command::new("skopeo");
-        cmd.args(["copy", "--quiet", "--all", "--dest-tls-verify=false"]);
+        cmd.args(["copy", "--quiet", "--all"]);
+        match &self.cert_dir {
+            Some(d) => cmd.arg("--dest-cert-dir").arg(d),
+            None => cmd.arg("--dest-tls-verify=false"),
+        };
         if self.htpasswd {
             cmd.arg(format!("--dest-creds={USER}:{PASSWORD}"));
         }
         let out = cmd
             .arg(source)
-            .arg(format!("docker://{}/{repo_tag}", self.addr))
+            .arg(format!("docker://{}/{repo_tag}", self.name))
             .current_dir(root())
             .output()
             .expect(
@@ -258,7 +310,12 @@ impl Registry {
 
     /// `<addr>/<repo_tag>`, a reference bpdrift can use.
     pub fn image(&self, repo_tag: &str) -> String {
-        format!("{}/{repo_tag}", self.addr)
+        format!("{}/{repo_tag}", self.name)
+    }
+
+    /// The access log as written (the protocol version is in each line).
+    pub fn raw_log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Requests bpdrift made (identified by its user agent), in order.

@@ -68,6 +68,8 @@ fn serve(
     plan: &FaultPlan,
     log: &Mutex<Vec<Seen>>,
 ) {
+    // No Nagle on either socket: each answer goes out whole, at once (see `write_response`).
+    let _ = client.set_nodelay(true);
     let mut reader = BufReader::new(client.try_clone().expect("clone stream"));
     let mut client = client;
     // One request per connection: every answer carries `Connection: close`, so the client opens
