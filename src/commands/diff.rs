@@ -137,9 +137,12 @@ pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
             }
             Ok(Some(d))
         }
-        // Both are worth knowing during an incident: one line each.
+        // Both are worth knowing during an incident: one line each, once when they say the
+        // same (no engine at the socket, an unreachable registry).
         Err(PipelineError::Both { before, after }) => {
-            super::report_error(&before);
+            if before.to_string() != after.to_string() {
+                super::report_error(&before);
+            }
             Err(after.into())
         }
         Err(e) => Err(e.into()),
