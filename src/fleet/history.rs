@@ -347,6 +347,32 @@ impl History {
             .map_err(self.err("cannot read observations"))
     }
 
+    /// The packages recorded for `digest` in an observation of `service`/`role` (`sbom = true`
+    /// records them on a digest's first observation only).
+    pub fn packages(
+        &self,
+        service: &str,
+        role: &str,
+        digest: &str,
+    ) -> Result<Option<crate::packages::ImagePackages>, HistoryError> {
+        // CASE, not AND: SQLite does not promise to stop at an invalid row's json_valid.
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT snapshot FROM observations
+                 WHERE service = ?1 AND role = ?2 AND digest = ?3
+                   AND CASE WHEN json_valid(snapshot) THEN json_type(snapshot, '$.packages') END = 'object'
+                 ORDER BY run_id DESC, id DESC LIMIT 1",
+                params![service, role, digest],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err("cannot read observations"))?;
+        Ok(text
+            .and_then(|t| serde_json::from_str::<crate::report::fleet::Snapshot>(&t).ok())
+            .and_then(|s| s.packages))
+    }
+
     /// Distinct digests of `service` seen in role `role`, newest first (rollback candidates).
     pub fn digests(
         &self,
