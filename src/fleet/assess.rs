@@ -414,3 +414,73 @@ pub(crate) fn timeline(observations: &[Observation]) -> Vec<TimelineEntry> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packages::{Group, Location, Package};
+
+    fn pkgs(ssl: &str) -> ImagePackages {
+        ImagePackages {
+            groups: vec![Group {
+                location: Location::RunImage,
+                sources: vec!["label io.paketo.stack.packages".into()],
+                packages: vec![Package {
+                    name: "libssl3".into(),
+                    version: ssl.into(),
+                    kind: "deb".into(),
+                    arch: None,
+                    purl: None,
+                }],
+                truncated: 0,
+            }],
+            notes: Vec::new(),
+        }
+    }
+
+    fn obs(at: &str, digest: &str, packages: Option<ImagePackages>) -> Observation {
+        Observation {
+            observed_at: at.into(),
+            service: "shop".into(),
+            role: "deployed".into(),
+            reference: "r:prod".into(),
+            digest: Some(digest.into()),
+            platform: None,
+            snapshot: Some(Snapshot {
+                metadata: Default::default(),
+                packages,
+            }),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_timeline_compares_each_digest_with_the_previous_one_recorded_once() {
+        let t = timeline(&[
+            obs("1", "sha256:a", Some(pkgs("3.0.2-0ubuntu1.9"))),
+            obs("2", "sha256:a", None),
+            obs("3", "sha256:b", Some(pkgs("3.0.2-0ubuntu1.10"))),
+            // Back to a: its packages were recorded on its first observation.
+            obs("4", "sha256:a", None),
+            // Never recorded (sbom = false then).
+            obs("5", "sha256:c", None),
+        ]);
+        let p: Vec<Option<Vec<String>>> = t.into_iter().map(|e| e.packages).collect();
+        assert_eq!(
+            p,
+            [
+                Some(vec!["run image: 1 OS package".to_string()]),
+                Some(vec![]),
+                Some(vec![
+                    "run image: 1 OS package changed (libssl3 3.0.2-0ubuntu1.9 → 3.0.2-0ubuntu1.10)"
+                        .to_string()
+                ]),
+                Some(vec![
+                    "run image: 1 OS package changed (libssl3 3.0.2-0ubuntu1.10 → 3.0.2-0ubuntu1.9)"
+                        .to_string()
+                ]),
+                None,
+            ]
+        );
+    }
+}
