@@ -709,11 +709,20 @@ mod tests {
             }),
             error: None,
         };
-        h.finish_run(run, "2026-11-22T00:00:02Z", "ok", std::slice::from_ref(&o), &[])
-            .unwrap();
+        h.finish_run(
+            run,
+            "2026-11-22T00:00:02Z",
+            "ok",
+            std::slice::from_ref(&o),
+            &[],
+        )
+        .unwrap();
         // A row as bpdrift wrote it before packages were kept, and one that is not JSON.
         for (digest, snapshot) in [
-            ("sha256:bb", r#"{"os":"linux","architecture":"amd64","buildpacks":[{"id":"x","version":"1"}]}"#),
+            (
+                "sha256:bb",
+                r#"{"os":"linux","architecture":"amd64","buildpacks":[{"id":"x","version":"1"}]}"#,
+            ),
             ("sha256:cc", "not json"),
         ] {
             h.conn
@@ -724,7 +733,10 @@ mod tests {
                 )
                 .unwrap();
         }
-        assert_eq!(h.packages("shop", "deployed", "sha256:aa").unwrap(), Some(pkgs));
+        assert_eq!(
+            h.packages("shop", "deployed", "sha256:aa").unwrap(),
+            Some(pkgs)
+        );
         assert_eq!(h.packages("shop", "deployed", "sha256:bb").unwrap(), None);
         assert_eq!(h.packages("shop", "deployed", "sha256:cc").unwrap(), None);
         assert_eq!(h.packages("shop", "candidate", "sha256:aa").unwrap(), None);
