@@ -42,6 +42,10 @@ pub const SBOM_LAYER_PACKAGES_MAX: usize = 200_000;
 /// Packages kept from one SBOM array or the legacy packages label (a run image has a few hundred,
 /// a big app a few thousand); the rest are counted, not stored.
 pub const SBOM_PACKAGES_MAX: usize = 50_000;
+/// Packages the fleet history keeps of one image (`sbom = true`), all locations together; the
+/// rest are counted. Recorded once per digest, so a year of nightly runs that did not move
+/// stores them once.
+pub const HISTORY_PACKAGES_MAX: usize = 5_000;
 /// The fleet history kept in a registry (`--history oci://…`): its gzip'd layer as stored, and
 /// the JSON lines it inflates to (a year of nightly runs of a 50-image fleet is ~20 MiB).
 pub const HISTORY_ARTIFACT_MAX: u64 = 32 << 20;

@@ -31,22 +31,38 @@ pub(crate) struct HistoryArgs {
     pub(crate) registry: RegistryArgs,
 }
 
-/// The versions that moved since `prev` (all of them, counted, on a role's first row).
-fn what_changed(prev: Option<&Observation>, o: &Observation) -> String {
+/// The versions that moved since `prev` (all of them, counted, on a role's first row), then
+/// the packages' phrases (`sbom = true`).
+fn what_changed(
+    prev: Option<&Observation>,
+    o: &Observation,
+    packages: Option<&[String]>,
+) -> String {
+    let versions = versions_changed(prev, o);
+    match packages.filter(|p| !p.is_empty() && o.error.is_none()) {
+        Some(p) => format!("{versions}; {}", p.join("; ")),
+        None => versions,
+    }
+}
+
+fn versions_changed(prev: Option<&Observation>, o: &Observation) -> String {
     if let Some(e) = &o.error {
         return format!("error: {e}");
     }
     let now = o
         .snapshot
         .as_ref()
-        .map(|m| m.versions())
+        .map(|s| s.metadata.versions())
         .unwrap_or_default();
-    let Some(before) = prev.and_then(|p| p.snapshot.as_ref()).map(|m| m.versions()) else {
+    let Some(before) = prev
+        .and_then(|p| p.snapshot.as_ref())
+        .map(|s| s.metadata.versions())
+    else {
         // The first row of a role says what it is, once.
         let buildpacks: Vec<String> = o
             .snapshot
             .iter()
-            .flat_map(|m| &m.buildpacks)
+            .flat_map(|s| &s.metadata.buildpacks)
             .map(|b| format!("{}@{}", b.id, b.version))
             .collect();
         return format!("{} {}", o.reference, buildpacks.join(" "))
@@ -120,7 +136,8 @@ pub(crate) async fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Resul
                 // One row per change: a run that saw the same digest as the previous one of the
                 // same role adds nothing to read.
                 let mut last: BTreeMap<&str, &Observation> = BTreeMap::new();
-                for o in t {
+                let entries = crate::fleet::assess::timeline(t);
+                for (o, entry) in t.iter().zip(&entries) {
                     let prev = last.get(o.role.as_str()).copied();
                     if prev.is_some_and(|p| p.digest == o.digest && p.error == o.error) {
                         continue;
@@ -133,7 +150,7 @@ pub(crate) async fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Resul
                         o.observed_at,
                         o.role,
                         digest,
-                        what_changed(prev, o)
+                        what_changed(prev, o, entry.packages.as_deref())
                     )?;
                     last.insert(&o.role, o);
                 }

@@ -11,10 +11,11 @@ use super::file::Fleet;
 use crate::clock::{parse_rfc3339, rfc3339};
 use crate::diff::{Category, Change};
 use crate::image::Image;
+use crate::packages::ImagePackages;
 use crate::report::fleet::{
     FleetReport, FleetSummary, Observation, ObservedImage, RecordedFinding, RoleDrift,
-    RollbackTarget, Run, SCHEMA_VERSION, ServiceReport, ServiceStatus, SinceLastRun, TargetOrigin,
-    TargetStatus, human_duration,
+    RollbackTarget, Run, SCHEMA_VERSION, ServiceReport, ServiceStatus, SinceLastRun, Snapshot,
+    TargetOrigin, TargetStatus, TimelineEntry, human_duration,
 };
 use crate::rules::{Finding, RuleSet, Severity};
 
@@ -34,6 +35,12 @@ pub(crate) struct Observed {
     pub(crate) previous_run: Option<Run>,
     /// Services with `sbom = true`: each image's packages from its SBOM layers.
     pub(crate) packages: BTreeMap<Key, crate::packages::ImagePackages>,
+    /// Of those, the ones whose SBOM layers could not be read (not recorded: the next run
+    /// tries again).
+    pub(crate) unreadable_packages: std::collections::BTreeSet<Key>,
+    /// Packages the history already holds, by (service, role, digest): the current digest's
+    /// (then not recorded again) and the previous observation's.
+    pub(crate) recorded_packages: BTreeMap<(String, String, String), ImagePackages>,
 }
 
 /// The run being assessed.
@@ -151,6 +158,16 @@ pub(crate) fn assess(input: &Context<'_>, observed: Observed) -> Assessed {
         for (role, r) in &s.images {
             let res = &observed.images[&key(role)];
             let ok = res.as_ref().ok();
+            // The packages as the history keeps them, compared as kept (bounded either side).
+            let packages = ok
+                .filter(|_| !observed.unreadable_packages.contains(&key(role)))
+                .and_then(|_| observed.packages.get(&key(role)))
+                .map(|p| p.for_history(crate::limits::HISTORY_PACKAGES_MAX));
+            let recorded = |digest: &str| {
+                observed
+                    .recorded_packages
+                    .get(&(s.name.clone(), role.clone(), digest.to_string()))
+            };
             observations.push(Observation {
                 observed_at: now_s.clone(),
                 service: s.name.clone(),
@@ -158,7 +175,11 @@ pub(crate) fn assess(input: &Context<'_>, observed: Observed) -> Assessed {
                 reference: r.to_string(),
                 digest: ok.map(Image::digest),
                 platform: ok.map(|i| i.origin.platform.clone()),
-                snapshot: ok.map(|i| i.metadata.for_history()),
+                snapshot: ok.map(|i| Snapshot {
+                    metadata: i.metadata.for_history(),
+                    // Once per digest: its packages never change.
+                    packages: packages.clone().filter(|_| recorded(&i.digest()).is_none()),
+                }),
                 error: res.as_ref().err().cloned(),
             });
             let Ok(img) = res else {
@@ -181,12 +202,25 @@ pub(crate) fn assess(input: &Context<'_>, observed: Observed) -> Assessed {
             if let Some(prev) = observed.previous.get(&key(role)) {
                 let after = as_recorded(img);
                 let before = Image {
-                    metadata: prev.snapshot.clone().unwrap_or_default(),
+                    metadata: prev
+                        .snapshot
+                        .as_ref()
+                        .map(|s| s.metadata.clone())
+                        .unwrap_or_default(),
                     ..after.clone()
                 };
                 let d = crate::diff::diff(&before, &after);
-                if prev.digest.as_deref() != Some(digest.as_str()) {
+                let moved = prev.digest.as_deref() != Some(digest.as_str());
+                // A rebase between two runs moves OS packages and nothing the labels say.
+                let pkgs = match (moved, prev.digest.as_deref().and_then(recorded), &packages) {
+                    (true, Some(pb), Some(pa)) => Some(crate::packages::diff::diff(pb, pa, true)),
+                    _ => None,
+                };
+                if moved {
                     findings.extend(rules.evaluate(&d, &after.metadata));
+                    if let Some(p) = &pkgs {
+                        findings.extend(rules.evaluate_packages(p, &after.metadata));
+                    }
                 }
                 since_last_run.push(SinceLastRun {
                     role: role.clone(),
@@ -194,6 +228,7 @@ pub(crate) fn assess(input: &Context<'_>, observed: Observed) -> Assessed {
                     previous_digest: prev.digest.clone(),
                     digest: Some(digest.clone()),
                     changes: d.changed().cloned().collect(),
+                    packages: pkgs,
                 });
             }
             let m = &img.metadata;
@@ -279,7 +314,9 @@ pub(crate) fn assess(input: &Context<'_>, observed: Observed) -> Assessed {
                 Severity::Info => ServiceStatus::Info,
             }
         } else if drift.iter().any(|d| !d.changes.is_empty())
-            || since_last_run.iter().any(|d| !d.changes.is_empty())
+            || since_last_run
+                .iter()
+                .any(|d| !d.changes.is_empty() || !d.package_phrases().is_empty())
         {
             ServiceStatus::Drift
         } else {
@@ -328,5 +365,122 @@ pub(crate) fn assess(input: &Context<'_>, observed: Observed) -> Assessed {
         report,
         observations,
         findings: recorded,
+    }
+}
+
+/// A service's observations (oldest first, as `History::timeline` gives them) as timeline
+/// entries, one per observation: the versions, and with packages recorded the package phrases
+/// against the role's previous digest (or, on its first digest with packages, their counts).
+pub(crate) fn timeline(observations: &[Observation]) -> Vec<TimelineEntry> {
+    // Packages are recorded on a digest's first observation: later ones (and a digest seen
+    // again after another) are found here by role and digest.
+    let mut by_digest: BTreeMap<(&str, &str), &ImagePackages> = BTreeMap::new();
+    let mut last_digest: BTreeMap<&str, &str> = BTreeMap::new();
+    observations
+        .iter()
+        .map(|o| {
+            let role = o.role.as_str();
+            let recorded = o.snapshot.as_ref().and_then(|s| s.packages.as_ref());
+            let mut packages = None;
+            if let Some(d) = o.digest.as_deref() {
+                if let Some(p) = recorded {
+                    by_digest.insert((role, d), p);
+                }
+                let now = by_digest.get(&(role, d)).copied();
+                let prev = last_digest.get(role).copied();
+                packages = match (now, prev) {
+                    (Some(_), Some(p)) if p == d => Some(Vec::new()),
+                    (Some(a), Some(p)) => match by_digest.get(&(role, p)) {
+                        Some(b) => Some(crate::packages::diff::diff(b, a, true).phrases()),
+                        None => Some(vec![a.counts()]),
+                    },
+                    (Some(a), None) => Some(vec![a.counts()]),
+                    (None, _) => None,
+                };
+                last_digest.insert(role, d);
+            }
+            TimelineEntry {
+                at: o.observed_at.clone(),
+                role: o.role.clone(),
+                digest: o.digest.clone(),
+                versions: o
+                    .snapshot
+                    .as_ref()
+                    .map(|s| s.metadata.versions())
+                    .unwrap_or_default(),
+                packages,
+                error: o.error.clone(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packages::{Group, Location, Package};
+
+    fn pkgs(ssl: &str) -> ImagePackages {
+        ImagePackages {
+            groups: vec![Group {
+                location: Location::RunImage,
+                sources: vec!["label io.paketo.stack.packages".into()],
+                packages: vec![Package {
+                    name: "libssl3".into(),
+                    version: ssl.into(),
+                    kind: "deb".into(),
+                    arch: None,
+                    purl: None,
+                }],
+                truncated: 0,
+            }],
+            notes: Vec::new(),
+        }
+    }
+
+    fn obs(at: &str, digest: &str, packages: Option<ImagePackages>) -> Observation {
+        Observation {
+            observed_at: at.into(),
+            service: "shop".into(),
+            role: "deployed".into(),
+            reference: "r:prod".into(),
+            digest: Some(digest.into()),
+            platform: None,
+            snapshot: Some(Snapshot {
+                metadata: Default::default(),
+                packages,
+            }),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_timeline_compares_each_digest_with_the_previous_one_recorded_once() {
+        let t = timeline(&[
+            obs("1", "sha256:a", Some(pkgs("3.0.2-0ubuntu1.9"))),
+            obs("2", "sha256:a", None),
+            obs("3", "sha256:b", Some(pkgs("3.0.2-0ubuntu1.10"))),
+            // Back to a: its packages were recorded on its first observation.
+            obs("4", "sha256:a", None),
+            // Never recorded (sbom = false then).
+            obs("5", "sha256:c", None),
+        ]);
+        let p: Vec<Option<Vec<String>>> = t.into_iter().map(|e| e.packages).collect();
+        assert_eq!(
+            p,
+            [
+                Some(vec!["run image: 1 OS package".to_string()]),
+                Some(vec![]),
+                Some(vec![
+                    "run image: 1 OS package changed (libssl3 3.0.2-0ubuntu1.9 → 3.0.2-0ubuntu1.10)"
+                        .to_string()
+                ]),
+                Some(vec![
+                    "run image: 1 OS package changed (libssl3 3.0.2-0ubuntu1.10 → 3.0.2-0ubuntu1.9)"
+                        .to_string()
+                ]),
+                None,
+            ]
+        );
     }
 }

@@ -71,10 +71,27 @@ pub(crate) async fn observe(
                         notes: vec![note],
                     },
                 );
+                // Not recorded: the next run tries again.
+                observed.unreadable_packages.insert(key.clone());
             }
             None => {}
         }
-        if let Some(prev) = history.previous(&s.name, role, run_id)? {
+        let prev = history.previous(&s.name, role, run_id)?;
+        // `sbom = true`: what the history holds of this digest's packages (recorded once) and of
+        // the previous digest's (the since-last-run comparison).
+        if let (true, Ok(img)) = (s.sbom, &res) {
+            let digests = std::iter::once(img.digest())
+                .chain(prev.as_ref().and_then(|p| p.digest.clone()))
+                .collect::<std::collections::BTreeSet<_>>();
+            for d in digests {
+                if let Some(p) = history.packages(&s.name, role, &d)? {
+                    observed
+                        .recorded_packages
+                        .insert((key.0.clone(), key.1.clone(), d), p);
+                }
+            }
+        }
+        if let Some(prev) = prev {
             observed.previous.insert(key.clone(), prev);
         }
         observed

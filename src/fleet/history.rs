@@ -347,6 +347,32 @@ impl History {
             .map_err(self.err("cannot read observations"))
     }
 
+    /// The packages recorded for `digest` in an observation of `service`/`role` (`sbom = true`
+    /// records them on a digest's first observation only).
+    pub fn packages(
+        &self,
+        service: &str,
+        role: &str,
+        digest: &str,
+    ) -> Result<Option<crate::packages::ImagePackages>, HistoryError> {
+        // CASE, not AND: SQLite does not promise to stop at an invalid row's json_valid.
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT snapshot FROM observations
+                 WHERE service = ?1 AND role = ?2 AND digest = ?3
+                   AND CASE WHEN json_valid(snapshot) THEN json_type(snapshot, '$.packages') END = 'object'
+                 ORDER BY run_id DESC, id DESC LIMIT 1",
+                params![service, role, digest],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err("cannot read observations"))?;
+        Ok(text
+            .and_then(|t| serde_json::from_str::<crate::report::fleet::Snapshot>(&t).ok())
+            .and_then(|s| s.packages))
+    }
+
     /// Distinct digests of `service` seen in role `role`, newest first (rollback candidates).
     pub fn digests(
         &self,
@@ -644,5 +670,87 @@ mod tests {
             History::open(&path),
             Err(HistoryError::TooNew { .. })
         ));
+    }
+
+    #[test]
+    fn packages_are_found_by_digest_and_old_rows_still_read() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("h.sqlite");
+        let mut h = History::open(&path).unwrap();
+        let run = h.start_run("2026-11-22T00:00:00Z", "fleet.toml").unwrap();
+        let pkgs = crate::packages::ImagePackages {
+            groups: vec![crate::packages::Group {
+                location: crate::packages::Location::RunImage,
+                sources: vec!["cnb/sbom/bom.cdx.json (CycloneDX 1.6)".into()],
+                packages: vec![crate::packages::Package {
+                    name: "libssl3".into(),
+                    version: "3.0.2-0ubuntu1.9".into(),
+                    kind: "deb".into(),
+                    arch: None,
+                    purl: None,
+                }],
+                truncated: 0,
+            }],
+            notes: Vec::new(),
+        };
+        let o = Observation {
+            observed_at: "2026-11-22T00:00:01Z".into(),
+            service: "shop".into(),
+            role: "deployed".into(),
+            reference: "r/app:prod".into(),
+            digest: Some("sha256:aa".into()),
+            platform: Some("linux/amd64".into()),
+            snapshot: Some(crate::report::fleet::Snapshot {
+                metadata: crate::metadata::ImageMetadata {
+                    os: "linux".into(),
+                    ..Default::default()
+                },
+                packages: Some(pkgs.clone()),
+            }),
+            error: None,
+        };
+        h.finish_run(
+            run,
+            "2026-11-22T00:00:02Z",
+            "ok",
+            std::slice::from_ref(&o),
+            &[],
+        )
+        .unwrap();
+        // A row as bpdrift wrote it before packages were kept, and one that is not JSON.
+        for (digest, snapshot) in [
+            (
+                "sha256:bb",
+                r#"{"os":"linux","architecture":"amd64","buildpacks":[{"id":"x","version":"1"}]}"#,
+            ),
+            ("sha256:cc", "not json"),
+        ] {
+            h.conn
+                .execute(
+                    "INSERT INTO observations (run_id, observed_at, service, role, reference, digest, snapshot)
+                     VALUES (?1, '2026-11-22T00:00:01Z', 'shop', 'deployed', 'r/app:prod', ?2, ?3)",
+                    params![run, digest, snapshot],
+                )
+                .unwrap();
+        }
+        assert_eq!(
+            h.packages("shop", "deployed", "sha256:aa").unwrap(),
+            Some(pkgs)
+        );
+        assert_eq!(h.packages("shop", "deployed", "sha256:bb").unwrap(), None);
+        assert_eq!(h.packages("shop", "deployed", "sha256:cc").unwrap(), None);
+        assert_eq!(h.packages("shop", "candidate", "sha256:aa").unwrap(), None);
+        let t = h.timeline("shop").unwrap();
+        assert_eq!(t[0], o);
+        let old = t[1].snapshot.as_ref().expect("the old row reads");
+        assert_eq!(old.metadata.buildpacks[0].id, "x");
+        assert_eq!(old.packages, None);
+        assert_eq!(t[2].snapshot, None);
+        // The artifact's lines carry the same JSON: packages round-trip, old lines read.
+        let line = serde_json::to_string(&o).unwrap();
+        assert_eq!(serde_json::from_str::<Observation>(&line).unwrap(), o);
+        let old_line = r#"{"observed_at":"t","service":"s","role":"r","reference":"x","digest":"sha256:bb","platform":null,"snapshot":{"os":"linux","buildpacks":[]},"error":null}"#;
+        let read: Observation = serde_json::from_str(old_line).unwrap();
+        assert_eq!(read.snapshot.unwrap().metadata.os, "linux");
     }
 }

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use self::file::Fleet;
 use self::history::History;
-use crate::report::fleet::{FleetReport, TimelineEntry};
+use crate::report::fleet::FleetReport;
 use crate::rules::RuleSet;
 use crate::source::Fetcher;
 
@@ -78,21 +78,7 @@ pub(crate) async fn run(
     let mut report = assessed.report;
     // Timelines include this run, now recorded.
     for s in &mut report.services {
-        s.timeline = history
-            .timeline(&s.name)?
-            .into_iter()
-            .map(|o| TimelineEntry {
-                at: o.observed_at,
-                role: o.role,
-                digest: o.digest,
-                versions: o
-                    .snapshot
-                    .as_ref()
-                    .map(crate::metadata::ImageMetadata::versions)
-                    .unwrap_or_default(),
-                error: o.error,
-            })
-            .collect();
+        s.timeline = assess::timeline(&history.timeline(&s.name)?);
     }
     Ok(report)
 }

@@ -216,6 +216,53 @@ impl ImagePackages {
         Self::assemble(metadata, None, None, Vec::new())
     }
 
+    /// What the fleet history keeps: name, version and type of at most `max` packages (locations
+    /// in order, each sorted), the rest counted in `truncated`; no arch or purl (the history
+    /// compares versions, and keeps every digest's list).
+    pub fn for_history(&self, max: usize) -> Self {
+        let mut left = max;
+        let groups = self
+            .groups
+            .iter()
+            .map(|g| {
+                let keep = g.packages.len().min(left);
+                left -= keep;
+                let mut packages: Vec<Package> = g.packages[..keep]
+                    .iter()
+                    .map(|p| Package {
+                        arch: None,
+                        purl: None,
+                        ..p.clone()
+                    })
+                    .collect();
+                // Still sorted (arch and purl sort last): one entry per name, version, type.
+                packages.dedup();
+                Group {
+                    location: g.location.clone(),
+                    sources: g.sources.clone(),
+                    packages,
+                    truncated: g.truncated + (g.packages.len() - keep),
+                }
+            })
+            .collect();
+        Self {
+            groups,
+            notes: self.notes.iter().take(20).cloned().collect(),
+        }
+    }
+
+    /// `run image: 120 OS packages, app: 12 libraries`: what a history row holds.
+    pub fn counts(&self) -> String {
+        self.groups
+            .iter()
+            .map(|g| {
+                let n = g.packages.len() + g.truncated;
+                format!("{}: {n} {}", g.location.describe(), g.location.noun(n))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Whether nothing at all was found or said.
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty() && self.notes.is_empty()

@@ -361,3 +361,59 @@ fn a_layer_of_many_documents_is_bounded_in_total() {
         l.notes
     );
 }
+
+#[test]
+fn the_history_keeps_a_bounded_plain_list() {
+    let p = image(
+        &[
+            ("libssl3", "3.0.2-0ubuntu1.9"),
+            ("openssl", "3.0.2-0ubuntu1.9"),
+        ],
+        "17.0.6",
+        &[(
+            "spring-core",
+            "6.0.9",
+            "pkg:maven/org.springframework/spring-core@6.0.9",
+        )],
+    );
+    let all = p.for_history(usize::MAX);
+    let n: usize = all.groups.iter().map(|g| g.packages.len()).sum();
+    assert_eq!(n, 4, "{all:?}");
+    assert!(
+        all.groups
+            .iter()
+            .flat_map(|g| &g.packages)
+            .all(|p| p.purl.is_none() && p.arch.is_none())
+    );
+    // Two kept (the run image's), the rest counted where they were.
+    let cut = p.for_history(2);
+    assert_eq!(cut.groups[0].packages.len(), 2);
+    assert_eq!(cut.groups[0].truncated, 0);
+    assert!(cut.groups[1..].iter().all(|g| g.packages.is_empty()));
+    assert_eq!(
+        cut.groups[1..].iter().map(|g| g.truncated).sum::<usize>(),
+        2
+    );
+    assert_eq!(
+        cut.counts(),
+        "run image: 2 OS packages, paketo-buildpacks/bellsoft-liberica: 1 package, app: 1 library"
+    );
+    // What the history compares: the versions, as the full lists would.
+    let after = image(
+        &[
+            ("libssl3", "3.0.2-0ubuntu1.10"),
+            ("openssl", "3.0.2-0ubuntu1.9"),
+        ],
+        "17.0.6",
+        &[(
+            "spring-core",
+            "6.0.9",
+            "pkg:maven/org.springframework/spring-core@6.0.9",
+        )],
+    );
+    let d = diff(&all, &after.for_history(usize::MAX), true);
+    assert_eq!(
+        d.phrases(),
+        ["run image: 1 OS package changed (libssl3 3.0.2-0ubuntu1.9 → 3.0.2-0ubuntu1.10)"]
+    );
+}

@@ -8,7 +8,9 @@ use std::io::{self, Write};
 
 use super::markdown_escape as md;
 use super::short_digest;
-use crate::report::fleet::{FleetReport, ServiceReport, ServiceStatus, TargetStatus};
+use crate::report::fleet::{
+    FleetReport, ServiceReport, ServiceStatus, TargetStatus, TimelineEntry,
+};
 use crate::rules::Severity;
 
 use super::escape::html as h;
@@ -55,12 +57,16 @@ fn drift_text(s: &ServiceReport) -> String {
         .collect();
     for d in &s.since_last_run {
         if d.previous_digest != d.digest {
-            parts.push(format!(
+            let mut t = format!(
                 "{} moved since last run: {} → {}",
                 d.role,
                 digest_or(&d.previous_digest),
                 digest_or(&d.digest)
-            ));
+            );
+            for p in d.package_phrases() {
+                t.push_str(&format!("; {p}"));
+            }
+            parts.push(t);
         }
     }
     if parts.is_empty() && s.status == ServiceStatus::Failed {
@@ -138,7 +144,7 @@ fn moves(s: &ServiceReport) -> Vec<String> {
                     )
                 })
                 .collect();
-            format!(
+            let mut t = format!(
                 "{} since {} ({} → {}): {}",
                 d.role,
                 d.previous_at.as_deref().unwrap_or("?"),
@@ -149,9 +155,30 @@ fn moves(s: &ServiceReport) -> Vec<String> {
                 } else {
                     list.join(", ")
                 }
-            )
+            );
+            for p in d.package_phrases() {
+                t.push_str(&format!("; {p}"));
+            }
+            t
         });
     between.chain(since).collect()
+}
+
+/// Timeline rows whose packages moved (or, on a role's first row, were first recorded), with
+/// their phrases: the newest few, oldest first (an issue body is bounded; the HTML page and
+/// `bpdrift history` have them all).
+fn package_timeline(s: &ServiceReport) -> Vec<(&TimelineEntry, String)> {
+    const SHOWN: usize = 5;
+    let rows: Vec<(&TimelineEntry, String)> = s
+        .timeline
+        .iter()
+        .filter_map(|t| {
+            let p = t.packages.as_ref().filter(|p| !p.is_empty())?;
+            Some((t, p.join("; ")))
+        })
+        .collect();
+    let skip = rows.len().saturating_sub(SHOWN);
+    rows.into_iter().skip(skip).collect()
 }
 
 /// Markdown.
@@ -233,6 +260,16 @@ pub fn fleet_markdown(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
         }
         for m in moves(s) {
             writeln!(out, "- drift {}", md(&m))?;
+        }
+        for (t, p) in package_timeline(s) {
+            writeln!(
+                out,
+                "- packages {} {} `{}`: {}",
+                t.at,
+                md(&t.role),
+                digest_or(&t.digest),
+                md(&p)
+            )?;
         }
         for t in &s.rollback {
             writeln!(
@@ -453,6 +490,11 @@ fn service_html(s: &ServiceReport, out: &mut dyn Write) -> io::Result<()> {
     for k in &keys {
         writeln!(out, "<th>{}</th>", h(k))?;
     }
+    // `sbom = true`: what moved among the packages, per row.
+    let with_packages = s.timeline.iter().any(|t| t.packages.is_some());
+    if with_packages {
+        writeln!(out, "<th>Packages</th>")?;
+    }
     writeln!(out, "</tr></thead><tbody>")?;
     let mut last: std::collections::BTreeMap<&str, &std::collections::BTreeMap<String, String>> =
         Default::default();
@@ -475,7 +517,7 @@ fn service_html(s: &ServiceReport, out: &mut dyn Write) -> io::Result<()> {
             write!(
                 out,
                 "<td colspan=\"{}\" class=\"err\">{}</td>",
-                keys.len().max(1),
+                (keys.len() + usize::from(with_packages)).max(1),
                 h(e)
             )?;
         } else {
@@ -491,6 +533,17 @@ fn service_html(s: &ServiceReport, out: &mut dyn Write) -> io::Result<()> {
                 )?;
             }
             last.insert(&t.role, &t.versions);
+            if with_packages {
+                match &t.packages {
+                    Some(p) if !p.is_empty() => write!(
+                        out,
+                        "<td class=\"packages changed\">{}</td>",
+                        p.iter().map(|p| h(p)).collect::<Vec<_>>().join("<br>")
+                    )?,
+                    Some(_) => write!(out, "<td class=\"packages\">same packages</td>")?,
+                    None => write!(out, "<td class=\"packages\">—</td>")?,
+                }
+            }
         }
         writeln!(out, "</tr>")?;
     }

@@ -141,6 +141,20 @@ pub(crate) struct SinceLastRun {
     pub(crate) digest: Option<String>,
     /// What changed (buildpacks, dependencies, lifecycle, run image, labels).
     pub(crate) changes: Vec<Change>,
+    /// `sbom = true`: the packages compared with the previous digest's, as the history recorded
+    /// both (absent when the digest did not move or either side has no packages recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) packages: Option<crate::packages::diff::PackagesDiff>,
+}
+
+impl SinceLastRun {
+    /// The package verdict phrases (`run image: 3 OS packages changed (…)`).
+    pub(crate) fn package_phrases(&self) -> Vec<String> {
+        self.packages
+            .as_ref()
+            .map(crate::packages::diff::PackagesDiff::phrases)
+            .unwrap_or_default()
+    }
 }
 
 /// A digest to roll back to.
@@ -168,6 +182,11 @@ pub(crate) struct TimelineEntry {
     pub(crate) digest: Option<String>,
     /// Buildpack and dependency versions.
     pub(crate) versions: BTreeMap<String, String>,
+    /// `sbom = true`: the package phrases against the role's previous digest (`run image: 3 OS
+    /// packages changed (…)`), or on the role's first row with packages what they count (`run
+    /// image: 120 OS packages`); empty: the same packages. Absent: none recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) packages: Option<Vec<String>>,
     /// The error of a failed fetch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
@@ -305,10 +324,25 @@ pub(crate) struct Observation {
     pub(crate) digest: Option<String>,
     /// Platform.
     pub(crate) platform: Option<String>,
-    /// What the image was made of: the image model's history view.
-    pub(crate) snapshot: Option<crate::metadata::ImageMetadata>,
+    /// What the image was made of: the image model's history view, and its packages.
+    pub(crate) snapshot: Option<Snapshot>,
     /// Why it could not be fetched.
     pub(crate) error: Option<String>,
+}
+
+/// What the history keeps of one image: the image model's history view
+/// (`ImageMetadata::for_history`) and, for a service with `sbom = true`, its packages. One JSON
+/// object in the database and the registry artifact; `packages` is new, so a record without it
+/// (older bpdrift, `sbom = false`) still reads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Snapshot {
+    /// The image model, its fields at the top level (as before `packages` existed).
+    #[serde(flatten)]
+    pub(crate) metadata: crate::metadata::ImageMetadata,
+    /// The image's packages (`ImagePackages::for_history`): recorded on the first observation of
+    /// a digest only (a digest's packages never change), so most observations have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) packages: Option<crate::packages::ImagePackages>,
 }
 
 /// A finding as recorded.

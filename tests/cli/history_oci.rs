@@ -460,3 +460,41 @@ fn a_push_that_lost_the_race_merges_and_loses_nothing() {
         "all three runs on record"
     );
 }
+
+/// `sbom = true` with the history in the registry: the packages the first run recorded come
+/// back from the artifact in the next run's fresh `$HOME`, and name what moved since.
+#[test]
+fn packages_recorded_in_the_artifact_come_back_the_next_run() {
+    let reg = Registry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let history = format!("oci://{}/history/packages:main", reg.addr);
+    let fleet = |name: &str, image: &str| {
+        let f = dir.path().join(name);
+        std::fs::write(
+            &f,
+            format!("[[service]]\nname = \"shop\"\nsbom = true\ndeployed = \"oci:testdata/images:{image}\"\n"),
+        )
+        .unwrap();
+        f
+    };
+    let (code, _, stderr) = report(&fleet("a.toml", "sbom-before"), &reg, &history, T1);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, v, stderr) = report(&fleet("b.toml", "sbom-after"), &reg, &history, T2);
+    assert!(code <= 1, "{stderr}");
+    let since = &v["services"][0]["since_last_run"][0];
+    let groups = since["packages"]["groups"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{since}"));
+    let run_image = groups
+        .iter()
+        .find(|g| g["location"] == "run-image")
+        .unwrap();
+    assert_eq!(run_image["changed"], 3, "{run_image}");
+    let h = history_json(&reg, &history);
+    let obs = h[0]["observations"].as_array().unwrap();
+    assert!(
+        obs.iter()
+            .all(|o| o["snapshot"]["packages"]["groups"].is_array()),
+        "each digest's packages, once: {h}"
+    );
+}

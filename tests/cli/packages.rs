@@ -452,3 +452,127 @@ fn fleet_sbom_true_compares_the_packages_of_the_roles() {
         verdict("no-sbom")
     );
 }
+
+/// Two nightly runs of a fleet with `sbom = true`: the deployed image moved from `sbom-before`
+/// to `sbom-after` (a rebase, a JRE patch, app libraries) and a watched run image from
+/// `run-bionic-packages-a` to `-b` (OS packages only). The history keeps each digest's packages
+/// once; the since-last-run drift, the timeline and `bpdrift history` name what moved.
+#[test]
+fn the_history_keeps_packages_and_the_next_run_names_what_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("h.sqlite");
+    let fleet = |name: &str, app: &str, base: &str| {
+        let f = dir.path().join(name);
+        std::fs::write(
+            &f,
+            format!(
+                "[defaults]\nsbom = true\n\n[[service]]\nname = \"shop\"\ndeployed = \"{app}\"\n\n\
+                 [[service]]\nname = \"base\"\ndeployed = \"{base}\"\n"
+            ),
+        )
+        .unwrap();
+        f
+    };
+    let first = fleet("first.toml", BEFORE, LEGACY_A);
+    let second = fleet("second.toml", AFTER, LEGACY_B);
+    let report = |file: &std::path::Path, now: &str, format: &str| {
+        let run = bpdrift()
+            .args(["report", "--no-cache", "--format", format, "--now", now])
+            .arg("--fleet")
+            .arg(file)
+            .arg("--history")
+            .arg(&history)
+            .run();
+        assert!(run.code <= 1, "{}\n{}", run.stdout, run.stderr);
+        run.stdout
+    };
+    report(&first, "2026-11-20T06:00:00Z", "json");
+    let md = report(&second, "2026-11-21T06:00:00Z", "markdown");
+    assert!(
+        md.contains(
+            "same buildpacks; run image: 2 OS packages changed (tzdata 2022g-0ubuntu0.18.04 → 2023c"
+        ),
+        "{md}"
+    );
+    settings(&[(r"from `[^`]*second\.toml`", "from `[FLEET]`")])
+        .bind(|| assert_snapshot!("fleet_history_packages_markdown", md));
+    let html = report(&second, "2026-11-21T07:00:00Z", "html");
+    assert!(html.contains("<th>Packages</th>"), "{html}");
+    assert!(
+        html.contains("<td class=\"packages changed\">run image: 3 OS packages changed (libssl3"),
+        "{html}"
+    );
+    // A third run of the same digests: nothing moved, and nothing is recorded again.
+    let v: Value = serde_json::from_str(&report(&second, "2026-11-22T06:00:00Z", "json")).unwrap();
+    let shop = v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "shop")
+        .unwrap();
+    assert!(
+        shop["since_last_run"][0].get("packages").is_none(),
+        "{shop}"
+    );
+    let phrases: Vec<&Value> = shop["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["packages"])
+        .collect();
+    assert_eq!(phrases.len(), 4);
+    assert!(
+        phrases[0][0]
+            .as_str()
+            .unwrap()
+            .starts_with("run image: 7 OS packages"),
+        "{phrases:?}"
+    );
+    assert!(
+        phrases[1][0]
+            .as_str()
+            .unwrap()
+            .starts_with("run image: 3 OS packages changed"),
+        "{phrases:?}"
+    );
+    assert_eq!(
+        phrases[2],
+        &serde_json::json!([]),
+        "same digest, same packages"
+    );
+
+    let run = bpdrift()
+        .args(["history", "shop", "--format", "json", "--history"])
+        .arg(&history)
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let h: Value = serde_json::from_str(&run.stdout).unwrap();
+    let obs = h[0]["observations"].as_array().unwrap();
+    let recorded: Vec<bool> = obs
+        .iter()
+        .map(|o| o["snapshot"].get("packages").is_some())
+        .collect();
+    assert_eq!(recorded, [true, true, false, false], "once per digest");
+    let run_image = &obs[1]["snapshot"]["packages"]["groups"][0];
+    assert_eq!(run_image["location"], "run-image");
+    let libssl = run_image["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "libssl3")
+        .unwrap();
+    assert_eq!(
+        libssl,
+        &serde_json::json!({"name": "libssl3", "version": "3.0.2-0ubuntu1.10", "type": "deb"})
+    );
+    let run = bpdrift()
+        .args(["history", "base", "--history"])
+        .arg(&history)
+        .run();
+    assert!(
+        run.stdout
+            .contains("run image: 2 OS packages changed (tzdata"),
+        "{}",
+        run.stdout
+    );
+}
