@@ -71,6 +71,26 @@ fn init_tracing(verbose: u8) {
         .try_init();
 }
 
+/// Parses the command line. A usage error is printed as clap renders it, except that what it
+/// quotes of the arguments is scrubbed first: a mistyped `oci://user:password@…` or
+/// `--heartbeat https://user:token@…` must not be echoed to a CI log.
+pub fn parse() -> Cli {
+    use clap::Parser;
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let text = e.render().to_string();
+            let scrubbed: Vec<String> = text
+                .lines()
+                .map(|l| crate::redact::redact_value(l).into_owned())
+                .collect();
+            let _ = writeln!(io::stderr(), "{}", scrubbed.join("\n").trim_end());
+            std::process::exit(e.exit_code());
+        }
+    }
+}
+
 /// Runs the command and maps the outcome to an exit code.
 pub fn main(cli: Cli) -> ExitCode {
     init_tracing(cli.verbose);

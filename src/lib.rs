@@ -41,7 +41,7 @@ pub(crate) mod text;
 pub(crate) mod toml_file;
 pub(crate) mod version;
 
-pub use cli::{Cli, main};
+pub use cli::{Cli, main, parse};
 pub use digest::sha256;
 pub use metadata::{ImageMetadata, label};
 pub use rules::{RuleFile, parse_file as parse_rule_file, render_diagnostics};

@@ -3,8 +3,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    bpdrift::main(bpdrift::Cli::parse())
+    bpdrift::main(bpdrift::parse())
 }

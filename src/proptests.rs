@@ -218,7 +218,7 @@ proptest! {
     #[test]
     fn redaction_removes_the_secret(
         pw in "[A-Za-z0-9]{6,20}",
-        form in 0usize..5,
+        form in 0usize..7,
     ) {
         let v = [
             format!("postgres://u:{pw}@h/db"),
@@ -226,6 +226,8 @@ proptest! {
             format!("jdbc:x://h;password={pw};a=b"),
             format!("https://h/p?a=1&token={pw}"),
             format!("-Xmx1g -Ddb.password={pw}"),
+            format!("invalid image reference `me:{pw}@ghcr.io/a/b:1`"),
+            format!("-Dhttp.proxy=me:{pw}@proxy:3128"),
         ][form].clone();
         let r = crate::redact::redact_value(&v);
         prop_assert!(!r.contains(&pw), "{}", r);

@@ -99,6 +99,46 @@ fn redact_userinfo(s: &str) -> Option<String> {
     changed.then_some(out)
 }
 
+/// `user:password@host` without a scheme (an image reference or history location typed with
+/// credentials in it): the password goes. `name:tag@sha256:…` is a reference, not user-info.
+fn redact_bare_userinfo(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    let mut changed = false;
+    for (at, _) in s.match_indices('@') {
+        if at < last {
+            continue;
+        }
+        let after = &s[at + 1..];
+        if after.starts_with("sha256:") || after.starts_with("sha512:") {
+            continue;
+        }
+        // The token starts after the last separator (a multi-byte space included).
+        let start = s[last..at]
+            .char_indices()
+            .rev()
+            .find(|(_, c)| {
+                c.is_whitespace() || matches!(c, '`' | '\'' | '"' | '(' | '<' | '/' | '=')
+            })
+            .map_or(last, |(i, c)| last + i + c.len_utf8());
+        let token = &s[start..at];
+        let Some(colon) = token.find(':') else {
+            continue;
+        };
+        if colon + 1 == token.len() || token[colon + 1..].starts_with(REDACTED) {
+            continue;
+        }
+        out.push_str(&s[last..start + colon + 1]);
+        out.push_str(REDACTED);
+        last = at;
+        changed = true;
+    }
+    changed.then(|| {
+        out.push_str(&s[last..]);
+        out
+    })
+}
+
 fn redact_params(s: &str) -> Option<String> {
     let mut out = String::with_capacity(s.len());
     let mut last = 0;
@@ -148,6 +188,9 @@ fn redact_words(s: &str) -> Option<String> {
 pub fn redact_value(value: &str) -> Cow<'_, str> {
     let mut cur: Cow<'_, str> = Cow::Borrowed(value);
     if let Some(v) = redact_userinfo(&cur) {
+        cur = Cow::Owned(v);
+    }
+    if let Some(v) = redact_bare_userinfo(&cur) {
         cur = Cow::Owned(v);
     }
     if let Some(v) = redact_params(&cur) {
@@ -250,6 +293,21 @@ mod tests {
             ("plain value", "plain value"),
             ("-Xmx1g -Dsort=asc", "-Xmx1g -Dsort=asc"),
             ("/layers/x/bin:/usr/bin", "/layers/x/bin:/usr/bin"),
+            // Credentials typed into a reference, without a scheme.
+            (
+                "invalid image reference `user:pw@127.0.0.1:1/x:y`",
+                "invalid image reference `user:<redacted>@127.0.0.1:1/x:y`",
+            ),
+            (
+                "-Dproxy=me:hunter2@proxy:3128",
+                "-Dproxy=me:<redacted>@proxy:3128",
+            ),
+            // A tag and a digest are not user-info.
+            (
+                "ghcr.io/org/app:1.4@sha256:0123",
+                "ghcr.io/org/app:1.4@sha256:0123",
+            ),
+            ("team <ops@example.com>", "team <ops@example.com>"),
         ];
         for (input, want) in cases {
             assert_eq!(redact_value(input), want, "{input}");

@@ -52,19 +52,17 @@ pub(crate) fn report_error(e: &(dyn std::error::Error + 'static)) {
     // Not through tracing: an error must be seen whatever the log filter says.
     // Inert: an error may quote a saved report's text (serde names an unknown variant as
     // written), and the runner reads workflow commands on stderr too.
-    let _ = writeln!(
-        io::stderr(),
-        "error: {}",
-        crate::github::workflow::inert(&crate::net::error_chain(e))
-    );
+    report_message(&crate::net::error_chain(e));
 }
 
 /// [`report_error`] for a message of our own.
 pub(crate) fn report_message(msg: &str) {
+    // Every error line passes here: credentials typed into an argument (`user:pw@registry/…`,
+    // `https://user:token@…`) or quoted back by a server are scrubbed once, for every command.
     let _ = writeln!(
         io::stderr(),
         "error: {}",
-        crate::github::workflow::inert(msg)
+        crate::github::workflow::inert(&crate::redact::redact_value(msg))
     );
 }
 

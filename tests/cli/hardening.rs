@@ -1022,3 +1022,48 @@ fn pr_comment_renders_on_a_gfm_renderer_as_intended() {
     }
     assert!(html.matches("<table>").count() >= 2, "{html}");
 }
+
+/// Credentials typed into an argument by mistake are never echoed back: not by clap's usage
+/// errors (which quote the invalid value), not by bpdrift's own errors about the argument.
+#[test]
+fn credentials_typed_into_arguments_are_not_echoed() {
+    let pw = "hunter2-typed";
+    let cases: Vec<Vec<String>> = vec![
+        vec![
+            "history".into(),
+            "--history".into(),
+            format!("oci://me:{pw}@127.0.0.1:1/x:y"),
+        ],
+        vec![
+            "diff".into(),
+            format!("me:{pw}@ghcr.io/a:b"),
+            "oci:testdata/images:plain-a".into(),
+        ],
+        vec!["inspect".into(), format!("https://me:{pw}@ghcr.io/a:b")],
+        vec![
+            "report".into(),
+            "--fleet".into(),
+            "/nonexistent.toml".into(),
+            "--pushgateway".into(),
+            format!("ftp://me:{pw}@gw:9091"),
+        ],
+        vec![
+            "diff".into(),
+            "--platform".into(),
+            format!("me:{pw}@linux"),
+            "a".into(),
+            "b".into(),
+        ],
+    ];
+    for args in cases {
+        let run = bpdrift().args(&args).run();
+        assert_eq!(run.code, 2, "{args:?}: {}", run.snapshot());
+        assert!(!run.stderr.is_empty(), "{args:?}");
+        assert_no_secret_text(&format!("{args:?}"), &run.stderr, pw);
+        assert_no_secret_text(&format!("{args:?}"), &run.stdout, pw);
+    }
+}
+
+fn assert_no_secret_text(what: &str, out: &str, secret: &str) {
+    assert!(!out.contains(secret), "{what} shows the secret:\n{out}");
+}
