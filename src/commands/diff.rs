@@ -123,7 +123,7 @@ pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
                     let _ = writeln!(
                         std::io::stderr(),
                         "warning: {}",
-                        crate::github::workflow::inert(w)
+                        crate::github::workflow::inert(&crate::redact::redact_value(w))
                     );
                 }
                 match &mut d {

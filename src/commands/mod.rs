@@ -68,7 +68,7 @@ pub(crate) fn report_message(msg: &str) {
 
 /// Progress for people reading the log: stderr, as everything but the report.
 pub(crate) fn status_line(s: &str) {
-    let _ = writeln!(io::stderr(), "bpdrift: {s}");
+    let _ = writeln!(io::stderr(), "bpdrift: {}", crate::redact::redact_value(s));
 }
 
 /// `n thing` or `n things`.
