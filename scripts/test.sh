@@ -24,6 +24,10 @@ command -v prometheus-pushgateway >/dev/null 2>&1 || need+=(prometheus-pushgatew
 command -v podman >/dev/null 2>&1 || need+=(podman)
 # socat terminates TLS (client certificates verified) in front of it for the tcp:// TLS test.
 command -v socat >/dev/null 2>&1 || need+=(socat)
+# Terminal tests run bpdrift under a pseudo-terminal (`script`); the socket permission test runs
+# it as nobody (`setpriv`). Both are util-linux, essential on Debian, but slim images drop them.
+command -v script >/dev/null 2>&1 || need+=(bsdutils)
+command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 if ((${#need[@]})); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
