@@ -580,7 +580,10 @@ fn fleet_case(
     note!("bench: fleet: seeding {n} manifests…");
     let started = Instant::now();
     seed_fleet(&reg.addr, "bench/fleet", n);
-    note!("bench: fleet: seeded in {:.1} s", started.elapsed().as_secs_f64());
+    note!(
+        "bench: fleet: seeded in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let dir = tempfile::tempdir().unwrap();
     let mut fleet = String::new();
     for i in 0..n {
@@ -735,15 +738,27 @@ fn daemon_case(md: &mut String, targets: &mut Vec<String>) {
         runs,
     );
     writeln!(md).unwrap();
-    writeln!(md, "### Local engine: `docker-daemon:` against `docker save` + `docker-archive:`").unwrap();
+    writeln!(
+        md,
+        "### Local engine: `docker-daemon:` against `docker save` + `docker-archive:`"
+    )
+    .unwrap();
     writeln!(md).unwrap();
     writeln!(md, "The incident pair in a Podman service (its Docker-compatible API on a Unix socket, vfs storage); medians of {runs} runs (the saves: of 5), `--no-cache`.").unwrap();
     writeln!(md).unwrap();
     writeln!(md, "| way | wall s |").unwrap();
     writeln!(md, "|---|---:|").unwrap();
-    writeln!(md, "| `bpdrift diff docker-daemon:… docker-daemon:…` | {daemon:.3} |").unwrap();
+    writeln!(
+        md,
+        "| `bpdrift diff docker-daemon:… docker-daemon:…` | {daemon:.3} |"
+    )
+    .unwrap();
     writeln!(md, "| `podman save` × 2 | {saved:.3} |").unwrap();
-    writeln!(md, "| `bpdrift diff docker-archive:… docker-archive:…` | {archive:.3} |").unwrap();
+    writeln!(
+        md,
+        "| `bpdrift diff docker-archive:… docker-archive:…` | {archive:.3} |"
+    )
+    .unwrap();
     writeln!(md, "| save + archive diff | {:.3} |", saved + archive).unwrap();
     targets.push(format!(
         "`docker-daemon:` diff of two local images ≤ 0.1 s: {daemon:.3} s — {}",
