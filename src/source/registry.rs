@@ -456,8 +456,15 @@ impl RegistryClient {
                 Some(Challenge::Bearer { realm, service }) => {
                     // A 401 despite a token (expired, or for another scope) asks for a new one;
                     // the first 401 of a cold run shares the one token request per repository.
-                    self.token(r, realm, service.as_deref(), cred.as_ref(), sent_token, push)
-                        .await?
+                    self.token(
+                        r,
+                        realm,
+                        service.as_deref(),
+                        cred.as_ref(),
+                        sent_token,
+                        push,
+                    )
+                    .await?
                 }
                 _ => None,
             };
