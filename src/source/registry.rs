@@ -76,6 +76,10 @@ pub struct RegistryClient {
     /// Manifests seen this run, by digest, so `--platform all` and repeated references cost one
     /// GET even with `--no-cache`.
     seen: Mutex<HashMap<String, Served>>,
+    /// Per `https://` host: whether its first request has been answered. Until then the other
+    /// requests to that host wait, so that they find its HTTP/2 connection in the pool instead
+    /// of each opening (and handshaking) a connection of its own.
+    opened: Mutex<HashMap<String, Arc<tokio::sync::Mutex<bool>>>>,
 }
 
 /// One request for [`RegistryClient::call`].
@@ -126,7 +130,27 @@ impl RegistryClient {
             tokens: Mutex::default(),
             found: Mutex::default(),
             seen: Mutex::default(),
+            opened: Mutex::default(),
         })
+    }
+
+    /// For an `https://` URL whose host has not answered yet: the lock held by the request
+    /// that opens the host's connection (the caller holds it until the response headers
+    /// arrive). `None` once the host has answered, and for plain HTTP, where there is no
+    /// multiplexing to wait for.
+    async fn first_to_host(&self, url: &str) -> Option<tokio::sync::OwnedMutexGuard<bool>> {
+        let rest = url.strip_prefix("https://")?;
+        let host = rest.split('/').next().unwrap_or(rest).to_string();
+        let gate = self
+            .opened
+            .lock()
+            .expect("opened lock")
+            .entry(host)
+            .or_default()
+            .clone();
+        let guard = gate.lock_owned().await;
+        // Answered (or failed) already: go, in parallel with the rest.
+        if *guard { None } else { Some(guard) }
     }
 
     /// The client for `url`: the plain one for `http://`, otherwise the TLS one for its host's
@@ -254,8 +278,14 @@ impl RegistryClient {
         loop {
             attempt += 1;
             let outcome = {
+                let mut first = self.first_to_host(url).await;
                 let _slot = self.slots.acquire().await.expect("semaphore never closed");
                 let sent = build(&client).send().await;
+                if let Some(opened) = first.as_mut() {
+                    // Whatever the outcome: the pool now knows what the host speaks.
+                    **opened = true;
+                }
+                drop(first);
                 if let Ok(res) = &sent {
                     // HTTP/2 when TLS negotiated it (ALPN): one connection for every request.
                     tracing::debug!(version = ?res.version(), status = res.status().as_u16(), "response");
