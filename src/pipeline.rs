@@ -147,6 +147,69 @@ async fn platforms(fetcher: &Fetcher, reference: &ImageRef) -> Result<Vec<Platfo
     }])
 }
 
+/// What `scan` makes of each layer at `indexes`: from the cache (by layer digest, under `kind`)
+/// when it holds it, else read once from the source (the same blob twice is read once). Only a
+/// scan of content that hashed to its digest is cached: a replay must be of what the digest
+/// names. `memory` and `--sbom` both read layers this way.
+async fn scan_layers<T>(
+    fetcher: &Fetcher,
+    reference: &ImageRef,
+    image: &Image,
+    indexes: &[usize],
+    kind: &str,
+    mut scan: impl FnMut(&mut dyn std::io::Read) -> std::io::Result<T>,
+) -> Result<BTreeMap<usize, T>, SourceError>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Clone,
+{
+    let mut found: BTreeMap<usize, T> = BTreeMap::new();
+    let mut missing: Vec<usize> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for &i in indexes {
+        let digest = &image.layers[i].digest;
+        let cached = fetcher
+            .cache()
+            .and_then(|c| c.get_derived(kind, digest))
+            .and_then(|j| serde_json::from_str(&j).ok());
+        match cached {
+            Some(s) => {
+                found.insert(i, s);
+            }
+            None if seen.insert(digest.clone()) => missing.push(i),
+            None => {}
+        }
+    }
+    let mut read: Vec<(usize, T)> = Vec::new();
+    let verified = fetcher
+        .read_layers(reference, image, &missing, &mut |i, tar| {
+            read.push((i, scan(tar)?));
+            Ok(())
+        })
+        .await?;
+    for (i, s) in read {
+        if verified.contains(&i)
+            && let (Some(c), Ok(j)) = (fetcher.cache(), serde_json::to_string(&s))
+        {
+            c.put_derived(kind, &image.layers[i].digest, &j);
+        }
+        found.insert(i, s);
+    }
+    // A layer whose blob another index already read gets that scan too.
+    for &i in indexes {
+        if !found.contains_key(&i) {
+            let digest = &image.layers[i].digest;
+            let same = found
+                .iter()
+                .find(|(j, _)| image.layers[**j].digest == *digest)
+                .map(|(_, s)| s.clone());
+            if let Some(s) = same {
+                found.insert(i, s);
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// The packages of `image`, read from only its two SBOM layers: the run image's (the diffID in
 /// `io.buildpacks.base.sbom`) and the launch SBOM layer (`lifecycle.metadata.sbom.sha`), each
 /// mapped to its blob by its position in `rootfs.diff_ids`. What a layer holds is cached by its
@@ -189,36 +252,12 @@ pub(crate) async fn sbom_packages(
     };
     let run_i = position(&run_id, "run image's", &mut notes);
     let launch_i = position(&launch_id, "launch", &mut notes);
-    let mut found: BTreeMap<usize, LayerSboms> = BTreeMap::new();
-    let mut missing = Vec::new();
-    for i in [run_i, launch_i].into_iter().flatten() {
-        let cached = fetcher
-            .cache()
-            .and_then(|c| c.get_derived(KIND, &image.layers[i].digest))
-            .and_then(|j| serde_json::from_str(&j).ok());
-        match cached {
-            Some(s) => {
-                found.insert(i, s);
-            }
-            None if !missing.contains(&i) => missing.push(i),
-            None => {}
-        }
-    }
-    let mut read: Vec<(usize, LayerSboms)> = Vec::new();
-    let verified = fetcher
-        .read_layers(reference, image, &missing, &mut |i, tar| {
-            read.push((i, crate::packages::sbom::scan_layer(tar)?));
-            Ok(())
+    let wanted: Vec<usize> = [run_i, launch_i].into_iter().flatten().collect();
+    let found: BTreeMap<usize, LayerSboms> =
+        scan_layers(fetcher, reference, image, &wanted, KIND, |tar| {
+            crate::packages::sbom::scan_layer(tar)
         })
         .await?;
-    for (i, s) in read {
-        if verified.contains(&i)
-            && let (Some(c), Ok(j)) = (fetcher.cache(), serde_json::to_string(&s))
-        {
-            c.put_derived(KIND, &image.layers[i].digest, &j);
-        }
-        found.insert(i, s);
-    }
     let run = run_i.and_then(|i| found.get(&i));
     let launch = launch_i.and_then(|i| found.get(&i));
     Ok(ImagePackages::assemble(m, run, launch, notes))
@@ -246,49 +285,14 @@ pub(crate) async fn memory_inputs(
         .map(|(i, _)| i)
         .collect();
     const KIND: &str = "layer-scans-v1";
-    let mut summaries: BTreeMap<usize, LayerSummary> = BTreeMap::new();
-    let mut missing = Vec::new();
-    for &i in &wanted {
-        let cached = fetcher
-            .cache()
-            .and_then(|c| c.get_derived(KIND, &image.layers[i].digest))
-            .and_then(|j| serde_json::from_str(&j).ok());
-        match cached {
-            Some(s) => {
-                summaries.insert(i, s);
-            }
-            None => missing.push(i),
-        }
-    }
-    // The same blob twice (empty layers) is read once.
-    let mut seen = BTreeSet::new();
-    missing.retain(|i| seen.insert(image.layers[*i].digest.clone()));
-    let mut read: Vec<(usize, LayerSummary)> = Vec::new();
-    let verified = fetcher
-        .read_layers(reference, image, &missing, &mut |i, tar| {
-            read.push((i, LayerSummary::read(tar)?));
-            Ok(())
+    let summaries: BTreeMap<usize, LayerSummary> =
+        scan_layers(fetcher, reference, image, &wanted, KIND, |tar| {
+            LayerSummary::read(tar)
         })
         .await?;
-    for (i, s) in read {
-        // Only a scan of content that hashed to its digest may be replayed for that digest.
-        if verified.contains(&i)
-            && let (Some(c), Ok(j)) = (fetcher.cache(), serde_json::to_string(&s))
-        {
-            c.put_derived(KIND, &image.layers[i].digest, &j);
-        }
-        summaries.insert(i, s);
-    }
     let mut scanner = Scanner::default();
     for &i in &wanted {
-        let digest = &image.layers[i].digest;
-        let s = summaries.get(&i).or_else(|| {
-            summaries
-                .iter()
-                .find(|(j, _)| image.layers[**j].digest == *digest)
-                .map(|(_, s)| s)
-        });
-        if let Some(s) = s {
+        if let Some(s) = summaries.get(&i) {
             scanner.apply(s);
         }
     }

@@ -68,14 +68,7 @@ impl Rule {
                 (Ok(b), Ok(a)) => (b, a),
                 (Err(e), _) | (_, Err(e)) => return Outcome::Unknown(e),
             };
-            if let Some(req) = &cond.from
-                && !before.as_ref().is_some_and(|b| req.matches(b))
-            {
-                return Outcome::No;
-            }
-            if let Some(req) = &cond.to
-                && !after.as_ref().is_some_and(|a| req.matches(a))
-            {
+            if !in_ranges(cond, &before, &after) {
                 return Outcome::No;
             }
         }
@@ -130,14 +123,7 @@ impl Rule {
             (Ok(b), Ok(a)) => (b, a),
             (Err(e), _) | (_, Err(e)) => return Outcome::Unknown(e),
         };
-        if let Some(req) = &cond.from
-            && !before.as_ref().is_some_and(|b| req.matches(b))
-        {
-            return Outcome::No;
-        }
-        if let Some(req) = &cond.to
-            && !after.as_ref().is_some_and(|a| req.matches(a))
-        {
+        if !in_ranges(cond, &before, &after) {
             return Outcome::No;
         }
         match (&cond.introduced, &cond.fixed) {
@@ -281,4 +267,17 @@ impl Rule {
     pub fn matches_any_item(&self, items: &[Change]) -> bool {
         items.iter().any(|c| self.subject.matches(c))
     }
+}
+
+/// `from` and `to` hold for the two versions (a range on a side without a version does not).
+fn in_ranges(
+    cond: &super::Condition,
+    before: &Option<semver::Version>,
+    after: &Option<semver::Version>,
+) -> bool {
+    let holds = |req: &Option<semver::VersionReq>, v: &Option<semver::Version>| {
+        req.as_ref()
+            .is_none_or(|r| v.as_ref().is_some_and(|v| r.matches(v)))
+    };
+    holds(&cond.from, before) && holds(&cond.to, after)
 }
