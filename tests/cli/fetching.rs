@@ -15,13 +15,6 @@ use crate::common::{PASSWORD, Registry, Request, USER, bpdrift, root};
 const GOOD: &str = "oci:testdata/images:incident-good";
 const BAD: &str = "oci:testdata/images:incident-bad";
 
-fn seeded(reg: &Registry) -> (String, String) {
-    reg.seed(GOOD, "app:good");
-    reg.seed(BAD, "app:bad");
-    reg.clear_log();
-    (reg.image("app:good"), reg.image("app:bad"))
-}
-
 fn write_json(path: &Path, v: &Value) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, v.to_string()).unwrap();
@@ -47,7 +40,7 @@ fn count(reqs: &[Request], pred: impl Fn(&Request) -> bool) -> usize {
 #[test]
 fn every_credential_source_authenticates() {
     let reg = Registry::start_htpasswd();
-    let (good, bad) = seeded(&reg);
+    let (good, bad) = reg.seed_incident_pair();
     let ok = |run: crate::common::Run, source: &str| {
         assert_eq!(run.code, 0, "{source}: {}", run.stderr);
         assert!(run.stdout.contains("4 buildpacks changed"), "{source}");
@@ -145,7 +138,7 @@ fn every_credential_source_authenticates() {
 #[test]
 fn broken_credential_sources_are_named_without_secrets() {
     let reg = Registry::start_htpasswd();
-    let (good, bad) = seeded(&reg);
+    let (good, bad) = reg.seed_incident_pair();
 
     let cmd = bpdrift()
         .args(["-vv", "diff", &good, &bad])
@@ -200,7 +193,7 @@ fn broken_credential_sources_are_named_without_secrets() {
 fn bearer_token_flow_one_token_per_repository() {
     let tokens = TokenServer::start();
     let reg = Registry::start_token(&tokens);
-    let (good, bad) = seeded(&reg);
+    let (good, bad) = reg.seed_incident_pair();
     reg.seed(GOOD, "other/app:1");
     reg.clear_log();
     tokens.requests.lock().unwrap().clear();
@@ -296,7 +289,7 @@ fn bearer_token_flow_one_token_per_repository() {
 #[test]
 fn retries_honour_retry_after_and_recover_from_503() {
     let reg = Registry::start();
-    let (_, _) = seeded(&reg);
+    let (_, _) = reg.seed_incident_pair();
     // First manifest GET: 429 with Retry-After: 1; first config GET: 503; a HEAD-less cold run.
     let proxy = Proxy::start(
         &reg.addr,
@@ -347,7 +340,7 @@ fn retries_honour_retry_after_and_recover_from_503() {
 #[test]
 fn retry_limits_and_client_errors() {
     let reg = Registry::start();
-    let (_, _) = seeded(&reg);
+    let (_, _) = reg.seed_incident_pair();
     let date = "Fri, 01 Jan 2100 00:00:00 GMT";
     let proxy = Proxy::start(
         &reg.addr,
@@ -402,7 +395,7 @@ fn retry_limits_and_client_errors() {
 #[test]
 fn per_request_timeout() {
     let reg = Registry::start();
-    let (_, _) = seeded(&reg);
+    let (_, _) = reg.seed_incident_pair();
     let proxy = Proxy::start(&reg.addr, Duration::from_secs(3), Box::new(|_, _, _| None));
     let started = Instant::now();
     let run = bpdrift()
@@ -426,7 +419,7 @@ fn per_request_timeout() {
 #[test]
 fn digest_mismatches_are_errors() {
     let reg = Registry::start();
-    let (good, bad) = seeded(&reg);
+    let (good, bad) = reg.seed_incident_pair();
     let run = bpdrift()
         .args(["diff", "--format", "json", "--no-cache", &good, &bad])
         .run();
@@ -465,7 +458,7 @@ fn digest_mismatches_are_errors() {
 #[test]
 fn schema1_manifests_are_unsupported() {
     let reg = Registry::start();
-    let (_, _) = seeded(&reg);
+    let (_, _) = reg.seed_incident_pair();
     let proxy = Proxy::start(
         &reg.addr,
         Duration::ZERO,
@@ -497,7 +490,7 @@ fn schema1_manifests_are_unsupported() {
 #[test]
 fn warm_cache_costs_one_head_per_tag_and_nothing_per_digest() {
     let reg = Registry::start();
-    let (good, bad) = seeded(&reg);
+    let (good, bad) = reg.seed_incident_pair();
     reg.seed("oci:testdata/images:multiarch", "multi:1");
     reg.clear_log();
     let cache = tempfile::tempdir().unwrap();

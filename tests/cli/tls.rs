@@ -12,13 +12,6 @@ use crate::common::{Registry, Run, bpdrift, settings};
 const GOOD: &str = "oci:testdata/images:incident-good";
 const BAD: &str = "oci:testdata/images:incident-bad";
 
-fn seeded(reg: &Registry) -> (String, String) {
-    reg.seed(GOOD, "app:good");
-    reg.seed(BAD, "app:bad");
-    reg.clear_log();
-    (reg.image("app:good"), reg.image("app:bad"))
-}
-
 fn diff(good: &str, bad: &str) -> crate::common::Bpdrift {
     bpdrift().args(["diff", "--format", "json", "--fail-on", "never", good, bad])
 }
@@ -43,7 +36,7 @@ fn tls_settings() -> insta::Settings {
 fn own_ca_through_every_trust_path() {
     let pki = Pki::new();
     let reg = Registry::start_tls(&pki, false);
-    let (good, bad) = seeded(&reg);
+    let (good, bad) = reg.seed_incident_pair();
     let ca = pki.ca.to_str().unwrap();
 
     // Untrusted: one line (per reference) naming the registry and what to pass.
@@ -106,7 +99,7 @@ fn own_ca_through_every_trust_path() {
 fn http2_is_negotiated_and_loopback_with_trust_is_https() {
     let pki = Pki::new();
     let reg = Registry::start_tls(&pki, false);
-    let (good, bad) = seeded(&reg);
+    let (good, bad) = reg.seed_incident_pair();
     let ca = pki.ca.to_str().unwrap();
 
     let run = diff(&good, &bad)
@@ -136,7 +129,7 @@ fn http2_is_negotiated_and_loopback_with_trust_is_https() {
 fn mtls_client_certificate_from_certs_d() {
     let pki = Pki::new();
     let reg = Registry::start_tls(&pki, true);
-    let (good, bad) = seeded(&reg);
+    let (good, bad) = reg.seed_incident_pair();
 
     // CA trusted, no client certificate: the registry ends the connection; said in one line
     // per reference.

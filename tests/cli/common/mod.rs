@@ -336,6 +336,14 @@ impl Registry {
             .collect()
     }
 
+    /// The incident pair seeded as `app:good` / `app:bad`, the log cleared: their references.
+    pub fn seed_incident_pair(&self) -> (String, String) {
+        self.seed("oci:testdata/images:incident-good", "app:good");
+        self.seed("oci:testdata/images:incident-bad", "app:bad");
+        self.clear_log();
+        (self.image("app:good"), self.image("app:bad"))
+    }
+
     /// Forgets the requests logged so far.
     pub fn clear_log(&self) {
         std::fs::write(&self.log, "").expect("truncate log");
