@@ -24,6 +24,9 @@ pub enum Category {
     Extension,
     /// The execution order of buildpacks present in both images.
     BuildpackOrder,
+    /// What the image runs on (`java`, `node`, `go`, … and the run image's distro), by name,
+    /// whichever buildpack family recorded it.
+    Runtime,
     /// A runtime dependency recorded in a buildpack layer (e.g. the JRE).
     Dependency,
     /// The lifecycle (launcher) version.
@@ -58,6 +61,7 @@ impl Category {
             Self::Buildpack => "buildpack",
             Self::Extension => "extension",
             Self::BuildpackOrder => "buildpack-order",
+            Self::Runtime => "runtime",
             Self::Dependency => "dependency",
             Self::Lifecycle => "lifecycle",
             Self::PlatformApi => "platform-api",
@@ -80,6 +84,7 @@ impl Category {
             Self::Buildpack => "buildpack",
             Self::Extension => "extension",
             Self::BuildpackOrder => "buildpack order",
+            Self::Runtime => "runtime",
             Self::Dependency => "runtime dependency",
             Self::Lifecycle => "lifecycle",
             Self::PlatformApi => "platform API",
@@ -333,6 +338,7 @@ pub fn diff(before: &Image, after: &Image) -> Diff {
         &b.extensions,
         &a.extensions,
     );
+    runtimes(&mut changes, b, a);
     dependencies(&mut changes, b, a);
     changes.push(Change::versioned(
         Category::Lifecycle,

@@ -15,6 +15,9 @@ use crate::report::{DiffReport, MemoryDiff, PlatformEntry};
 use crate::rules::RuleSet;
 use crate::source::{Fetcher, SourceError};
 
+/// The cache kind of a layer's SBOM scan: v2 keeps Go build info.
+const SBOM_SCAN: &str = "sbom-v2";
+
 /// What one run of the pipeline compares, and how.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Request<'a> {
@@ -33,6 +36,9 @@ pub(crate) struct Request<'a> {
     pub(crate) all: bool,
     /// Read the SBOM layers and compare the packages in them (`--sbom`).
     pub(crate) sbom: bool,
+    /// Read the launch SBOM layer of images whose buildpacks record their runtime only there
+    /// (Paketo's packit family, go-build), so runtime rules see it (off with `--no-sbom`).
+    pub(crate) sbom_runtimes: bool,
 }
 
 /// Why the pipeline could not produce a report.
@@ -62,7 +68,7 @@ pub(crate) async fn diff_pair(
         fetcher.fetch_platform(req.before, platform),
         fetcher.fetch_platform(req.after, platform)
     );
-    let (b, a) = match (b, a) {
+    let (mut b, mut a) = match (b, a) {
         (Ok(b), Ok(a)) => (b, a),
         (Err(e), Ok(_)) | (Ok(_), Err(e)) => return Err(e.into()),
         (Err(before), Err(after)) => return Err(PipelineError::Both { before, after }),
@@ -87,8 +93,19 @@ pub(crate) async fn diff_pair(
             sbom_packages(fetcher, req.before, &b),
             sbom_packages(fetcher, req.after, &a)
         );
-        Some((pb?, pa?))
+        let ((pb, rb), (pa, ra)) = (pb?, pa?);
+        b.metadata.add_runtimes(rb);
+        a.metadata.add_runtimes(ra);
+        Some((pb, pa))
     } else {
+        if req.sbom_runtimes {
+            let (rb, ra) = tokio::join!(
+                sbom_runtimes(fetcher, req.before, &b),
+                sbom_runtimes(fetcher, req.after, &a)
+            );
+            b.metadata.add_runtimes(rb);
+            a.metadata.add_runtimes(ra);
+        }
         None
     };
     Ok(crate::report::assess(
@@ -219,9 +236,15 @@ pub(crate) async fn sbom_packages(
     fetcher: &Fetcher,
     reference: &ImageRef,
     image: &Image,
-) -> Result<crate::packages::ImagePackages, SourceError> {
+) -> Result<
+    (
+        crate::packages::ImagePackages,
+        Vec<crate::metadata::Runtime>,
+    ),
+    SourceError,
+> {
     use crate::packages::{ImagePackages, sbom::LayerSboms};
-    const KIND: &str = "sbom-v1";
+    const KIND: &str = SBOM_SCAN;
     let m = &image.metadata;
     let mut notes = Vec::new();
     let run_id = m.labels.get(crate::packages::label::BASE_SBOM).cloned();
@@ -260,7 +283,67 @@ pub(crate) async fn sbom_packages(
         .await?;
     let run = run_i.and_then(|i| found.get(&i));
     let launch = launch_i.and_then(|i| found.get(&i));
-    Ok(ImagePackages::assemble(m, run, launch, notes))
+    let runtimes = launch
+        .map(|l| crate::packages::runtimes(m, l))
+        .unwrap_or_default();
+    Ok((ImagePackages::assemble(m, run, launch, notes), runtimes))
+}
+
+/// Whether `image` records a runtime only in its launch SBOM layer: an app image with such a
+/// layer, built with a buildpack that writes its version nowhere else (Paketo's packit family,
+/// go-build). Images without one cost no request.
+pub(crate) fn wants_sbom_runtimes(m: &crate::metadata::ImageMetadata) -> bool {
+    m.kind() == crate::metadata::ImageKind::App
+        && m.layer_map.as_ref().is_some_and(|l| l.sbom.is_some())
+        && m.buildpacks.iter().any(|b| {
+            crate::metadata::runtimes::SBOM_ONLY_BUILDPACKS
+                .iter()
+                .any(|p| glob::Pattern::new(p).is_ok_and(|g| g.matches(&b.id)))
+        })
+}
+
+/// The runtimes in the launch SBOM layer of `image`, when it [wants them read](wants_sbom_runtimes):
+/// that one blob, bounded and cached by its digest like every layer scan. A layer that cannot be
+/// read costs the runtimes it holds and a warning, never the diff.
+pub(crate) async fn sbom_runtimes(
+    fetcher: &Fetcher,
+    reference: &ImageRef,
+    image: &Image,
+) -> Vec<crate::metadata::Runtime> {
+    use crate::packages::sbom::LayerSboms;
+    let m = &image.metadata;
+    if !wants_sbom_runtimes(m) {
+        return Vec::new();
+    }
+    let Some(id) = m.layer_map.as_ref().and_then(|l| l.sbom.clone()) else {
+        return Vec::new();
+    };
+    let Some(i) = m
+        .diff_ids
+        .iter()
+        .position(|d| *d == id)
+        .filter(|i| *i < image.layers.len())
+    else {
+        return Vec::new();
+    };
+    let found: Result<BTreeMap<usize, LayerSboms>, SourceError> =
+        scan_layers(fetcher, reference, image, &[i], SBOM_SCAN, |tar| {
+            crate::packages::sbom::scan_layer(tar)
+        })
+        .await;
+    match found {
+        Ok(found) => found
+            .get(&i)
+            .map(|l| crate::packages::runtimes(m, l))
+            .unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(
+                "{reference}: the launch SBOM layer could not be read, so runtimes recorded only there are unknown: {}",
+                crate::net::error_chain(&e)
+            );
+            Vec::new()
+        }
+    }
 }
 
 /// The calculator's inputs of `image`, read from the layers that can hold them: those the

@@ -45,6 +45,12 @@ pub(crate) struct DiffArgs {
     /// buildpack installed, the application's libraries. Downloads only the SBOM layers.
     #[arg(long)]
     pub(crate) sbom: bool,
+    /// Do not read the launch SBOM layer of images whose buildpacks record their runtime only
+    /// there (Paketo's Node.js, Python, Go, .NET, Ruby, PHP, nginx and httpd buildpacks): one
+    /// blob per image, read only when a rule looks at runtimes. Their runtime rules then
+    /// cannot fire.
+    #[arg(long, conflicts_with = "sbom")]
+    pub(crate) no_sbom: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
@@ -106,6 +112,7 @@ pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
         env: &env,
         all: args.all,
         sbom: args.sbom,
+        sbom_runtimes: !args.no_sbom && rules.needs_runtimes(),
     };
     let diffed = match &args.platform {
         PlatformArg::One(p) => pipeline::diff_pair(&fetcher, req, p)

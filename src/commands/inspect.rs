@@ -20,6 +20,11 @@ pub(crate) struct InspectArgs {
     /// downloads only the SBOM layers.
     #[arg(long)]
     pub(crate) sbom: bool,
+    /// Do not read the launch SBOM layer of images whose buildpacks record their runtime only
+    /// there (Paketo's Node.js, Python, Go, .NET, Ruby, PHP, nginx and httpd buildpacks): their
+    /// runtimes are then not shown.
+    #[arg(long, conflicts_with = "sbom")]
+    pub(crate) no_sbom: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub(crate) format: ListFormat,
@@ -72,12 +77,18 @@ pub(crate) async fn run(args: InspectArgs, out: &mut dyn Write) -> anyhow::Resul
     let mut failed = false;
     for (r, res) in refs.iter().zip(results) {
         match res {
-            Ok(img) => {
-                let mut s = crate::report::ImageSummary::of(&img);
+            Ok(mut img) => {
+                if !args.sbom && !args.no_sbom {
+                    let found = crate::pipeline::sbom_runtimes(&fetcher, r, &img).await;
+                    img.metadata.add_runtimes(found);
+                }
                 // The legacy label costs nothing; the SBOM layers only with --sbom.
                 let packages = if args.sbom {
                     match crate::pipeline::sbom_packages(&fetcher, r, &img).await {
-                        Ok(p) => Some(p),
+                        Ok((p, runtimes)) => {
+                            img.metadata.add_runtimes(runtimes);
+                            Some(p)
+                        }
                         Err(e) => {
                             failed = true;
                             report_error(
@@ -91,6 +102,7 @@ pub(crate) async fn run(args: InspectArgs, out: &mut dyn Write) -> anyhow::Resul
                 } else {
                     Some(crate::packages::ImagePackages::labels_only(&img.metadata))
                 };
+                let mut s = crate::report::ImageSummary::of(&img);
                 s.packages = packages.filter(|p| !p.is_empty() || args.sbom);
                 summaries.push(s);
             }

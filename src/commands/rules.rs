@@ -26,6 +26,9 @@ pub(crate) enum RulesCommand {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
+        /// Only the rules of this family (`go`, `node`, `jvm`, `run-image`…).
+        #[arg(long, value_name = "FAMILY")]
+        family: Option<String>,
     },
     /// Validate rule files: every problem at once, as file:line:column; "ok" with the count.
     Check {
@@ -47,13 +50,17 @@ pub(crate) enum RulesCommand {
 /// Runs `bpdrift rules …`.
 pub(crate) async fn run(cmd: RulesCommand, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     match cmd {
-        RulesCommand::List { rules, format } => {
+        RulesCommand::List {
+            rules,
+            format,
+            family,
+        } => {
             let Some(set) = load_rules(&rules)? else {
                 return Ok(Outcome::Failed);
             };
             match format {
-                ListFormat::Table => render::rules_table(&set, out)?,
-                ListFormat::Json => render::rules_json(&set, out)?,
+                ListFormat::Table => render::rules_table(&set, family.as_deref(), out)?,
+                ListFormat::Json => render::rules_json(&set, family.as_deref(), out)?,
             }
             out.flush()?;
             Ok(Outcome::Clean)

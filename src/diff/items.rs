@@ -220,6 +220,30 @@ pub(super) fn order(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata)
     out.push(c);
 }
 
+/// One item per runtime name: `go 1.22.5 → 1.23.0`, whichever family recorded it on either side
+/// (a Heroku build before and a Paketo one after compare as one `node`). The detail says where
+/// the new version (else the old) was read.
+pub(super) fn runtimes(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata) {
+    let names: BTreeSet<&String> = b
+        .runtimes
+        .iter()
+        .chain(&a.runtimes)
+        .map(|r| &r.name)
+        .collect();
+    for name in names {
+        let (rb, ra) = (b.runtime(name), a.runtime(name));
+        let r = ra.or(rb).expect("name from one of the images");
+        let mut c = Change::versioned(
+            Category::Runtime,
+            r.describe_name(),
+            rb.map(|r| r.version.clone()),
+            ra.map(|r| r.version.clone()),
+        );
+        c.detail = Some(r.source.clone());
+        out.push(c);
+    }
+}
+
 pub(super) fn dependencies(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata) {
     fn index(m: &ImageMetadata) -> BTreeMap<String, &crate::metadata::Dependency> {
         m.dependencies.iter().map(|d| (d.key(), d)).collect()

@@ -118,6 +118,7 @@ fn vanished_finding(service: &str, target: &RollbackTarget) -> Finding {
         ),
         sources: Vec::new(),
         note: None,
+        not_applicable: false,
         change: Change::of(
             Category::Rollback,
             &target.reference,

@@ -49,7 +49,11 @@ pub(crate) async fn observe(
     let packages = futures_util::future::join_all(jobs.iter().zip(&fetched).map(
         |((s, _, r), res)| async move {
             match res {
-                Ok(img) if s.sbom => Some(crate::pipeline::sbom_packages(fetcher, r, img).await),
+                Ok(img) if s.sbom => Some(
+                    crate::pipeline::sbom_packages(fetcher, r, img)
+                        .await
+                        .map(|(p, _)| p),
+                ),
                 _ => None,
             }
         },

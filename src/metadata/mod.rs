@@ -8,6 +8,7 @@
 
 pub mod labels;
 mod read;
+pub mod runtimes;
 #[cfg(test)]
 mod samples;
 #[cfg(test)]
@@ -16,6 +17,8 @@ mod tests;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+pub use self::runtimes::{Runtime, RuntimeKind};
 
 /// Label names bpdrift reads.
 pub mod label {
@@ -285,6 +288,10 @@ pub struct ImageMetadata {
     pub rebasable: Option<bool>,
     /// Runtime dependencies from layer metadata and the legacy BOM.
     pub dependencies: Vec<Dependency>,
+    /// What the image runs on, one entry per name (`java 17.0.7`, `go 1.22.5`, `distro ubuntu
+    /// 22.04`), wherever its buildpack family recorded it: labels when the image is read, the
+    /// launch SBOM layer's when the pipeline reads it ([`ImageMetadata::add_runtimes`]).
+    pub runtimes: Vec<Runtime>,
     /// Process types, sorted by type.
     pub processes: Vec<Process>,
     /// Labels that could not be read.
@@ -379,6 +386,28 @@ impl ImageMetadata {
         } else {
             ImageKind::Plain
         }
+    }
+
+    /// Adds runtimes read elsewhere (the launch SBOM layer); a name already known from the
+    /// labels keeps its label entry.
+    pub fn add_runtimes(&mut self, found: impl IntoIterator<Item = Runtime>) {
+        for r in found {
+            if !self.runtimes.iter().any(|x| x.name == r.name) {
+                self.runtimes.push(r);
+            }
+        }
+        self.sort_runtimes();
+    }
+
+    /// The runtime named `name`, if recorded.
+    pub fn runtime(&self, name: &str) -> Option<&Runtime> {
+        self.runtimes.iter().find(|r| r.name == name)
+    }
+
+    /// Runtimes first, then servers, then the distro; by name within each.
+    fn sort_runtimes(&mut self) {
+        self.runtimes
+            .sort_by(|a, b| a.kind.cmp(&b.kind).then_with(|| a.name.cmp(&b.name)));
     }
 
     /// Whether a label was present but (partly) unreadable.

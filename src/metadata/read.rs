@@ -115,6 +115,8 @@ impl ImageMetadata {
         md.read_app_labels();
         md.read_builder_labels();
         md.read_module_labels();
+        let distro = runtimes::distro(&md.labels, md.stack_id.as_deref().or(md.base_id.as_deref()));
+        md.add_runtimes(distro);
         // The interpreted labels are read; their raw JSON (kilobytes each) is not kept, only the
         // fact that they were there (which makes an image an app or a builder).
         for name in [
@@ -195,6 +197,7 @@ impl ImageMetadata {
                 .chain(lc.app.shas())
                 .collect();
             self.layer_map = Some(lifecycle_layer_map(lc));
+            self.add_runtimes(runtimes::from_layers(lc));
             // Layer metadata is the authoritative place; a BOM entry for the same layer is a
             // legacy copy of it.
             for dep in layer_dependencies(lc) {
@@ -225,6 +228,9 @@ impl ImageMetadata {
         }
         self.dependencies
             .sort_by(|a, b| a.key().cmp(&b.key()).then(a.id.cmp(&b.id)));
+        // Older JVM layers (flat `data.version`) and the legacy BOM record the JRE too.
+        let legacy = runtimes::from_dependencies(&self.dependencies);
+        self.add_runtimes(legacy);
     }
 
     fn processes_from(&self, build: &BuildMetadata) -> Vec<Process> {
@@ -467,7 +473,9 @@ fn layer_dependencies(lc: &LifecycleMetadata) -> Vec<Dependency> {
                 .or_else(|| {
                     let flat = data.get("id").is_some()
                         && data.get("version").is_some()
-                        && (data.get("uri").is_some() || data.get("sha256").is_some());
+                        && (data.get("uri").is_some()
+                            || data.get("sha256").is_some()
+                            || data.get("checksum").is_some());
                     flat.then_some(data)
                 });
             let Some(dep) = dep else { continue };

@@ -269,6 +269,64 @@ impl ImagePackages {
     }
 }
 
+/// The runtimes recorded in the SBOMs of buildpack layers (`launch/<bp>/<layer>/sbom.*.json`):
+/// packit writes its dependency there (`Node Engine`, `pkg:generic/node@v20.11.1`), go-build
+/// syft's scan of the built binary (`stdlib`, `go1.22.5`). One per runtime name, the first
+/// buildpack in the image's order winning.
+pub fn runtimes(
+    metadata: &ImageMetadata,
+    launch: &sbom::LayerSboms,
+) -> Vec<crate::metadata::Runtime> {
+    let mut out: Vec<crate::metadata::Runtime> = Vec::new();
+    let mut docs = launch.preferred();
+    let order = |d: &&sbom::Doc| {
+        let id = d.buildpack.as_deref().map(|b| buildpack_of(b, metadata));
+        metadata
+            .buildpacks
+            .iter()
+            .position(|b| Some(&b.id) == id.as_ref())
+            .unwrap_or(usize::MAX)
+    };
+    docs.sort_by_key(order);
+    for doc in docs {
+        let (Some(bp), Some(layer)) = (&doc.buildpack, &doc.layer) else {
+            continue;
+        };
+        let id = buildpack_of(bp, metadata);
+        let at = format!("{id} layer {layer}");
+        let mut found: Vec<crate::metadata::Runtime> = doc
+            .packages
+            .iter()
+            .filter_map(|p| {
+                crate::metadata::runtimes::from_sbom_package(
+                    &p.name,
+                    &p.version,
+                    p.purl.as_deref(),
+                    &at,
+                )
+            })
+            .collect();
+        // A Go binary: the toolchain from `stdlib`, else from the modules' goCompiledVersion;
+        // the main module's DefaultGODEBUG says which newer defaults its go line keeps off.
+        if let Some(first) = doc.go.first() {
+            if !found.iter().any(|r| r.name == "go")
+                && let Some(r) = crate::metadata::runtimes::from_go_compiled(&first.compiled, &at)
+            {
+                found.push(r);
+            }
+            if let Some(go) = found.iter_mut().find(|r| r.name == "go") {
+                go.default_godebug = doc.go.iter().find_map(|b| b.default_godebug.clone());
+            }
+        }
+        for r in found {
+            if !out.iter().any(|x| x.name == r.name) {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
 /// One entry of `io.paketo.stack.packages` (paketo-buildpacks/jam's `stack.packages`): only the
 /// fields compared are read.
 #[derive(Debug, Deserialize)]

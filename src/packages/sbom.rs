@@ -187,6 +187,67 @@ struct SyftArtifact {
 #[derive(Debug, Default)]
 struct SyftMetadata {
     architecture: Option<String>,
+    /// A Go module's `goCompiledVersion` (`go1.22.5`): the toolchain that built the binary.
+    go_compiled: Option<String>,
+    /// A Go main module's `mainModule`.
+    main_module: Option<String>,
+    /// A Go main module's `goBuildSettings` (an object before syft 0.104, a `[{key, value}]`
+    /// array after): `Some` when recorded, holding `DefaultGODEBUG` when the binary has one.
+    build_settings: Option<Option<String>>,
+}
+
+/// `goBuildSettings` in either shape: only whether it is there and its `DefaultGODEBUG`.
+struct BuildSettings(Option<String>);
+
+impl<'de> Deserialize<'de> for BuildSettings {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BuildSettings;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("build settings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                #[derive(Deserialize)]
+                struct L(#[serde(deserialize_with = "lenient")] Option<String>);
+                let mut out = None;
+                while let Some(k) = map.next_key::<String>()? {
+                    if k == "DefaultGODEBUG" {
+                        out = map.next_value::<L>()?.0;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(BuildSettings(out))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                #[derive(Deserialize)]
+                struct Kv {
+                    #[serde(default, deserialize_with = "lenient")]
+                    key: Option<String>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    value: Option<String>,
+                }
+                let mut out = None;
+                // Build settings are a few dozen entries; the bound keeps a hostile array cheap.
+                let mut n = 0;
+                while let Some(kv) = seq.next_element::<Option<Kv>>()? {
+                    n += 1;
+                    if let Some(kv) = kv
+                        && kv.key.as_deref() == Some("DefaultGODEBUG")
+                        && n <= 10_000
+                    {
+                        out = kv.value;
+                    }
+                }
+                Ok(BuildSettings(out))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(BuildSettings(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl<'de> Deserialize<'de> for SyftMetadata {
@@ -200,14 +261,20 @@ impl<'de> Deserialize<'de> for SyftMetadata {
                 f.write_str("any value")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                #[derive(Deserialize)]
+                struct L(#[serde(deserialize_with = "lenient")] Option<String>);
                 let mut out = SyftMetadata::default();
                 while let Some(k) = map.next_key::<String>()? {
-                    if k == "architecture" {
-                        #[derive(Deserialize)]
-                        struct L(#[serde(deserialize_with = "lenient")] Option<String>);
-                        out.architecture = map.next_value::<L>()?.0;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
+                    match k.as_str() {
+                        "architecture" => out.architecture = map.next_value::<L>()?.0,
+                        "goCompiledVersion" => out.go_compiled = map.next_value::<L>()?.0,
+                        "mainModule" => out.main_module = map.next_value::<L>()?.0,
+                        "goBuildSettings" => {
+                            out.build_settings = Some(map.next_value::<BuildSettings>()?.0)
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
                     }
                 }
                 Ok(out)
@@ -262,6 +329,21 @@ pub struct Parsed {
     pub packages: Vec<Package>,
     /// Entries left out at the limit.
     pub truncated: usize,
+    /// Go binaries syft described (their modules' build info), main modules first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub go: Vec<GoBuild>,
+}
+
+/// What syft recorded of a Go binary's build info: the toolchain, and the `DefaultGODEBUG`
+/// build setting that says which newer defaults its go.mod go line keeps off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoBuild {
+    /// `go1.22.5`.
+    pub compiled: String,
+    /// `None`: no build settings recorded (CycloneDX, SPDX, dependencies, syft before 0.6x);
+    /// `Some("")`: recorded, without `DefaultGODEBUG` (the go line is the toolchain's own);
+    /// `Some("asynctimerchan=1,…")`: the defaults the go line keeps.
+    pub default_godebug: Option<String>,
 }
 
 /// Why a document was not read.
@@ -334,6 +416,22 @@ pub fn parse(json: &[u8]) -> Result<Parsed, SbomError> {
             )));
         }
         let comps = probe.components.unwrap_or_default();
+        let mut go = Vec::new();
+        for c in &comps.items {
+            let compiled = c
+                .properties
+                .items
+                .iter()
+                .find(|p| p.name.as_deref() == Some("syft:metadata:goCompiledVersion"))
+                .and_then(|p| p.value.clone());
+            if let Some(compiled) = compiled {
+                go.push(GoBuild {
+                    compiled: crate::limits::shorten(&compiled).into_owned(),
+                    default_godebug: None,
+                });
+            }
+        }
+        go.dedup();
         let packages = comps
             .items
             .into_iter()
@@ -358,6 +456,7 @@ pub fn parse(json: &[u8]) -> Result<Parsed, SbomError> {
             format: format!("CycloneDX {v}"),
             packages,
             truncated: comps.dropped,
+            go,
         });
     }
     if let Some(v) = probe.spdx_version {
@@ -400,6 +499,7 @@ pub fn parse(json: &[u8]) -> Result<Parsed, SbomError> {
             format: format!("SPDX {n}"),
             packages,
             truncated: pkgs.dropped,
+            go: Vec::new(),
         });
     }
     if let Some(arts) = probe.artifacts {
@@ -418,18 +518,35 @@ pub fn parse(json: &[u8]) -> Result<Parsed, SbomError> {
             }
             (None, _) => "syft JSON".to_string(),
         };
-        let packages = arts
-            .items
-            .into_iter()
-            .filter_map(|a| {
-                let arch = a.metadata.and_then(|m| m.architecture);
-                package(a.name, a.version, a.purl, a.kind, arch)
-            })
-            .collect();
+        let mut go: Vec<GoBuild> = Vec::new();
+        let packages =
+            arts.items
+                .into_iter()
+                .filter_map(|a| {
+                    let m = a.metadata.unwrap_or_default();
+                    if let Some(compiled) = &m.go_compiled {
+                        let main = m.main_module.is_some() && m.main_module == a.name;
+                        let b = GoBuild {
+                            compiled: crate::limits::shorten(compiled).into_owned(),
+                            default_godebug: m.build_settings.clone().map(|d| {
+                                crate::limits::shorten(&d.unwrap_or_default()).into_owned()
+                            }),
+                        };
+                        // A main module's build settings describe its binary: they go first.
+                        if main && b.default_godebug.is_some() {
+                            go.insert(0, b);
+                        } else if !go.contains(&b) {
+                            go.push(b);
+                        }
+                    }
+                    package(a.name, a.version, a.purl, a.kind, m.architecture)
+                })
+                .collect();
         return Ok(Parsed {
             format,
             packages,
             truncated: arts.dropped,
+            go,
         });
     }
     let what = match probe.bom_format {

@@ -93,6 +93,28 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         }
     }
 
+    if !r.not_applicable.is_empty() {
+        writeln!(
+            out,
+            "\n<details><summary>{}</summary>\n",
+            crate::text::plural(
+                r.not_applicable.len(),
+                "rule did not apply",
+                "rules did not apply"
+            )
+        )?;
+        for f in &r.not_applicable {
+            writeln!(
+                out,
+                "- {} on {}: {}",
+                code(&f.rule),
+                code(&f.change.subject),
+                escape(f.note.as_deref().unwrap_or_default())
+            )?;
+        }
+        writeln!(out, "\n</details>")?;
+    }
+
     let problems: Vec<_> = r.problems().collect();
     if !problems.is_empty() {
         writeln!(out, "\n#### Unreadable labels\n")?;
@@ -146,6 +168,35 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
                 value(&shown_value(c, &c.after))
             )?;
         }
+    }
+
+    let rts = of(&[Category::Runtime]);
+    if !rts.is_empty() {
+        let moved = rts.iter().filter(|c| c.is_change()).count();
+        let summary = if moved == 0 {
+            format!("Runtimes ({} unchanged)", rts.len())
+        } else {
+            format!("Runtimes ({moved} changed)")
+        };
+        writeln!(
+            out,
+            "\n<details{}><summary>{summary}</summary>\n",
+            if moved > 0 { " open" } else { "" }
+        )?;
+        writeln!(out, "| runtime | before | after | change | read from |")?;
+        writeln!(out, "|---|---|---|---|---|")?;
+        for c in rts {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                escape(&c.subject),
+                value(&c.before),
+                value(&c.after),
+                change_word(c),
+                escape(c.detail.as_deref().unwrap_or_default())
+            )?;
+        }
+        writeln!(out, "\n</details>")?;
     }
 
     let deps = of(&[Category::Dependency]);

@@ -12,11 +12,19 @@ const COMPUTED_ORIGIN: &str = "<computed>";
 #[derive(Serialize)]
 struct RuleView<'a> {
     id: &'a str,
+    /// `jvm`, `node`, `go`, … (`null` for a rule file that names none, and computed findings).
+    family: Option<&'a str>,
     /// `null` when a rule file's `[computed]` turns a computed finding off.
     severity: Option<Severity>,
     affects: Vec<&'a str>,
     subject: String,
     condition: String,
+    /// The version boundary: `introduced` (and `fixed` for a bug window), as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    boundary: Option<Boundary>,
+    /// What else the behaviour depends on that images do not record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    depends_on: Option<&'a str>,
     /// `image-kinds` words; empty = every kind.
     image_kinds: Vec<&'static str>,
     /// What a crossing rule reports going back below `introduced`: a severity or `off`.
@@ -29,18 +37,46 @@ struct RuleView<'a> {
     origin: &'a str,
 }
 
+/// `introduced` and `fixed` of a rule.
+#[derive(Serialize)]
+struct Boundary {
+    introduced: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fixed: Option<String>,
+}
+
 impl<'a> From<&'a Rule> for RuleView<'a> {
     fn from(r: &'a Rule) -> Self {
         let mut condition = r.condition.describe();
         if let Some(a) = &r.applies_if {
-            condition.push_str(&format!("; applies if {} {}", a.dependency, a.version));
+            match &a.target {
+                crate::rules::AppliesTarget::Godebug { .. } => {
+                    condition.push_str(&format!("; applies if {}", a.target.describe()));
+                }
+                t => condition.push_str(&format!("; applies if {} {}", t.describe(), a.version)),
+            }
             if a.when_unknown == crate::rules::WhenUnknown::Off {
                 condition.push_str(" (else nothing)");
             }
         }
-        let crossing = r.condition.introduced.is_some() && r.condition.fixed.is_none();
+        let c = &r.condition;
+        let crossing = (c.introduced.is_some() && c.fixed.is_none())
+            || (c.introduced.is_none() && c.from_value.is_some() && c.to_value.is_some());
+        let boundary = match &r.condition.package_bounds {
+            Some((i, f)) => Some(Boundary {
+                introduced: i.clone(),
+                fixed: f.clone(),
+            }),
+            None => r.condition.introduced.as_ref().map(|i| Boundary {
+                introduced: i.to_string(),
+                fixed: r.condition.fixed.as_ref().map(ToString::to_string),
+            }),
+        };
         Self {
             id: &r.id,
+            family: r.family.as_deref(),
+            boundary,
+            depends_on: r.depends_on.as_deref(),
             severity: Some(r.severity),
             affects: r.affects.iter().map(String::as_str).collect(),
             subject: r.subject.describe(),
@@ -64,6 +100,9 @@ impl RuleView<'static> {
     fn computed(c: &'static Computed, set: &RuleSet) -> Self {
         Self {
             id: c.id,
+            family: None,
+            boundary: None,
+            depends_on: None,
             severity: set.computed_severity(c),
             affects: c.affects.to_vec(),
             subject: c.subject.to_string(),
@@ -78,36 +117,50 @@ impl RuleView<'static> {
     }
 }
 
-/// Rules, then the computed findings (which `[computed]` in a rule file overrides).
-fn views(set: &RuleSet) -> Vec<RuleView<'_>> {
+/// Rules, then the computed findings (which `[computed]` in a rule file overrides); only the
+/// rules of `family` when one is asked for (then no computed finding).
+fn views<'a>(set: &'a RuleSet, family: Option<&str>) -> Vec<RuleView<'a>> {
+    let computed = COMPUTED
+        .iter()
+        .filter(|_| family.is_none())
+        .map(|c| RuleView::computed(c, set));
     set.rules()
         .iter()
+        .filter(|r| family.is_none_or(|f| r.family.as_deref() == Some(f)))
         .map(RuleView::from)
-        .chain(COMPUTED.iter().map(|c| RuleView::computed(c, set)))
+        .chain(computed)
         .collect()
 }
 
 /// JSON array of rules.
-pub fn rules_json(set: &RuleSet, out: &mut dyn Write) -> io::Result<()> {
-    let views = views(set);
+pub fn rules_json(set: &RuleSet, family: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
+    let views = views(set, family);
     serde_json::to_writer_pretty(&mut *out, &views)?;
     writeln!(out)
 }
 
 /// One row per rule.
-pub fn rules_table(set: &RuleSet, out: &mut dyn Write) -> io::Result<()> {
+pub fn rules_table(set: &RuleSet, family: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
     let mut t = super::table::table(&[
+        "FAMILY",
         "ID",
         "SEVERITY",
         "AFFECTS",
         "IMAGE KINDS",
         "SUBJECT",
         "CONDITION",
+        "SOURCE",
         "ORIGIN",
     ]);
-    let views = views(set);
+    let views = views(set, family);
     for v in &views {
+        let source = match v.sources {
+            [] => String::new(),
+            [one] => one.clone(),
+            [first, rest @ ..] => format!("{first} (+{})", rest.len()),
+        };
         t.add_row(vec![
+            v.family.unwrap_or_default().to_string(),
             v.id.to_string(),
             v.severity.map_or("off", Severity::as_str).to_string(),
             v.affects.join(", "),
@@ -118,14 +171,21 @@ pub fn rules_table(set: &RuleSet, out: &mut dyn Write) -> io::Result<()> {
             },
             v.subject.clone(),
             v.condition.clone(),
+            source,
             v.origin.to_string(),
         ]);
     }
     writeln!(out, "{t}")?;
+    let rules = views.iter().filter(|v| v.origin != COMPUTED_ORIGIN).count();
+    let computed = views.len() - rules;
+    let mut families: Vec<&str> = views.iter().filter_map(|v| v.family).collect();
+    families.sort_unstable();
+    families.dedup();
     writeln!(
         out,
-        "{}, {}",
-        crate::text::plural(set.rules().len(), "rule", "rules"),
-        crate::text::plural(COMPUTED.len(), "computed finding", "computed findings")
+        "{} in {}, {}",
+        crate::text::plural(rules, "rule", "rules"),
+        crate::text::plural(families.len(), "family", "families"),
+        crate::text::plural(computed, "computed finding", "computed findings")
     )
 }

@@ -126,6 +126,19 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{t}")?;
     }
 
+    if !r.not_applicable.is_empty() {
+        writeln!(out, "\nRules that did not apply")?;
+        let mut t = table(&["RULE", "SUBJECT", "WHY NOT"]);
+        for f in &r.not_applicable {
+            t.add_row(vec![
+                f.rule.clone(),
+                f.change.subject.clone(),
+                f.note.clone().unwrap_or_default(),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+
     let problems: Vec<_> = r.problems().collect();
     if !problems.is_empty() {
         writeln!(out, "\nUnreadable labels")?;
@@ -170,6 +183,22 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
                 value(&shown_value(c, &c.before)),
                 value(&shown_value(c, &c.after)),
                 word,
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+
+    let rts = in_cat(&[Category::Runtime]);
+    if !rts.is_empty() {
+        writeln!(out, "\nRuntimes")?;
+        let mut t = table(&["RUNTIME", "BEFORE", "AFTER", "CHANGE", "READ FROM"]);
+        for c in rts {
+            t.add_row(vec![
+                c.subject.clone(),
+                value(&c.before),
+                value(&c.after),
+                change_word(c),
+                c.detail.clone().unwrap_or_default(),
             ]);
         }
         writeln!(out, "{t}")?;

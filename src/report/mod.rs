@@ -105,7 +105,18 @@ pub(crate) fn assess(
     if let Some(p) = &packages {
         findings.extend(rules.evaluate_packages(p, &after.metadata));
     }
+    // A rule whose precondition is false for the new image is not a finding: counted, and
+    // listed with `--all`.
+    let (findings, not_applicable): (Vec<Finding>, Vec<Finding>) =
+        findings.into_iter().partition(|f| !f.not_applicable);
     let mut report = DiffReport::new(before, after, d, findings, all, packages.as_ref());
+    report.summary.not_applicable = not_applicable.len();
+    if let Some(text) = not_applicable_text(not_applicable.len()) {
+        report.summary.verdict.push_str(&format!("; {text}"));
+    }
+    if all {
+        report.not_applicable = not_applicable;
+    }
     report.memory = memory;
     if let Some(text) = crate::rules::ignore::verdict_text(&ignored) {
         report.summary.verdict.push_str(&format!("; {text}"));
@@ -146,6 +157,7 @@ impl PlatformEntry {
             ),
             sources: Vec::new(),
             note: None,
+            not_applicable: false,
             change: crate::diff::Change::of(
                 crate::diff::Category::Config,
                 "platform",
@@ -175,6 +187,19 @@ pub struct Summary {
     pub findings: BTreeMap<Severity, usize>,
     /// The highest finding severity.
     pub max_severity: Option<Severity>,
+    /// Rules whose precondition is false for the new image (not findings; `--all` lists them
+    /// in `not_applicable`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_applicable: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// `2 rules did not apply`, said after the findings.
+pub(crate) fn not_applicable_text(n: usize) -> Option<String> {
+    (n > 0).then(|| crate::text::plural(n, "rule did not apply", "rules did not apply"))
 }
 
 /// The diff report.
@@ -192,6 +217,10 @@ pub struct DiffReport {
     pub summary: Summary,
     /// Findings, most severe first.
     pub findings: Vec<Finding>,
+    /// With `--all`: what rules said of changes they turned out not to apply to (a Java-18+
+    /// change on a Java 17 image), each with its note.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_applicable: Vec<Finding>,
     /// Compared items: differences and runtime dependencies; everything with `--all`.
     pub changes: Vec<Change>,
     /// How many unchanged items were left out.
@@ -259,6 +288,7 @@ impl MemoryDiff {
             advice: Some("Raise the container's memory limit, or lower BPL_JVM_THREAD_COUNT / class counts; `bpdrift memory IMAGE` shows the inputs and where they come from.".into()),
             sources: vec!["https://paketo.io/docs/reference/java-reference/".into()],
             note: None,
+            not_applicable: false,
             change: Change::of(crate::diff::Category::Memory, "JVM memory", before, after),
         }
         };
@@ -367,8 +397,12 @@ impl DiffReport {
         let changes: Vec<Change> = diff
             .changes
             .into_iter()
-            // Runtime dependencies stay even when unchanged: "the JRE did not move" is an answer.
-            .filter(|c| all || c.is_change() || c.category == Category::Dependency)
+            // Runtimes and runtime dependencies stay even when unchanged: "the JRE did not
+            // move" is an answer.
+            .filter(|c| {
+                all || c.is_change()
+                    || matches!(c.category, Category::Dependency | Category::Runtime)
+            })
             .collect();
         Self {
             schema_version: SCHEMA_VERSION,
@@ -377,6 +411,7 @@ impl DiffReport {
             after: sa,
             summary,
             findings,
+            not_applicable: Vec::new(),
             unchanged_hidden: total - changes.len(),
             changes,
             layers: diff.layers,

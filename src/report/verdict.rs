@@ -269,12 +269,19 @@ impl DiffReport {
             0 => String::new(),
             n => format!("; {}", plural(n, "change ignored", "changes ignored")),
         };
+        let not_applicable = super::not_applicable_text(self.summary.not_applicable)
+            .map(|t| format!("; {t}"))
+            .unwrap_or_default();
         Summary {
-            verdict: format!("{verdict}; {}{ignored}", findings_text(&by_sev)),
+            verdict: format!(
+                "{verdict}; {}{not_applicable}{ignored}",
+                findings_text(&by_sev)
+            ),
             changed,
             buildpacks,
             max_severity: by_sev.keys().max().copied(),
             findings: by_sev,
+            not_applicable: self.summary.not_applicable,
         }
     }
 }
@@ -285,6 +292,52 @@ pub(super) fn package_count(p: &crate::packages::diff::PackagesDiff) -> usize {
         .iter()
         .map(|g| g.added + g.removed + g.changed)
         .sum()
+}
+
+/// `go 1.22.5 → 1.23.0`, `node 20.11.1 added`; or, when nothing moved but something else did,
+/// `runtimes unchanged (java 17.0.7, distro ubuntu 22.04)`: the first suspects ruled out.
+pub(super) fn runtime_phrases(diff: &Diff) -> Vec<String> {
+    let all: Vec<&Change> = diff
+        .changes
+        .iter()
+        .filter(|c| c.category == Category::Runtime)
+        .collect();
+    let moved: Vec<&Change> = all.iter().copied().filter(|c| c.is_change()).collect();
+    let others_moved = diff.changed().any(|c| c.category != Category::Runtime);
+    match moved.as_slice() {
+        [] if !all.is_empty() && others_moved => {
+            let list: Vec<String> = all
+                .iter()
+                .map(|c| format!("{} {}", c.subject, c.after.as_deref().unwrap_or_default()))
+                .collect();
+            vec![format!("runtimes unchanged ({})", list.join(", "))]
+        }
+        [] => Vec::new(),
+        few if few.len() <= 3 => few
+            .iter()
+            .map(|c| match c.status {
+                Status::Added => format!(
+                    "{} {} added",
+                    c.subject,
+                    c.after.as_deref().unwrap_or_default()
+                ),
+                Status::Removed => {
+                    format!(
+                        "{} {} no longer recorded",
+                        c.subject,
+                        c.before.as_deref().unwrap_or_default()
+                    )
+                }
+                _ => format!(
+                    "{} {} → {}",
+                    c.subject,
+                    c.before.as_deref().unwrap_or_default(),
+                    c.after.as_deref().unwrap_or_default()
+                ),
+            })
+            .collect(),
+        many => vec![plural(many.len(), "runtime changed", "runtimes changed")],
+    }
 }
 
 pub(super) fn plural_names(names: &[&str], one: &str, many: &str) -> String {
@@ -310,15 +363,21 @@ pub(super) fn summarize(
     let mut parts: Vec<String> = Vec::new();
     parts.extend(app_line(parts_diff));
     parts.extend(buildpack_phrases(&buildpacks));
-    let deps: Vec<&Change> = diff
-        .changed()
-        .filter(|c| c.category == Category::Dependency)
-        .collect();
-    let all_deps: Vec<&Change> = diff
+    parts.extend(runtime_phrases(diff));
+    // A JVM dependency is said as the `java` runtime above; the other dependencies (Spring Cloud
+    // Bindings, a memory calculator) are said here.
+    let java_said = diff
         .changes
         .iter()
-        .filter(|c| c.category == Category::Dependency)
-        .collect();
+        .any(|c| c.category == Category::Runtime && c.subject == "java");
+    let is_dep = |c: &&Change| {
+        c.category == Category::Dependency
+            && !(java_said
+                && ["jre", "jdk", "native-image-svm"]
+                    .contains(&c.subject.split(' ').next().unwrap_or_default()))
+    };
+    let deps: Vec<&Change> = diff.changed().filter(is_dep).collect();
+    let all_deps: Vec<&Change> = diff.changes.iter().filter(is_dep).collect();
     match deps.as_slice() {
         // Said out loud: during an incident "the JRE did not move" rules out a suspect.
         [] if !all_deps.is_empty() && !parts.is_empty() => {
@@ -385,6 +444,7 @@ pub(super) fn summarize(
     }
     let listed = [
         Category::Buildpack,
+        Category::Runtime,
         Category::Dependency,
         Category::Lifecycle,
         Category::RunImage,
@@ -465,5 +525,6 @@ pub(super) fn summarize(
         buildpacks,
         findings: by_sev,
         max_severity,
+        not_applicable: 0,
     }
 }

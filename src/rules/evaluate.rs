@@ -110,7 +110,27 @@ impl Rule {
         }
     }
 
+    /// A value rule (`from-value` and `to-value`, no version) met in the other direction: the
+    /// old value is one the rule goes to, the new one one it comes from (`jammy → bionic` for a
+    /// `bionic → jammy` rule). Its reverse finding says so.
+    fn reverse_value(&self, c: &Change) -> bool {
+        let cond = &self.condition;
+        let (Some(from), Some(to)) = (&cond.from_value, &cond.to_value) else {
+            return false;
+        };
+        cond.introduced.is_none()
+            && c.is_change()
+            && self.subject.matches(c)
+            && (cond.change.is_empty() || cond.change.iter().any(|k| k.matches(c)))
+            && c.before.as_deref().is_some_and(|v| to.matches(v))
+            && c.after.as_deref().is_some_and(|v| from.matches(v))
+            && !c.before.as_deref().is_some_and(|v| from.matches(v))
+    }
+
     pub(super) fn check(&self, c: &Change) -> Outcome {
+        if self.reverse_value(c) {
+            return Outcome::Reverse;
+        }
         if !self.matches_unversioned(c) {
             return Outcome::No;
         }
@@ -171,6 +191,12 @@ impl Rule {
         let boundary = self.boundary();
         let summary = match &rev.summary {
             Some(s) => self.fill(s, c),
+            None if self.condition.introduced.is_none() => format!(
+                "back from {} to {}: undoes what the rule describes ({})",
+                c.before.as_deref().unwrap_or("none"),
+                c.after.as_deref().unwrap_or("none"),
+                self.fill(&self.summary, c).trim_end_matches('.')
+            ),
             None => format!(
                 "back below {boundary} ({} → {}): undoes what {boundary} changed ({})",
                 c.before.as_deref().unwrap_or("none"),
@@ -186,6 +212,7 @@ impl Rule {
             advice: None,
             sources: self.sources.clone(),
             note: None,
+            not_applicable: false,
             change: c.clone(),
         })
     }
@@ -208,48 +235,49 @@ impl Rule {
         let fill = |s: &str| self.fill(s, c);
         let mut severity = self.severity;
         let mut note = note;
+        let mut not_applicable = false;
+        // What the image shows of a condition that held (a Go binary's DefaultGODEBUG).
+        let mut proven: Option<String> = None;
         if note.is_some() {
             severity = Severity::Info;
         } else if let Some(cond) = &self.applies_if {
-            let deps: Vec<&crate::metadata::Dependency> = after
-                .dependencies
-                .iter()
-                .filter(|d| cond.dependency.matches(&d.layer))
-                .collect();
-            let satisfied = deps
-                .iter()
-                .any(|d| version::parse(&d.version).is_some_and(|v| cond.version.matches(&v)));
-            if deps.is_empty() {
-                // Nothing to evaluate the condition on: never the rule's own severity.
-                if cond.when_unknown == WhenUnknown::Off {
-                    return None;
+            match applies(cond, after) {
+                Applies::Yes(why) => proven = why,
+                Applies::Unknown(what) => {
+                    // Nothing to evaluate the condition on: never the rule's own severity.
+                    if cond.when_unknown == WhenUnknown::Off {
+                        return None;
+                    }
+                    note = Some(format!("may apply: {what}"));
+                    severity = Severity::Info;
                 }
-                let names: Vec<&str> = cond
-                    .dependency
-                    .0
-                    .iter()
-                    .map(glob::Pattern::as_str)
-                    .collect();
-                note = Some(format!(
-                    "may apply: no {} recorded in the new image, so `{} {}` cannot be checked",
-                    names.join(" or "),
-                    names.join(" or "),
-                    cond.version
-                ));
-                severity = Severity::Info;
-            } else if !satisfied {
-                let found: Vec<String> = deps
-                    .iter()
-                    .map(|d| format!("{} {}", d.layer, d.version))
-                    .collect();
-                note = Some(format!(
-                    "applies only when {} is {}; the new image has {}",
-                    cond.dependency,
-                    cond.version,
-                    found.join(", ")
-                ));
-                severity = Severity::Info;
+                Applies::No(why) => {
+                    note = Some(why);
+                    severity = Severity::Info;
+                    not_applicable = true;
+                }
             }
+        }
+        match (&self.depends_on, proven) {
+            // The image shows the condition holds: the rule's own severity, and why.
+            (_, Some(why)) => {
+                note = Some(match note {
+                    Some(n) => format!("{n}; applies: {why}"),
+                    None => format!("applies: {why}"),
+                });
+            }
+            // It depends on something the image does not record: at most `info`, and said.
+            (Some(d), None) => {
+                if !not_applicable {
+                    severity = severity.min(Severity::Info);
+                }
+                let also = format!("depends on {d}");
+                note = Some(match note {
+                    Some(n) => format!("{n}; {also}"),
+                    None => also,
+                });
+            }
+            (None, None) => {}
         }
         Some(Finding {
             rule: self.id.clone(),
@@ -259,6 +287,7 @@ impl Rule {
             advice: self.advice.as_deref().map(fill),
             sources: self.sources.clone(),
             note,
+            not_applicable,
             change: c.clone(),
         })
     }
@@ -266,6 +295,113 @@ impl Rule {
     /// Whether any item of `images` is this rule's subject (used to catch typos in ids).
     pub fn matches_any_item(&self, items: &[Change]) -> bool {
         items.iter().any(|c| self.subject.matches(c))
+    }
+}
+
+/// What the new image says of an `applies-if`.
+enum Applies {
+    /// It holds; for a condition the image shows only indirectly (GODEBUG), how.
+    Yes(Option<String>),
+    /// It does not hold: the note saying why.
+    No(String),
+    /// The image records nothing to check it on: what is missing.
+    Unknown(String),
+}
+
+/// Evaluates an `applies-if` on the new image.
+fn applies(cond: &AppliesIf, after: &ImageMetadata) -> Applies {
+    let (globs, found): (&Globs, Vec<(String, String)>) = match &cond.target {
+        AppliesTarget::Dependency(g) => (
+            g,
+            after
+                .dependencies
+                .iter()
+                .filter(|d| g.matches(&d.layer))
+                .map(|d| (d.layer.clone(), d.version.clone()))
+                .collect(),
+        ),
+        AppliesTarget::Runtime(g) => (
+            g,
+            after
+                .runtimes
+                .iter()
+                .filter(|r| g.matches(&r.name))
+                .map(|r| (r.name.clone(), r.version.clone()))
+                .collect(),
+        ),
+        AppliesTarget::Godebug { setting, old, kept } => {
+            return godebug(after, setting, old, *kept);
+        }
+    };
+    let names: Vec<&str> = globs.0.iter().map(glob::Pattern::as_str).collect();
+    if found.is_empty() {
+        return Applies::Unknown(format!(
+            "no {} recorded in the new image, so `{} {}` cannot be checked",
+            names.join(" or "),
+            names.join(" or "),
+            cond.version
+        ));
+    }
+    if found
+        .iter()
+        .any(|(_, v)| version::parse(v).is_some_and(|v| cond.version.matches(&v)))
+    {
+        return Applies::Yes(None);
+    }
+    let found: Vec<String> = found.iter().map(|(n, v)| format!("{n} {v}")).collect();
+    Applies::No(format!(
+        "applies only when {} is {}; the new image has {}",
+        cond.target.describe(),
+        cond.version,
+        found.join(", ")
+    ))
+}
+
+/// A GODEBUG condition on the new image's Go binary: a `GODEBUG` in the image's env decides
+/// (it overrides every default), else the binary's `DefaultGODEBUG` build setting, which holds
+/// the older defaults its go.mod go line keeps; without recorded build settings, unknown.
+fn godebug(after: &ImageMetadata, setting: &str, old: &str, want_kept: bool) -> Applies {
+    let find = |list: &str| {
+        list.split(',')
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| *k == setting)
+            .map(|(_, v)| v.to_string())
+    };
+    let (kept, how) = if let Some(v) = after.env.get("GODEBUG").and_then(|g| find(g)) {
+        (
+            v == old,
+            format!("the image's env sets GODEBUG {setting}={v}"),
+        )
+    } else {
+        let Some(go) = after.runtime("go") else {
+            return Applies::Unknown("no Go binary recorded in the new image".into());
+        };
+        match &go.default_godebug {
+            None => {
+                return Applies::Unknown(format!(
+                    "the SBOM records no build settings of the Go binary, so whether its go.mod go line keeps GODEBUG {setting} cannot be checked (a syft JSON SBOM records them)"
+                ));
+            }
+            Some(d) => match find(d) {
+                Some(v) => (
+                    v == old,
+                    format!(
+                        "the binary's DefaultGODEBUG keeps {setting}={v} (its go.mod go line is older)"
+                    ),
+                ),
+                None => (
+                    false,
+                    format!(
+                        "the binary's DefaultGODEBUG does not keep {setting} (its go.mod go line is new enough)"
+                    ),
+                ),
+            },
+        }
+    };
+    if kept == want_kept {
+        Applies::Yes(Some(how))
+    } else {
+        Applies::No(format!("does not apply: {how}"))
     }
 }
 

@@ -16,7 +16,8 @@ pub use crate::toml_file::Diagnostic;
 use crate::toml_file::{Ctx, TableView as RawRule, type_name};
 
 use super::{
-    AppliesIf, ChangeKind, Condition, Globs, Reverse, Rule, Severity, Subject, WhenUnknown,
+    AppliesIf, AppliesTarget, ChangeKind, Condition, Globs, Reverse, Rule, Severity, Subject,
+    WhenUnknown,
 };
 use crate::metadata::ImageKind;
 use crate::version;
@@ -50,6 +51,7 @@ const SUBJECT_KEYS: &[&str] = &[
     "env",
     "process",
     "package",
+    "runtime",
 ];
 /// Keys other than the subject keys.
 const OTHER_KEYS: &[&str] = &[
@@ -71,6 +73,8 @@ const OTHER_KEYS: &[&str] = &[
     "reverse-severity",
     "reverse-summary",
     "purl-type",
+    "depends-on",
+    "family",
 ];
 
 /// The words accepted in `image-kinds`.
@@ -166,7 +170,25 @@ pub fn parse_file(name: &str, text: &str) -> RuleFile {
     let mut seen: BTreeMap<String, Range<usize>> = BTreeMap::new();
     let mut computed = Vec::new();
     let mut ignore = Vec::new();
+    // `family = "go"` names the family of every rule in the file (a rule may say its own).
+    let family = match root.get_ref().get("family") {
+        None => None,
+        Some(v) => match v.get_ref() {
+            DeValue::String(f) if valid_family(f) => Some(f.to_string()),
+            _ => {
+                ctx.error(
+                    v.span(),
+                    "`family` must be a lowercase word such as `\"go\"` or `\"run-image\"`",
+                    "expected a family name",
+                );
+                None
+            }
+        },
+    };
     for (key, value) in root.get_ref().iter() {
+        if key.get_ref().as_ref() == "family" {
+            continue;
+        }
         if key.get_ref().as_ref() == "computed" {
             parse_computed(&mut ctx, value, &mut computed);
             continue;
@@ -181,7 +203,7 @@ pub fn parse_file(name: &str, text: &str) -> RuleFile {
                 format!("unknown key `{}`", key.get_ref()),
                 "not a rule-file key",
                 vec![
-                    "a rule file holds `ignore = [...]`, `[[rule]]` tables and one `[computed]` table"
+                    "a rule file holds `family = \"…\"`, `ignore = [...]`, `[[rule]]` tables and one `[computed]` table"
                         .into(),
                 ],
             );
@@ -208,7 +230,10 @@ pub fn parse_file(name: &str, text: &str) -> RuleFile {
                 table,
                 span: item.span(),
             };
-            if let Some(rule) = validate(&mut ctx, &raw, &mut seen) {
+            if let Some(mut rule) = validate(&mut ctx, &raw, &mut seen) {
+                if rule.family.is_none() {
+                    rule.family = family.clone();
+                }
                 rules.push(rule);
             }
         }
@@ -222,6 +247,14 @@ pub fn parse_file(name: &str, text: &str) -> RuleFile {
         ignore,
         diagnostics: ctx.diags,
     }
+}
+
+/// A family name: lowercase letters, digits and `-`.
+fn valid_family(f: &str) -> bool {
+    !f.is_empty()
+        && f.len() <= 40
+        && f.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// `ignore = ["label:org.opencontainers.image.created", "env:GIT_*"]`.
@@ -389,6 +422,17 @@ fn validate(
         );
     }
     let advice = raw.string(ctx, "advice");
+    let depends_on = raw.string(ctx, "depends-on");
+    let rule_family = raw.string(ctx, "family");
+    if let Some(f) = &rule_family
+        && !valid_family(f.get_ref())
+    {
+        ctx.error(
+            f.span(),
+            format!("invalid family `{}`", f.get_ref()),
+            "use lowercase letters, digits and `-`",
+        );
+    }
     let affects = raw.strings(ctx, "affects").unwrap_or_default();
     let sources = raw.strings(ctx, "sources").unwrap_or_default();
     for s in &sources {
@@ -471,6 +515,13 @@ fn validate(
                 .strings(ctx, key)
                 .and_then(|v| globs(ctx, key, v))
                 .map(Subject::Process),
+            "runtime" => {
+                let v = raw.strings(ctx, key);
+                if let Some(v) = &v {
+                    runtime_names(ctx, key, v);
+                }
+                v.and_then(|v| globs(ctx, key, v)).map(Subject::Runtime)
+            }
             "package" => {
                 let name = raw.strings(ctx, key).and_then(|v| globs(ctx, key, v));
                 let purl_type = match raw.strings(ctx, "purl-type") {
@@ -585,12 +636,15 @@ fn validate(
         }
     }
     reverse.summary = raw.string(ctx, "reverse-summary").map(Spanned::into_inner);
+    // A value rule with both ends (`from-value` → `to-value`) has a way back too.
+    let value_pair = raw.get("from-value").is_some() && raw.get("to-value").is_some();
     for key in ["reverse-severity", "reverse-summary"] {
-        if raw.get(key).is_some() && (introduced_s.is_none() || fixed_s.is_some()) {
+        let crossing = introduced_s.is_some() && fixed_s.is_none();
+        if raw.get(key).is_some() && !crossing && !(value_pair && introduced_s.is_none()) {
             ctx.error_with(
                 raw.key_span(key),
                 format!("`{key}` only applies to a crossing rule"),
-                "needs `introduced` without `fixed`",
+                "needs `introduced` without `fixed`, or `from-value` with `to-value`",
                 vec![
                     "a bug window `[introduced, fixed)` fires on the new version alone, in either direction"
                         .into(),
@@ -667,13 +721,22 @@ fn validate(
                 };
                 for (k, _) in t.iter() {
                     let key = k.get_ref().as_ref();
-                    if !["dependency", "version", "when-unknown"].contains(&key) {
+                    if ![
+                        "dependency",
+                        "runtime",
+                        "version",
+                        "when-unknown",
+                        "godebug",
+                        "kept",
+                    ]
+                    .contains(&key)
+                    {
                         ctx.error_with(
                             k.span(),
                             format!("unknown key `{key}` in `applies-if`"),
                             "unknown key",
                             vec![
-                                "`applies-if` takes `dependency`, `version` and `when-unknown`"
+                                "`applies-if` takes `dependency` or `runtime` with `version`, or `godebug` with `kept`; and `when-unknown`"
                                     .into(),
                             ],
                         );
@@ -698,33 +761,115 @@ fn validate(
                         }
                     },
                 };
-                let dep = sub
-                    .strings(ctx, "dependency")
-                    .and_then(|v| globs(ctx, "applies-if.dependency", v));
-                let ver = sub
-                    .string(ctx, "version")
-                    .and_then(|v| parse_req(ctx, "applies-if.version", &v));
-                if sub.get("dependency").is_none() || sub.get("version").is_none() {
+                let godebug = sub.string(ctx, "godebug");
+                let kept = sub.flag(ctx, "kept");
+                let subjects = ["dependency", "runtime", "godebug"]
+                    .iter()
+                    .filter(|k| sub.get(k).is_some())
+                    .count();
+                if subjects > 1 {
                     ctx.error(
                         v.span(),
-                        "`applies-if` needs `dependency` and `version`",
-                        "incomplete",
+                        "`applies-if` takes one of `dependency`, `runtime` and `godebug`",
+                        "more than one",
                     );
                 }
-                match (dep, ver) {
-                    (Some(dependency), Some(version)) => Some(AppliesIf {
-                        dependency,
-                        version,
-                        when_unknown,
-                    }),
-                    _ => None,
+                if let Some(g) = &godebug {
+                    // `godebug = "asynctimerchan=1"`: the setting and its old value; it needs
+                    // `kept`, and no version (the setting is the condition).
+                    let valid = g.get_ref().split_once('=').is_some_and(|(k, v)| {
+                        !k.is_empty()
+                            && !v.is_empty()
+                            && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    });
+                    if !valid {
+                        ctx.error_with(
+                            g.span(),
+                            format!("invalid `godebug` `{}`", g.get_ref()),
+                            "expected `setting=old-value`",
+                            vec![
+                                "e.g. `asynctimerchan=1`: the value the go.mod go line keeps"
+                                    .into(),
+                            ],
+                        );
+                    }
+                    if kept.is_none() {
+                        ctx.error(
+                            v.span(),
+                            "`applies-if.godebug` needs `kept = true` or `kept = false`",
+                            "incomplete",
+                        );
+                    }
+                    if sub.get("version").is_some() {
+                        ctx.error(
+                            sub.key_span("version"),
+                            "`applies-if.godebug` takes no `version`",
+                            "the setting is the condition",
+                        );
+                    }
+                    match (g.get_ref().split_once('='), kept) {
+                        (Some((setting, old)), Some(kept)) if valid => Some(AppliesIf {
+                            target: AppliesTarget::Godebug {
+                                setting: setting.to_string(),
+                                old: old.to_string(),
+                                kept: *kept.get_ref(),
+                            },
+                            version: semver::VersionReq::STAR,
+                            when_unknown,
+                        }),
+                        _ => None,
+                    }
+                } else {
+                    if kept.is_some() {
+                        ctx.error(
+                            sub.key_span("kept"),
+                            "`kept` goes with `applies-if.godebug`",
+                            "no `godebug` here",
+                        );
+                    }
+                    let target = match (sub.get("dependency"), sub.get("runtime")) {
+                        (Some(_), None) => sub
+                            .strings(ctx, "dependency")
+                            .and_then(|v| globs(ctx, "applies-if.dependency", v))
+                            .map(AppliesTarget::Dependency),
+                        (None, Some(_)) => {
+                            let names = sub.strings(ctx, "runtime");
+                            if let Some(n) = &names {
+                                runtime_names(ctx, "applies-if.runtime", n);
+                            }
+                            names
+                                .and_then(|v| globs(ctx, "applies-if.runtime", v))
+                                .map(AppliesTarget::Runtime)
+                        }
+                        _ => None,
+                    };
+                    let ver = sub
+                        .string(ctx, "version")
+                        .and_then(|v| parse_req(ctx, "applies-if.version", &v));
+                    let has_target =
+                        sub.get("dependency").is_some() || sub.get("runtime").is_some();
+                    if !has_target || sub.get("version").is_none() {
+                        ctx.error(
+                            v.span(),
+                            "`applies-if` needs `dependency` (or `runtime`) and `version`",
+                            "incomplete",
+                        );
+                    }
+                    match (target, ver) {
+                        (Some(target), Some(version)) => Some(AppliesIf {
+                            target,
+                            version,
+                            when_unknown,
+                        }),
+                        _ => None,
+                    }
                 }
             }
             other => {
                 ctx.error(
                     v.span(),
                     format!("`applies-if` must be a table, found {}", type_name(other)),
-                    "expected `{ dependency = \"jre\", version = \">=18\" }`",
+                    "expected `{ runtime = \"java\", version = \">=18\" }`",
                 );
                 None
             }
@@ -755,8 +900,40 @@ fn validate(
         },
         applies_if,
         kinds,
+        family: rule_family.map(Spanned::into_inner),
+        depends_on: depends_on.map(Spanned::into_inner),
         origin: ctx.name.to_string(),
     })
+}
+
+/// A runtime name that no recording produces matches nothing: a typo (`nodejs`, `golang`) is
+/// an error with the names bpdrift knows. Globs are taken as they are.
+fn runtime_names(ctx: &mut Ctx<'_>, key: &str, names: &[Spanned<String>]) {
+    let known = crate::metadata::runtimes::NAMES;
+    for n in names {
+        let name = n.get_ref();
+        if name.contains(['*', '?', '[']) || known.contains(&name.as_str()) {
+            continue;
+        }
+        let mut notes = vec![format!("runtimes: {}", known.join(", "))];
+        if let Some(s) = crate::toml_file::suggest(name, known).or(match name.as_str() {
+            "nodejs" | "node.js" => Some("node"),
+            "golang" => Some("go"),
+            "jvm" | "jre" | "jdk" | "openjdk" => Some("java"),
+            "cpython" => Some("python"),
+            "net" | ".net" | "aspnetcore" | "dotnet-core" => Some("dotnet"),
+            "apache" | "apache2" => Some("httpd"),
+            _ => None,
+        }) {
+            notes.insert(0, format!("did you mean `{s}`?"));
+        }
+        ctx.error_with(
+            n.span(),
+            format!("unknown runtime `{name}` in `{key}`"),
+            "no buildpack family records a runtime of that name",
+            notes,
+        );
+    }
 }
 
 /// Renders a rule file's diagnostics (see [`crate::toml_file::render`]).

@@ -1,8 +1,9 @@
 //! Which changes matter: rules select a changed item (a buildpack, a dependency in a buildpack
 //! layer, the lifecycle, a label…) and a condition on how it changed (crossing a version, landing
 //! in a bug window, a version range, a change class), and report a finding with a severity and
-//! sources. The built-in rules (`default.toml`) come from sourced Paketo history; users add
-//! their own files. The format is documented in `docs/rules.md`.
+//! sources. The built-in rules (`builtin/<family>.toml`, one file per runtime family) each
+//! carry a primary source; users add their own files. The format is documented in
+//! `docs/rules.md`.
 
 mod evaluate;
 mod file;
@@ -21,8 +22,21 @@ use crate::diff::{Category, Change, Diff, Status};
 use crate::metadata::{ImageKind, ImageMetadata};
 use crate::version::VersionClass;
 
-/// The built-in rules, compiled in.
-pub const DEFAULT_RULES: &str = include_str!("default.toml");
+/// The built-in rules, compiled in: one file per family, so adding a family is adding a file
+/// (and a line here).
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("generic", include_str!("builtin/generic.toml")),
+    ("jvm", include_str!("builtin/jvm.toml")),
+    ("node", include_str!("builtin/node.toml")),
+    ("go", include_str!("builtin/go.toml")),
+    ("python", include_str!("builtin/python.toml")),
+    ("dotnet", include_str!("builtin/dotnet.toml")),
+    ("ruby", include_str!("builtin/ruby.toml")),
+    ("php", include_str!("builtin/php.toml")),
+    ("webservers", include_str!("builtin/webservers.toml")),
+    ("run-image", include_str!("builtin/run-image.toml")),
+    ("lifecycle", include_str!("builtin/lifecycle.toml")),
+];
 /// The name built-in rules are reported under.
 pub const DEFAULT_RULES_NAME: &str = "<built-in>";
 
@@ -139,6 +153,9 @@ pub enum Subject {
     Env(Globs),
     /// Process types that match.
     Process(Globs),
+    /// Runtimes whose name matches (`go`, `node`, `ubuntu`), whichever buildpack family
+    /// recorded them.
+    Runtime(Globs),
     /// Packages from the SBOMs or the packages label (`diff --sbom`) whose name matches, of a
     /// package type (purl type: `deb`, `maven`, …) that matches (any when `None`).
     Package {
@@ -160,6 +177,7 @@ impl Subject {
                 | Self::Lifecycle
                 | Self::PlatformApi
                 | Self::Package { .. }
+                | Self::Runtime(_)
         )
     }
 
@@ -187,6 +205,7 @@ impl Subject {
             (Self::Env(g), Category::Env) => g.matches(&c.subject),
             (Self::Process(g), Category::Process) => g.matches(&c.subject),
             (Self::Package { name, .. }, Category::Package) => name.matches(dependency_parts(c).0),
+            (Self::Runtime(g), Category::Runtime) => g.matches(runtime_name(c)),
             _ => false,
         }
     }
@@ -207,12 +226,18 @@ impl Subject {
             Self::Label(g) => format!("label {g}"),
             Self::Env(g) => format!("env {g}"),
             Self::Process(g) => format!("process {g}"),
+            Self::Runtime(g) => format!("runtime {g}"),
             Self::Package { name, purl_type } => match purl_type {
                 Some(t) => format!("package {name} ({t})"),
                 None => format!("package {name}"),
             },
         }
     }
+}
+
+/// `distro ubuntu` → `ubuntu`; `go` → `go`.
+fn runtime_name(c: &Change) -> &str {
+    c.subject.strip_prefix("distro ").unwrap_or(&c.subject)
 }
 
 /// `jre (paketo-buildpacks/bellsoft-liberica)` → (`jre`, `paketo-buildpacks/bellsoft-liberica`).
@@ -299,14 +324,58 @@ impl ChangeKind {
 /// change silently).
 #[derive(Debug, Clone)]
 pub struct AppliesIf {
-    /// Dependency layer name, e.g. `jre`.
-    pub dependency: Globs,
-    /// Version requirement, e.g. `>=18`.
+    /// What must be in the new image: a dependency layer (`jre`) or a runtime (`java`).
+    pub target: AppliesTarget,
+    /// Version requirement, e.g. `>=18` (`*` for a GODEBUG condition).
     pub version: semver::VersionReq,
     /// What to do when the new image records no such dependency at all (a builder, a native
     /// image, an image built without the dependency's metadata): the condition cannot be
     /// evaluated, so the rule never reports at its own severity.
     pub when_unknown: WhenUnknown,
+}
+
+/// What an `applies-if` looks at in the new image.
+#[derive(Debug, Clone)]
+pub enum AppliesTarget {
+    /// `dependency = ["jre", "jdk"]`: a dependency recorded in a layer, by layer name.
+    Dependency(Globs),
+    /// `runtime = "java"`: a runtime, whichever family recorded it.
+    Runtime(Globs),
+    /// `godebug = "asynctimerchan=1", kept = false`: whether the new image's Go binary keeps
+    /// an older default, as its `DefaultGODEBUG` build setting (the go.mod go line) and a
+    /// `GODEBUG` in the image's env say.
+    Godebug {
+        /// The setting, e.g. `asynctimerchan`.
+        setting: String,
+        /// Its old value, e.g. `1`.
+        old: String,
+        /// `true`: applies when the binary keeps the old default; `false`: when it does not.
+        kept: bool,
+    },
+}
+
+impl AppliesTarget {
+    /// How `rules list` and notes name it.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Dependency(g) => format!("dependency {g}"),
+            Self::Runtime(g) => format!("runtime {g}"),
+            Self::Godebug {
+                setting,
+                old,
+                kept: true,
+            } => {
+                format!("the Go binary keeps GODEBUG {setting}={old}")
+            }
+            Self::Godebug {
+                setting,
+                old,
+                kept: false,
+            } => {
+                format!("the Go binary does not keep GODEBUG {setting}={old}")
+            }
+        }
+    }
 }
 
 /// `applies-if.when-unknown`: an `applies-if` that cannot be evaluated.
@@ -445,6 +514,11 @@ pub struct Rule {
     /// Image kinds it applies to (empty = every kind): app runtime rules say nothing about a
     /// builder whose inventory merely lists a buildpack.
     pub kinds: Vec<ImageKind>,
+    /// The family it belongs to (`go`, `node`, `jvm`, …): the file's `family`, or the rule's.
+    pub family: Option<String>,
+    /// What else the behaviour depends on that the image does not record (a Go module's `go`
+    /// line, an app setting): said in every finding.
+    pub depends_on: Option<String>,
     /// File it came from (`<built-in>` for the defaults).
     pub origin: String,
 }
@@ -468,6 +542,10 @@ pub struct Finding {
     /// Why the severity was lowered, or why bpdrift cannot tell for sure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The rule's `applies-if` is known to be false for the new image (a Java-18+ change on a
+    /// Java 17 image): not a finding, counted and listed apart (`--all` shows it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_applicable: bool,
     /// The change it matched.
     pub change: Change,
 }
@@ -548,20 +626,36 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// The built-in rules.
+    /// The built-in rules, every family.
     pub fn builtin() -> Self {
-        let file = parse_file(DEFAULT_RULES_NAME, DEFAULT_RULES);
-        // A broken built-in file is a bug caught by the tests, never a user's problem.
-        assert!(
-            file.diagnostics.is_empty(),
-            "built-in rules do not validate: {:?}",
-            file.diagnostics
-        );
+        let mut rules = Vec::new();
+        for (family, text) in BUILTIN {
+            let file = parse_file(DEFAULT_RULES_NAME, text);
+            // A broken built-in file is a bug caught by the tests, never a user's problem.
+            assert!(
+                file.diagnostics.is_empty(),
+                "built-in rules of {family} do not validate: {:?}",
+                file.diagnostics
+            );
+            rules.extend(file.rules);
+        }
         Self {
-            rules: file.rules,
+            rules,
             computed: Default::default(),
             ignore: Vec::new(),
         }
+    }
+
+    /// Whether a rule looks at runtimes (its subject, or its `applies-if`): only then is a
+    /// launch SBOM layer worth reading for the runtimes recorded there.
+    pub fn needs_runtimes(&self) -> bool {
+        self.rules.iter().any(|r| {
+            matches!(r.subject, Subject::Runtime(_))
+                || matches!(
+                    r.applies_if.as_ref().map(|a| &a.target),
+                    Some(AppliesTarget::Runtime(_))
+                )
+        })
     }
 
     /// Overrides a computed finding's severity (`None` = never report it).
