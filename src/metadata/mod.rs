@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use self::runtimes::{Runtime, RuntimeKind};
+pub use self::runtimes::Runtime;
 
 /// Label names bpdrift reads.
 pub mod label {

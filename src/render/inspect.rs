@@ -79,6 +79,17 @@ fn blocks(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<()> {
         {
             writeln!(out, "{l}")?;
         }
+        if !s.metadata.runtimes.is_empty() {
+            let mut t = table(&["RUNTIME", "VERSION", "READ FROM"]);
+            for r in &s.metadata.runtimes {
+                let version = match &r.recorded {
+                    Some(raw) => format!("{} ({raw})", r.version),
+                    None => r.version.clone(),
+                };
+                t.add_row(vec![r.describe_name(), version, r.source.clone()]);
+            }
+            writeln!(out, "{t}")?;
+        }
         if !s.metadata.buildpacks.is_empty()
             || !s.metadata.extensions.is_empty()
             || !s.metadata.dependencies.is_empty()

@@ -294,18 +294,18 @@ pub(super) fn package_count(p: &crate::packages::diff::PackagesDiff) -> usize {
         .sum()
 }
 
-/// `go 1.22.5 → 1.23.0`, `node 20.11.1 added`; or, when nothing moved but something else did,
-/// `runtimes unchanged (java 17.0.7, distro ubuntu 22.04)`: the first suspects ruled out.
-pub(super) fn runtime_phrases(diff: &Diff) -> Vec<String> {
+/// `go 1.22.5 → 1.23.0`, `node 20.11.1 added`; or, when none moved but the app or buildpacks
+/// did (`said`), `runtimes unchanged (java 17.0.7, distro ubuntu 22.04)`: the first suspects
+/// ruled out.
+pub(super) fn runtime_phrases(diff: &Diff, said: bool) -> Vec<String> {
     let all: Vec<&Change> = diff
         .changes
         .iter()
         .filter(|c| c.category == Category::Runtime)
         .collect();
     let moved: Vec<&Change> = all.iter().copied().filter(|c| c.is_change()).collect();
-    let others_moved = diff.changed().any(|c| c.category != Category::Runtime);
     match moved.as_slice() {
-        [] if !all.is_empty() && others_moved => {
+        [] if !all.is_empty() && said => {
             let list: Vec<String> = all
                 .iter()
                 .map(|c| format!("{} {}", c.subject, c.after.as_deref().unwrap_or_default()))
@@ -363,7 +363,8 @@ pub(super) fn summarize(
     let mut parts: Vec<String> = Vec::new();
     parts.extend(app_line(parts_diff));
     parts.extend(buildpack_phrases(&buildpacks));
-    parts.extend(runtime_phrases(diff));
+    let said = !parts.is_empty();
+    parts.extend(runtime_phrases(diff, said));
     // A JVM dependency is said as the `java` runtime above; the other dependencies (Spring Cloud
     // Bindings, a memory calculator) are said here.
     let java_said = diff

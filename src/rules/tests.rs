@@ -87,7 +87,7 @@ fn with_jre(mut md: ImageMetadata, v: &str) -> ImageMetadata {
         name: "java".into(),
         version: v.into(),
         recorded: None,
-        kind: crate::metadata::RuntimeKind::Runtime,
+        kind: crate::metadata::runtimes::RuntimeKind::Runtime,
         source: "paketo-buildpacks/bellsoft-liberica layer jre (dependency.version)".into(),
         default_godebug: None,
     });

@@ -5,7 +5,8 @@
 //! a rule whose condition this generator cannot build a pair for fails the test.
 
 use super::*;
-use crate::metadata::{Runtime, RuntimeKind};
+use crate::metadata::Runtime;
+use crate::metadata::runtimes::RuntimeKind;
 
 /// One side of a generated pair: what the image records of the rule's subject.
 #[derive(Debug, Clone)]
