@@ -201,8 +201,10 @@ pub struct LifecycleMetadata {
     /// Buildpacks with the layers they contributed (keyed by `key`, not `id`).
     #[serde(deserialize_with = "nullable")]
     pub buildpacks: Vec<BuildpackLayers>,
-    /// Run image (lifecycle ≥ 0.3; `image`/`mirrors` from Platform API 0.12).
-    #[serde(rename = "runImage", deserialize_with = "nullable")]
+    /// Run image (lifecycle ≥ 0.3; `image`/`mirrors` from Platform API 0.12). Lifecycle
+    /// before 2018-10-22 wrote `runimage {name, topLayer}`, then `runImage {name, topLayer,
+    /// sha}` (buildpacks/lifecycle 9e317d09): read as `image` and `reference`.
+    #[serde(rename = "runImage", alias = "runimage", deserialize_with = "nullable")]
     pub run_image: Option<RunImageMd>,
     /// Legacy run image from `stack.toml`.
     #[serde(deserialize_with = "nullable")]
@@ -266,11 +268,12 @@ pub struct RunImageMd {
     /// The diffID of the run image's top layer (rebase boundary).
     #[serde(rename = "topLayer", deserialize_with = "nullable")]
     pub top_layer: Option<String>,
-    /// Image id or `repo@sha256:…` of the run image used.
-    #[serde(deserialize_with = "nullable")]
+    /// Image id or `repo@sha256:…` of the run image used (`sha`, the run image's digest, in
+    /// 2018).
+    #[serde(alias = "sha", deserialize_with = "nullable")]
     pub reference: Option<String>,
-    /// Name from `run.toml` (Platform API ≥ 0.12).
-    #[serde(deserialize_with = "nullable")]
+    /// Name from `run.toml` (Platform API ≥ 0.12; `name` in 2018).
+    #[serde(alias = "name", deserialize_with = "nullable")]
     pub image: Option<String>,
     /// Mirrors of `image`.
     #[serde(deserialize_with = "nullable")]

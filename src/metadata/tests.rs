@@ -112,3 +112,137 @@ fn null_labels_is_a_plain_image() {
     assert_eq!(md.kind(), ImageKind::Plain);
     assert_eq!(md.platform(), "linux/arm64/v8");
 }
+
+/// The 2018 shapes (buildpacks/lifecycle before 9e317d09, 2018-10-22): `runimage {name,
+/// topLayer}`, then `runImage {name, topLayer, sha}`.
+#[test]
+fn run_image_of_2018() {
+    for lc in [
+        r#"{"app":{"sha":"sha256:1"},"buildpacks":[],"runimage":{"name":"packs/run","topLayer":"sha256:2"}}"#,
+        r#"{"app":{"sha":"sha256:1"},"buildpacks":[],"runImage":{"name":"packs/run","topLayer":"sha256:2","sha":"sha256:3"}}"#,
+    ] {
+        let md =
+            ImageMetadata::from_config(&config_with_labels(&[(label::LIFECYCLE, lc)])).unwrap();
+        assert!(md.problems.is_empty(), "{:?}", md.problems);
+        let run = md.run_image.expect("run image read");
+        assert_eq!(run.image.as_deref(), Some("packs/run"));
+        assert_eq!(run.top_layer.as_deref(), Some("sha256:2"));
+    }
+}
+
+/// Every family's runtime, read where its buildpack writes it (literal shapes from each
+/// buildpack's source; docs/runtimes.md names them).
+#[test]
+fn runtimes_of_every_family_from_layer_metadata() {
+    let cases = [
+        // libpak (bellsoft-liberica ≥ 3.1): `dependency` on the launch `jre` layer.
+        (
+            r#"{"key":"paketo-buildpacks/bellsoft-liberica","version":"11.8.0","layers":{"jre":{"launch":true,"data":{"dependency":{"id":"jre","name":"BellSoft Liberica JRE","version":"21.0.11"}}}}}"#,
+            "java",
+            "21.0.11",
+        ),
+        // jvm-vendors (libpak v2): `jre-<vendor>` layers.
+        (
+            r#"{"key":"paketo-buildpacks/jvm-vendors","version":"1.0.0","layers":{"jre-adoptium":{"launch":true,"data":{"dependency":{"id":"jre-adoptium","version":"21.0.5"}}}}}"#,
+            "java",
+            "21.0.5",
+        ),
+        // heroku/jvm: only the download URL.
+        (
+            r#"{"key":"heroku/jvm","version":"7.0.14","layers":{"openjdk":{"launch":true,"data":{"jdk_overlay_applied":false,"source_tarball_url":"https://heroku-buildpacks-jvm.s3.dualstack.us-east-1.amazonaws.com/openjdk/zulu/amd64/21.0.2.tar.gz"}}}}"#,
+            "java",
+            "21.0.2",
+        ),
+        (
+            r#"{"key":"google.java.runtime","version":"0.9.2","layers":{"java":{"launch":true,"data":{"stack":"google.22","version":"11.0.22_10"}}}}"#,
+            "java",
+            "11.0.22+10",
+        ),
+        (
+            r#"{"key":"heroku/nodejs","version":"5.2.0","layers":{"dist":{"launch":true,"data":{"artifact":{"version":"22.11.0","os":"linux","arch":"amd64"}}}}}"#,
+            "node",
+            "22.11.0",
+        ),
+        (
+            r#"{"key":"heroku/nodejs-engine","version":"1.0.0","layers":{"dist":{"launch":true,"data":{"nodejs_version":"18.12.1","stack_id":"heroku-22"}}}}"#,
+            "node",
+            "18.12.1",
+        ),
+        (
+            r#"{"key":"google.nodejs.runtime","version":"1.0.0","layers":{"node":{"launch":true,"data":{"stack":"google.22","version":"20.11.1"}}}}"#,
+            "node",
+            "20.11.1",
+        ),
+        (
+            r#"{"key":"heroku/python","version":"6.5.6","layers":{"python":{"launch":true,"build":true,"data":{"arch":"amd64","distro_name":"ubuntu","distro_version":"24.04","python_version":"3.13.1"}}}}"#,
+            "python",
+            "3.13.1",
+        ),
+        (
+            r#"{"key":"google.python.runtime","version":"0.9.1","layers":{"python":{"launch":true,"data":{"stack":"google.24","version":"3.14.0"}}}}"#,
+            "python",
+            "3.14.0",
+        ),
+        (
+            r#"{"key":"heroku/ruby","version":"12.4.1","layers":{"binruby":{"launch":true,"data":{"cpu_architecture":"amd64","ruby_version":"3.3.6","os_distribution":{"name":"ubuntu","version":"22.04"}}}}}"#,
+            "ruby",
+            "3.3.6",
+        ),
+        (
+            r#"{"key":"heroku/ruby","version":"2.0.0","layers":{"ruby":{"launch":true,"data":{"stack":"heroku-22","version":"3.1.3"}}}}"#,
+            "ruby",
+            "3.1.3",
+        ),
+        (
+            r#"{"key":"google.php.runtime","version":"0.9.1","layers":{"php":{"launch":true,"data":{"stack":"google.22","version":"8.3.6"}}}}"#,
+            "php",
+            "8.3.6",
+        ),
+        (
+            r#"{"key":"google.dotnet.runtime","version":"0.9.1","layers":{"runtime":{"launch":true,"cache":true,"data":{"stack":"google.22","version":"8.0.11"}}}}"#,
+            "dotnet",
+            "8.0.11",
+        ),
+    ];
+    for (bp, name, version) in cases {
+        let lc = format!(r#"{{"buildpacks":[{bp}]}}"#);
+        let md =
+            ImageMetadata::from_config(&config_with_labels(&[(label::LIFECYCLE, &lc)])).unwrap();
+        let r = md
+            .runtime(name)
+            .unwrap_or_else(|| panic!("no {name} in {bp}: {:?}", md.runtimes));
+        assert_eq!(r.version, version, "{bp}");
+    }
+    // A checksum alone (packit) is no version: the SBOM has it.
+    let lc = r#"{"buildpacks":[{"key":"paketo-buildpacks/node-engine","version":"8.1.0","layers":{"node":{"launch":true,"data":{"dependency-sha":"sha256:abc"}}}}]}"#;
+    let md = ImageMetadata::from_config(&config_with_labels(&[(label::LIFECYCLE, lc)])).unwrap();
+    assert!(md.runtime("node").is_none());
+}
+
+/// The distro: base labels, the deprecated stack labels (Google writes `Ubuntu`), the stack id.
+#[test]
+fn distro_from_labels_or_stack_id() {
+    for (labels, version) in [
+        (
+            vec![
+                ("io.buildpacks.base.distro.name", "ubuntu"),
+                ("io.buildpacks.base.distro.version", "24.04"),
+                ("io.buildpacks.stack.id", "heroku-24"),
+            ],
+            "24.04",
+        ),
+        (
+            vec![
+                ("io.buildpacks.stack.distro.name", "Ubuntu"),
+                ("io.buildpacks.stack.distro.version", "22.04"),
+            ],
+            "22.04",
+        ),
+        (vec![("io.buildpacks.stack.id", "io.buildpacks.stacks.noble")], "24.04"),
+    ] {
+        let md = ImageMetadata::from_config(&config_with_labels(&labels)).unwrap();
+        let d = md.runtime("ubuntu").expect("distro");
+        assert_eq!(d.version, version);
+        assert_eq!(d.describe(), format!("distro ubuntu {version}"));
+    }
+}

@@ -417,3 +417,135 @@ fn the_history_keeps_a_bounded_plain_list() {
         ["run image: 1 OS package changed (libssl3 3.0.2-0ubuntu1.9 → 3.0.2-0ubuntu1.10)"]
     );
 }
+
+fn doc(buildpack: &str, layer: &str, json: &str) -> sbom::Doc {
+    sbom::Doc {
+        path: format!("layers/sbom/launch/{buildpack}/{layer}/sbom.json"),
+        buildpack: Some(buildpack.into()),
+        layer: Some(layer.into()),
+        ext: "cdx".into(),
+        parsed: parse(json.as_bytes()).unwrap(),
+    }
+}
+
+/// packit's layer SBOMs (name = the dependency's display name, purl `pkg:generic/<id>@…`) and
+/// syft's scan of a Go binary, as Paketo's buildpacks write them.
+#[test]
+fn runtimes_from_buildpack_layer_sboms() {
+    let cdx = |name: &str, version: &str, purl: &str| {
+        format!(
+            r#"{{"bomFormat":"CycloneDX","specVersion":"1.3","components":[{{"type":"library","name":"{name}","version":"{version}","purl":"{purl}"}}]}}"#
+        )
+    };
+    let md = ImageMetadata::default();
+    for (bp, layer, json, name, version) in [
+        (
+            "paketo-buildpacks_node-engine",
+            "node",
+            cdx("Node Engine", "24.18.1", "pkg:generic/node@v24.18.1?checksum=abc&download_url=https://nodejs.org/dist/v24.18.1/node-v24.18.1-linux-x64.tar.xz"),
+            "node",
+            "24.18.1",
+        ),
+        (
+            "paketo-buildpacks_cpython",
+            "cpython",
+            cdx("CPython", "3.11.14", "pkg:generic/python@3.11.14?checksum=563d"),
+            "python",
+            "3.11.14",
+        ),
+        (
+            "paketo-buildpacks_dotnet-core-aspnet-runtime",
+            "dotnet-core-aspnet-runtime",
+            cdx("ASP.NET Core Runtime", "8.0.29", "pkg:generic/dotnet-core-aspnet-runtime@8.0.29?checksum=aaad"),
+            "dotnet",
+            "8.0.29",
+        ),
+        (
+            "paketo-buildpacks_mri",
+            "mri",
+            cdx("Ruby", "3.3.11", "pkg:generic/ruby@3.3.11?checksum=59f0"),
+            "ruby",
+            "3.3.11",
+        ),
+        (
+            "paketo-buildpacks_php-dist",
+            "php",
+            cdx("PHP", "8.3.32", "pkg:generic/php@8.3.32?checksum=8e1f"),
+            "php",
+            "8.3.32",
+        ),
+        (
+            "paketo-buildpacks_nginx",
+            "nginx",
+            cdx("Nginx Server", "1.31.3", "pkg:generic/nginx@1.31.3?checksum=1"),
+            "nginx",
+            "1.31.3",
+        ),
+        (
+            "paketo-buildpacks_httpd",
+            "httpd",
+            cdx("Apache HTTP Server", "2.4.68", "pkg:generic/httpd@2.4.68?checksum=1"),
+            "httpd",
+            "2.4.68",
+        ),
+    ] {
+        let layer = sbom::LayerSboms {
+            docs: vec![doc(bp, layer, &json)],
+            notes: Vec::new(),
+        };
+        let found = runtimes(&md, &layer);
+        let r = found
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("{bp}: {found:?}"));
+        assert_eq!(r.version, version);
+        assert!(r.source.contains(&bp.replace('_', "/")), "{}", r.source);
+    }
+}
+
+/// go-build's `targets` SBOM: syft's `stdlib` package (`go1.22.5`) and the main module's build
+/// settings, in both shapes syft wrote them (an object before 0.104, an array after);
+/// without a `stdlib` (syft before 0.93), the modules' `goCompiledVersion`.
+#[test]
+fn go_toolchain_and_default_godebug_from_syft() {
+    let md = ImageMetadata::default();
+    let syft = |settings: &str, stdlib: bool| {
+        let std = if stdlib {
+            r#"{"name":"stdlib","version":"go1.23.4","type":"go-module","purl":"pkg:golang/stdlib@1.23.4","metadata":{"goCompiledVersion":"go1.23.4"}},"#
+        } else {
+            ""
+        };
+        format!(
+            r#"{{"schema":{{"version":"16.0.24"}},"artifacts":[{std}{{"name":"example.com/app","version":"(devel)","type":"go-module","purl":"pkg:golang/example.com/app@(devel)","metadata":{{"goCompiledVersion":"go1.23.4","architecture":"amd64","mainModule":"example.com/app"{settings}}}}}]}}"#
+        )
+    };
+    let go = |json: String| {
+        let layer = sbom::LayerSboms {
+            docs: vec![sbom::Doc {
+                ext: "syft".into(),
+                ..doc("paketo-buildpacks_go-build", "targets", &json)
+            }],
+            notes: Vec::new(),
+        };
+        runtimes(&md, &layer)
+            .into_iter()
+            .find(|r| r.name == "go")
+            .expect("go")
+    };
+    let array = go(syft(
+        r#","goBuildSettings":[{"key":"GOARCH","value":"amd64"},{"key":"DefaultGODEBUG","value":"asynctimerchan=1,tls10server=1"}]"#,
+        true,
+    ));
+    assert_eq!(array.version, "1.23.4");
+    assert_eq!(array.recorded.as_deref(), Some("go1.23.4"));
+    assert_eq!(
+        array.default_godebug.as_deref(),
+        Some("asynctimerchan=1,tls10server=1")
+    );
+    let object = go(syft(r#","goBuildSettings":{"GOARCH":"amd64","-trimpath":"true"}"#, true));
+    assert_eq!(object.default_godebug.as_deref(), Some(""), "recorded, none kept");
+    let old_syft = go(syft("", false));
+    assert_eq!(old_syft.version, "1.23.4");
+    assert_eq!(old_syft.default_godebug, None, "no build settings recorded");
+    assert!(old_syft.source.contains("goCompiledVersion"), "{}", old_syft.source);
+}
