@@ -237,7 +237,7 @@ pub fn attribute(metadata: &ImageMetadata, layers: &[Layer]) -> Attribution {
             None => missing.push(format!("runImage.topLayer {top}")),
         }
     }
-    if kind == ImageKind::RunImage {
+    if matches!(kind, ImageKind::RunImage | ImageKind::BuildImage) {
         // A run image is all base.
         parts.iter_mut().for_each(|p| *p = Some(Part::RunImage));
     }
@@ -280,6 +280,7 @@ pub fn attribute(metadata: &ImageMetadata, layers: &[Layer]) -> Attribution {
         ImageKind::Buildpackage => "not named in io.buildpacks.buildpack.layers",
         ImageKind::Lifecycle => "lifecycle image layers are not named by its labels",
         ImageKind::RunImage => "run image",
+        ImageKind::BuildImage => "build image",
         ImageKind::Plain => "not built by buildpacks",
     };
     let layers: Vec<LayerPart> = ids
@@ -348,9 +349,13 @@ pub struct PartDiff {
     /// Version in the second image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_after: Option<String>,
-    /// The layer changed while its buildpack's version did not.
+    /// The layer changed while its buildpack's version did not (a version that is recorded:
+    /// two empty versions are unknown, not the same).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rebuilt_same_version: bool,
+    /// A buildpack layer available at launch (what a running container sees).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub launch: bool,
 }
 
 /// How the run image moved.
@@ -526,8 +531,15 @@ pub fn diff_parts(
         let version =
             |ls: &[&LayerPart]| ls.first().and_then(|l| l.part.version()).map(String::from);
         let (vb, va) = (version(&lb), version(&la));
+        let launch = la
+            .iter()
+            .chain(&lb)
+            .any(|l| matches!(l.part, Part::Buildpack { launch: true, .. }));
         parts.push(PartDiff {
-            rebuilt_same_version: status == Status::Changed && vb.is_some() && vb == va,
+            rebuilt_same_version: status == Status::Changed
+                && vb.as_deref().is_some_and(|v| !v.trim().is_empty())
+                && vb == va,
+            launch,
             part: key,
             kind: kind.to_string(),
             status,

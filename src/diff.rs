@@ -33,6 +33,8 @@ pub enum Category {
     Lifecycle,
     /// The Platform API.
     PlatformApi,
+    /// The Buildpack APIs a builder's or lifecycle image's lifecycle supports.
+    BuildpackApi,
     /// The run (base) image: name, reference, top layer.
     RunImage,
     /// Stack and base image ids.
@@ -65,6 +67,7 @@ impl Category {
             Self::Dependency => "dependency",
             Self::Lifecycle => "lifecycle",
             Self::PlatformApi => "platform-api",
+            Self::BuildpackApi => "buildpack-api",
             Self::RunImage => "run-image",
             Self::Stack => "stack",
             Self::Process => "process",
@@ -88,6 +91,7 @@ impl Category {
             Self::Dependency => "runtime dependency",
             Self::Lifecycle => "lifecycle",
             Self::PlatformApi => "platform API",
+            Self::BuildpackApi => "buildpack API",
             Self::RunImage => "run image",
             Self::Stack => "stack",
             Self::Process => "process type",
@@ -257,7 +261,8 @@ impl Change {
     ) -> Self {
         let mut c = Self::new(category, subject, before, after);
         if let (Some(b), Some(a)) = (&c.before, &c.after) {
-            c.class = if category == Category::PlatformApi && (b.contains(',') || a.contains(',')) {
+            let api = matches!(category, Category::PlatformApi | Category::BuildpackApi);
+            c.class = if api && (b.contains(',') || a.contains(',')) {
                 // A builder's supported Platform APIs are a set, not one version.
                 crate::version::classify_set(b, a)
             } else {
@@ -351,6 +356,12 @@ pub fn diff(before: &Image, after: &Image) -> Diff {
         "platform API",
         b.platform_api.clone(),
         a.platform_api.clone(),
+    ));
+    changes.push(Change::versioned(
+        Category::BuildpackApi,
+        "buildpack API",
+        b.buildpack_apis.clone(),
+        a.buildpack_apis.clone(),
     ));
     run_image(&mut changes, b, a);
     changes.push(Change::new(

@@ -68,11 +68,22 @@ pub(crate) async fn diff_pair(
         fetcher.fetch_platform(req.before, platform),
         fetcher.fetch_platform(req.after, platform)
     );
-    let (mut b, mut a) = match (b, a) {
+    let (b, a) = match (b, a) {
         (Ok(b), Ok(a)) => (b, a),
         (Err(e), Ok(_)) | (Ok(_), Err(e)) => return Err(e.into()),
         (Err(before), Err(after)) => return Err(PipelineError::Both { before, after }),
     };
+    assess_fetched(fetcher, req, b, a).await
+}
+
+/// The rest of the pipeline once both images are read: what their layers hold (memory, SBOM
+/// runtimes and packages, as asked), then the pure assessment.
+async fn assess_fetched(
+    fetcher: &Fetcher,
+    req: Request<'_>,
+    mut b: Image,
+    mut a: Image,
+) -> Result<DiffReport, PipelineError> {
     let memory = match req.memory {
         None => None,
         Some(limit) => {
@@ -123,7 +134,24 @@ pub(crate) async fn diff_platforms(
         platforms(fetcher, req.before),
         platforms(fetcher, req.after)
     );
-    let (pb, pa) = (pb?, pa?);
+    let ((pb, index_b), (pa, index_a)) = (pb?, pa?);
+    // Two single-platform images of different platforms: there is one pair to compare, not
+    // two platforms each image lacks (an arm64 rebuild of an amd64 image is still a diff).
+    if !index_b && !index_a && pb.len() == 1 && pa.len() == 1 && !pb[0].matches(&pa[0]) {
+        let (b, a) = tokio::join!(fetcher.fetch(req.before), fetcher.fetch(req.after));
+        let (b, a) = match (b, a) {
+            (Ok(b), Ok(a)) => (b, a),
+            (Err(e), Ok(_)) | (Ok(_), Err(e)) => return Err(e.into()),
+            (Err(before), Err(after)) => return Err(PipelineError::Both { before, after }),
+        };
+        let report = assess_fetched(fetcher, req, b, a).await?;
+        return Ok(vec![PlatformEntry {
+            platform: format!("{} → {}", pb[0], pa[0]),
+            report: Some(report),
+            missing_in: None,
+            finding: None,
+        }]);
+    }
     let mut all: Vec<Platform> = pb.iter().chain(pa.iter()).cloned().collect();
     all.sort();
     all.dedup_by(|a, b| a.matches(b));
@@ -151,17 +179,24 @@ pub(crate) async fn diff_platforms(
     Ok(entries)
 }
 
-/// The platforms `reference` offers; a single-platform image offers the one of its config.
-async fn platforms(fetcher: &Fetcher, reference: &ImageRef) -> Result<Vec<Platform>, SourceError> {
+/// The platforms `reference` offers, and whether it is an index; a single-platform image
+/// offers the one of its config.
+async fn platforms(
+    fetcher: &Fetcher,
+    reference: &ImageRef,
+) -> Result<(Vec<Platform>, bool), SourceError> {
     if let Some(listed) = fetcher.platforms(reference).await? {
-        return Ok(listed);
+        return Ok((listed, true));
     }
     let m = fetcher.fetch(reference).await?.metadata;
-    Ok(vec![Platform {
-        os: m.os,
-        architecture: m.architecture,
-        variant: m.variant,
-    }])
+    Ok((
+        vec![Platform {
+            os: m.os,
+            architecture: m.architecture,
+            variant: m.variant,
+        }],
+        false,
+    ))
 }
 
 /// What `scan` makes of each layer at `indexes`: from the cache (by layer digest, under `kind`)

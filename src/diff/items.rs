@@ -110,7 +110,7 @@ pub(super) fn fed_by_unreadable(category: Category, b: &ImageMetadata, a: &Image
         ],
         Category::BuildpackOrder => &[label::BUILD, label::BUILDPACK_ORDER],
         Category::Dependency => &[label::BUILD, label::LIFECYCLE],
-        Category::Lifecycle | Category::PlatformApi => {
+        Category::Lifecycle | Category::PlatformApi | Category::BuildpackApi => {
             &[label::BUILD, label::BUILDER, label::LIFECYCLE_APIS]
         }
         Category::RunImage => &[label::LIFECYCLE, label::BUILDER],
@@ -398,6 +398,7 @@ pub(super) fn labels(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata
         label::EXTENSION_LAYERS,
         label::LIFECYCLE_VERSION,
         label::LIFECYCLE_APIS,
+        label::BUILDPACKAGE,
     ];
     let keys: BTreeSet<&String> = b.labels.keys().chain(a.labels.keys()).collect();
     for k in keys {
@@ -422,6 +423,12 @@ pub(super) fn config(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata
         ("cmd", words(&b.cmd), words(&a.cmd)),
         ("working dir", b.working_dir.clone(), a.working_dir.clone()),
         ("exposed ports", ports(&b.ports), ports(&a.ports)),
+        // A buildpackage's identity (`io.buildpacks.buildpackage.metadata`), as `id version`.
+        (
+            "buildpackage",
+            b.buildpackage.clone(),
+            a.buildpackage.clone(),
+        ),
     ];
     for (subject, vb, va) in items {
         out.push(Change::new(Category::Config, subject, vb, va));

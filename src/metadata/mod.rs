@@ -64,8 +64,11 @@ pub enum ImageKind {
     Builder,
     /// A buildpackage (buildpack image) created by `pack buildpack package`.
     Buildpackage,
-    /// A CNB run or build (base) image: stack or base labels, no lifecycle metadata.
+    /// A CNB run image: stack or base labels, no lifecycle metadata.
     RunImage,
+    /// A CNB build image: stack or base labels and the `CNB_USER_ID`/`CNB_GROUP_ID` env the
+    /// platform spec requires of build images (platform.md, "Build Image").
+    BuildImage,
     /// A lifecycle image (`buildpacksio/lifecycle`).
     Lifecycle,
     /// Not built by buildpacks (no buildpack labels).
@@ -79,8 +82,8 @@ impl ImageKind {
             Self::App => "app image",
             Self::Builder => "builder",
             Self::Buildpackage => "buildpackage",
-            // Stack/base labels are on run and build images alike.
-            Self::RunImage => "CNB base image",
+            Self::RunImage => "CNB run image",
+            Self::BuildImage => "CNB build image",
             Self::Lifecycle => "lifecycle image",
             Self::Plain => "plain image",
         }
@@ -275,8 +278,14 @@ pub struct ImageMetadata {
     pub extensions: Vec<Module>,
     /// Lifecycle version (the launcher's for apps, the bundled one for builders).
     pub lifecycle_version: Option<String>,
-    /// Platform API (`CNB_PLATFORM_API`); for builders, the supported list.
+    /// Platform API (`CNB_PLATFORM_API`); for builders and lifecycle images, the supported list.
     pub platform_api: Option<String>,
+    /// A buildpackage's own buildpack, as `id version` (`io.buildpacks.buildpackage.metadata`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buildpackage: Option<String>,
+    /// Builders and lifecycle images: the Buildpack APIs the lifecycle supports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buildpack_apis: Option<String>,
     /// Run image.
     pub run_image: Option<RunImage>,
     /// `io.buildpacks.stack.id`.
@@ -382,7 +391,13 @@ impl ImageMetadata {
             .keys()
             .any(|k| k.starts_with(label::STACK_PREFIX) || k.starts_with(label::BASE_PREFIX))
         {
-            ImageKind::RunImage
+            // Stack/base labels are on run and build images alike; only a build image must
+            // name its user in the env (Google's run images do too, and read as build images).
+            if self.env.contains_key("CNB_USER_ID") && self.env.contains_key("CNB_GROUP_ID") {
+                ImageKind::BuildImage
+            } else {
+                ImageKind::RunImage
+            }
         } else {
             ImageKind::Plain
         }

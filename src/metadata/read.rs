@@ -118,18 +118,19 @@ impl ImageMetadata {
         let distro = runtimes::distro(&md.labels, md.stack_id.as_deref().or(md.base_id.as_deref()));
         md.add_runtimes(distro);
         // The interpreted labels are read; their raw JSON (kilobytes each) is not kept, only the
-        // fact that they were there (which makes an image an app or a builder).
+        // fact that they were there (which makes an image an app or a builder) and the digest
+        // of what they held (two images whose labels say the same in other bytes differ there).
         for name in [
             label::BUILD,
             label::LIFECYCLE,
             label::BUILDER,
+            label::BUILDPACKAGE,
             label::BUILDPACK_LAYERS,
             label::BUILDPACK_ORDER,
             label::EXTENSION_LAYERS,
         ] {
             if let Some(v) = md.labels.get_mut(name) {
-                v.clear();
-                v.shrink_to_fit();
+                *v = crate::digest::sha256(v.as_bytes());
             }
         }
         md
@@ -273,6 +274,7 @@ impl ImageMetadata {
         if let Some(lc) = &builder.lifecycle {
             self.lifecycle_version = Some(lc.version.clone()).filter(|v| !v.is_empty());
             self.platform_api = builder_platform_apis(lc);
+            self.buildpack_apis = supported_apis(lc, "buildpack");
         }
         let image = builder
             .images
@@ -355,16 +357,20 @@ impl ImageMetadata {
         if self.kind() == ImageKind::Buildpackage
             // `{id, version, homepage, stacks}`: the buildpack a buildpackage carries at its top.
             && let Some(top) = self.parse_label::<ModuleRef>(label::BUILDPACKAGE)
-            && !self
+        {
+            self.buildpackage = Some(format!("{} {}", top.id, top.version).trim().to_string())
+                .filter(|s| !s.is_empty());
+            if !self
                 .buildpacks
                 .iter()
                 .any(|b| b.id == top.id && b.version == top.version)
-        {
-            self.buildpacks.push(Module {
-                id: top.id,
-                version: top.version,
-                homepage: top.homepage,
-            });
+            {
+                self.buildpacks.push(Module {
+                    id: top.id,
+                    version: top.version,
+                    homepage: top.homepage,
+                });
+            }
         }
         // Builder inventories repeat a buildpack once per composite that holds it; `pack
         // inspect` lists each id@version once.
@@ -375,16 +381,25 @@ impl ImageMetadata {
             self.buildpacks
                 .dedup_by(|a, b| a.id == b.id && a.version == b.version);
         }
-        if self.lifecycle_version.is_none() {
-            self.lifecycle_version = non_empty(self.labels.get(label::LIFECYCLE_VERSION));
-        }
-        if self.platform_api.is_none()
-            && let Some(apis) = self.parse_label::<Value>(label::LIFECYCLE_APIS)
+        // A lifecycle image's own labels say what it is; the legacy builder metadata it also
+        // carries is a copy that may lag. Other images fall back to the label.
+        let own = non_empty(self.labels.get(label::LIFECYCLE_VERSION));
+        if self.kind() == ImageKind::Lifecycle && own.is_some() || self.lifecycle_version.is_none()
         {
-            self.platform_api = builder_platform_apis(&labels::BuilderLifecycle {
+            self.lifecycle_version = own.or(self.lifecycle_version.take());
+        }
+        if let Some(apis) = self.parse_label::<Value>(label::LIFECYCLE_APIS) {
+            let lc = labels::BuilderLifecycle {
                 apis,
                 ..Default::default()
-            });
+            };
+            if self.kind() == ImageKind::Lifecycle || self.platform_api.is_none() {
+                self.platform_api = builder_platform_apis(&lc).or(self.platform_api.take());
+            }
+            if self.kind() == ImageKind::Lifecycle || self.buildpack_apis.is_none() {
+                self.buildpack_apis =
+                    supported_apis(&lc, "buildpack").or(self.buildpack_apis.take());
+            }
         }
     }
 }
@@ -439,9 +454,15 @@ fn module(m: &ModuleRef) -> Module {
 
 /// `apis.platform.supported` (pack ≥ 0.16) or the single `api.platform` of older builders.
 fn builder_platform_apis(lc: &labels::BuilderLifecycle) -> Option<String> {
+    supported_apis(lc, "platform")
+}
+
+/// `apis.<which>.supported` as `0.7, 0.8`, else the legacy single `api.<which>` (the lowest
+/// supported version, as pack wrote it before `apis`).
+fn supported_apis(lc: &labels::BuilderLifecycle, which: &str) -> Option<String> {
     let supported = lc
         .apis
-        .pointer("/platform/supported")
+        .pointer(&format!("/{which}/supported"))
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
@@ -452,7 +473,7 @@ fn builder_platform_apis(lc: &labels::BuilderLifecycle) -> Option<String> {
         .filter(|s| !s.is_empty());
     supported.or_else(|| {
         lc.api
-            .pointer("/platform")
+            .pointer(&format!("/{which}"))
             .and_then(Value::as_str)
             .map(str::to_string)
     })

@@ -238,7 +238,10 @@ fn distro_from_labels_or_stack_id() {
             ],
             "22.04",
         ),
-        (vec![("io.buildpacks.stack.id", "io.buildpacks.stacks.noble")], "24.04"),
+        (
+            vec![("io.buildpacks.stack.id", "io.buildpacks.stacks.noble")],
+            "24.04",
+        ),
     ] {
         let md = ImageMetadata::from_config(&config_with_labels(&labels)).unwrap();
         let d = md.runtime("ubuntu").expect("distro");

@@ -442,21 +442,33 @@ fn runtimes_from_buildpack_layer_sboms() {
         (
             "paketo-buildpacks_node-engine",
             "node",
-            cdx("Node Engine", "24.18.1", "pkg:generic/node@v24.18.1?checksum=abc&download_url=https://nodejs.org/dist/v24.18.1/node-v24.18.1-linux-x64.tar.xz"),
+            cdx(
+                "Node Engine",
+                "24.18.1",
+                "pkg:generic/node@v24.18.1?checksum=abc&download_url=https://nodejs.org/dist/v24.18.1/node-v24.18.1-linux-x64.tar.xz",
+            ),
             "node",
             "24.18.1",
         ),
         (
             "paketo-buildpacks_cpython",
             "cpython",
-            cdx("CPython", "3.11.14", "pkg:generic/python@3.11.14?checksum=563d"),
+            cdx(
+                "CPython",
+                "3.11.14",
+                "pkg:generic/python@3.11.14?checksum=563d",
+            ),
             "python",
             "3.11.14",
         ),
         (
             "paketo-buildpacks_dotnet-core-aspnet-runtime",
             "dotnet-core-aspnet-runtime",
-            cdx("ASP.NET Core Runtime", "8.0.29", "pkg:generic/dotnet-core-aspnet-runtime@8.0.29?checksum=aaad"),
+            cdx(
+                "ASP.NET Core Runtime",
+                "8.0.29",
+                "pkg:generic/dotnet-core-aspnet-runtime@8.0.29?checksum=aaad",
+            ),
             "dotnet",
             "8.0.29",
         ),
@@ -477,14 +489,22 @@ fn runtimes_from_buildpack_layer_sboms() {
         (
             "paketo-buildpacks_nginx",
             "nginx",
-            cdx("Nginx Server", "1.31.3", "pkg:generic/nginx@1.31.3?checksum=1"),
+            cdx(
+                "Nginx Server",
+                "1.31.3",
+                "pkg:generic/nginx@1.31.3?checksum=1",
+            ),
             "nginx",
             "1.31.3",
         ),
         (
             "paketo-buildpacks_httpd",
             "httpd",
-            cdx("Apache HTTP Server", "2.4.68", "pkg:generic/httpd@2.4.68?checksum=1"),
+            cdx(
+                "Apache HTTP Server",
+                "2.4.68",
+                "pkg:generic/httpd@2.4.68?checksum=1",
+            ),
             "httpd",
             "2.4.68",
         ),
@@ -542,10 +562,21 @@ fn go_toolchain_and_default_godebug_from_syft() {
         array.default_godebug.as_deref(),
         Some("asynctimerchan=1,tls10server=1")
     );
-    let object = go(syft(r#","goBuildSettings":{"GOARCH":"amd64","-trimpath":"true"}"#, true));
-    assert_eq!(object.default_godebug.as_deref(), Some(""), "recorded, none kept");
+    let object = go(syft(
+        r#","goBuildSettings":{"GOARCH":"amd64","-trimpath":"true"}"#,
+        true,
+    ));
+    assert_eq!(
+        object.default_godebug.as_deref(),
+        Some(""),
+        "recorded, none kept"
+    );
     let old_syft = go(syft("", false));
     assert_eq!(old_syft.version, "1.23.4");
     assert_eq!(old_syft.default_godebug, None, "no build settings recorded");
-    assert!(old_syft.source.contains("goCompiledVersion"), "{}", old_syft.source);
+    assert!(
+        old_syft.source.contains("goCompiledVersion"),
+        "{}",
+        old_syft.source
+    );
 }

@@ -61,6 +61,7 @@ fn blocks(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<()> {
             line("manifest digest", &s.origin.digest),
             line("lifecycle", &s.metadata.lifecycle_version),
             line("platform API", &s.metadata.platform_api),
+            line("buildpack API", &s.metadata.buildpack_apis),
             line("run image", &run.and_then(|r| r.image.clone())),
             line(
                 "run image reference",

@@ -244,7 +244,7 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
                 out,
                 "| {} | {} | {} | {} | {} |",
                 c.category.label(),
-                code(&c.subject),
+                code(&super::item_cell(c)),
                 value(&shown_value(c, &c.before)),
                 value(&shown_value(c, &c.after)),
                 change_word(c)

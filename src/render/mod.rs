@@ -71,6 +71,7 @@ pub(crate) fn fitted(
 pub(crate) const OTHER_CATEGORIES: &[crate::diff::Category] = &[
     crate::diff::Category::Lifecycle,
     crate::diff::Category::PlatformApi,
+    crate::diff::Category::BuildpackApi,
     crate::diff::Category::RunImage,
     crate::diff::Category::Stack,
     crate::diff::Category::Process,
@@ -80,6 +81,16 @@ pub(crate) const OTHER_CATEGORIES: &[crate::diff::Category] = &[
 ];
 
 pub(crate) use crate::text::{human_bytes, short_digest};
+
+/// The ITEM cell of an "Image" row: empty where it would repeat the WHAT cell (`platform API │
+/// platform API`, `lifecycle │ lifecycle`), else what the subject adds (`stack │ base id`).
+pub(crate) fn item_cell(c: &crate::diff::Change) -> String {
+    if c.subject == c.category.label() {
+        String::new()
+    } else {
+        c.subject.clone()
+    }
+}
 
 /// Shortens every `sha256:<64 hex>` inside `s` to 12 hex digits and `…`: on screen the prefix
 /// tells digests apart; JSON keeps them whole.
@@ -206,6 +217,26 @@ pub(crate) fn memory_lines(r: &DiffReport) -> Vec<String> {
     let Some(m) = &r.memory else {
         return Vec::new();
     };
+    // Neither image runs a JVM the calculator sizes: one line, not the calculator's details.
+    if !m.before.jvm && !m.after.jvm {
+        let runs: Vec<String> = r
+            .after
+            .metadata
+            .runtimes
+            .iter()
+            .filter(|x| x.kind == crate::metadata::runtimes::RuntimeKind::Runtime)
+            .map(|x| x.describe())
+            .collect();
+        let what = if runs.is_empty() {
+            String::new()
+        } else {
+            format!(" (it runs {})", runs.join(", "))
+        };
+        return vec![format!(
+            "JVM memory: --memory {} predicts the Paketo JVM memory calculator, and neither image has it{what}",
+            m.limit
+        )];
+    }
     let line = |side: &str, p: &crate::memory::predict::Prediction| {
         if let Some(why) = &p.nothing_to_predict {
             return format!("{side}: nothing to predict ({why})");

@@ -230,7 +230,7 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         for c in others {
             t.add_row(vec![
                 c.category.label().to_string(),
-                c.subject.clone(),
+                super::item_cell(c),
                 value(&shown_value(c, &c.before)),
                 value(&shown_value(c, &c.after)),
                 change_word(c),

@@ -3,6 +3,7 @@
 //! JSON is this struct through serde (schema documented in `docs/json.md`). Bump
 //! [`SCHEMA_VERSION`] on any change that removes or renames a field; adding fields does not.
 
+pub(crate) mod explain;
 pub(crate) mod fleet;
 pub(crate) mod metrics;
 mod verdict;
@@ -109,7 +110,7 @@ pub(crate) fn assess(
     // listed with `--all`.
     let (findings, not_applicable): (Vec<Finding>, Vec<Finding>) =
         findings.into_iter().partition(|f| !f.not_applicable);
-    let mut report = DiffReport::new(before, after, d, findings, all, packages.as_ref());
+    let mut report = DiffReport::new(before, after, d, findings, all, packages.as_ref(), rules);
     report.summary.not_applicable = not_applicable.len();
     if let Some(text) = not_applicable_text(not_applicable.len()) {
         report.summary.verdict.push_str(&format!("; {text}"));
@@ -191,6 +192,40 @@ pub struct Summary {
     /// in `not_applicable`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub not_applicable: usize,
+    /// Why the new image was rebuilt, in kpack's words (`BUILDPACK`, `STACK`, `LIFECYCLE`,
+    /// `CONFIG`, `COMMIT`); app images only, empty when nothing moved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<explain::Reason>,
+    /// Whether the pair is a rebase (only the run image moved), when the run image moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebase: Option<explain::Rebase>,
+}
+
+/// The verdict with what kind of move the pair is in front: `rebuild (BUILDPACK): …` or
+/// `rebase (STACK): …`, and what `pack rebase` would need.
+fn explain_verdict(
+    verdict: &str,
+    reasons: &[explain::Reason],
+    rebase: Option<&explain::Rebase>,
+) -> String {
+    if reasons.is_empty() {
+        return verdict.to_string();
+    }
+    let words: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+    let kind = if rebase.is_some_and(|r| r.is_rebase) {
+        "rebase"
+    } else {
+        "rebuild"
+    };
+    let mut v = format!("{kind} ({}): {verdict}", words.join(", "));
+    if let Some(extra) = rebase.and_then(explain::rebase_phrase) {
+        // Before the findings: what `pack rebase` would say belongs to the move.
+        match v.rfind("; findings:").or_else(|| v.rfind("; no findings")) {
+            Some(i) => v.insert_str(i, &format!("; {extra}")),
+            None => v.push_str(&format!("; {extra}")),
+        }
+    }
+    v
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -345,13 +380,8 @@ impl DiffReport {
         mut findings: Vec<Finding>,
         all: bool,
         packages: Option<&PackagesDiff>,
+        rules: &crate::rules::RuleSet,
     ) -> Self {
-        findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.rule.cmp(&b.rule))
-                .then_with(|| a.change.subject.cmp(&b.change.subject))
-        });
         let (sb, sa) = (
             ImageSummary::new(before, diff.layers.before),
             ImageSummary::new(after, diff.layers.after),
@@ -392,7 +422,22 @@ impl DiffReport {
                 }
             }
         }
-        let summary = summarize(before, after, &diff, &parts, &findings, packages);
+        // What moved without a version saying so, and APIs a lifecycle dropped: computed
+        // findings, re-levelled by a rule file's `[computed]` like the others.
+        findings.extend(rules.adjust(explain::layer_drift(&parts, &after.metadata)));
+        findings.extend(rules.adjust(explain::api_drops(&diff)));
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.rule.cmp(&b.rule))
+                .then_with(|| a.change.subject.cmp(&b.change.subject))
+        });
+        let reasons = explain::reasons(&diff, &parts, &before.metadata, &after.metadata);
+        let rebase = explain::rebase(&diff, &parts, &before.metadata, &after.metadata);
+        let mut summary = summarize(before, after, &diff, &parts, &findings, packages);
+        summary.verdict = explain_verdict(&summary.verdict, &reasons, rebase.as_ref());
+        summary.reasons = reasons;
+        summary.rebase = rebase;
         let total = diff.changes.len();
         let changes: Vec<Change> = diff
             .changes

@@ -39,6 +39,21 @@ pub(super) fn unreadable_line(before: &Image, after: &Image) -> Option<String> {
     })
 }
 
+/// Labels whose values differ between the images (the interpreted ones compared by the digest
+/// of their raw text), when any do.
+pub(super) fn differing_labels<'a>(before: &'a Image, after: &'a Image) -> Option<Vec<&'a str>> {
+    let (b, a) = (&before.metadata.labels, &after.metadata.labels);
+    let names: Vec<&str> = b
+        .keys()
+        .chain(a.keys())
+        .filter(|k| b.get(*k) != a.get(*k))
+        .map(String::as_str)
+        .collect::<std::collections::BTreeSet<&str>>()
+        .into_iter()
+        .collect();
+    (!names.is_empty()).then_some(names)
+}
+
 /// Same manifest (or, without one, same config): nothing can differ.
 pub(super) fn identical(before: &Image, after: &Image) -> bool {
     let (b, a) = (&before.origin, &after.origin);
@@ -282,6 +297,9 @@ impl DiffReport {
             max_severity: by_sev.keys().max().copied(),
             findings: by_sev,
             not_applicable: self.summary.not_applicable,
+            // Words from a fixed set, re-derived from nothing an artifact's author wrote.
+            reasons: self.summary.reasons.clone(),
+            rebase: None,
         }
     }
 }
@@ -408,10 +426,21 @@ pub(super) fn summarize(
         )),
     }
     parts.extend(rebuilt_line(parts_diff));
+    // A stack (base image) id move is named, with both ids: it decides what `pack rebase`
+    // accepts and which buildpacks detect.
+    for c in diff.changed().filter(|c| c.category == Category::Stack) {
+        parts.push(format!(
+            "{} {} → {}",
+            c.subject,
+            c.before.as_deref().unwrap_or("none"),
+            c.after.as_deref().unwrap_or("none")
+        ));
+    }
     for cat in [
         Category::RunImage,
         Category::Lifecycle,
         Category::PlatformApi,
+        Category::BuildpackApi,
     ] {
         if cat == Category::RunImage
             && let Some(line) = run_image_line(parts_diff)
@@ -450,6 +479,8 @@ pub(super) fn summarize(
         Category::Lifecycle,
         Category::RunImage,
         Category::PlatformApi,
+        Category::BuildpackApi,
+        Category::Stack,
         Category::Package,
     ];
     let other: usize = changed
@@ -485,6 +516,16 @@ pub(super) fn summarize(
         // Same config, so the same diffIDs: only the manifests differ (another compression,
         // media types, or a docker-archive against a registry copy).
         "same content (same config and layer diffIDs); only the manifests differ".to_string()
+    } else if parts.is_empty()
+        && before.metadata.diff_ids == after.metadata.diff_ids
+        && let Some(labels) = differing_labels(before, after)
+    {
+        // The labels bpdrift reads into items can be rewritten with the same meaning (key
+        // order, whitespace, a field it does not compare): say that, not "timestamps".
+        format!(
+            "same layers; only the {} (what bpdrift reads from them is the same)",
+            plural_names(&labels, "label differs", "labels differ")
+        )
     } else if parts.is_empty() && before.metadata.diff_ids == after.metadata.diff_ids {
         "same layers and compared settings; the image configs differ elsewhere (history, timestamps)"
             .to_string()
@@ -527,5 +568,7 @@ pub(super) fn summarize(
         findings: by_sev,
         max_severity,
         not_applicable: 0,
+        reasons: Vec::new(),
+        rebase: None,
     }
 }

@@ -83,6 +83,7 @@ const KIND_WORDS: &[(&str, ImageKind)] = &[
     ("builder", ImageKind::Builder),
     ("buildpackage", ImageKind::Buildpackage),
     ("base-image", ImageKind::RunImage),
+    ("build-image", ImageKind::BuildImage),
     ("lifecycle", ImageKind::Lifecycle),
     ("plain", ImageKind::Plain),
 ];

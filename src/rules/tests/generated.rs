@@ -185,7 +185,16 @@ fn runtime(name: &str, version: &str) -> Runtime {
 /// value set, and what its `applies-if` needs to hold.
 fn build(r: &Rule, s: &Side, satisfy: bool) -> ImageMetadata {
     let mut md = match r.kinds.first() {
-        Some(ImageKind::Builder) | Some(ImageKind::Buildpackage) => builder(),
+        Some(ImageKind::Builder) => builder(),
+        Some(ImageKind::Buildpackage) => {
+            let mut md = ImageMetadata {
+                os: "linux".into(),
+                architecture: "amd64".into(),
+                ..Default::default()
+            };
+            md.labels.insert(label::BUILDPACKAGE.into(), "{}".into());
+            md
+        }
         _ => app(),
     };
     let v = s.value.clone();
