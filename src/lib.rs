@@ -33,6 +33,7 @@ pub(crate) mod pipeline;
 mod proptests;
 pub(crate) mod redact;
 pub(crate) mod reference;
+pub(crate) mod release_notes;
 pub(crate) mod render;
 pub(crate) mod report;
 pub(crate) mod rules;

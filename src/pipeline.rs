@@ -427,3 +427,78 @@ pub(crate) async fn memory_inputs(
     }
     Ok(found)
 }
+
+/// Where `--release-notes` reads from: the GitHub REST API at `GITHUB_API_URL`, with
+/// `GITHUB_TOKEN` when set.
+pub(crate) struct ReleaseSource {
+    /// API root, e.g. `https://api.github.com`.
+    pub(crate) api_root: String,
+    /// Token, when there is one (anonymous otherwise: 60 requests an hour).
+    pub(crate) token: Option<crate::github::Token>,
+    /// Per request.
+    pub(crate) timeout: std::time::Duration,
+}
+
+/// The release notes of every buildpack the report says moved (one repository listed once,
+/// from the cache when it holds the versions), and at most one warning: the first failure
+/// (a rate limit, an unreachable API) stops asking, and the report keeps its links.
+pub(crate) async fn release_notes(
+    report: &DiffReport,
+    source: &ReleaseSource,
+    cache: Option<&crate::source::cache::Cache>,
+) -> (Vec<crate::release_notes::BuildpackNotes>, Option<String>) {
+    use crate::diff::{Category, Status};
+    use crate::version::VersionClass;
+    let api = match crate::github::api::Api::reader(
+        &source.api_root,
+        source.token.clone(),
+        source.timeout,
+    ) {
+        Ok(a) => a,
+        Err(e) => return (Vec::new(), Some(format!("release notes left out: {e}"))),
+    };
+    let mut out = Vec::new();
+    let mut warning = None;
+    for c in &report.changes {
+        if c.category != Category::Buildpack
+            || c.status != Status::Changed
+            || matches!(c.class, Some(VersionClass::NotComparable) | None)
+        {
+            continue;
+        }
+        let (Some(from), Some(to)) = (c.before.as_deref(), c.after.as_deref()) else {
+            continue;
+        };
+        let Some(repo) = crate::release_notes::repository(&c.subject, c.homepage.as_deref())
+        else {
+            continue;
+        };
+        let (Some(f), Some(t)) = (crate::version::parse(from), crate::version::parse(to)) else {
+            continue;
+        };
+        if warning.is_some() {
+            // After one failure: what the cache holds, nothing asked.
+            let known = crate::github::releases::cached(cache, &api, &repo);
+            if !known.is_empty() {
+                out.push(crate::release_notes::between(&c.subject, &repo, from, to, &known));
+            }
+            continue;
+        }
+        match crate::github::releases::releases(&api, cache, &repo, &f, &t).await {
+            Ok(list) => out.push(crate::release_notes::between(&c.subject, &repo, from, to, &list)),
+            // A repository that is not there (renamed, private): that buildpack's notes only.
+            Err(crate::github::GithubError::Status { status: 404, .. }) => {
+                let mut n = crate::release_notes::between(&c.subject, &repo, from, to, &[]);
+                n.note = Some(format!("no repository {repo} on GitHub"));
+                out.push(n);
+            }
+            Err(e) => {
+                warning = Some(format!(
+                    "release notes left out ({}); the links to the releases stay",
+                    crate::redact::redact_value(&crate::net::error_chain(&e))
+                ));
+            }
+        }
+    }
+    (out, warning)
+}

@@ -129,6 +129,11 @@ pub(crate) struct RegistryArgs {
 }
 
 impl RegistryArgs {
+    /// `--timeout` as a duration (at least one second).
+    pub(crate) fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout.max(1))
+    }
+
     /// Fetch options for `platform`. Reads the password from stdin when asked to.
     pub(crate) fn fetch_options(&self, platform: &Platform) -> anyhow::Result<FetchOptions> {
         let mut credentials = crate::source::auth::CredentialSources::from_env()?;

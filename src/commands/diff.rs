@@ -51,6 +51,11 @@ pub(crate) struct DiffArgs {
     /// cannot fire.
     #[arg(long, conflicts_with = "sbom")]
     pub(crate) no_sbom: bool,
+    /// Also show the release notes of every version each moved buildpack went through, from
+    /// its GitHub repository (GITHUB_API_URL, with GITHUB_TOKEN when set; cached by repository
+    /// and version). A failing or rate-limited API is one warning, never the diff.
+    #[arg(long)]
+    pub(crate) release_notes: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
@@ -124,6 +129,32 @@ pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
     };
     match diffed {
         Ok(mut d) => {
+            if args.release_notes {
+                let source = release_source(args.registry.timeout());
+                let mut said = false;
+                let reports: Vec<&mut crate::report::DiffReport> = match &mut d {
+                    Diffed::One(r) => vec![r.as_mut()],
+                    Diffed::All(entries) => {
+                        entries.iter_mut().filter_map(|e| e.report.as_mut()).collect()
+                    }
+                };
+                for r in reports {
+                    let (notes, warning) =
+                        pipeline::release_notes(r, &source, fetcher.cache()).await;
+                    r.release_notes = notes;
+                    if let Some(w) = &warning
+                        && !said
+                    {
+                        said = true;
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "warning: {}",
+                            crate::github::workflow::inert(w)
+                        );
+                    }
+                    r.release_notes_warning = warning;
+                }
+            }
             if let (Some(store), Some(every)) = (&args.history, args.expect_every) {
                 let warning = stale_history(store, &fetcher, every).await;
                 if let Some(w) = &warning {
@@ -153,6 +184,21 @@ pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
             Err(after.into())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The GitHub API the release notes come from, as the Actions runner names it.
+fn release_source(timeout: std::time::Duration) -> pipeline::ReleaseSource {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    pipeline::ReleaseSource {
+        api_root: var("GITHUB_API_URL")
+            .unwrap_or_else(|| "https://api.github.com".into())
+            .trim_end_matches('/')
+            .to_string(),
+        token: var("GITHUB_TOKEN")
+            .or_else(|| var("GH_TOKEN"))
+            .map(crate::github::Token),
+        timeout,
     }
 }
 

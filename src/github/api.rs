@@ -70,7 +70,10 @@ pub(crate) struct Api {
     pub(crate) client: reqwest::Client,
     pub(crate) root: String,
     pub(crate) repo: String,
-    pub(crate) auth: HeaderValue,
+    /// `None`: anonymous (public data, 60 requests an hour).
+    pub(crate) auth: Option<HeaderValue>,
+    /// Longest rate-limit wait this client spends before giving up.
+    pub(crate) patience: Duration,
 }
 
 impl Api {
@@ -80,6 +83,26 @@ impl Api {
         token: Token,
         timeout: Duration,
     ) -> Result<Self, GithubError> {
+        Self::with(root, repo, Some(token), timeout, MAX_RATE_LIMIT_WAIT)
+    }
+
+    /// A client that reads public data (release notes) with a token when there is one, and
+    /// never waits out a rate limit: what it fetches is a nicety next to the diff.
+    pub(crate) fn reader(
+        root: &str,
+        token: Option<Token>,
+        timeout: Duration,
+    ) -> Result<Self, GithubError> {
+        Self::with(root, "", token, timeout, Duration::ZERO)
+    }
+
+    fn with(
+        root: &str,
+        repo: &str,
+        token: Option<Token>,
+        timeout: Duration,
+        patience: Duration,
+    ) -> Result<Self, GithubError> {
         let mut builder = crate::net::client_builder(timeout, Duration::from_secs(10))
             // Never carry the token across a redirect to another host.
             .redirect(reqwest::redirect::Policy::none());
@@ -87,15 +110,22 @@ impl Api {
             // A plain-HTTP API (a test server) needs no trust store.
             builder = builder.tls_certs_only(std::iter::empty());
         }
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.0))
-            .map_err(|_| GithubError::BadToken)?;
-        // Shown as "Sensitive" should a header map ever be logged.
-        auth.set_sensitive(true);
+        let auth = match token {
+            Some(t) => {
+                let mut auth = HeaderValue::from_str(&format!("Bearer {}", t.0))
+                    .map_err(|_| GithubError::BadToken)?;
+                // Shown as "Sensitive" should a header map ever be logged.
+                auth.set_sensitive(true);
+                Some(auth)
+            }
+            None => None,
+        };
         Ok(Self {
             client: builder.build().map_err(GithubError::Client)?,
             root: root.to_string(),
             repo: repo.to_string(),
             auth,
+            patience,
         })
     }
 
@@ -124,9 +154,11 @@ impl Api {
             let mut rb = self
                 .client
                 .request(method.clone(), url)
-                .header(AUTHORIZATION, self.auth.clone())
                 .header(ACCEPT, "application/vnd.github+json")
                 .header("X-GitHub-Api-Version", API_VERSION);
+            if let Some(a) = &self.auth {
+                rb = rb.header(AUTHORIZATION, a.clone());
+            }
             if let Some(b) = body {
                 rb = rb
                     .header(CONTENT_TYPE, "application/json")
@@ -175,7 +207,7 @@ impl Api {
             }
             let wait = rate_limit_wait(status, &headers, &bytes, SystemTime::now());
             match (wait, retry(wait)) {
-                (Some(w), Retry::After(_)) if w <= MAX_RATE_LIMIT_WAIT => {
+                (Some(w), Retry::After(_)) if w <= self.patience => {
                     tracing::warn!(
                         "GitHub API rate limit on `{method} {endpoint}`: waiting {} s",
                         w.as_secs()
@@ -198,7 +230,8 @@ impl Api {
                     &api_message(&bytes),
                     &[self
                         .auth
-                        .to_str()
+                        .as_ref()
+                        .and_then(|a| a.to_str().ok())
                         .unwrap_or_default()
                         .trim_start_matches("Bearer ")],
                 ),

@@ -21,6 +21,7 @@
 pub(crate) mod api;
 pub(crate) mod comment;
 pub(crate) mod event;
+pub(crate) mod releases;
 pub(crate) mod workflow;
 
 use std::fmt;

@@ -69,6 +69,56 @@ pub fn markdown_code_span(s: &str) -> String {
     format!("{fence}{pad}{flat}{pad}{fence}")
 }
 
+/// Text from the internet (a release body) as a fenced code block: shown as written, and
+/// nothing in it renders (no HTML, no mentions, no links, no closing of the surrounding
+/// `<details>`). The fence is longer than any run of backticks in the text (CommonMark §4.5:
+/// only a fence at least as long closes the block); control characters other than tab and
+/// newline are dropped.
+pub fn markdown_block(s: &str) -> String {
+    let text: String = s
+        .replace("\r\n", "\n")
+        .chars()
+        .filter(|c| *c == '\n' || *c == '\t' || !c.is_control())
+        .collect();
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat((longest + 1).max(3));
+    format!("{fence}text\n{}\n{fence}", text.trim_end_matches('\n'))
+}
+
+/// HTML text that GitHub renders inert inside an HTML block (a `<summary>`): escaped, and no
+/// `@mention`, `#123` or autolink (a zero-width space breaks each, as in [`markdown`]).
+pub fn html_inert(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if rest.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("www.")) {
+            out.push_str(&html(&rest[..3]));
+            out.push_str(ZWSP);
+            rest = &rest[3..];
+            continue;
+        }
+        if rest.starts_with("://") {
+            out.push(':');
+            out.push_str(ZWSP);
+            out.push_str("//");
+            rest = &rest[3..];
+            continue;
+        }
+        let mut buf = [0u8; 4];
+        out.push_str(&html(c.encode_utf8(&mut buf)));
+        rest = &rest[c.len_utf8()..];
+        if (c == '#' && rest.starts_with(|d: char| d.is_ascii_digit())) || c == '@' {
+            out.push_str(ZWSP);
+        }
+    }
+    out
+}
+
 /// HTML text and attribute-value escaping.
 pub fn html(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -81,6 +131,17 @@ pub fn html(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_inert_escapes_and_breaks_patterns() {
+        assert_eq!(
+            html_inert("<b>@org fix #12 it's www.x.io https://e.x</b>"),
+            "&lt;b&gt;@&#8203;org fix #&#8203;12 it&#39;s www&#8203;.x.io https:&#8203;//e.x&lt;/b&gt;"
+        );
+        let b = markdown_block("a\n```\n</details>\u{1b}[31m");
+        assert!(b.starts_with("````text\n") && b.ends_with("\n````"), "{b}");
+        assert!(!b.contains('\u{1b}'));
+    }
 
     #[test]
     fn markdown_text_pings_and_links_nobody() {

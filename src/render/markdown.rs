@@ -170,6 +170,47 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         }
     }
 
+    if !r.release_notes.is_empty() || r.release_notes_warning.is_some() {
+        writeln!(out, "\n#### Release notes\n")?;
+        if let Some(w) = &r.release_notes_warning {
+            writeln!(out, "_{}_\n", escape(w))?;
+        }
+        for n in &r.release_notes {
+            writeln!(
+                out,
+                "{} {} → {} ({}):{}\n",
+                code(&n.buildpack),
+                code(&n.from),
+                code(&n.to),
+                code(&n.repository),
+                n.note
+                    .as_deref()
+                    .map(|x| format!(" _{}_", escape(x)))
+                    .unwrap_or_default()
+            )?;
+            for rel in &n.releases {
+                writeln!(
+                    out,
+                    "<details><summary>{} {}</summary>\n",
+                    super::escape::html_inert(&rel.version),
+                    super::escape::html_inert(&rel.headline)
+                )?;
+                writeln!(out, "{}\n", super::escape::markdown_block(&rel.body))?;
+                if rel.truncated {
+                    writeln!(out, "_(cut at {} bytes)_\n", crate::release_notes::BODY_MAX)?;
+                }
+                writeln!(out, "</details>\n")?;
+            }
+            if n.more > 0 {
+                writeln!(
+                    out,
+                    "_and {} before these_\n",
+                    crate::text::plural(n.more, "older release", "older releases")
+                )?;
+            }
+        }
+    }
+
     let rts = of(&[Category::Runtime]);
     if !rts.is_empty() {
         let moved = rts.iter().filter(|c| c.is_change()).count();

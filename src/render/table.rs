@@ -188,6 +188,35 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{t}")?;
     }
 
+    if !r.release_notes.is_empty() {
+        writeln!(out, "\nRelease notes")?;
+        let mut t = table(&["BUILDPACK", "VERSION", "HEADLINE"]);
+        for n in &r.release_notes {
+            let who = format!("{} ({})", n.buildpack, n.repository);
+            if n.releases.is_empty() {
+                t.add_row(vec![who.clone(), "-".into(), n.note.clone().unwrap_or_default()]);
+            }
+            for (i, rel) in n.releases.iter().enumerate() {
+                t.add_row(vec![
+                    if i == 0 { who.clone() } else { String::new() },
+                    rel.version.clone(),
+                    rel.headline.clone(),
+                ]);
+            }
+            if n.more > 0 {
+                t.add_row(vec![
+                    String::new(),
+                    "…".into(),
+                    crate::text::plural(n.more, "older release", "older releases"),
+                ]);
+            }
+        }
+        writeln!(out, "{t}")?;
+    }
+    if let Some(w) = &r.release_notes_warning {
+        writeln!(out, "note: {w}")?;
+    }
+
     let rts = in_cat(&[Category::Runtime]);
     if !rts.is_empty() {
         writeln!(out, "\nRuntimes")?;

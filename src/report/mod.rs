@@ -277,6 +277,12 @@ pub struct DiffReport {
     /// a failure).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stale_history: Option<String>,
+    /// `--release-notes`: the notes of every version each moved buildpack went through.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub release_notes: Vec<crate::release_notes::BuildpackNotes>,
+    /// `--release-notes`: why notes are missing (a rate limit, an API error), said once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_notes_warning: Option<String>,
 }
 
 /// Both images' memory predictions in one container size.
@@ -465,6 +471,8 @@ impl DiffReport {
             ignored: Vec::new(),
             packages: None,
             stale_history: None,
+            release_notes: Vec::new(),
+            release_notes_warning: None,
         }
     }
 
