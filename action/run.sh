@@ -42,6 +42,10 @@ fi
 if [ "${INPUT_SBOM:-false}" = "true" ]; then
   args+=(--sbom)
 fi
+# Release notes come from the GitHub API: on by default where a token can read it.
+if [ "${INPUT_RELEASE_NOTES:-true}" = "true" ] && [ -n "${GITHUB_TOKEN:-}" ]; then
+  args+=(--release-notes)
+fi
 if [ -n "${INPUT_HISTORY:-}" ]; then
   args+=(--history "$INPUT_HISTORY" --expect-every "${INPUT_EXPECT_EVERY:-24h}")
 fi

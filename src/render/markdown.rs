@@ -176,13 +176,17 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "_{}_\n", escape(w))?;
         }
         for n in &r.release_notes {
+            let repo = if n.repository == n.buildpack {
+                String::new()
+            } else {
+                format!(" ({})", code(&n.repository))
+            };
             writeln!(
                 out,
-                "{} {} → {} ({}):{}\n",
+                "{} {} → {}{repo}:{}\n",
                 code(&n.buildpack),
                 code(&n.from),
                 code(&n.to),
-                code(&n.repository),
                 n.note
                     .as_deref()
                     .map(|x| format!(" _{}_", escape(x)))

@@ -192,7 +192,11 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "\nRelease notes")?;
         let mut t = table(&["BUILDPACK", "VERSION", "HEADLINE"]);
         for n in &r.release_notes {
-            let who = format!("{} ({})", n.buildpack, n.repository);
+            let who = if n.repository == n.buildpack {
+                n.buildpack.clone()
+            } else {
+                format!("{} ({})", n.buildpack, n.repository)
+            };
             if n.releases.is_empty() {
                 t.add_row(vec![who.clone(), "-".into(), n.note.clone().unwrap_or_default()]);
             }

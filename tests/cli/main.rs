@@ -15,6 +15,7 @@ mod labels;
 mod memory;
 mod packages;
 mod registry;
+mod release_notes;
 mod report;
 mod rules;
 mod tls;

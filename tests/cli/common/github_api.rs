@@ -82,6 +82,8 @@ pub struct State {
     pub echo_auth: bool,
     pub rate_limits: VecDeque<RateLimit>,
     pub requests: Vec<Seen>,
+    /// `owner/repo` → its releases, newest first (public: readable without a token).
+    pub releases: BTreeMap<String, Vec<Value>>,
     remaining: u64,
 }
 
@@ -170,6 +172,25 @@ impl FakeGithub {
         self.state.lock().unwrap().requests.clear();
     }
 
+    /// Publishes releases of `repo` (newest first is how the API lists them): each a tag and
+    /// a body.
+    pub fn add_releases(&self, repo: &str, releases: &[(&str, &str)]) {
+        let mut s = self.state.lock().unwrap();
+        let list = s.releases.entry(repo.to_string()).or_default();
+        for (tag, body) in releases {
+            list.push(json!({
+                "id": list.len() + 1,
+                "tag_name": tag,
+                "name": tag,
+                "body": body,
+                "draft": false,
+                "prerelease": false,
+                "html_url": format!("https://github.com/{repo}/releases/tag/{tag}"),
+                "published_at": "2026-01-02T03:04:05Z",
+            }));
+        }
+    }
+
     pub fn set(&self, f: impl FnOnce(&mut State)) {
         f(&mut self.state.lock().unwrap());
     }
@@ -235,7 +256,24 @@ fn route(
     headers: &mut Vec<(&'static str, String)>,
 ) -> (u16, String) {
     const DOCS: &str = "https://docs.github.com/rest/issues/comments";
-    if req.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
+    // Releases of public repositories: anonymous or with the token.
+    let releases_of = {
+        let p: Vec<&str> = req.path().trim_start_matches('/').split('/').collect();
+        match p.as_slice() {
+            ["repos", o, r, "releases"] => Some(format!("{o}/{r}")),
+            // The `Link` pages name the repository by id, as GitHub's do.
+            ["repositories", id, "releases"] if *id == REPO_ID.to_string() => req.query("repo"),
+            _ => None,
+        }
+    };
+    let authorized = req.header("authorization") == Some(&format!("Bearer {TOKEN}"));
+    if releases_of.is_some() && req.header("authorization").is_some() && !authorized {
+        return (
+            401,
+            message("Bad credentials", "https://docs.github.com/rest"),
+        );
+    }
+    if releases_of.is_none() && !authorized {
         return (
             401,
             message("Bad credentials", "https://docs.github.com/rest"),
@@ -271,6 +309,40 @@ fn route(
                 )
             }
         };
+    }
+    if let Some(repo) = releases_of {
+        // https://docs.github.com/en/rest/releases/releases#list-releases: `per_page` (30 by
+        // default, 100 at most), `page`, and `Link` to the next and last pages.
+        let Some(all) = s.releases.get(&repo) else {
+            return (
+                404,
+                message("Not Found", "https://docs.github.com/rest/releases/releases#list-releases"),
+            );
+        };
+        let per: usize = req
+            .query("per_page")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(30)
+            .clamp(1, 100);
+        let page: usize = req
+            .query("page")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1)
+            .max(1);
+        let last = all.len().div_ceil(per).max(1);
+        let items: Vec<Value> = all.iter().skip((page - 1) * per).take(per).cloned().collect();
+        let link = |p: usize, rel: &str| {
+            format!("<{base}/repositories/{REPO_ID}/releases?per_page={per}&page={p}&repo={repo}>; rel=\"{rel}\"")
+        };
+        let mut links = Vec::new();
+        if page < last {
+            links.push(link(page + 1, "next"));
+            links.push(link(last, "last"));
+        }
+        if !links.is_empty() {
+            headers.push(("Link", links.join(", ")));
+        }
+        return (200, Value::Array(items).to_string());
     }
     let path = req.path().to_string();
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
