@@ -469,8 +469,7 @@ pub(crate) async fn release_notes(
         let (Some(from), Some(to)) = (c.before.as_deref(), c.after.as_deref()) else {
             continue;
         };
-        let Some(repo) = crate::release_notes::repository(&c.subject, c.homepage.as_deref())
-        else {
+        let Some(repo) = crate::release_notes::repository(&c.subject, c.homepage.as_deref()) else {
             continue;
         };
         let (Some(f), Some(t)) = (crate::version::parse(from), crate::version::parse(to)) else {
@@ -480,12 +479,16 @@ pub(crate) async fn release_notes(
             // After one failure: what the cache holds, nothing asked.
             let known = crate::github::releases::cached(cache, &api, &repo);
             if !known.is_empty() {
-                out.push(crate::release_notes::between(&c.subject, &repo, from, to, &known));
+                out.push(crate::release_notes::between(
+                    &c.subject, &repo, from, to, &known,
+                ));
             }
             continue;
         }
         match crate::github::releases::releases(&api, cache, &repo, &f, &t).await {
-            Ok(list) => out.push(crate::release_notes::between(&c.subject, &repo, from, to, &list)),
+            Ok(list) => out.push(crate::release_notes::between(
+                &c.subject, &repo, from, to, &list,
+            )),
             // A repository that is not there (renamed, private): that buildpack's notes only.
             Err(crate::github::GithubError::Status { status: 404, .. }) => {
                 let mut n = crate::release_notes::between(&c.subject, &repo, from, to, &[]);

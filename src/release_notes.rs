@@ -163,8 +163,7 @@ fn valid(s: &str) -> bool {
         && s.len() <= 100
         && s != "."
         && s != ".."
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
@@ -305,15 +304,27 @@ mod tests {
     fn repositories() {
         let r = |id, home| repository(id, home);
         assert_eq!(
-            r("paketo-buildpacks/bellsoft-liberica", Some("https://github.com/paketo-buildpacks/bellsoft-liberica")),
+            r(
+                "paketo-buildpacks/bellsoft-liberica",
+                Some("https://github.com/paketo-buildpacks/bellsoft-liberica")
+            ),
             Some("paketo-buildpacks/bellsoft-liberica".into())
         );
         assert_eq!(
-            r("example/hello", Some("https://github.com/buildpacks/example/tree/main/buildpacks/hello")),
+            r(
+                "example/hello",
+                Some("https://github.com/buildpacks/example/tree/main/buildpacks/hello")
+            ),
             Some("buildpacks/example".into())
         );
-        assert_eq!(r("paketo-buildpacks/syft", None), Some("paketo-buildpacks/syft".into()));
-        assert_eq!(r("heroku/nodejs", None), Some("heroku/buildpacks-nodejs".into()));
+        assert_eq!(
+            r("paketo-buildpacks/syft", None),
+            Some("paketo-buildpacks/syft".into())
+        );
+        assert_eq!(
+            r("heroku/nodejs", None),
+            Some("heroku/buildpacks-nodejs".into())
+        );
         assert_eq!(r("google.nodejs.runtime", None), None);
         // Nothing that is not a plain owner/name reaches a URL.
         assert_eq!(r("x/y", Some("https://github.com/a%2F../b?c")), None);
@@ -335,9 +346,18 @@ mod tests {
         assert_eq!(n.note, None);
         let down = between("b", "o/r", "10.2.4", "10.2.2", &all);
         let v: Vec<&str> = down.releases.iter().map(|r| r.version.as_str()).collect();
-        assert_eq!(v, ["10.2.4", "10.2.3"], "a downgrade undoes these, newest first");
+        assert_eq!(
+            v,
+            ["10.2.4", "10.2.3"],
+            "a downgrade undoes these, newest first"
+        );
         let missing = between("b", "o/r", "10.2.5", "10.2.7", &all);
-        assert!(missing.note.unwrap().contains("no GitHub release of 10.2.7"));
+        assert!(
+            missing
+                .note
+                .unwrap()
+                .contains("no GitHub release of 10.2.7")
+        );
         assert!(reaches(&all, &semver::Version::new(10, 2, 3)));
         assert!(!reaches(&all[..2], &semver::Version::new(10, 2, 3)));
     }

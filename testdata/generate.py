@@ -1649,6 +1649,311 @@ APP_LIBRARIES_AFTER = [maven("org.springframework", "spring-core", "6.0.10"),
                        maven("com.fasterxml.jackson.core", "jackson-core", "2.15.2")]
 
 
+# --------------------------------------------------------------------------------------------------
+# Runtime families: one app per family, recorded the way its real buildpack records the version
+# --------------------------------------------------------------------------------------------------
+
+OS_RELEASE_NOBLE = """PRETTY_NAME="Ubuntu 24.04.1 LTS"
+NAME="Ubuntu"
+VERSION_ID="24.04"
+VERSION="24.04.1 LTS (Noble Numbat)"
+VERSION_CODENAME=noble
+ID=ubuntu
+ID_LIKE=debian
+UBUNTU_CODENAME=noble
+"""
+
+
+@dataclasses.dataclass
+class FamilyLayer:
+    """A buildpack layer: its `data` in io.buildpacks.lifecycle.metadata, and its SBOM document (packit and go-build write
+    one per layer under /layers/sbom/launch/<buildpack>/<layer>/sbom.<ext>.json)."""
+    name: str
+    data: Any
+    files: Layer
+    sbom: tuple[str, str] | None = None  # (ext, document text)
+
+
+@dataclasses.dataclass
+class FamilyApp:
+    """An app image of one runtime family. `run` is (distro labels + stack id, user, os-release, run image name)."""
+    what: str
+    group: list[tuple[str, str]]  # (buildpack id, version), in order
+    layers: dict[str, list[FamilyLayer]]  # buildpack id -> its launch layers
+    run: tuple[dict[str, str], str, str, str]
+    lifecycle: str = "0.20.7"
+    platform_api: str = "0.13"
+    process: tuple[str, list[str]] = ("web", ["/workspace/app"])
+    rebasable: bool | None = True
+    env: tuple[str, ...] = ()
+
+
+def cdx_component_doc(name: str, version: str, purl: str) -> str:
+    """packit's sbom.GenerateFromDependency output as CycloneDX (name = the dependency's display name, the purl from
+    buildpack.toml): one library component."""
+    return go_json({"bomFormat": "CycloneDX", "specVersion": "1.3", "version": 1,
+                    "metadata": {"tools": [{"vendor": "anchore", "name": "syft", "version": "[not provided]"}]},
+                    "components": [{"type": "library", "name": name, "version": version, "purl": purl}]})
+
+
+def go_binary_syft_doc(go_version: str, default_godebug: str | None) -> str:
+    """syft's scan of a Go binary (go-build's `targets` SBOM): the `stdlib` package (syft >= 0.93, version with the `go`
+    prefix, purl without) and the main module with its build settings as a [{key, value}] array (syft >= 0.104);
+    `DefaultGODEBUG` is there only when the go.mod go line keeps older defaults."""
+    settings = [{"key": "-buildmode", "value": "pie"}, {"key": "-trimpath", "value": "true"},
+                {"key": "CGO_ENABLED", "value": "1"}, {"key": "GOARCH", "value": "amd64"}, {"key": "GOOS", "value": "linux"},
+                {"key": "GOAMD64", "value": "v1"}]
+    if default_godebug is not None:
+        settings.insert(3, {"key": "DefaultGODEBUG", "value": default_godebug})
+    bare = go_version.removeprefix("go")
+    return go_json({
+        "artifacts": [
+            {"id": uuid_of("stdlib " + go_version)[:16], "name": "stdlib", "version": go_version, "type": "go-module",
+             "foundBy": "go-module-binary-cataloger", "locations": [{"path": "/layers/paketo-buildpacks_go-build/targets/bin/app"}],
+             "licenses": [{"value": "BSD-3-Clause"}], "language": "go",
+             "cpes": [{"cpe": f"cpe:2.3:a:golang:go:{bare}:-:*:*:*:*:*:*", "source": "syft-generated"}],
+             "purl": f"pkg:golang/stdlib@{bare}", "metadataType": "go-module-buildinfo-entry",
+             "metadata": {"goCompiledVersion": go_version, "architecture": "amd64"}},
+            {"id": uuid_of("main " + go_version)[:16], "name": "example.com/ticker-service", "version": "(devel)",
+             "type": "go-module", "foundBy": "go-module-binary-cataloger",
+             "locations": [{"path": "/layers/paketo-buildpacks_go-build/targets/bin/app"}], "licenses": [], "language": "go",
+             "cpes": [], "purl": "pkg:golang/example.com/ticker-service@(devel)", "metadataType": "go-module-buildinfo-entry",
+             "metadata": {"goBuildSettings": settings, "goCompiledVersion": go_version, "architecture": "amd64",
+                          "mainModule": "example.com/ticker-service"}},
+        ],
+        "source": {"type": "directory", "target": "/layers/paketo-buildpacks_go-build/targets/bin"},
+        "distro": {},
+        "descriptor": {"name": "syft", "version": "1.29.0"},
+        "schema": {"version": "16.0.24", "url": "https://raw.githubusercontent.com/anchore/syft/main/schema/json/schema-16.0.24.json"},
+    })
+
+
+def family_run(stack_id: str, distro: str, version: str, os_release: str, user: tuple[str, int, int], name: str,
+               base_labels: bool = False) -> tuple[dict[str, str], str, str, str]:
+    prefix = "io.buildpacks.base.distro." if base_labels else "io.buildpacks.stack.distro."
+    labels = {"io.buildpacks.stack.id": stack_id, prefix + "name": distro, prefix + "version": version}
+    return labels, f"{user[1]}:{user[2]}", os_release, name
+
+
+PAKETO_JAMMY = family_run("io.buildpacks.stacks.jammy", "ubuntu", "22.04", OS_RELEASE_JAMMY, ("cnb", 1002, 1000),
+                          "paketobuildpacks/run-jammy-base:latest")
+PAKETO_NOBLE = family_run("io.buildpacks.stacks.noble", "ubuntu", "24.04", OS_RELEASE_NOBLE, ("cnb", 1002, 1001),
+                          "docker.io/paketobuildpacks/ubuntu-noble-run:latest")
+HEROKU_24 = family_run("heroku-24", "ubuntu", "24.04", OS_RELEASE_NOBLE, ("heroku", 1000, 1000), "docker.io/heroku/heroku:24",
+                       base_labels=True)
+GOOGLE_24 = family_run("google.24", "Ubuntu", "24.04", OS_RELEASE_NOBLE, ("www-data", 33, 33), "gcr.io/buildpacks/google-24/run")
+
+
+def family_image(app: FamilyApp) -> tuple[Image, dict[str, str]]:
+    """An app image of a runtime family: run image layers (os-release, user), the buildpacks' launch layers, the launch
+    SBOM layer holding each layer's SBOM, the app, launcher, config and process-types layers; labels as lifecycle 0.20
+    writes them (Platform API 0.13)."""
+    run_labels, user, os_release, run_name = app.run
+    uname, ids = user.split(":")[0], user.split(":")
+    run_layers: list[Layer] = [{"/etc/os-release": os_release,
+                                "/usr/lib/x86_64-linux-gnu/libc.so.6": exe(f"placeholder for the C library of {run_name}\n")},
+                               passwd_layer("app" if uname.isdigit() else uname, int(ids[0]), int(ids[1]))]
+    run = build(Image(run_layers, {**platform_fields("amd64"), "created": "2026-11-01T00:00:00Z",
+                                   "config": {"User": user, "Env": [f"PATH={BASE_PATH}"], "Labels": run_labels}}))
+    bp_layers: list[Layer] = []
+    names = ["run: os", "run: user"]
+    buildpacks_md = []
+    sbom_files: Layer = {}
+    for bp_id, version in app.group:
+        layers_md = {}
+        for fl in app.layers.get(bp_id, []):
+            files = dict(fl.files) or {f"{bp_layer_dir(bp_id, fl.name)}/README": f"placeholder for layer {fl.name} of {bp_id}\n"}
+            bp_layers.append(files)
+            names.append(f"{bp_id}:{fl.name}")
+            layers_md[fl.name] = layer_md(diff_id(files), fl.data, launch=True)
+            if fl.sbom is not None:
+                ext, doc = fl.sbom
+                sbom_files[f"/layers/sbom/launch/{esc(bp_id)}/{fl.name}/sbom.{ext}.json"] = doc
+        buildpacks_md.append({"key": bp_id, "version": version, "layers": layers_md, "store": {"metadata": {}}})
+    # The app's own code is the same on both sides of every family pair: nobody changed it.
+    app_layer: Layer = {"/workspace/app": exe(f"placeholder for the {app.what.split(' (')[0]}\n")}
+    launcher = {"/cnb/lifecycle/launcher": exe(f"placeholder for the CNB launcher {app.lifecycle} (linux/amd64)\n")}
+    ptype, cmd = app.process
+    processes = [{"type": ptype, "command": cmd, "args": [], "direct": True, "buildpackID": app.group[-1][0]}]
+    config_layer = {"/layers/config/metadata.toml": metadata_toml(
+        [{"id": i, "version": v} for i, v in app.group], processes, ptype)}
+    process_types = {f"/cnb/process/{ptype}": Symlink("/cnb/lifecycle/launcher")}
+    layers = run_layers + bp_layers
+    names += []
+    sbom_layer = None
+    if sbom_files:
+        sbom_layer = sbom_files
+        layers.append(sbom_layer)
+        names.append("launch.sbom")
+    layers += [app_layer, launcher, config_layer, process_types]
+    names += ["app", "launcher", "config", "process-types"]
+    build_md = {
+        "buildpacks": [{"id": i, "version": v} for i, v in app.group],
+        "launcher": {"version": app.lifecycle, "source": {"git": {"repository": "github.com/buildpacks/lifecycle"}}},
+        "processes": processes,
+        "buildpack-default-process-type": ptype,
+    }
+    lifecycle_md: dict[str, Any] = {
+        "app": [{"sha": diff_id(app_layer)}],
+        "buildpacks": buildpacks_md,
+        "config": {"sha": diff_id(config_layer)},
+        "launcher": {"sha": diff_id(launcher)},
+        "process-types": {"sha": diff_id(process_types)},
+        "runImage": {"topLayer": run.layers[-1].diff_id, "reference": f"{run_name.rsplit(':', 1)[0]}@{run.digest}",
+                     "image": run_name},
+        "stack": {"runImage": {"image": run_name}},
+    }
+    if sbom_layer is not None:
+        lifecycle_md["sbom"] = {"sha": diff_id(sbom_layer)}
+    labels = dict(run_labels)
+    labels.update({"io.buildpacks.build.metadata": go_json(build_md), "io.buildpacks.lifecycle.metadata": go_json(lifecycle_md),
+                   "io.buildpacks.project.metadata": "{}"})
+    if app.rebasable is not None:
+        labels["io.buildpacks.rebasable"] = "true" if app.rebasable else "false"
+    labels = dict(sorted(labels.items()))
+    config = {**platform_fields("amd64"), "created": CNB_CREATED, "config": {
+        "User": user,
+        "Env": [f"PATH=/cnb/process:/cnb/lifecycle:{BASE_PATH}", "CNB_LAYERS_DIR=/layers", "CNB_APP_DIR=/workspace",
+                f"CNB_PLATFORM_API={app.platform_api}", "CNB_DEPRECATION_MODE=quiet", *app.env],
+        "WorkingDir": "/workspace", "Entrypoint": [f"/cnb/process/{ptype}"], "Labels": labels}}
+    return Image(layers, config, names), labels
+
+
+def node_app(node: str, engine: str = "4.1.0", run: tuple[dict[str, str], str, str, str] = PAKETO_JAMMY,
+             lifecycle: str = "0.20.7") -> FamilyApp:
+    """Paketo node-engine (packit): layer `node` holds only `dependency-sha`; the version is in its SBOM, named
+    `Node Engine`, purl with a `v` (node-engine build.go / constants.go at bbb47a79)."""
+    purl = (f"pkg:generic/node@v{node}?checksum={synthetic_sha256('node ' + node)}"
+            f"&download_url=https://nodejs.org/dist/v{node}/node-v{node}-linux-x64.tar.xz")
+    return FamilyApp(
+        f"Node.js app (node {node})",
+        [("paketo-buildpacks/ca-certificates", "3.8.6"), ("paketo-buildpacks/node-engine", engine),
+         ("paketo-buildpacks/npm-install", "1.6.2"), ("paketo-buildpacks/node-start", "1.2.2")],
+        {"paketo-buildpacks/node-engine": [FamilyLayer(
+            "node", {"dependency-sha": "sha256:" + synthetic_sha256("node artifact " + node)},
+            {"/layers/paketo-buildpacks_node-engine/node/bin/node": exe(f"placeholder for node v{node}\n")},
+            ("cdx", cdx_component_doc("Node Engine", node, purl)))]},
+        run, lifecycle=lifecycle, process=("web", ["node", "server.js"]))
+
+
+def go_app(go: str, default_godebug: str | None, go_build: str = "2.2.40") -> FamilyApp:
+    """Paketo go-build: the toolchain layer is build-only; the `targets` launch layer has no metadata, its SBOM is syft's
+    scan of the built binary (go-build build.go at b414ef1e)."""
+    return FamilyApp(
+        f"Go ticker service (built with {go})",
+        [("paketo-buildpacks/go-dist", "2.7.8"), ("paketo-buildpacks/go-mod-vendor", "1.0.56"),
+         ("paketo-buildpacks/go-build", go_build)],
+        {"paketo-buildpacks/go-build": [FamilyLayer(
+            "targets", None,
+            {"/layers/paketo-buildpacks_go-build/targets/bin/app": exe(f"placeholder for a Go binary built with {go}\n")},
+            ("syft", go_binary_syft_doc(go, default_godebug)))]},
+        PAKETO_JAMMY, process=("web", ["/layers/paketo-buildpacks_go-build/targets/bin/app"]))
+
+
+def heroku_python_app(python: str) -> FamilyApp:
+    """heroku/python (libcnb.rs): typed metadata of layer `python` (python.rs at f81d0dc1), no SBOM."""
+    return FamilyApp(
+        f"Python app (CPython {python})",
+        [("heroku/python", "0.19.0"), ("heroku/procfile", "4.0.0")],
+        {"heroku/python": [FamilyLayer("python", {"arch": "amd64", "distro_name": "ubuntu", "distro_version": "24.04",
+                                                  "python_version": python}, {})]},
+        HEROKU_24, platform_api="0.12", process=("web", ["gunicorn", "app:app"]))
+
+
+def dotnet_app(aspnet: str) -> FamilyApp:
+    """Paketo dotnet-core-aspnet-runtime (packit): `dependency-checksum` only; SBOM `ASP.NET Core Runtime`
+    (build.go at 0d7f66a8)."""
+    purl = f"pkg:generic/dotnet-core-aspnet-runtime@{aspnet}?checksum={synthetic_sha256('aspnet ' + aspnet)}"
+    return FamilyApp(
+        f".NET app (ASP.NET Core {aspnet})",
+        [("paketo-buildpacks/ca-certificates", "3.8.6"), ("paketo-buildpacks/dotnet-core-aspnet-runtime", "1.6.37"),
+         ("paketo-buildpacks/dotnet-execute", "1.0.12")],
+        {"paketo-buildpacks/dotnet-core-aspnet-runtime": [FamilyLayer(
+            "dotnet-core-aspnet-runtime", {"dependency-checksum": "sha512:" + synthetic_sha256("aspnet artifact " + aspnet)},
+            {}, ("cdx", cdx_component_doc("ASP.NET Core Runtime", aspnet, purl)))]},
+        PAKETO_JAMMY, process=("web", ["dotnet", "app.dll"]))
+
+
+def ruby_app(ruby: str) -> FamilyApp:
+    """Paketo mri (packit): `dependency-sha` only; SBOM `Ruby` (mri at beab37b5)."""
+    purl = f"pkg:generic/ruby@{ruby}?checksum={synthetic_sha256('ruby ' + ruby)}"
+    return FamilyApp(
+        f"Ruby app (ruby {ruby})",
+        [("paketo-buildpacks/mri", "0.17.3"), ("paketo-buildpacks/bundler", "0.11.4"), ("paketo-buildpacks/puma", "0.5.3")],
+        {"paketo-buildpacks/mri": [FamilyLayer(
+            "mri", {"dependency-sha": "sha256:" + synthetic_sha256("ruby artifact " + ruby)}, {},
+            ("cdx", cdx_component_doc("Ruby", ruby, purl)))]},
+        PAKETO_JAMMY, process=("web", ["bundle", "exec", "puma"]))
+
+
+def google_php_app(php: str) -> FamilyApp:
+    """google.php.runtime: `runtime.InstallTarballIfNotCached` writes a flat `version` and `stack` (install.go at 21f28de8)."""
+    return FamilyApp(
+        f"PHP app (php {php})",
+        [("google.php.runtime", "0.9.1"), ("google.php.composer", "0.9.1"), ("google.utils.nginx", "0.9.1")],
+        {"google.php.runtime": [FamilyLayer("php", {"stack": "google.24", "version": php}, {})]},
+        GOOGLE_24, rebasable=None, platform_api="0.12", process=("web", ["/layers/google.utils.nginx/nginx/bin/start"]))
+
+
+def nginx_app(nginx: str) -> FamilyApp:
+    """Paketo nginx (packit): SBOM `Nginx Server` (nginx at f84ad371)."""
+    purl = f"pkg:generic/nginx@{nginx}?checksum={synthetic_sha256('nginx ' + nginx)}"
+    return FamilyApp(
+        f"static site (nginx {nginx})",
+        [("paketo-buildpacks/nginx", "1.0.11")],
+        {"paketo-buildpacks/nginx": [FamilyLayer(
+            "nginx", {"dependency-sha": "sha256:" + synthetic_sha256("nginx artifact " + nginx)}, {},
+            ("cdx", cdx_component_doc("Nginx Server", nginx, purl)))]},
+        PAKETO_JAMMY, process=("web", ["nginx", "-p", "/workspace", "-c", "/workspace/nginx.conf"]))
+
+
+def heroku_java_app(jdk: str) -> FamilyApp:
+    """heroku/jvm: layer `openjdk` records only the JDK's download URL (openjdk.rs at 87d898ca)."""
+    url = f"https://heroku-buildpacks-jvm.s3.dualstack.us-east-1.amazonaws.com/openjdk/zulu/amd64/{jdk}.tar.gz"
+    return FamilyApp(
+        f"Java app (OpenJDK {jdk})",
+        [("heroku/jvm", "7.0.14"), ("heroku/maven", "7.0.14"), ("heroku/java", "7.0.14")],
+        {"heroku/jvm": [FamilyLayer("openjdk", {"jdk_overlay_applied": False, "source_tarball_url": url}, {})]},
+        HEROKU_24, platform_api="0.12", process=("web", ["java", "-jar", "target/app.jar"]))
+
+
+FAMILY_TAGS: list[tuple[str, FamilyApp, str]] = [
+    # (tag, app, what the pair shows)
+    ("node-20", node_app("20.18.1"), "Node 20 before its move"),
+    ("node-22", node_app("22.11.0"), "the same node-engine buildpack version, Node 22 (crosses 22.0.0)"),
+    ("node-22-next", node_app("22.12.0"), "a neighbour on the same side of 22.0.0"),
+    ("go-1.22", go_app("go1.22.12", None), "Go 1.22 toolchain, go line 1.22"),
+    ("go-1.23", go_app("go1.23.4", None), "Go 1.23 toolchain, go line 1.23 (no DefaultGODEBUG: the new timers apply)"),
+    ("go-1.23-next", go_app("go1.23.6", None), "a neighbour on the same side of 1.23.0"),
+    ("go-1.23-oldline", go_app("go1.23.4", "asynctimerchan=1,tls10server=1,tlsrsakex=1,tlsunsafeekm=1,winreadlinkvolume=0,"
+                                           "winsymlink=0,x509keypairleaf=0"),
+     "Go 1.23 toolchain, go line 1.22 (DefaultGODEBUG keeps the old timers)"),
+    ("python-3.12", heroku_python_app("3.12.8"), "CPython 3.12 by heroku/python"),
+    ("python-3.13", heroku_python_app("3.13.1"), "CPython 3.13 (crosses 3.13.0)"),
+    ("python-3.13-next", heroku_python_app("3.13.2"), "a neighbour"),
+    ("dotnet-8", dotnet_app("8.0.11"), "ASP.NET Core 8"),
+    ("dotnet-9", dotnet_app("9.0.0"), "ASP.NET Core 9 (crosses 9.0.0)"),
+    ("dotnet-9-next", dotnet_app("9.0.1"), "a neighbour"),
+    ("ruby-3.3", ruby_app("3.3.6"), "Ruby 3.3"),
+    ("ruby-3.4", ruby_app("3.4.1"), "Ruby 3.4 (crosses 3.4.0)"),
+    ("ruby-3.4-next", ruby_app("3.4.2"), "a neighbour"),
+    ("php-8.3", google_php_app("8.3.14"), "PHP 8.3 by Google's buildpacks"),
+    ("php-8.4", google_php_app("8.4.1"), "PHP 8.4 (crosses 8.4.0)"),
+    ("php-8.4-next", google_php_app("8.4.2"), "a neighbour"),
+    ("nginx-1.27.2", nginx_app("1.27.2"), "nginx 1.27.2"),
+    ("nginx-1.27.3", nginx_app("1.27.3"), "nginx 1.27.3 (crosses 1.27.3)"),
+    ("nginx-1.27.4", nginx_app("1.27.4"), "a neighbour"),
+    ("java-17.0.4", heroku_java_app("17.0.4"), "OpenJDK 17.0.4 by heroku/jvm"),
+    ("java-17.0.5", heroku_java_app("17.0.5"), "OpenJDK 17.0.5 (crosses 17.0.5)"),
+    ("java-17.0.6", heroku_java_app("17.0.6"), "a neighbour"),
+    ("node-22-noble", node_app("22.11.0", run=PAKETO_NOBLE), "node-22 rebuilt on the noble run image (jammy → noble)"),
+    ("node-22-noble-next", node_app("22.11.0", run=PAKETO_NOBLE, lifecycle="0.20.8"), "a neighbour on noble"),
+    ("node-22-lifecycle-0.14", node_app("22.11.0", lifecycle="0.14.3"), "lifecycle 0.14.3"),
+    ("node-22-lifecycle-0.15", node_app("22.11.0", lifecycle="0.15.0"), "lifecycle 0.15.0 (in the 0.15.0 bug window)"),
+    ("node-22-lifecycle-0.15.2", node_app("22.11.0", lifecycle="0.15.2"), "lifecycle 0.15.2 (past the window)"),
+]
+
+
 def bionic_packages(ssl: str, tz: str) -> list[dict[str, Any]]:
     """io.paketo.stack.packages entries after paketo-buildpacks/stacks' jam output (name, version, arch, source, summary)."""
     def p(name: str, version: str, src: str, upstream: str, summary: str) -> dict[str, Any]:
@@ -1754,6 +2059,11 @@ def generate(out: Path) -> dict[str, Any]:
         ("run-bionic-packages-a", legacy_before.built),
         ("run-bionic-packages-b", legacy_after.built),
     ]
+    family_labels: dict[str, dict[str, str]] = {}
+    for tag, fam, _ in FAMILY_TAGS:
+        fam_image, fam_labels = family_image(fam)
+        tags.append((tag, build(fam_image)))
+        family_labels[tag] = fam_labels
     tag_map = dict(tags)
     for rel, data in layout_files(tags).items():
         files[f"images/{rel}"] = data
@@ -1892,6 +2202,14 @@ def generate(out: Path) -> dict[str, Any]:
         "labels of tag plain-a (repo2docker-style, no io.buildpacks labels)", "a repo2docker image's labels", []))
     synth["plain-b"] = (dict(plain["plain-b"].config["config"]["Labels"]), source_text(
         "labels of tag plain-b (repo2docker-style, no io.buildpacks labels)", "a repo2docker image's labels", []))
+    for tag, fam, what in FAMILY_TAGS:
+        synth[tag] = (family_labels[tag], source_text(
+            f"labels of tag {tag}: a {fam.what}: {what}",
+            "each family's buildpack source at the commits named in docs/runtimes.md (layer metadata keys, packit's "
+            "sbom.GenerateFromDependency, syft's Go binary cataloger) and lifecycle 0.20 label structs",
+            ["synthesized: versions, checksums (stand-ins), layer contents (placeholders), the run images. Real: the label "
+             "and SBOM shapes each buildpack family writes, and where (layer names, metadata keys, SBOM package names, "
+             "purls, the `go` prefix of syft's stdlib version)."]))
     for name, (labels, source) in synth.items():
         files[f"labels/synthesized/{name}.config-labels.json"] = pretty(labels)
         files[f"labels/synthesized/{name}.config-labels.json.source"] = source

@@ -134,9 +134,10 @@ pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
                 let mut said = false;
                 let reports: Vec<&mut crate::report::DiffReport> = match &mut d {
                     Diffed::One(r) => vec![r.as_mut()],
-                    Diffed::All(entries) => {
-                        entries.iter_mut().filter_map(|e| e.report.as_mut()).collect()
-                    }
+                    Diffed::All(entries) => entries
+                        .iter_mut()
+                        .filter_map(|e| e.report.as_mut())
+                        .collect(),
                 };
                 for r in reports {
                     let (notes, warning) =

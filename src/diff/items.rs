@@ -399,6 +399,11 @@ pub(super) fn labels(out: &mut Vec<Change>, b: &ImageMetadata, a: &ImageMetadata
         label::LIFECYCLE_VERSION,
         label::LIFECYCLE_APIS,
         label::BUILDPACKAGE,
+        // The distro labels are the `distro` runtime item.
+        "io.buildpacks.base.distro.name",
+        "io.buildpacks.base.distro.version",
+        "io.buildpacks.stack.distro.name",
+        "io.buildpacks.stack.distro.version",
     ];
     let keys: BTreeSet<&String> = b.labels.keys().chain(a.labels.keys()).collect();
     for k in keys {

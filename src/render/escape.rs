@@ -96,7 +96,10 @@ pub fn html_inert(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(c) = rest.chars().next() {
-        if rest.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("www.")) {
+        if rest
+            .get(..4)
+            .is_some_and(|w| w.eq_ignore_ascii_case("www."))
+        {
             out.push_str(&html(&rest[..3]));
             out.push_str(ZWSP);
             rest = &rest[3..];

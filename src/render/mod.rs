@@ -217,8 +217,9 @@ pub(crate) fn memory_lines(r: &DiffReport) -> Vec<String> {
     let Some(m) = &r.memory else {
         return Vec::new();
     };
-    // Neither image runs a JVM the calculator sizes: one line, not the calculator's details.
-    if !m.before.jvm && !m.after.jvm {
+    // Neither image runs a JVM: one line, not the calculator's details.
+    let java = |s: &crate::report::ImageSummary| s.metadata.runtime("java").is_some();
+    if !m.before.jvm && !m.after.jvm && !java(&r.before) && !java(&r.after) {
         let runs: Vec<String> = r
             .after
             .metadata

@@ -198,7 +198,11 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
                 format!("{} ({})", n.buildpack, n.repository)
             };
             if n.releases.is_empty() {
-                t.add_row(vec![who.clone(), "-".into(), n.note.clone().unwrap_or_default()]);
+                t.add_row(vec![
+                    who.clone(),
+                    "-".into(),
+                    n.note.clone().unwrap_or_default(),
+                ]);
             }
             for (i, rel) in n.releases.iter().enumerate() {
                 t.add_row(vec![

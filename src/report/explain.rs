@@ -54,10 +54,16 @@ pub(crate) fn reasons(
     if before.kind() != ImageKind::App || after.kind() != ImageKind::App {
         return Vec::new();
     }
+    let run_moved = parts.run_image.is_some()
+        || diff
+            .changed()
+            .any(|c| matches!(c.category, Category::RunImage | Category::Stack));
     let mut out = Vec::new();
     for c in diff.changed() {
         let r = match c.category {
             Category::Label if c.subject == REVISION => Reason::Commit,
+            // The user comes with the run image: a new stack's user is the stack's move.
+            Category::Config if c.subject == "user" && run_moved => Reason::Stack,
             Category::Env | Category::Process | Category::Config => Reason::Config,
             Category::Runtime if c.subject.starts_with("distro ") => Reason::Stack,
             Category::Buildpack
@@ -247,11 +253,11 @@ pub(crate) fn rebase_phrase(r: &Rebase) -> Option<String> {
 /// layer (a rebuilt JRE, the lifecycle's layer patching) or a buildpack republished under the
 /// same version. A warning for a launch layer (the running container gets it) and for a
 /// builder's buildpack (every app built on it does), else `info`.
-pub(crate) fn layer_drift(parts: &PartsDiff, after: &ImageMetadata) -> Vec<Finding> {
+pub(crate) fn layer_drift(parts: &PartsDiff, diff: &Diff, after: &ImageMetadata) -> Vec<Finding> {
     let builder = matches!(after.kind(), ImageKind::Builder | ImageKind::Buildpackage);
     parts
         .changed()
-        .filter(|p| p.rebuilt_same_version)
+        .filter(|p| p.rebuilt_same_version && !explained(&p.part, diff))
         .map(|p| {
             let version = p.version_after.clone().unwrap_or_default();
             let (subject, what, severity) = match p.part.split_once(' ') {
@@ -297,6 +303,23 @@ pub(crate) fn layer_drift(parts: &PartsDiff, after: &ImageMetadata) -> Vec<Findi
             }
         })
         .collect()
+}
+
+/// Whether a buildpack layer (`id layer`) that changed at the same buildpack version is explained
+/// by a version the diff names: the runtime or dependency it holds moved (a Node 22 installed
+/// by the same node-engine), so the move is not silent.
+pub(crate) fn explained(part: &str, diff: &Diff) -> bool {
+    let Some((id, layer)) = part.split_once(' ') else {
+        return false;
+    };
+    diff.changed().any(|c| match c.category {
+        Category::Runtime => c
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains(&format!("{id} layer {layer} "))),
+        Category::Dependency => c.subject == format!("{layer} ({id})"),
+        _ => false,
+    })
 }
 
 /// The computed finding id of [`layer_drift`].

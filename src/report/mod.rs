@@ -203,7 +203,7 @@ pub struct Summary {
 
 /// The verdict with what kind of move the pair is in front: `rebuild (BUILDPACK): …` or
 /// `rebase (STACK): …`, and what `pack rebase` would need.
-fn explain_verdict(
+pub(crate) fn explain_verdict(
     verdict: &str,
     reasons: &[explain::Reason],
     rebase: Option<&explain::Rebase>,
@@ -430,7 +430,7 @@ impl DiffReport {
         }
         // What moved without a version saying so, and APIs a lifecycle dropped: computed
         // findings, re-levelled by a rule file's `[computed]` like the others.
-        findings.extend(rules.adjust(explain::layer_drift(&parts, &after.metadata)));
+        findings.extend(rules.adjust(explain::layer_drift(&parts, &diff, &after.metadata)));
         findings.extend(rules.adjust(explain::api_drops(&diff)));
         findings.sort_by(|a, b| {
             b.severity

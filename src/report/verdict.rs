@@ -82,10 +82,10 @@ pub(super) fn app_line(parts: &PartsDiff) -> Option<String> {
 }
 
 /// Buildpack layers that changed while their buildpack's version did not.
-pub(super) fn rebuilt_line(parts: &PartsDiff) -> Option<String> {
+pub(super) fn rebuilt_line(parts: &PartsDiff, diff: &Diff) -> Option<String> {
     let rebuilt: Vec<String> = parts
         .changed()
-        .filter(|p| p.rebuilt_same_version)
+        .filter(|p| p.rebuilt_same_version && !super::explain::explained(&p.part, diff))
         .map(|p| {
             let v = p.version_after.as_deref().unwrap_or_default();
             match p.part.split_once(' ') {
@@ -287,6 +287,8 @@ impl DiffReport {
         let not_applicable = super::not_applicable_text(self.summary.not_applicable)
             .map(|t| format!("; {t}"))
             .unwrap_or_default();
+        // Reasons are words of a fixed set (an enum): safe to repeat from an artifact.
+        let verdict = super::explain_verdict(&verdict, &self.summary.reasons, None);
         Summary {
             verdict: format!(
                 "{verdict}; {}{not_applicable}{ignored}",
@@ -425,7 +427,7 @@ pub(super) fn summarize(
             "runtime dependencies changed",
         )),
     }
-    parts.extend(rebuilt_line(parts_diff));
+    parts.extend(rebuilt_line(parts_diff, diff));
     // A stack (base image) id move is named, with both ids: it decides what `pack rebase`
     // accepts and which buildpacks detect.
     for c in diff.changed().filter(|c| c.category == Category::Stack) {

@@ -42,7 +42,7 @@ fn verdicts(before: &str, after: &str) -> (String, Value) {
 fn app_only_change_names_the_app_and_its_bytes() {
     let (verdict, v) = verdicts(GOOD, &img("app-change"));
     assert!(
-        verdict.starts_with("app changed (1 of 5 app layers, 868 B)"),
+        verdict.starts_with("rebuild (COMMIT): app changed (1 of 5 app layers, 868 B)"),
         "{verdict}"
     );
     let moved: Vec<&str> = v["parts"]["parts"]
@@ -64,10 +64,15 @@ fn run_image_rebase_names_both_top_layers() {
     let (verdict, v) = verdicts(GOOD, &img("rebased"));
     assert!(
         verdict.starts_with(
-            "run image rebased (top layer sha256:45db860c565c → sha256:e0827051ff02; 2 of 3 base layers differ)"
+            "rebase (STACK): run image rebased (top layer sha256:45db860c565c → sha256:e0827051ff02; 2 of 3 base layers differ)"
         ),
         "{verdict}"
     );
+    // Only the run image moved: a rebase, which `pack rebase` may do (Platform API 0.11, the
+    // same stack).
+    assert_eq!(v["summary"]["reasons"], serde_json::json!(["STACK"]));
+    assert_eq!(v["summary"]["rebase"]["is_rebase"], true);
+    assert!(v["summary"]["rebase"].get("needs_force").is_none());
     let r = &v["parts"]["run_image"];
     assert_eq!(r["move"], "rebased");
     assert_eq!(r["top_layer_before"], v["before"]["run_image"]["top_layer"]);
@@ -81,9 +86,18 @@ fn run_image_rebase_names_both_top_layers() {
 #[test]
 fn layer_rebuilt_at_the_same_version_names_buildpack_and_layer() {
     let (verdict, v) = verdicts(GOOD, &img("jre-rebuilt"));
+    // The JRE layer is a launch layer: what a running container gets changed while the
+    // buildpack's version says it did not — a warning.
     assert_eq!(
         verdict,
-        "paketo-buildpacks/bellsoft-liberica layer jre rebuilt at the same version 10.2.3; no findings"
+        "rebuild (BUILDPACK): paketo-buildpacks/bellsoft-liberica layer jre rebuilt at the same version 10.2.3; findings: 1 warning"
+    );
+    let f = &v["findings"][0];
+    assert_eq!(f["rule"], "layer-changed-same-version");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(
+        f["change"]["subject"],
+        "paketo-buildpacks/bellsoft-liberica layer jre"
     );
     let jre: Vec<&Value> = v["parts"]["parts"]
         .as_array()
@@ -107,7 +121,8 @@ fn same_image_twice_is_identical_in_every_format() {
 fn the_incident_pair_is_not_no_drift() {
     let (verdict, _) = verdicts(&img("incident-bad"), &img("jvm-incident"));
     assert!(
-        verdict.starts_with("app changed (3 of 5 app layers, 288.3 KiB)"),
+        verdict
+            .starts_with("rebuild (COMMIT, BUILDPACK): app changed (3 of 5 app layers, 288.3 KiB)"),
         "{verdict}"
     );
     assert!(verdict.contains(

@@ -385,7 +385,11 @@ impl Job {
         let summary_path = tmp.join("step_summary.md");
         std::fs::write(&summary_path, "").unwrap();
 
-        let given: BTreeMap<&str, &str> = inputs.iter().copied().collect();
+        let mut given: BTreeMap<&str, &str> = inputs.iter().copied().collect();
+        // The release notes (on by default) ask the API for each moved buildpack's releases:
+        // `release_notes_are_folded_into_the_comment` tests them; the other tests count the
+        // comment API's requests and answers, so they leave them out unless they ask.
+        given.entry("release-notes").or_insert("false");
         let mut values: BTreeMap<String, String> = BTreeMap::new();
         let declared = action.get("inputs").unwrap();
         for (name, spec) in declared.entries() {
@@ -679,10 +683,9 @@ fn first_run_creates_the_comment_later_runs_update_it() {
     assert_eq!(comments.len(), 1);
     let ours = &comments[0];
     assert_eq!(ours.login, BOT);
-    assert!(
-        ours.body
-            .starts_with(&format!("{MARKER}\n### ℹ️ bpdrift: 4 buildpacks changed"))
-    );
+    assert!(ours.body.starts_with(&format!(
+        "{MARKER}\n### ℹ️ bpdrift: rebuild (BUILDPACK): 4 buildpacks changed"
+    )));
     assert_eq!(
         first.outputs,
         BTreeMap::from([
@@ -691,7 +694,7 @@ fn first_run_creates_the_comment_later_runs_update_it() {
                 "comment-url".into(),
                 format!("https://github.com/{REPO}/pull/7#issuecomment-{}", ours.id)
             ),
-            ("findings".into(), "3".into()),
+            ("findings".into(), "2".into()),
             ("max-severity".into(), "info".into()),
             (
                 "report-json".into(),
@@ -708,7 +711,7 @@ fn first_run_creates_the_comment_later_runs_update_it() {
     assert!(
         first
             .summary
-            .starts_with("### ℹ️ bpdrift: 4 buildpacks changed")
+            .starts_with("### ℹ️ bpdrift: rebuild (BUILDPACK): 4 buildpacks changed")
     );
     // Every request: the documented headers, a token, a user agent.
     for r in api.requests() {
@@ -876,7 +879,7 @@ fn read_only_token_warns_and_the_job_stays_green() {
     assert_eq!(api.count("POST", "/comments"), 1);
     assert!(run.summary.contains("4 buildpacks changed"));
     assert_eq!(run.outputs["comment-url"], "");
-    assert_eq!(run.outputs["findings"], "3");
+    assert_eq!(run.outputs["findings"], "2");
     let commands = run.commands();
     assert!(commands.contains("::warning title=bpdrift could not comment::"));
     assert!(commands.contains("workflow_run"));
@@ -945,7 +948,7 @@ fn oversized_report_is_cut_to_fit_one_comment() {
         ("rules", &format!("\n  {}  \n", rules_file.display())),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.outputs["findings"], "403");
+    assert_eq!(run.outputs["findings"], "402");
     assert_eq!(run.outputs["max-severity"], "warning");
     // The fake answers 422 above the limit, as GitHub does; one POST that succeeded.
     let posts: Vec<_> = api
@@ -960,7 +963,7 @@ fn oversized_report_is_cut_to_fit_one_comment() {
     assert!(body.len() > 60_000, "{}", body.len());
     assert!(
         body.starts_with(&format!(
-            "{MARKER}\n### ⚠️ bpdrift: 4 buildpacks changed (1 minor, 3 patch), runtime dependencies unchanged (jre 17.0.7, spring-cloud-bindings 1.13.0); findings: 400 warnings, 3 info\n"
+            "{MARKER}\n### ⚠️ bpdrift: rebuild (BUILDPACK): 4 buildpacks changed (1 minor, 3 patch), runtimes unchanged (java 17.0.7, distro ubuntu 22.04), runtime dependencies unchanged (spring-cloud-bindings 1.13.0); findings: 400 warnings, 2 info; 1 rule did not apply\n"
         )),
         "{}",
         &body[..300]
@@ -1034,16 +1037,18 @@ fn fork_safe_pair_saves_then_posts_the_report() {
     assert_eq!(api.count("GET", "/repos/octo-org/app/pulls/12"), 1);
     assert_eq!(api.count("POST", "/issues/12/comments"), 1);
     let body = &api.comments(12)[0].body;
-    assert!(body.starts_with(&format!("{MARKER}\n### ℹ️ bpdrift: 4 buildpacks changed")));
+    assert!(body.starts_with(&format!(
+        "{MARKER}\n### ℹ️ bpdrift: rebuild (BUILDPACK): 4 buildpacks changed"
+    )));
     assert!(body.contains("for f0f0f0f0f0f0"));
-    assert_eq!(posted.outputs["findings"], "3");
+    assert_eq!(posted.outputs["findings"], "2");
     assert_eq!(posted.outputs["changed"], "true");
     assert_eq!(
         posted
             .commands()
             .matches("::notice title=bpdrift%3A")
             .count(),
-        3
+        2
     );
     posted.assert_no_secret();
 
@@ -1281,7 +1286,7 @@ fn install_builds_the_source_when_the_action_ref_is_not_a_release_tag() {
             )),
             "{log}"
         );
-        assert_eq!(run.outputs["findings"], "3");
+        assert_eq!(run.outputs["findings"], "2");
     }
     assert_eq!(releases.count(), 0);
 
@@ -1512,7 +1517,7 @@ fn a_forged_artifact_cannot_change_what_the_bot_says() {
     let verdict = body.lines().nth(1).unwrap();
     assert_eq!(
         verdict,
-        "### ℹ️ bpdrift: 4 buildpacks changed (1 minor, 3 patch), 4 layer parts moved; findings: 3 info"
+        "### ℹ️ bpdrift: rebuild (BUILDPACK): 4 buildpacks changed (1 minor, 3 patch), 4 layer parts moved; findings: 2 info; 1 rule did not apply"
     );
     for forbidden in [
         "no drift",
@@ -1739,4 +1744,49 @@ fn the_history_input_warns_in_the_comment_when_the_nightly_stopped() {
         "{}",
         comments[0].body
     );
+}
+
+/// The release notes of every version each moved buildpack went through are in the comment by
+/// default (the Action has a token), each version folded; the API's pages were asked once.
+#[test]
+fn release_notes_are_folded_into_the_comment() {
+    let reg = registry();
+    let api = FakeGithub::start();
+    api.add_pull(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    api.add_releases(
+        "paketo-buildpacks/bellsoft-liberica",
+        &[
+            (
+                "v10.2.4",
+                "Liberica 10.2.4: JRE 17.0.7 rebuilt, @maintainers see #12",
+            ),
+            ("v10.2.3", "older"),
+        ],
+    );
+    let releases = Releases::genuine(None);
+    let job = Job::new(&api, &releases);
+    let run = job.run(&[
+        ("base-image", &reg.image("app:good")),
+        ("head-image", &reg.image("app:bad")),
+        ("release-notes", "true"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let body = &api.comments(7)[0].body;
+    assert!(
+        body.contains("<details><summary>10.2.4 Liberica 10.2.4: JRE 17.0.7 rebuilt, @&#8203;maintainers see #&#8203;12</summary>"),
+        "{body}"
+    );
+    assert_eq!(
+        api.count("GET", "/releases"),
+        4,
+        "one list per moved buildpack"
+    );
+    // `release-notes: false`: nothing asked.
+    api.clear_requests();
+    let off = job.run(&[
+        ("base-image", &reg.image("app:good")),
+        ("head-image", &reg.image("app:bad")),
+    ]);
+    assert_eq!(off.code, 0);
+    assert_eq!(api.count("GET", "/releases"), 0);
 }

@@ -18,4 +18,5 @@ mod registry;
 mod release_notes;
 mod report;
 mod rules;
+mod runtimes;
 mod tls;

@@ -186,7 +186,9 @@ fn a_rate_limit_is_one_warning_and_never_the_exit_code() {
     );
     // One request, then nothing more is asked; the links stay.
     assert_eq!(gh.count("GET", "/releases"), 1);
-    assert!(run.stdout.contains("Release notes") || run.stdout.contains("note: release notes left out"));
+    assert!(
+        run.stdout.contains("Release notes") || run.stdout.contains("note: release notes left out")
+    );
     // 429 with Retry-After: the same.
     let gh = FakeGithub::start();
     publish(&gh);
@@ -195,7 +197,10 @@ fn a_rate_limit_is_one_warning_and_never_the_exit_code() {
     let run = diff(&gh, fresh.path(), &["--format", "markdown"]);
     assert_eq!(run.code, without.code);
     assert_eq!(run.stderr.matches("warning:").count(), 1, "{}", run.stderr);
-    assert!(run.stdout.contains("releases/tag/v10.2.4"), "the link stays");
+    assert!(
+        run.stdout.contains("releases/tag/v10.2.4"),
+        "the link stays"
+    );
 }
 
 #[test]

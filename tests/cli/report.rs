@@ -132,7 +132,7 @@ fn two_runs_record_drift_moved_tags_and_a_vanished_rollback_target() {
         checkout["drift"][0]["verdict"]
             .as_str()
             .unwrap()
-            .starts_with("4 buildpacks changed")
+            .starts_with("rebuild (BUILDPACK): 4 buildpacks changed")
     );
     assert!(
         checkout["since_last_run"].as_array().unwrap().is_empty(),

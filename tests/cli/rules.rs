@@ -259,13 +259,55 @@ fn rules_list() {
         .iter()
         .filter(|r| r["origin"] != "<computed>")
         .collect();
-    assert_eq!(rules.len(), 31);
+    // One file per family, each rule with its family, boundary and sources (the generic ones
+    // alone have no source: they are bpdrift's own reading of version classes).
+    assert!(rules.len() >= 130, "{} rules", rules.len());
     assert!(rules.iter().all(|r| r["origin"] == "<built-in>"));
-    let seeded = rules
+    for r in &rules {
+        let family = r["family"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no family: {r}"));
+        if family != "generic" {
+            assert!(!r["sources"].as_array().unwrap().is_empty(), "{r}");
+        }
+    }
+    let families: std::collections::BTreeSet<&str> = rules
         .iter()
-        .filter(|r| !r["sources"].as_array().unwrap().is_empty())
-        .count();
-    assert_eq!(seeded, 26, "every seeded rule keeps its sources");
+        .map(|r| r["family"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        families.into_iter().collect::<Vec<_>>(),
+        [
+            "dotnet",
+            "generic",
+            "go",
+            "jvm",
+            "lifecycle",
+            "node",
+            "php",
+            "python",
+            "ruby",
+            "run-image",
+            "webservers"
+        ]
+    );
+    let timer = rules
+        .iter()
+        .find(|r| r["id"] == "go-1.23-timer-changes")
+        .unwrap();
+    assert_eq!(timer["boundary"]["introduced"], "1.23.0");
+    assert_eq!(timer["subject"], "runtime go");
+    assert_eq!(
+        timer["sources"][0],
+        "https://go.dev/doc/go1.23#timer-changes"
+    );
+    // `--family` narrows the listing.
+    let go = bpdrift()
+        .args(["rules", "list", "--family", "go", "--format", "json"])
+        .run();
+    let go: Value = serde_json::from_str(&go.stdout).unwrap();
+    assert!(go.as_array().unwrap().iter().all(|r| r["family"] == "go"));
+    assert!(go.as_array().unwrap().len() >= 8);
     let run = bpdrift()
         .args([
             "rules",
@@ -317,6 +359,9 @@ fn computed_findings_are_listed_and_overridable() {
             "memory-no-longer-fits",
             "memory-needs-more",
             "rollback-target-vanished",
+            "layer-changed-same-version",
+            "platform-api-dropped",
+            "buildpack-api-dropped",
             "platform-removed"
         ]
     );

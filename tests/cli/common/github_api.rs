@@ -316,7 +316,10 @@ fn route(
         let Some(all) = s.releases.get(&repo) else {
             return (
                 404,
-                message("Not Found", "https://docs.github.com/rest/releases/releases#list-releases"),
+                message(
+                    "Not Found",
+                    "https://docs.github.com/rest/releases/releases#list-releases",
+                ),
             );
         };
         let per: usize = req
@@ -330,9 +333,16 @@ fn route(
             .unwrap_or(1)
             .max(1);
         let last = all.len().div_ceil(per).max(1);
-        let items: Vec<Value> = all.iter().skip((page - 1) * per).take(per).cloned().collect();
+        let items: Vec<Value> = all
+            .iter()
+            .skip((page - 1) * per)
+            .take(per)
+            .cloned()
+            .collect();
         let link = |p: usize, rel: &str| {
-            format!("<{base}/repositories/{REPO_ID}/releases?per_page={per}&page={p}&repo={repo}>; rel=\"{rel}\"")
+            format!(
+                "<{base}/repositories/{REPO_ID}/releases?per_page={per}&page={p}&repo={repo}>; rel=\"{rel}\""
+            )
         };
         let mut links = Vec::new();
         if page < last {
