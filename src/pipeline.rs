@@ -138,7 +138,10 @@ pub(crate) async fn diff_platforms(
     // Two single-platform images of different platforms: there is one pair to compare, not
     // two platforms each image lacks (an arm64 rebuild of an amd64 image is still a diff).
     if !index_b && !index_a && pb.len() == 1 && pa.len() == 1 && !pb[0].matches(&pa[0]) {
-        let (b, a) = tokio::join!(fetcher.fetch(req.before), fetcher.fetch(req.after));
+        let (b, a) = tokio::join!(
+            fetcher.fetch_platform(req.before, &pb[0]),
+            fetcher.fetch_platform(req.after, &pa[0])
+        );
         let (b, a) = match (b, a) {
             (Ok(b), Ok(a)) => (b, a),
             (Err(e), Ok(_)) | (Ok(_), Err(e)) => return Err(e.into()),
@@ -188,7 +191,7 @@ async fn platforms(
     if let Some(listed) = fetcher.platforms(reference).await? {
         return Ok((listed, true));
     }
-    let m = fetcher.fetch(reference).await?.metadata;
+    let m = fetcher.fetch_as_is(reference).await?.metadata;
     Ok((
         vec![Platform {
             os: m.os,

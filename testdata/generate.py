@@ -1954,6 +1954,80 @@ FAMILY_TAGS: list[tuple[str, FamilyApp, str]] = [
 ]
 
 
+# --------------------------------------------------------------------------------------------------
+# Label shapes of other image kinds: lifecycle images, build images, buildpackages
+# --------------------------------------------------------------------------------------------------
+
+def api_list(lo: int, hi: int) -> list[str]:
+    return [f"0.{n}" for n in range(lo, hi + 1)]
+
+
+def lifecycle_image(version: str, buildpack: tuple[int, int], platform: tuple[int, int]) -> tuple[Image, dict[str, str]]:
+    """buildpacksio/lifecycle: its version and the APIs it supports as labels (lifecycle's Dockerfile and
+    api/apis.go), plus the legacy builder-metadata subset pack reads. 0.18.0 dropped Platform API 0.3-0.6 and Buildpack
+    API 0.2-0.6 (lifecycle release notes, cited by the lifecycle rule family)."""
+    apis = {"buildpack": {"deprecated": [], "supported": api_list(*buildpack)},
+            "platform": {"deprecated": [], "supported": api_list(*platform)}}
+    labels = {"io.buildpacks.builder.metadata": go_json({"lifecycle": {"version": version}}),
+              "io.buildpacks.lifecycle.apis": go_json(apis),
+              "io.buildpacks.lifecycle.version": version}
+    layers: list[Layer] = [{f"/cnb/lifecycle/{tool}": exe(f"placeholder for the {tool} of lifecycle {version}\n")
+                            for tool in ("analyzer", "builder", "creator", "detector", "exporter", "launcher", "restorer")}]
+    config = {**platform_fields("amd64"), "created": "2024-01-01T00:00:00Z",
+              "config": {"User": "1000:1000", "WorkingDir": "/layers", "Labels": labels}}
+    return Image(layers, config, ["lifecycle binaries"]), labels
+
+
+def build_image(stack_id: str, version: str, os_release: str, uid: int, gid: int) -> tuple[Image, dict[str, str]]:
+    """A Paketo build image (jammy-base-stack / ubuntu-noble-base-images metadata tests): stack labels like the run
+    image's, and CNB_USER_ID / CNB_GROUP_ID in the env, which the platform spec requires of build images only."""
+    labels = {"io.buildpacks.stack.description": "ubuntu with compilers and shell utilities",
+              "io.buildpacks.stack.distro.name": "ubuntu", "io.buildpacks.stack.distro.version": version,
+              "io.buildpacks.stack.homepage": "https://github.com/paketo-buildpacks", "io.buildpacks.stack.id": stack_id,
+              "io.buildpacks.stack.maintainer": "Paketo Buildpacks", "io.buildpacks.stack.metadata": "{}"}
+    layers = [{"/etc/os-release": os_release, "/usr/bin/gcc": exe("placeholder for gcc\n")}, passwd_layer("cnb", uid, gid)]
+    config = {**platform_fields("amd64"), "created": "2025-01-01T00:00:00Z", "config": {
+        "User": f"{uid}:{gid}", "Env": [f"PATH={BASE_PATH}", f"CNB_USER_ID={uid}", f"CNB_GROUP_ID={gid}",
+                                         f"CNB_STACK_ID={stack_id}"], "Labels": labels}}
+    return Image(layers, config, ["build: os", "build: cnb user"]), labels
+
+
+def buildpackage_image(inp: Inputs, universe: str, world: str) -> tuple[Image, dict[str, str]]:
+    """The real `example/hello-universe` buildpackage labels (buildpackage-hello-universe.config-labels.json) with the
+    versions moved: hello-universe and the hello-world it carries."""
+    real = read_json("buildpackage-hello-universe.config-labels.json")
+    top = json.loads(real["io.buildpacks.buildpackage.metadata"])
+    top["version"] = universe
+    layers_label = json.loads(real["io.buildpacks.buildpack.layers"])
+    hello = layers_label.pop("example/hello-world")
+    layers_label["example/hello-world"] = {world: next(iter(hello.values()))}
+    uni = layers_label.pop("example/hello-universe")
+    uni_entry = next(iter(uni.values()))
+    uni_entry["order"] = [{"group": [{"id": "example/hello-world", "version": world},
+                                     {"id": "example/hello-moon", "version": "0.0.3"}]}]
+    layers_label["example/hello-universe"] = {universe: uni_entry}
+    files: list[Layer] = []
+    for bp_id, versions in sorted(layers_label.items()):
+        for v, entry in versions.items():
+            layer: Layer = {f"/cnb/buildpacks/{esc(bp_id)}/{v}/buildpack.toml": f'api = "0.2"\n[buildpack]\nid = "{bp_id}"\nversion = "{v}"\n'}
+            files.append(layer)
+            entry["layerDiffID"] = diff_id(layer)
+    labels = {"io.buildpacks.buildpackage.metadata": go_json(top),
+              "io.buildpacks.buildpack.layers": go_json(go_map(layers_label))}
+    config = {**platform_fields("amd64"), "created": "1980-01-01T00:00:01Z", "config": {"Labels": labels}}
+    return Image(files, config, [f"buildpack {i}" for i in range(len(files))]), labels
+
+
+def relabelled_image(good: Image) -> tuple[Image, dict[str, str]]:
+    """incident-good with io.buildpacks.lifecycle.metadata written again with the same meaning (indented, keys in
+    another order): same layers, only a label's bytes differ."""
+    config = json.loads(json.dumps(good.config))
+    labels = config["config"]["Labels"]
+    md = json.loads(labels["io.buildpacks.lifecycle.metadata"])
+    labels["io.buildpacks.lifecycle.metadata"] = json.dumps(md, indent=1, sort_keys=True)
+    return Image(good.layers, config, good.layer_names), labels
+
+
 def bionic_packages(ssl: str, tz: str) -> list[dict[str, Any]]:
     """io.paketo.stack.packages entries after paketo-buildpacks/stacks' jam output (name, version, arch, source, summary)."""
     def p(name: str, version: str, src: str, upstream: str, summary: str) -> dict[str, Any]:
@@ -2059,6 +2133,26 @@ def generate(out: Path) -> dict[str, Any]:
         ("run-bionic-packages-a", legacy_before.built),
         ("run-bionic-packages-b", legacy_after.built),
     ]
+    other_kinds: list[tuple[str, tuple[Image, dict[str, str]], str]] = [
+        ("lifecycle-0.17.8", lifecycle_image("0.17.8", (2, 10), (3, 12)), "a lifecycle image (buildpacksio/lifecycle 0.17.8)"),
+        ("lifecycle-0.18.0", lifecycle_image("0.18.0", (7, 10), (7, 12)), "a lifecycle image (0.18.0: Platform API 0.3-0.6 and "
+                                                                           "Buildpack API 0.2-0.6 dropped)"),
+        ("build-jammy-base", build_image("io.buildpacks.stacks.jammy", "22.04", OS_RELEASE_JAMMY, 1001, 1000),
+         "a Paketo jammy build image"),
+        ("build-noble-base", build_image("io.buildpacks.stacks.noble", "24.04", OS_RELEASE_NOBLE, 1001, 1001),
+         "a Paketo noble build image"),
+        ("buildpackage-hello-0.0.1", buildpackage_image(inp, "0.0.1", "0.0.2"), "the hello-universe buildpackage"),
+        ("buildpackage-hello-0.0.2", buildpackage_image(inp, "0.0.2", "0.0.3"), "the next hello-universe buildpackage"),
+        ("incident-good-relabelled", relabelled_image(good.image), "incident-good with its lifecycle label re-serialized"),
+    ]
+    for tag, (img_, labels_), what in other_kinds:
+        tags.append((tag, build(img_)))
+        synth[tag] = (labels_, source_text(f"labels of tag {tag}: {what}",
+                                           "the labels research report (labels/REPORT.md) and the sources in the function that "
+                                           "makes it (testdata/generate.py)",
+                                           ["synthesized; every label shape is one real images carry."]))
+    # A single-platform arm64 image: the arm64 manifest of `multiarch`, tagged on its own.
+    tags.append(("incident-good-arm64", good_arm64))
     family_labels: dict[str, dict[str, str]] = {}
     for tag, fam, _ in FAMILY_TAGS:
         fam_image, fam_labels = family_image(fam)

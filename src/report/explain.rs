@@ -152,6 +152,8 @@ pub(crate) fn rebase(
             Category::Runtime if !c.subject.starts_with("distro ") => say("runtimes moved"),
             Category::Dependency => say("runtimes moved"),
             Category::Lifecycle => say("the lifecycle moved"),
+            // The run image brings its user: a rebase onto a new run image changes it.
+            Category::Config if c.subject == "user" => {}
             Category::Process | Category::Env | Category::Config => say("the image config changed"),
             _ => {}
         }
@@ -253,7 +255,16 @@ pub(crate) fn rebase_phrase(r: &Rebase) -> Option<String> {
 /// layer (a rebuilt JRE, the lifecycle's layer patching) or a buildpack republished under the
 /// same version. A warning for a launch layer (the running container gets it) and for a
 /// builder's buildpack (every app built on it does), else `info`.
-pub(crate) fn layer_drift(parts: &PartsDiff, diff: &Diff, after: &ImageMetadata) -> Vec<Finding> {
+pub(crate) fn layer_drift(
+    parts: &PartsDiff,
+    diff: &Diff,
+    before: &ImageMetadata,
+    after: &ImageMetadata,
+) -> Vec<Finding> {
+    // Two platforms' builds of a buildpack differ by architecture: that is not drift.
+    if before.platform() != after.platform() {
+        return Vec::new();
+    }
     let builder = matches!(after.kind(), ImageKind::Builder | ImageKind::Buildpackage);
     parts
         .changed()

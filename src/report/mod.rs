@@ -430,7 +430,12 @@ impl DiffReport {
         }
         // What moved without a version saying so, and APIs a lifecycle dropped: computed
         // findings, re-levelled by a rule file's `[computed]` like the others.
-        findings.extend(rules.adjust(explain::layer_drift(&parts, &diff, &after.metadata)));
+        findings.extend(rules.adjust(explain::layer_drift(
+            &parts,
+            &diff,
+            &before.metadata,
+            &after.metadata,
+        )));
         findings.extend(rules.adjust(explain::api_drops(&diff)));
         findings.sort_by(|a, b| {
             b.severity

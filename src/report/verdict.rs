@@ -497,7 +497,13 @@ pub(super) fn summarize(
     if other > 0 && other <= 3 {
         // Few enough to name: "env PYTHON_VERSION changed" beats "1 other change".
         for c in other_items {
-            parts.push(format!("{} {}", c.item_phrase(), c.status.as_str()));
+            parts.push(match (&c.before, &c.after) {
+                // An identity reads best as its move: `buildpackage x/y 0.0.1 → x/y 0.0.2`.
+                (Some(b), Some(a)) if c.subject == "buildpackage" => {
+                    format!("{} {b} → {a}", c.item_phrase())
+                }
+                _ => format!("{} {}", c.item_phrase(), c.status.as_str()),
+            });
         }
     } else if other > 0 {
         parts.push(plural(other, "other change", "other changes"));

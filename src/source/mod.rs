@@ -188,7 +188,13 @@ impl Fetcher {
         reference: &ImageRef,
         platform: &Platform,
     ) -> Result<Image, SourceError> {
-        fetch_with(self, reference, platform).await
+        fetch_with(self, reference, platform, true).await
+    }
+
+    /// Fetches `reference` as it is: a single-platform image whatever its platform (what
+    /// `--platform all` asks of an image that is not an index), without the mismatch warning.
+    pub async fn fetch_as_is(&self, reference: &ImageRef) -> Result<Image, SourceError> {
+        fetch_with(self, reference, &self.opts.platform, false).await
     }
 
     /// The platforms `reference` offers; `None` for a single-platform image.
@@ -320,6 +326,7 @@ async fn fetch_with(
     fetcher: &Fetcher,
     reference: &ImageRef,
     platform: &Platform,
+    warn: bool,
 ) -> Result<Image, SourceError> {
     let (fetched, transport) = match reference {
         ImageRef::Registry(r) => (
@@ -350,7 +357,7 @@ async fn fetch_with(
             (fetched, transport)
         }
     };
-    image_of(reference, fetched, platform, transport)
+    image_of(reference, fetched, platform, transport, warn)
 }
 
 /// The one model from what a source read.
@@ -359,6 +366,7 @@ fn image_of(
     fetched: Fetched,
     platform: &Platform,
     transport: Transport,
+    warn: bool,
 ) -> Result<Image, SourceError> {
     let metadata =
         ImageMetadata::from_config(&fetched.config).map_err(|source| SourceError::Config {
@@ -371,7 +379,7 @@ fn image_of(
         architecture: metadata.architecture.clone(),
         variant: metadata.variant.clone(),
     };
-    if fetched.index_digest.is_none() && !platform.matches(&actual) {
+    if warn && fetched.index_digest.is_none() && !platform.matches(&actual) {
         tracing::warn!(
             "`{reference}` is a single-platform image for {actual}, not the requested {platform}"
         );

@@ -7,6 +7,7 @@ mod daemon;
 mod diff;
 mod docs;
 mod errors;
+mod explain;
 mod fetching;
 mod github;
 mod hardening;
