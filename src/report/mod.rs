@@ -24,7 +24,9 @@ use crate::rules::{Finding, Severity};
 
 /// Version of the JSON document. 2: layer attribution (`before.attribution`, `parts`), image
 /// kinds `buildpackage`, `run-image` and `lifecycle` (such images were `plain` or `builder`).
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: kind `build-image` (such images were `run-image`), the `runtime` and `buildpack-api`
+/// categories, findings whose precondition is false moved out of `findings`.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One image as the report shows it: where it came from, what kind it is, its layers, and the
 /// image model's report view ([`ImageMetadata::for_report`]) flattened beside them. Read back

@@ -20,6 +20,7 @@ const PURE: &[&str] = &[
     "metadata",
     "packages",
     "reference",
+    "release_notes",
     "render",
     "report",
     "rules",

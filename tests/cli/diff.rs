@@ -63,7 +63,7 @@ fn incident_markdown() {
 fn incident_json_has_exactly_the_four_changes() {
     let (code, v) = json(&[GOOD, BAD]);
     assert_eq!(code, 0);
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     assert_eq!(
         changes(&v, "buildpack"),
         vec![

@@ -707,7 +707,7 @@ fn first_run_creates_the_comment_later_runs_update_it() {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&first.outputs["report-json"]).unwrap())
             .unwrap();
-    assert_eq!(report["schema_version"], 2);
+    assert_eq!(report["schema_version"], 3);
     assert!(
         first
             .summary
