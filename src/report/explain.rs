@@ -404,3 +404,89 @@ pub(crate) fn api_drops(diff: &Diff) -> Vec<Finding> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attribution::PartDiff;
+
+    fn part(key: &str, kind: &str, launch: bool) -> PartDiff {
+        PartDiff {
+            part: key.into(),
+            kind: kind.into(),
+            status: Status::Changed,
+            layers_before: 1,
+            layers_after: 1,
+            bytes_before: 10,
+            bytes_after: 10,
+            layers_changed: 1,
+            bytes_changed: 10,
+            version_before: Some("1.0.0".into()),
+            version_after: Some("1.0.0".into()),
+            rebuilt_same_version: true,
+            launch,
+        }
+    }
+
+    fn md(kind_label: &str) -> ImageMetadata {
+        let mut m = ImageMetadata {
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            ..Default::default()
+        };
+        m.labels.insert(kind_label.into(), "{}".into());
+        m
+    }
+
+    /// A builder's buildpack whose layer changed at the same version is a warning (every app
+    /// built on it gets other code); an app's launch layer too; a build-only layer is info; a
+    /// layer whose runtime moved is explained and not drift.
+    #[test]
+    fn layer_drift_levels() {
+        let empty = Diff {
+            changes: Vec::new(),
+            layers: Default::default(),
+        };
+        let builder = md(crate::metadata::label::BUILDER);
+        let parts = PartsDiff {
+            parts: vec![part(
+                "paketo-buildpacks/node-engine@1.0.0",
+                "buildpack",
+                false,
+            )],
+            run_image: None,
+        };
+        let f = layer_drift(&parts, &empty, &builder, &builder);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Warning);
+        let app = md(crate::metadata::label::BUILD);
+        let parts = PartsDiff {
+            parts: vec![
+                part("paketo-buildpacks/node-engine node", "buildpack", true),
+                part("paketo-buildpacks/node-engine cache", "buildpack", false),
+            ],
+            run_image: None,
+        };
+        let f = layer_drift(&parts, &empty, &app, &app);
+        let levels: Vec<Severity> = f.iter().map(|f| f.severity).collect();
+        assert_eq!(levels, [Severity::Warning, Severity::Info]);
+        // Node moved inside that layer: explained.
+        let mut node = Change::of(
+            Category::Runtime,
+            "node",
+            Some("20.0.0".into()),
+            Some("22.0.0".into()),
+        );
+        node.detail = Some("SBOM of paketo-buildpacks/node-engine layer node (Node Engine)".into());
+        let moved = Diff {
+            changes: vec![node],
+            layers: Default::default(),
+        };
+        let f = layer_drift(&parts, &moved, &app, &app);
+        assert_eq!(f.len(), 1, "only the cache layer is unexplained");
+        // Two platforms' builds differ by architecture: not drift.
+        let mut arm = app.clone();
+        arm.architecture = "arm64".into();
+        assert!(layer_drift(&parts, &empty, &app, &arm).is_empty());
+    }
+}

@@ -639,3 +639,90 @@ summary = "s"
         f.diagnostics
     );
 }
+
+/// A version as its ecosystem writes it is compared as the version it is: a package rule on
+/// Go's `stdlib` matches `go1.23.0`, and one that cannot be ordered is said, never silent.
+#[test]
+fn ecosystem_versions_compare_and_the_rest_is_said() {
+    let file = parse_file(
+        "go.toml",
+        r#"
+[[rule]]
+id = "stdlib-1.23"
+package = "stdlib"
+purl-type = "golang"
+introduced = "1.23.0"
+severity = "warning"
+summary = "Go {before} → {after}"
+sources = ["https://go.dev/doc/go1.23"]
+"#,
+    );
+    assert!(file.diagnostics.is_empty(), "{:?}", file.diagnostics);
+    let rule = &file.rules[0];
+    let mut c = Change::of(
+        Category::Package,
+        "stdlib (paketo-buildpacks/go-build)",
+        Some("go1.22.5".into()),
+        Some("go1.23.0".into()),
+    );
+    c.class = crate::version::classify("go1.22.5", "go1.23.0");
+    let f = rule.found(
+        &c,
+        &ImageMetadata::default(),
+        rule.check_package(&c, "golang"),
+    );
+    assert_eq!(f.expect("fires").severity, Severity::Warning);
+    let odd = Change::of(
+        Category::Package,
+        "stdlib (x)",
+        Some("devel +abc".into()),
+        Some("go1.23.0".into()),
+    );
+    let f = rule
+        .found(
+            &odd,
+            &ImageMetadata::default(),
+            rule.check_package(&odd, "golang"),
+        )
+        .expect("said");
+    assert_eq!(f.severity, Severity::Info);
+    assert!(f.note.unwrap().contains("not comparable"));
+}
+
+/// `runtime` names are checked: a typo is an error with a suggestion, a glob is taken as is.
+#[test]
+fn runtime_names_are_checked() {
+    let file = parse_file(
+        "r.toml",
+        r#"
+family = "mine"
+
+[[rule]]
+id = "a"
+runtime = "golang"
+introduced = "1.23.0"
+severity = "info"
+summary = "x"
+
+[[rule]]
+id = "b"
+runtime = "py*"
+introduced = "3.13.0"
+severity = "info"
+summary = "x"
+depends-on = "whether the app imports cgi"
+applies-if = { godebug = "asynctimerchan", kept = false }
+"#,
+    );
+    let msgs: Vec<String> = file.diagnostics.iter().map(|d| d.message.clone()).collect();
+    assert!(
+        msgs.iter().any(|m| m.contains("unknown runtime `golang`")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter().any(|m| m.contains("invalid `godebug`")),
+        "{msgs:?}"
+    );
+    let text = render_diagnostics(&file);
+    assert!(text.contains("did you mean `go`?"), "{text}");
+}
