@@ -336,6 +336,19 @@ pub fn diff(before: &Image, after: &Image) -> Diff {
         &b.buildpacks,
         &a.buildpacks,
     );
+    // A buildpackage's own buildpack without a homepage: the image's source repository
+    // (`org.opencontainers.image.source`) is where it is released.
+    if let (Some(top), Some(source)) = (
+        a.buildpackage.as_deref().and_then(|p| p.split(' ').next()),
+        a.labels.get("org.opencontainers.image.source"),
+    ) {
+        for c in changes
+            .iter_mut()
+            .filter(|c| c.subject == top && c.homepage.is_none())
+        {
+            c.homepage = Some(source.clone());
+        }
+    }
     order(&mut changes, b, a);
     modules(
         &mut changes,

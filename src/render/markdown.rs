@@ -11,6 +11,21 @@ use crate::rules::Severity;
 
 pub use super::escape::markdown as escape;
 
+/// A folded section's opening: `<details open><summary>Runtimes (1 changed)</summary>`, open
+/// when something in it moved, closed with the count when nothing did.
+fn folded(out: &mut dyn Write, what: &str, items: &[&Change]) -> io::Result<()> {
+    let moved = items.iter().filter(|c| c.is_change()).count();
+    let (open, count) = if moved == 0 {
+        ("", format!("{} unchanged", items.len()))
+    } else {
+        (" open", format!("{moved} changed"))
+    };
+    writeln!(
+        out,
+        "\n<details{open}><summary>{what} ({count})</summary>\n"
+    )
+}
+
 fn code(s: &str) -> String {
     if s.is_empty() {
         return String::new();
@@ -217,17 +232,7 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
 
     let rts = of(&[Category::Runtime]);
     if !rts.is_empty() {
-        let moved = rts.iter().filter(|c| c.is_change()).count();
-        let summary = if moved == 0 {
-            format!("Runtimes ({} unchanged)", rts.len())
-        } else {
-            format!("Runtimes ({moved} changed)")
-        };
-        writeln!(
-            out,
-            "\n<details{}><summary>{summary}</summary>\n",
-            if moved > 0 { " open" } else { "" }
-        )?;
+        folded(out, "Runtimes", &rts)?;
         writeln!(out, "| runtime | before | after | change | read from |")?;
         writeln!(out, "|---|---|---|---|---|")?;
         for c in rts {
@@ -246,17 +251,7 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
 
     let deps = of(&[Category::Dependency]);
     if !deps.is_empty() {
-        let moved = deps.iter().filter(|c| c.is_change()).count();
-        let summary = if moved == 0 {
-            format!("Runtime dependencies ({} unchanged)", deps.len())
-        } else {
-            format!("Runtime dependencies ({moved} changed)")
-        };
-        writeln!(
-            out,
-            "\n<details{}><summary>{summary}</summary>\n",
-            if moved > 0 { " open" } else { "" }
-        )?;
+        folded(out, "Runtime dependencies", &deps)?;
         writeln!(out, "| dependency | before | after | change |")?;
         writeln!(out, "|---|---|---|---|")?;
         for c in deps {

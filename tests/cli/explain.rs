@@ -7,20 +7,7 @@
 use insta::assert_snapshot;
 use serde_json::{Value, json};
 
-use crate::common::{bpdrift, settings};
-
-fn img(tag: &str) -> String {
-    format!("oci:testdata/images:{tag}")
-}
-
-fn report(before: &str, after: &str, extra: &[&str]) -> Value {
-    let (b, a) = (img(before), img(after));
-    let mut args = vec!["diff", "--format", "json", "--fail-on", "never", &b, &a];
-    args.extend_from_slice(extra);
-    let run = bpdrift().args(args).run();
-    assert_eq!(run.code, 0, "{before} → {after}: {}", run.stderr);
-    serde_json::from_str(&run.stdout).unwrap()
-}
+use crate::common::{bpdrift, diff_json, oci, settings};
 
 #[test]
 fn rebuild_reasons_in_kpacks_words() {
@@ -40,7 +27,7 @@ fn rebuild_reasons_in_kpacks_words() {
             json!(["COMMIT", "CONFIG", "BUILDPACK", "STACK", "LIFECYCLE"]),
         ),
     ] {
-        let v = report(before, after, &[]);
+        let v = diff_json(before, after, &[]);
         assert_eq!(v["summary"]["reasons"], reasons, "{before} → {after}");
         let words: Vec<&str> = reasons
             .as_array()
@@ -56,12 +43,12 @@ fn rebuild_reasons_in_kpacks_words() {
     }
     // The same image twice, and two builders, have no rebuild reason.
     assert!(
-        report("incident-good", "incident-good", &[])["summary"]
+        diff_json("incident-good", "incident-good", &[])["summary"]
             .get("reasons")
             .is_none()
     );
     assert!(
-        report("builder-2020", "builder-2025", &[])["summary"]
+        diff_json("builder-2020", "builder-2025", &[])["summary"]
             .get("reasons")
             .is_none()
     );
@@ -70,7 +57,7 @@ fn rebuild_reasons_in_kpacks_words() {
 #[test]
 fn a_rebase_is_called_one_with_what_pack_rebase_would_need() {
     // Only the run image moved, same name and stack: a rebase pack does without --force.
-    let v = report("incident-good", "rebased", &[]);
+    let v = diff_json("incident-good", "rebased", &[]);
     assert_eq!(v["summary"]["rebase"]["is_rebase"], true);
     assert!(
         v["summary"]["verdict"]
@@ -80,7 +67,7 @@ fn a_rebase_is_called_one_with_what_pack_rebase_would_need() {
     );
     // Onto another run image of another distro (Platform API 0.13): the lifecycle's rebaser
     // validates the target and the run image's name, so `pack rebase` needs --force.
-    let v = report("node-22", "node-22-noble", &[]);
+    let v = diff_json("node-22", "node-22-noble", &[]);
     let r = &v["summary"]["rebase"];
     assert_eq!(r["is_rebase"], true);
     let force: Vec<&str> = r["needs_force"]
@@ -92,12 +79,12 @@ fn a_rebase_is_called_one_with_what_pack_rebase_would_need() {
     assert_eq!(force.len(), 2, "{force:?}");
     assert!(force[0].contains("distro ubuntu 24.04") && force[0].contains("distro ubuntu 22.04"));
     let run = bpdrift()
-        .args(["diff", &img("node-22"), &img("node-22-noble")])
+        .args(["diff", &oci("node-22"), &oci("node-22-noble")])
         .run();
     settings(&[]).bind(|| assert_snapshot!("explain_rebase_needs_force", run.snapshot()));
     // Buildpacks moved too: not a rebase, and why (Platform API 0.3 app: the stack would have
     // to match, which is moot).
-    let v = report("petclinic-2020-06", "petclinic-2021-12", &[]);
+    let v = diff_json("petclinic-2020-06", "petclinic-2021-12", &[]);
     let r = &v["summary"]["rebase"];
     assert_eq!(r["is_rebase"], false);
     assert!(
@@ -113,7 +100,7 @@ fn a_rebase_is_called_one_with_what_pack_rebase_would_need() {
 /// counted in the verdict, listed with `--all` with the reason.
 #[test]
 fn rules_that_do_not_apply_are_counted_not_listed() {
-    let v = report("incident-good", "incident-bad", &[]);
+    let v = diff_json("incident-good", "incident-bad", &[]);
     let rules: Vec<&str> = v["findings"]
         .as_array()
         .unwrap()
@@ -129,7 +116,7 @@ fn rules_that_do_not_apply_are_counted_not_listed() {
             .unwrap()
             .ends_with("findings: 2 info; 1 rule did not apply")
     );
-    let all = report("incident-good", "incident-bad", &["--all"]);
+    let all = diff_json("incident-good", "incident-bad", &["--all"]);
     assert_eq!(
         all["not_applicable"][0]["rule"],
         "libjvm-java18-cacerts-off"
@@ -141,7 +128,7 @@ fn rules_that_do_not_apply_are_counted_not_listed() {
             .contains("java 17.0.7")
     );
     let table = bpdrift()
-        .args(["diff", "--all", &img("incident-good"), &img("incident-bad")])
+        .args(["diff", "--all", &oci("incident-good"), &oci("incident-bad")])
         .run();
     assert!(table.stdout.contains("Rules that did not apply"));
 }
@@ -150,7 +137,7 @@ fn rules_that_do_not_apply_are_counted_not_listed() {
 /// APIs are warnings, the Buildpack API list is shown, and no row says its name twice.
 #[test]
 fn lifecycle_images_and_dropped_apis() {
-    let v = report("lifecycle-0.17.8", "lifecycle-0.18.0", &[]);
+    let v = diff_json("lifecycle-0.17.8", "lifecycle-0.18.0", &[]);
     assert_eq!(v["before"]["kind"], "lifecycle");
     assert_eq!(v["after"]["buildpack_apis"], "0.7, 0.8, 0.9, 0.10");
     let sev = |id: &str| {
@@ -170,7 +157,7 @@ fn lifecycle_images_and_dropped_apis() {
             .starts_with("lifecycle 0.17.8 → 0.18.0")
     );
     let run = bpdrift()
-        .args(["diff", &img("lifecycle-0.17.8"), &img("lifecycle-0.18.0")])
+        .args(["diff", &oci("lifecycle-0.17.8"), &oci("lifecycle-0.18.0")])
         .run();
     assert_eq!(run.code, 0);
     for line in run.stdout.lines() {
@@ -189,8 +176,8 @@ fn lifecycle_images_and_dropped_apis() {
             "diff",
             "--format",
             "markdown",
-            &img("lifecycle-0.17.8"),
-            &img("lifecycle-0.18.0"),
+            &oci("lifecycle-0.17.8"),
+            &oci("lifecycle-0.18.0"),
         ])
         .run();
     assert!(md.stdout.contains("| buildpack API |  | `0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.10` | `0.7, 0.8, 0.9, 0.10` |"), "{}", md.stdout);
@@ -198,7 +185,7 @@ fn lifecycle_images_and_dropped_apis() {
 
 #[test]
 fn build_images_are_their_own_kind() {
-    let v = report("build-jammy-base", "build-noble-base", &[]);
+    let v = diff_json("build-jammy-base", "build-noble-base", &[]);
     assert_eq!(v["before"]["kind"], "build-image");
     // The distro and the stack id are in the verdict.
     let verdict = v["summary"]["verdict"].as_str().unwrap();
@@ -206,14 +193,14 @@ fn build_images_are_their_own_kind() {
         verdict.starts_with("distro ubuntu 22.04 → 24.04, stack id io.buildpacks.stacks.jammy → io.buildpacks.stacks.noble"),
         "{verdict}"
     );
-    let v = report("run-jammy-base", "build-jammy-base", &[]);
+    let v = diff_json("run-jammy-base", "build-jammy-base", &[]);
     assert!(
         v["summary"]["verdict"]
             .as_str()
             .unwrap()
             .starts_with("different kinds: CNB run image vs CNB build image")
     );
-    let inspect = bpdrift().args(["inspect", &img("build-noble-base")]).run();
+    let inspect = bpdrift().args(["inspect", &oci("build-noble-base")]).run();
     assert!(
         inspect.stdout.contains("CNB build image"),
         "{}",
@@ -228,7 +215,7 @@ fn build_images_are_their_own_kind() {
 
 #[test]
 fn buildpackages_are_worded_as_buildpackages() {
-    let v = report("buildpackage-hello-0.0.1", "buildpackage-hello-0.0.2", &[]);
+    let v = diff_json("buildpackage-hello-0.0.1", "buildpackage-hello-0.0.2", &[]);
     let ident = v["changes"]
         .as_array()
         .unwrap()
@@ -248,8 +235,8 @@ fn buildpackages_are_worded_as_buildpackages() {
     let run = bpdrift()
         .args([
             "diff",
-            &img("buildpackage-hello-0.0.1"),
-            &img("buildpackage-hello-0.0.2"),
+            &oci("buildpackage-hello-0.0.1"),
+            &oci("buildpackage-hello-0.0.2"),
         ])
         .run();
     assert!(!run.stdout.contains("no longer shipped"));
@@ -258,7 +245,7 @@ fn buildpackages_are_worded_as_buildpackages() {
 
 #[test]
 fn a_label_only_difference_is_named_as_such() {
-    let v = report("incident-good", "incident-good-relabelled", &[]);
+    let v = diff_json("incident-good", "incident-good-relabelled", &[]);
     assert_eq!(
         v["summary"]["verdict"],
         "same layers; only the io.buildpacks.lifecycle.metadata label differs (what bpdrift reads from them is the same); no findings"
@@ -272,8 +259,8 @@ fn memory_on_images_without_a_jvm_is_one_line() {
             "diff",
             "--memory",
             "512M",
-            &img("ruby-3.3"),
-            &img("ruby-3.4"),
+            &oci("ruby-3.3"),
+            &oci("ruby-3.4"),
         ])
         .run();
     let lines: Vec<&str> = run
@@ -300,8 +287,8 @@ fn platform_all_compares_two_single_platform_images() {
             "all",
             "--format",
             "json",
-            &img("incident-good"),
-            &img("incident-good-arm64"),
+            &oci("incident-good"),
+            &oci("incident-good-arm64"),
         ])
         .run();
     assert_eq!(run.code, 0, "{}", run.stderr);

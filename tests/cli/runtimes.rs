@@ -7,20 +7,7 @@
 use insta::assert_snapshot;
 use serde_json::Value;
 
-use crate::common::{Registry, bpdrift, settings};
-
-fn img(tag: &str) -> String {
-    format!("oci:testdata/images:{tag}")
-}
-
-fn report(before: &str, after: &str, extra: &[&str]) -> Value {
-    let (b, a) = (img(before), img(after));
-    let mut args = vec!["diff", "--format", "json", "--fail-on", "never", &b, &a];
-    args.extend_from_slice(extra);
-    let run = bpdrift().args(args).run();
-    assert_eq!(run.code, 0, "{before} → {after}: {}", run.stderr);
-    serde_json::from_str(&run.stdout).unwrap()
-}
+use crate::common::{Registry, bpdrift, diff_json, oci, settings};
 
 /// Findings of rules of a family (the generic buildpack-move rules and computed findings are
 /// not family knowledge).
@@ -147,7 +134,7 @@ const NEIGHBOURS: &[(&str, &str)] = &[
 #[test]
 fn every_family_crossing_fires_its_sourced_finding() {
     for (before, after, item, rule, severity) in CROSSINGS {
-        let v = report(before, after, &[]);
+        let v = diff_json(before, after, &[]);
         let found = specific(&v);
         let f = found
             .iter()
@@ -181,7 +168,7 @@ fn every_family_crossing_fires_its_sourced_finding() {
 #[test]
 fn neighbours_on_the_same_side_raise_nothing_specific() {
     for (before, after) in NEIGHBOURS {
-        let v = report(before, after, &[]);
+        let v = diff_json(before, after, &[]);
         assert_eq!(specific(&v), [], "{before} → {after}");
     }
 }
@@ -189,7 +176,7 @@ fn neighbours_on_the_same_side_raise_nothing_specific() {
 #[test]
 fn the_way_back_is_worded_as_a_rollback() {
     for (before, after, _, rule, _) in CROSSINGS {
-        let v = report(after, before, &[]);
+        let v = diff_json(after, before, &[]);
         let back = v["findings"]
             .as_array()
             .unwrap()
@@ -214,7 +201,7 @@ fn the_way_back_is_worded_as_a_rollback() {
 /// counted as a rule that did not apply, and `--all` says why.
 #[test]
 fn the_go_line_decides_and_the_image_shows_it() {
-    let v = report("go-1.22", "go-1.23-oldline", &["--all"]);
+    let v = diff_json("go-1.22", "go-1.23-oldline", &["--all"]);
     assert!(
         specific(&v)
             .iter()
@@ -235,8 +222,8 @@ fn the_go_line_decides_and_the_image_shows_it() {
     let run = bpdrift()
         .args([
             "diff",
-            &img("go-1.22"),
-            &img("go-1.23"),
+            &oci("go-1.22"),
+            &oci("go-1.23"),
             "--format",
             "markdown",
         ])
@@ -262,7 +249,7 @@ fn inspect_shows_the_runtimes_view() {
     let args: Vec<String> = ["inspect", "--format", "json"]
         .iter()
         .map(|s| s.to_string())
-        .chain(tags.iter().map(|t| img(t)))
+        .chain(tags.iter().map(|t| oci(t)))
         .collect();
     let run = bpdrift().args(&args).run();
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -290,7 +277,7 @@ fn inspect_shows_the_runtimes_view() {
         .collect();
     settings(&[]).bind(|| assert_snapshot!("runtimes_inspect", seen.join("\n")));
     let table = bpdrift()
-        .args(["inspect", &img("go-1.23"), &img("php-8.4")])
+        .args(["inspect", &oci("go-1.23"), &oci("php-8.4")])
         .run();
     settings(&[]).bind(|| assert_snapshot!("runtimes_inspect_table", table.snapshot()));
 }
@@ -299,7 +286,7 @@ fn inspect_shows_the_runtimes_view() {
 /// unknown and their rules cannot fire (said in the runtimes view by their absence).
 #[test]
 fn no_sbom_reads_no_layer() {
-    let v = report("node-20", "node-22", &["--no-sbom"]);
+    let v = diff_json("node-20", "node-22", &["--no-sbom"]);
     assert!(specific(&v).is_empty(), "{:#?}", specific(&v));
     assert!(
         !v["changes"]
@@ -315,10 +302,10 @@ fn no_sbom_reads_no_layer() {
 #[test]
 fn the_sbom_layer_is_one_blob_and_cached() {
     let reg = Registry::start();
-    reg.seed(&img("node-20"), "node:20");
-    reg.seed(&img("node-22"), "node:22");
-    reg.seed(&img("python-3.12"), "py:312");
-    reg.seed(&img("python-3.13"), "py:313");
+    reg.seed(&oci("node-20"), "node:20");
+    reg.seed(&oci("node-22"), "node:22");
+    reg.seed(&oci("python-3.12"), "py:312");
+    reg.seed(&oci("python-3.13"), "py:313");
     reg.clear_log();
     let cache = tempfile::tempdir().unwrap();
     let cache = cache.path().to_str().unwrap().to_string();

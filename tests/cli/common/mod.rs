@@ -47,6 +47,21 @@ pub struct Bpdrift {
     input: Option<Vec<u8>>,
 }
 
+/// `oci:testdata/images:<tag>`.
+pub fn oci(tag: &str) -> String {
+    format!("oci:testdata/images:{tag}")
+}
+
+/// `bpdrift diff --format json` of two shipped tags (never failing on findings), as JSON.
+pub fn diff_json(before: &str, after: &str, extra: &[&str]) -> serde_json::Value {
+    let (b, a) = (oci(before), oci(after));
+    let mut args = vec!["diff", "--format", "json", "--fail-on", "never", &b, &a];
+    args.extend_from_slice(extra);
+    let run = bpdrift().args(args).run();
+    assert_eq!(run.code, 0, "{before} → {after}: {}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
 pub fn bpdrift() -> Bpdrift {
     let home = tempfile::tempdir().expect("temp home");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bpdrift"));
