@@ -23,7 +23,7 @@ pub struct Layer {
 }
 
 /// Where an image came from and which manifest was chosen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Origin {
     /// The reference as the user typed it.
     pub reference: String,
@@ -43,7 +43,7 @@ pub struct Origin {
 }
 
 /// Where an image is read from; the names are the reference prefixes (skopeo's transports).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Transport {
     /// A registry, over the distribution API.

@@ -4,13 +4,16 @@
 //! data: they are printed here, with every position, and make the outcome [`Outcome::Failed`].
 
 pub(crate) mod args;
+pub(crate) mod completions;
 pub(crate) mod diff;
 pub(crate) mod github;
 pub(crate) mod history;
 pub(crate) mod inspect;
+pub(crate) mod man;
 pub(crate) mod memory;
 pub(crate) mod report;
 pub(crate) mod rules;
+pub(crate) mod schema;
 
 use std::io::{self, Write};
 use std::path::Path;

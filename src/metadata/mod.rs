@@ -55,7 +55,7 @@ pub mod label {
 }
 
 /// What kind of image the labels describe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ImageKind {
     /// An application image exported by the lifecycle.
@@ -128,7 +128,7 @@ pub struct LayerMap {
 }
 
 /// A buildpack or extension with its version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Module {
     /// Buildpack id.
     pub id: String,
@@ -140,7 +140,7 @@ pub struct Module {
 }
 
 /// A runtime dependency recorded in a buildpack layer (e.g. the JRE).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Dependency {
     /// The buildpack that contributed it.
     pub buildpack: String,
@@ -163,7 +163,7 @@ impl Dependency {
 }
 
 /// The run (base) image an app image was built on.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct RunImage {
     /// Name from `run.toml`/`stack.toml`, e.g. `paketobuildpacks/run-jammy-base:latest`.
@@ -181,7 +181,7 @@ pub struct RunImage {
 }
 
 /// A process type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Process {
     /// Type, e.g. `web`.
     #[serde(rename = "type")]
@@ -216,7 +216,7 @@ impl Process {
 }
 
 /// A label whose value could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LabelProblem {
     /// Label name.
     pub label: String,
@@ -243,7 +243,7 @@ impl LabelProblem {
 
 /// Everything bpdrift knows about one image. Serialized as the history keeps it
 /// ([`ImageMetadata::for_history`]): every field defaults, so older records still read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct ImageMetadata {
     /// Operating system.

@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::labels::LifecycleMetadata;
 
 /// A runtime, server or distro an image runs on, whichever buildpack installed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Runtime {
     /// The runtime's name, the same whichever family installed it: `java`, `node`, `go`,
     /// `python`, `dotnet`, `ruby`, `php`, `nginx`, `httpd`; a distro's id (`ubuntu`).
@@ -43,7 +43,9 @@ pub struct Runtime {
 }
 
 /// What a [`Runtime`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum RuntimeKind {
     /// A language runtime (JVM, Node.js, Go, CPython, .NET, Ruby, PHP).

@@ -11,7 +11,7 @@ use crate::diff::Status;
 use crate::version::VersionClass;
 
 /// One package that differs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PackageChange {
     /// Package name.
     pub name: String,
@@ -59,7 +59,7 @@ impl PackageChange {
 }
 
 /// One location compared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupDiff {
     /// Where: `{"location": "run-image"}`, `{"location": "buildpack", "buildpack": "…"}`,
     /// `{"location": "app"}`.
@@ -151,7 +151,7 @@ impl GroupDiff {
 }
 
 /// A note about one image's packages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SideNote {
     /// `before` or `after`.
     pub image: String,
@@ -160,7 +160,7 @@ pub struct SideNote {
 }
 
 /// Both images' packages compared.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PackagesDiff {
     /// Whether the SBOM layers were read (`--sbom`); otherwise only the packages label was.
     pub sbom: bool,

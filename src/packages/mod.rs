@@ -27,7 +27,9 @@ pub mod label {
 }
 
 /// One installed package, whatever document it was read from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Package {
     /// Package name (`libssl3`, `spring-core`, `bellsoft-jre`).
     pub name: String,
@@ -45,7 +47,9 @@ pub struct Package {
 }
 
 /// Where a group of packages lives in the image.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(tag = "location", content = "buildpack", rename_all = "kebab-case")]
 pub enum Location {
     /// The run image's OS packages.
@@ -81,7 +85,7 @@ impl Location {
 }
 
 /// The packages of one location, with the document they came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Group {
     /// Where they live (`location`, and `buildpack` for a buildpack's).
     #[serde(flatten)]
@@ -101,7 +105,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// Everything bpdrift found about one image's packages.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ImagePackages {
     /// By location: run image first, buildpacks in order, the app last.
     pub groups: Vec<Group>,

@@ -3,6 +3,7 @@
 
 mod escape;
 mod fleet;
+mod history;
 mod inspect;
 mod json;
 mod markdown;
@@ -17,10 +18,18 @@ use std::io::{self, Write};
 use crate::report::DiffReport;
 
 pub use fleet::{fleet_html, fleet_markdown};
+pub(crate) use history::HistoryJson;
+pub use history::history_json;
+pub(crate) use inspect::InspectJson;
 pub use inspect::{inspect_json, inspect_table};
 pub use markdown::escape as markdown_escape;
+#[cfg(test)]
+pub(crate) use memory::MEMORY_SCHEMA_VERSION;
+pub(crate) use memory::MemoryJson;
 pub use memory::memory;
+pub(crate) use platforms::AllPlatforms;
 pub use platforms::render_platforms;
+pub(crate) use rules::RulesJson;
 pub use rules::{rules_json, rules_table};
 
 /// `--format`.

@@ -54,7 +54,7 @@ impl IgnorePattern {
 
 /// A change left out by an ignore pattern. No values: an ignored env value may be a secret,
 /// and what is ignored is named, not shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Ignored {
     /// `label-changed`, `env-added`…
     pub code: String,

@@ -6,7 +6,7 @@
 //! `docs/rules.md`.
 
 mod evaluate;
-mod file;
+pub(crate) mod file;
 pub mod ignore;
 #[cfg(test)]
 mod tests;
@@ -41,7 +41,19 @@ pub const BUILTIN: &[(&str, &str)] = &[
 pub const DEFAULT_RULES_NAME: &str = "<built-in>";
 
 /// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
     /// Worth knowing.
@@ -524,7 +536,7 @@ pub struct Rule {
 }
 
 /// A change that a rule flagged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
     /// Rule id.
     pub rule: String,

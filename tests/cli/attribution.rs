@@ -245,8 +245,8 @@ fn inspect_shows_what_pack_inspect_shows_and_more() {
     let json = bpdrift()
         .args(["inspect", "--format", "json", &img("multiarch")])
         .run();
-    let v: Vec<Value> = serde_json::from_str(&json.stdout).unwrap();
-    let s = &v[0];
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    let s = &v["images"][0];
     assert!(
         s["index_digest"]
             .as_str()

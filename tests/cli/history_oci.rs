@@ -77,7 +77,8 @@ fn history_json(reg: &Registry, history: &str) -> Value {
 }
 
 fn observations(v: &Value, service: &str) -> Vec<(String, String)> {
-    v.as_array()
+    v["services"]
+        .as_array()
         .unwrap()
         .iter()
         .find(|s| s["service"] == service)
@@ -491,7 +492,7 @@ fn packages_recorded_in_the_artifact_come_back_the_next_run() {
         .unwrap();
     assert_eq!(run_image["changed"], 3, "{run_image}");
     let h = history_json(&reg, &history);
-    let obs = h[0]["observations"].as_array().unwrap();
+    let obs = h["services"][0]["observations"].as_array().unwrap();
     assert!(
         obs.iter()
             .all(|o| o["snapshot"]["packages"]["groups"].is_array()),

@@ -17,4 +17,5 @@ mod packages;
 mod registry;
 mod report;
 mod rules;
+mod schema;
 mod tls;

@@ -238,9 +238,9 @@ fn two_runs_record_drift_moved_tags_and_a_vanished_rollback_target() {
         .arg(fleet.history())
         .run();
     let v: Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 2, "both services");
+    assert_eq!(v["services"].as_array().unwrap().len(), 2, "both services");
     assert_eq!(
-        v[0]["observations"].as_array().unwrap().len(),
+        v["services"][0]["observations"].as_array().unwrap().len(),
         4,
         "2 runs × 2 roles"
     );
@@ -595,7 +595,7 @@ deployed = "oci:testdata/images:incident-good"
         .run();
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
-        v[0]["observations"].as_array().unwrap().len(),
+        v["services"][0]["observations"].as_array().unwrap().len(),
         8,
         "every run recorded once"
     );

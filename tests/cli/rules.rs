@@ -253,7 +253,7 @@ fn rules_list() {
     let run = bpdrift().args(["rules", "list", "--format", "json"]).run();
     assert_eq!(run.code, 0);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
-    let rules: Vec<&Value> = v
+    let rules: Vec<&Value> = v["rules"]
         .as_array()
         .unwrap()
         .iter()
@@ -304,7 +304,7 @@ fn examples_in_the_docs_are_valid_rules() {
 fn computed_findings_are_listed_and_overridable() {
     let run = bpdrift().args(["rules", "list", "--format", "json"]).run();
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
-    let ids: Vec<&str> = v
+    let ids: Vec<&str> = v["rules"]
         .as_array()
         .unwrap()
         .iter()
@@ -326,7 +326,8 @@ fn computed_findings_are_listed_and_overridable() {
         .run();
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     let sev = |id: &str| {
-        v.as_array()
+        v["rules"]
+            .as_array()
             .unwrap()
             .iter()
             .find(|r| r["id"] == id)
