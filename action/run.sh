@@ -42,6 +42,9 @@ fi
 if [ "${INPUT_SBOM:-false}" = "true" ]; then
   args+=(--sbom)
 fi
+if [ -n "${INPUT_SARIF_LOCATION:-}" ]; then
+  args+=(--sarif-location "$INPUT_SARIF_LOCATION")
+fi
 if [ -n "${INPUT_HISTORY:-}" ]; then
   args+=(--history "$INPUT_HISTORY" --expect-every "${INPUT_EXPECT_EVERY:-24h}")
 fi

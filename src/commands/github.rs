@@ -18,7 +18,7 @@ use clap::{Args, Subcommand};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::diff::{DiffArgs, Diffed};
+use super::diff::{DiffArgs, DiffFormat, Diffed};
 use super::{Outcome, finish, report_error, report_message, status_line};
 use crate::github::GithubError;
 use crate::github::api::Api;
@@ -64,8 +64,9 @@ pub(crate) struct CommentArgs {
     /// GitHub side.
     #[command(flatten)]
     pub(crate) github: GithubArgs,
-    /// Where to write the JSON report; `.md` (the Markdown) and `.pr.json` (the pull request)
-    /// go beside it [default: $RUNNER_TEMP/bpdrift/KEY/report.json, else ./bpdrift/KEY/].
+    /// Where to write the JSON report; `.md` (the Markdown), `.sarif` (SARIF 2.1.0 for code
+    /// scanning, pointing at --sarif-location) and `.pr.json` (the pull request) go beside it
+    /// [default: $RUNNER_TEMP/bpdrift/KEY/report.json, else ./bpdrift/KEY/].
     #[arg(long, value_name = "PATH")]
     pub(crate) report_json: Option<PathBuf>,
 }
@@ -169,6 +170,8 @@ pub(crate) struct ReportPaths {
     pub(crate) json: PathBuf,
     pub(crate) markdown: PathBuf,
     pub(crate) pr: PathBuf,
+    /// SARIF 2.1.0 of the findings, for GitHub code scanning (the Action's `sarif` input).
+    pub(crate) sarif: PathBuf,
 }
 
 impl ReportPaths {
@@ -176,6 +179,7 @@ impl ReportPaths {
         Self {
             markdown: json.with_extension("md"),
             pr: json.with_extension("pr.json"),
+            sarif: json.with_extension("sarif"),
             json,
         }
     }
@@ -278,7 +282,14 @@ async fn comment(args: CommentArgs, out: &mut dyn Write) -> anyhow::Result<Outco
         };
         write_file(&paths.pr, &serde_json::to_vec(&record)?)?;
     }
-    let log = render_to(args.diff.format)?;
+    let mut sarif = Vec::new();
+    super::diff::write_report(&report, &args.diff, DiffFormat::Sarif, &mut sarif)?;
+    write_file(&paths.sarif, &sarif)?;
+    let log = {
+        let mut buf = Vec::new();
+        super::diff::write_report(&report, &args.diff, args.diff.format, &mut buf)?;
+        String::from_utf8(buf)?
+    };
     let ok = publish(
         out,
         &outcome,
@@ -473,6 +484,15 @@ pub(crate) async fn publish(
             ("findings", outcome.notes.len().to_string()),
             ("max-severity", max.to_string()),
             ("report-json", paths.json.display().to_string()),
+            // Written by `github comment`, not by `github post`.
+            (
+                "sarif",
+                if paths.sarif.is_file() {
+                    paths.sarif.display().to_string()
+                } else {
+                    String::new()
+                },
+            ),
             ("comment-url", url),
         ]);
         append(path, text.as_bytes())?;

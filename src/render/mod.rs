@@ -11,6 +11,7 @@ mod memory;
 mod packages;
 mod platforms;
 mod rules;
+mod sarif;
 mod table;
 
 use std::io::{self, Write};
@@ -31,6 +32,7 @@ pub(crate) use platforms::AllPlatforms;
 pub use platforms::render_platforms;
 pub(crate) use rules::RulesJson;
 pub use rules::{rules_json, rules_table};
+pub use sarif::{SarifContext, diff_sarif, fleet_sarif, platforms_sarif};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]

@@ -699,6 +699,12 @@ fn first_run_creates_the_comment_later_runs_update_it() {
                     .display()
                     .to_string()
             ),
+            (
+                "sarif".into(),
+                job.path("runner-temp/bpdrift/default/report.sarif")
+                    .display()
+                    .to_string()
+            ),
         ])
     );
     let report: Value =

@@ -17,5 +17,6 @@ mod packages;
 mod registry;
 mod report;
 mod rules;
+mod sarif;
 mod schema;
 mod tls;
