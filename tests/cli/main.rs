@@ -3,6 +3,7 @@
 mod architecture;
 mod attribution;
 mod common;
+mod contract;
 mod daemon;
 mod diff;
 mod docs;
