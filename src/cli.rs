@@ -151,8 +151,12 @@ async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::History(args) => commands::history::run(args, out).await,
         Command::Github(cmd) => commands::github::run(cmd, out).await,
         Command::Schema(args) => commands::schema::run(&args, out),
-        Command::Completions(args) => commands::completions::run(&args, out),
-        Command::Man(args) => commands::man::run(&args, out),
+        Command::Completions(args) => {
+            commands::completions::run(&args, <Cli as clap::CommandFactory>::command(), out)
+        }
+        Command::Man(args) => {
+            commands::man::run(&args, <Cli as clap::CommandFactory>::command(), out)
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 
 use super::Outcome;
@@ -16,9 +16,12 @@ pub(crate) struct CompletionsArgs {
     pub(crate) shell: Shell,
 }
 
-/// Writes the script to `out`.
-pub(crate) fn run(args: &CompletionsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let mut cmd = crate::cli::Cli::command();
+/// Writes the script for `cmd` (the whole command line, from `cli`) to `out`.
+pub(crate) fn run(
+    args: &CompletionsArgs,
+    mut cmd: clap::Command,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
     clap_complete::generate(args.shell, &mut cmd, "bpdrift", out);
     Ok(Outcome::Clean)
 }

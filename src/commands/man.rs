@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use clap::{Args, CommandFactory};
+use clap::Args;
 
 use super::Outcome;
 
@@ -19,11 +19,15 @@ pub(crate) struct ManArgs {
     pub(crate) out: PathBuf,
 }
 
-/// Writes every page, then their names to `out`, one a line.
-pub(crate) fn run(args: &ManArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+/// Writes every page of `cmd` (the whole command line, from `cli`), then their names to `out`,
+/// one a line.
+pub(crate) fn run(
+    args: &ManArgs,
+    mut cmd: clap::Command,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create `{}`", args.out.display()))?;
-    let mut cmd = crate::cli::Cli::command();
     // The full paths (`bpdrift rules list`) in each page's name and synopsis.
     cmd.build();
     let mut written = Vec::new();

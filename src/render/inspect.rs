@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::table::table;
+use super::new_table as table;
 use super::{human_bytes, short_digest};
 use crate::report::ImageSummary;
 

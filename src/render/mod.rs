@@ -60,6 +60,25 @@ pub fn render(report: &DiffReport, format: Format, out: &mut dyn Write) -> io::R
 /// fifth column would squeeze a PR comment).
 pub(crate) const FINDING_COLUMNS: [&str; 5] = ["severity", "rule", "subject", "summary", "advice"];
 
+/// A table in the style every terminal view shares; with a known terminal width (`COLUMNS`) its
+/// cells wrap inside their columns so that no line is wider than the terminal.
+pub(crate) fn new_table(header: &[&str]) -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
+        .set_header(header.to_vec());
+    match table_width() {
+        Some(w) => {
+            t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+                .set_width(w);
+        }
+        None => {
+            t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+        }
+    }
+    t
+}
+
 /// Renders into a buffer, then fits its prose lines to the terminal width (when one is known):
 /// one place, so a new note line cannot make the terminal view wider than the terminal.
 pub(crate) fn fitted(

@@ -161,7 +161,7 @@ pub fn rules_json(set: &RuleSet, family: Option<&str>, out: &mut dyn Write) -> i
 
 /// One row per rule.
 pub fn rules_table(set: &RuleSet, family: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
-    let mut t = super::table::table(&[
+    let mut t = super::new_table(&[
         "FAMILY",
         "ID",
         "SEVERITY",
