@@ -1,5 +1,6 @@
 //! `bpdrift history --format json`: each service's recorded timeline.
 
+use schemars::JsonSchema;
 use std::io::{self, Write};
 
 use crate::report::fleet::Observation;
@@ -8,7 +9,7 @@ use crate::report::fleet::Observation;
 pub const HISTORY_SCHEMA_VERSION: u32 = 1;
 
 /// `history --format json`.
-#[derive(serde::Serialize, schemars::JsonSchema)]
+#[derive(serde::Serialize, JsonSchema)]
 pub(crate) struct HistoryJson {
     /// Version of this document's schema: fields are only added within it (docs/json.md).
     #[schemars(extend("const" = HISTORY_SCHEMA_VERSION))]
@@ -20,7 +21,7 @@ pub(crate) struct HistoryJson {
 }
 
 /// One service's observations, oldest first.
-#[derive(serde::Serialize, schemars::JsonSchema)]
+#[derive(serde::Serialize, JsonSchema)]
 pub(crate) struct ServiceHistory {
     /// The service's name in the fleet file.
     service: String,

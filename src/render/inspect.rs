@@ -1,5 +1,6 @@
 //! `bpdrift inspect`: what each image is made of.
 
+use schemars::JsonSchema;
 use std::io::{self, Write};
 
 use super::new_table as table;
@@ -10,7 +11,7 @@ use crate::report::ImageSummary;
 pub const INSPECT_SCHEMA_VERSION: u32 = 1;
 
 /// `inspect --format json`.
-#[derive(serde::Serialize, schemars::JsonSchema)]
+#[derive(serde::Serialize, JsonSchema)]
 pub(crate) struct InspectJson<'a> {
     /// Version of this document's schema: fields are only added within it (docs/json.md).
     #[schemars(extend("const" = INSPECT_SCHEMA_VERSION))]

@@ -1,5 +1,6 @@
 //! `bpdrift memory`: the inputs found and where, the calculator's outcome, the smallest limit.
 
+use schemars::JsonSchema;
 use std::io::{self, Write};
 
 use super::{Format, markdown_escape as md};
@@ -9,7 +10,7 @@ use crate::memory::predict::Prediction;
 pub const MEMORY_SCHEMA_VERSION: u32 = 1;
 
 /// `memory --format json`: the prediction with its schema version.
-#[derive(serde::Serialize, schemars::JsonSchema)]
+#[derive(serde::Serialize, JsonSchema)]
 pub(crate) struct MemoryJson<'a> {
     /// Version of this document's schema: fields are only added within it (docs/json.md).
     #[schemars(extend("const" = MEMORY_SCHEMA_VERSION))]

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::Format;
@@ -38,7 +39,7 @@ pub fn overall_verdict(entries: &[PlatformEntry]) -> String {
 }
 
 /// `diff --platform all --format json`.
-#[derive(Serialize, schemars::JsonSchema)]
+#[derive(Serialize, JsonSchema)]
 pub(crate) struct AllPlatforms<'a> {
     /// The diff document's schema version (the same as one platform's report).
     #[schemars(extend("const" = SCHEMA_VERSION))]

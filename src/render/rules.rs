@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::rules::{COMPUTED, Computed, Rule, RuleSet, Severity};
@@ -13,7 +14,7 @@ const COMPUTED_ORIGIN: &str = "<computed>";
 pub const RULES_SCHEMA_VERSION: u32 = 1;
 
 /// `rules list --format json`.
-#[derive(Serialize, schemars::JsonSchema)]
+#[derive(Serialize, JsonSchema)]
 pub(crate) struct RulesJson<'a> {
     /// Version of this document's schema: fields are only added within it (docs/json.md).
     #[schemars(extend("const" = RULES_SCHEMA_VERSION))]
@@ -25,7 +26,7 @@ pub(crate) struct RulesJson<'a> {
 }
 
 /// One rule as `rules list` shows it.
-#[derive(Serialize, schemars::JsonSchema)]
+#[derive(Serialize, JsonSchema)]
 pub(crate) struct RuleView<'a> {
     id: &'a str,
     /// `jvm`, `node`, `go`, … (`null` for a rule file that names none, and computed findings).
@@ -54,7 +55,7 @@ pub(crate) struct RuleView<'a> {
 }
 
 /// `introduced` and `fixed` of a rule.
-#[derive(Serialize, schemars::JsonSchema)]
+#[derive(Serialize, JsonSchema)]
 struct Boundary {
     introduced: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

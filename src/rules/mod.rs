@@ -14,6 +14,7 @@ mod tests;
 use std::fmt;
 use std::str::FromStr;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use file::{RuleFile, kind_word, parse_file, render_diagnostics};
@@ -41,20 +42,9 @@ pub const BUILTIN: &[(&str, &str)] = &[
 pub const DEFAULT_RULES_NAME: &str = "<built-in>";
 
 /// How much a finding matters.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(JsonSchema)]
 pub enum Severity {
     /// Worth knowing.
     Info,
@@ -536,7 +526,7 @@ pub struct Rule {
 }
 
 /// A change that a rule flagged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     /// Rule id.
     pub rule: String,
