@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{bpdrift, root};
+use crate::common::{bpdrift, report_args, root};
 
 const GOOD: &str = "oci:testdata/images:incident-good";
 const BAD: &str = "oci:testdata/images:incident-bad";
@@ -118,17 +118,7 @@ fn exit_codes_report_and_history() {
     .unwrap();
     let report = |fleet: &str, want: i32| {
         code(
-            &[
-                "report",
-                "--fleet",
-                fleet,
-                "--history",
-                history,
-                "--format",
-                "json",
-                "--now",
-                "2026-11-20T06:00:00Z",
-            ],
+            &report_args(fleet, history, "json", "2026-11-20T06:00:00Z"),
             want,
         )
     };

@@ -3,26 +3,34 @@
 //! finding, each with a location in the file that pins the image and a rule the driver defines;
 //! fingerprints that do not move between runs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use insta::assert_snapshot;
 use serde_json::Value;
 
-use crate::common::{bpdrift, root, settings};
+use crate::common::{bpdrift, report_args, root, settings};
 use crate::schema::assert_valid;
 
 const GOOD: &str = "oci:testdata/images:incident-good";
 const BAD: &str = "oci:testdata/images:incident-bad";
+/// `diff` of the incident pair as SARIF; more arguments follow.
+const PAIR: [&str; 5] = ["diff", GOOD, BAD, "--format", "sarif"];
+
+/// [`PAIR`] with `--sarif-location LOCATION`.
+fn located(location: &str) -> Vec<&str> {
+    [&PAIR[..], &["--sarif-location", location]].concat()
+}
 
 fn official_schema() -> PathBuf {
     root().join("testdata/sarif/sarif-schema-2.1.0.json")
 }
 
 /// Runs bpdrift, validates its stdout as SARIF, returns it parsed.
-fn sarif(dir: &Path, name: &str, args: &[&str], code: i32) -> Value {
+fn sarif(args: &[&str], code: i32) -> Value {
     let run = bpdrift().args(args).run();
     assert_eq!(run.code, code, "{args:?}: {}", run.stderr);
-    let path = dir.join(name);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.sarif");
     std::fs::write(&path, &run.stdout).unwrap();
     assert_valid(&official_schema(), &[path]);
     serde_json::from_str(&run.stdout).unwrap()
@@ -67,13 +75,7 @@ fn check_results(v: &Value, uri: &str) {
 
 #[test]
 fn incident_pair_sarif_has_one_valid_result_per_finding() {
-    let dir = tempfile::tempdir().unwrap();
-    let v = sarif(
-        dir.path(),
-        "a.sarif",
-        &["diff", GOOD, BAD, "--format", "sarif"],
-        0,
-    );
+    let v = sarif(&PAIR, 0);
     let json = bpdrift()
         .args(["diff", GOOD, BAD, "--format", "json"])
         .run();
@@ -97,12 +99,7 @@ fn incident_pair_sarif_has_one_valid_result_per_finding() {
     }
     check_results(&v, "project.toml");
     // The same pair again: the same alerts.
-    let again = sarif(
-        dir.path(),
-        "b.sarif",
-        &["diff", GOOD, BAD, "--format", "sarif"],
-        0,
-    );
+    let again = sarif(&PAIR, 0);
     let prints = |v: &Value| -> Vec<Value> {
         results(v)
             .iter()
@@ -127,21 +124,7 @@ fn results_point_at_the_line_naming_their_subject() {
         "[_]\nschema-version = \"0.2\"\n\n[io.buildpacks]\nbuilder = \"paketobuildpacks/builder-jammy-base\"\n\n[[io.buildpacks.group]]\nid = \"paketo-buildpacks/bellsoft-liberica\"\n",
     )
     .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let v = sarif(
-        tmp.path(),
-        "p.sarif",
-        &[
-            "diff",
-            GOOD,
-            BAD,
-            "--format",
-            "sarif",
-            "--sarif-location",
-            "./target/sarif-location-test/project.toml",
-        ],
-        0,
-    );
+    let v = sarif(&located("./target/sarif-location-test/project.toml"), 0);
     check_results(&v, "target/sarif-location-test/project.toml");
     for r in results(&v) {
         let line = &r["locations"][0]["physicalLocation"]["region"]["startLine"];
@@ -165,17 +148,7 @@ fn results_point_at_the_line_naming_their_subject() {
             .contains(r#""uri": "target/sarif-location-test/project.toml""#)
     );
     for outside in ["/etc/hosts", "../project.toml"] {
-        let run = bpdrift()
-            .args([
-                "diff",
-                GOOD,
-                BAD,
-                "--format",
-                "sarif",
-                "--sarif-location",
-                outside,
-            ])
-            .run();
+        let run = bpdrift().args(located(outside)).run();
         assert_eq!(run.code, 2, "{outside}: {}", run.stdout);
         assert!(run.stderr.contains("--sarif-location"), "{}", run.stderr);
     }
@@ -185,8 +158,6 @@ fn results_point_at_the_line_naming_their_subject() {
 fn every_platform_and_the_fleet_report_write_valid_sarif() {
     let dir = tempfile::tempdir().unwrap();
     let v = sarif(
-        dir.path(),
-        "platforms.sarif",
         &[
             "diff",
             "oci:testdata/images:multiarch",
@@ -201,25 +172,12 @@ fn every_platform_and_the_fleet_report_write_valid_sarif() {
     check_results(&v, "project.toml");
 
     let history = dir.path().join("history.sqlite");
-    let report = |now: &str, name: &str| {
-        sarif(
-            dir.path(),
-            name,
-            &[
-                "report",
-                "--fleet",
-                "examples/fleet.toml",
-                "--history",
-                history.to_str().unwrap(),
-                "--format",
-                "sarif",
-                "--now",
-                now,
-            ],
-            0,
-        )
+    let history = history.to_str().unwrap();
+    let report = |now: &str| {
+        let args = report_args("examples/fleet.toml", history, "sarif", now);
+        sarif(&args, 0)
     };
-    let first = report("2026-11-20T06:00:00Z", "fleet-1.sarif");
+    let first = report("2026-11-20T06:00:00Z");
     check_results(&first, "examples/fleet.toml");
     assert!(!results(&first).is_empty());
     let fleet = std::fs::read_to_string(root().join("examples/fleet.toml")).unwrap();
@@ -232,7 +190,7 @@ fn every_platform_and_the_fleet_report_write_valid_sarif() {
         assert_eq!(line, line_of(&format!("name = \"{service}\"")), "{r}");
     }
     // The next run: the same alerts, fingerprint for fingerprint.
-    let second = report("2026-11-21T06:00:00Z", "fleet-2.sarif");
+    let second = report("2026-11-21T06:00:00Z");
     let prints = |v: &Value| -> std::collections::BTreeSet<String> {
         results(v)
             .iter()

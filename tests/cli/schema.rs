@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::common::{bpdrift, root};
+use crate::common::{bpdrift, report_args, root};
 
 /// Every schema name `bpdrift schema` knows.
 const NAMES: &[&str] = &[
@@ -203,22 +203,8 @@ fn every_json_output_validates_against_its_schema() {
         .iter()
         .enumerate()
     {
-        reports.push(output(
-            d,
-            &format!("report-{i}.json"),
-            &[
-                "report",
-                "--fleet",
-                fleet,
-                "--history",
-                history,
-                "--format",
-                "json",
-                "--now",
-                now,
-            ],
-            0,
-        ));
+        let args = report_args(fleet, history, "json", now);
+        reports.push(output(d, &format!("report-{i}.json"), &args, 0));
     }
     assert_valid(&schema_file(d, "report"), &reports);
 

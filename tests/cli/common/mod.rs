@@ -117,6 +117,27 @@ impl Bpdrift {
     }
 }
 
+/// `report --fleet FLEET --history HISTORY --format FORMAT --now NOW`: a fleet report run at a
+/// fixed time.
+pub fn report_args<'a>(
+    fleet: &'a str,
+    history: &'a str,
+    format: &'a str,
+    now: &'a str,
+) -> [&'a str; 9] {
+    [
+        "report",
+        "--fleet",
+        fleet,
+        "--history",
+        history,
+        "--format",
+        format,
+        "--now",
+        now,
+    ]
+}
+
 /// Replaces what differs between runs (ports, temp dirs) in snapshots.
 pub fn settings(extra: &[(&str, &str)]) -> insta::Settings {
     let mut s = insta::Settings::clone_current();
