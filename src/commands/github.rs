@@ -124,6 +124,15 @@ pub(crate) fn parse_key(s: &str) -> Result<String, String> {
     }
 }
 
+/// Where a report goes: the comment's settings, the runner's environment, the event, the files.
+#[derive(Clone, Copy)]
+pub(crate) struct Destination<'a> {
+    pub(crate) github: &'a GithubArgs,
+    pub(crate) env: &'a Env,
+    pub(crate) event: Option<&'a Event>,
+    pub(crate) paths: &'a ReportPaths,
+}
+
 /// What the GitHub side needs of a report, from a fresh diff or a saved one.
 #[derive(Debug, Clone)]
 pub(crate) struct PrReport {
@@ -290,17 +299,13 @@ async fn comment(args: CommentArgs, out: &mut dyn Write) -> anyhow::Result<Outco
         super::diff::write_report(&report, &args.diff, args.diff.format, &mut buf)?;
         String::from_utf8(buf)?
     };
-    let ok = publish(
-        out,
-        &outcome,
-        &args.github,
-        &env,
-        event.as_ref(),
-        None,
-        &paths,
-        &log,
-    )
-    .await?;
+    let to = Destination {
+        github: &args.github,
+        env: &env,
+        event: event.as_ref(),
+        paths: &paths,
+    };
+    let ok = publish(out, &outcome, &to, None, &log).await?;
     let code = finish(&report, args.diff.fail_on);
     Ok(if ok { code } else { Outcome::Failed })
 }
@@ -348,17 +353,13 @@ async fn post(args: PostArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         None
     };
     let outcome = PrReport::of_report(&saved, String::from_utf8(markdown)?);
-    let ok = publish(
-        out,
-        &outcome,
-        &args.github,
-        &env,
-        event.as_ref(),
-        saved_pr,
-        &paths,
-        &outcome.markdown,
-    )
-    .await?;
+    let to = Destination {
+        github: &args.github,
+        env: &env,
+        event: event.as_ref(),
+        paths: &paths,
+    };
+    let ok = publish(out, &outcome, &to, saved_pr, &outcome.markdown).await?;
     let mut code = if outcome.notes.iter().any(|n| args.fail_on.fails(n.severity)) {
         Outcome::Flagged
     } else {
@@ -399,13 +400,16 @@ pub(crate) fn distrust(r: &mut DiffReport) {
 pub(crate) async fn publish(
     out: &mut dyn Write,
     outcome: &PrReport,
-    args: &GithubArgs,
-    env: &Env,
-    event: Option<&Event>,
+    to: &Destination<'_>,
     saved_pr: Option<u64>,
-    paths: &ReportPaths,
     log: &str,
 ) -> anyhow::Result<bool> {
+    let Destination {
+        github: args,
+        env,
+        event,
+        paths,
+    } = *to;
     if let Some(path) = &env.step_summary {
         let summary = fit(
             "",
