@@ -448,12 +448,7 @@ fn tls_case(md: &mut String, plain: &Registry, rtt: Duration, jobs: usize) {
     for reg in [&h2, &h1] {
         for i in 0..n {
             let out = Command::new("skopeo")
-                .args([
-                    "copy",
-                    "--quiet",
-                    "--src-tls-verify=false",
-                    "--dest-cert-dir",
-                ])
+                .args("copy --quiet --src-tls-verify=false --dest-cert-dir".split(' '))
                 .arg(pki.client_dir())
                 .arg(format!("docker://{}/bench/app:t{i}", plain.addr))
                 .arg(format!("docker://{}/bench/app:t{i}", reg.name))

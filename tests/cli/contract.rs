@@ -403,13 +403,7 @@ fn the_packaged_crate_builds_from_what_it_ships() {
         .unwrap_or_else(|| root().join("target"));
     let package_dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO"))
-        .args([
-            "package",
-            "--no-verify",
-            "--allow-dirty",
-            "--offline",
-            "--locked",
-        ])
+        .args("package --no-verify --allow-dirty --offline --locked".split(' '))
         .arg("--target-dir")
         .arg(package_dir.path())
         .current_dir(root())

@@ -642,13 +642,7 @@ fn invalid_utf8_in_rule_and_fleet_files_has_a_position() {
 #[test]
 fn expect_every_overflow_is_an_error() {
     let run = bpdrift()
-        .args([
-            "report",
-            "--fleet",
-            "x.toml",
-            "--expect-every",
-            "94368760191893771d",
-        ])
+        .args("report --fleet x.toml --expect-every 94368760191893771d".split(' '))
         .run();
     assert_eq!(run.code, 2, "{}", run.snapshot());
     assert!(
@@ -791,13 +785,8 @@ fn registry_layer_download_stops_at_its_descriptor_size_and_leaves_nothing() {
     let reg = lying_layer_registry();
     let tmp = tempfile::tempdir().unwrap();
     let m = bpdrift()
-        .args([
-            "memory",
-            "--no-cache",
-            "--retries",
-            "1",
-            &reg.image("app:1"),
-        ])
+        .args(["memory", "--no-cache", "--retries", "1"])
+        .arg(reg.image("app:1"))
         .env("TMPDIR", tmp.path())
         .run_measured();
     m.assert_refused(&["a layer blob", "larger than the 2 KiB limit"], 20);
@@ -872,16 +861,9 @@ fn memory_inputs_are_redacted_in_every_format() {
     let r = format!("oci:{}", d.path().display());
     for format in ["table", "json", "markdown"] {
         let run = bpdrift()
-            .args([
-                "-vv",
-                "memory",
-                "--no-cache",
-                "--memory",
-                "1G",
-                "--format",
-                format,
-                &r,
-            ])
+            .args("-vv memory --no-cache --memory 1G --format".split(' '))
+            .arg(format)
+            .arg(&r)
             .run();
         assert!(run.code == 0 || run.code == 1, "{}", run.snapshot());
         assert_no_secret(format, &run.stdout);

@@ -145,12 +145,8 @@ fn history_in_the_registry_outlives_the_runner_and_survives_overlapping_runs() {
 
     // The artifact is what docs/report.md says.
     let out = Command::new("skopeo")
-        .args([
-            "inspect",
-            "--raw",
-            "--tls-verify=false",
-            &format!("--creds={USER}:{PASSWORD}"),
-        ])
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("--creds={USER}:{PASSWORD}"))
         .arg(format!("docker://{}/history/fleet:main", reg.addr))
         .output()
         .unwrap();
@@ -244,17 +240,12 @@ fn history_in_the_registry_outlives_the_runner_and_survives_overlapping_runs() {
     // A pull request's diff sees that the nightly stopped (the last run is days old), from the
     // registry: a warning in the report and on stderr, not a failure.
     let (good, bad) = (reg.image("checkout:prod"), reg.image("checkout:main"));
-    let cmd = bpdrift().args([
-        "diff",
-        "--format",
-        "markdown",
-        "--history",
-        &history,
-        "--expect-every",
-        "24h",
-        &good,
-        &bad,
-    ]);
+    let cmd = bpdrift()
+        .args(["diff", "--format", "markdown", "--history"])
+        .arg(&history)
+        .args(["--expect-every", "24h"])
+        .arg(&good)
+        .arg(&bad);
     login(cmd.home(), &reg);
     let run = cmd.run();
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -305,17 +296,14 @@ fn diff_warns_when_the_fleet_report_stopped() {
     let (a, b) = (reg.image("plain:prod"), reg.image("plain:main"));
     let diff = |every: &str, format: &str| {
         bpdrift()
-            .args([
-                "diff",
-                "--format",
-                format,
-                "--history",
-                history,
-                "--expect-every",
-                every,
-                &a,
-                &b,
-            ])
+            .args(["diff", "--format"])
+            .arg(format)
+            .arg("--history")
+            .arg(history)
+            .arg("--expect-every")
+            .arg(every)
+            .arg(&a)
+            .arg(&b)
             .run()
     };
     // No history yet: that is worth a warning too.

@@ -420,13 +420,7 @@ fn fleet_sbom_true_compares_the_packages_of_the_roles() {
         .arg(&fleet)
         .arg("--history")
         .arg(dir.path().join("h.sqlite"))
-        .args([
-            "--format",
-            "json",
-            "--now",
-            "2026-11-20T06:00:00Z",
-            "--no-cache",
-        ])
+        .args("--format json --now 2026-11-20T06:00:00Z --no-cache".split(' '))
         .run();
     let v: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", run.stdout, run.stderr));

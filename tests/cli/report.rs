@@ -60,15 +60,9 @@ fn service<'a>(v: &'a Value, name: &str) -> &'a Value {
 
 fn delete_manifest(reg: &Registry, repo: &str, digest: &str) {
     let out = Command::new("curl")
-        .args([
-            "-sS",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-X",
-            "DELETE",
-        ])
+        .args(["-sS", "-o", "/dev/null", "-w"])
+        .arg("%{http_code}")
+        .args(["-X", "DELETE"])
         .arg(format!("http://{}/v2/{repo}/manifests/{digest}", reg.addr))
         .output();
     let code = match out {
@@ -359,17 +353,7 @@ colour = "blue"
 
 fn chromium(args: &[&str], dir: &Path) -> std::process::Output {
     Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--hide-scrollbars",
-        ])
+        .args("--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-background-networking --disable-component-update --disable-sync --no-first-run --hide-scrollbars".split(' '))
         .arg(format!("--user-data-dir={}", dir.join("profile").display()))
         .args(args)
         .output()
@@ -419,15 +403,9 @@ fn html_report_renders_in_chromium() {
     reg.seed("oci:testdata/images:incident-bad", "checkout:prod");
     let html = fleet.dir.path().join("report.html");
     let run = bpdrift()
-        .args([
-            "report",
-            "--format",
-            "html",
-            "--no-cache",
-            "--now",
-            T2,
-            "--fleet",
-        ])
+        .args(["report", "--format", "html", "--no-cache", "--now"])
+        .arg(T2)
+        .arg("--fleet")
         .arg(fleet.file())
         .arg("--history")
         .arg(fleet.history())
@@ -560,15 +538,9 @@ deployed = "oci:testdata/images:incident-good"
             .current_dir(crate::common::root())
             .env_clear()
             .env("HOME", fleet.dir.path())
-            .args([
-                "report",
-                "--format",
-                "json",
-                "--no-cache",
-                "--now",
-                now,
-                "--fleet",
-            ])
+            .args(["report", "--format", "json", "--no-cache", "--now"])
+            .arg(now)
+            .arg("--fleet")
             .arg(fleet.file())
             .arg("--history")
             .arg(fleet.history())
@@ -620,15 +592,11 @@ deployed = "oci:testdata/images:plain-a"
     let settings = crate::common::settings(&[(r"/tmp/\.tmp[A-Za-z0-9]+/fleet\.toml", "[FLEET]")]);
     for (format, name) in [("markdown", "report_markdown"), ("html", "report_html")] {
         let run = bpdrift()
-            .args([
-                "report",
-                "--no-cache",
-                "--now",
-                T2,
-                "--format",
-                format,
-                "--fleet",
-            ])
+            .args(["report", "--no-cache", "--now"])
+            .arg(T2)
+            .arg("--format")
+            .arg(format)
+            .arg("--fleet")
             .arg(fleet.file())
             .arg("--history")
             .arg(fleet.history())
