@@ -14,20 +14,15 @@ use crate::common::{PASSWORD, Registry, USER, bpdrift};
 const T1: &str = "2026-11-20T06:00:00Z";
 const T2: &str = "2026-11-21T06:00:00Z";
 
-fn fleet_toml(reg: &Registry) -> String {
-    format!(
-        r#"
-[[service]]
-name = "checkout"
-deployed = "{r}/checkout:prod"
-candidate = "{r}/checkout:main"
-
-[[service]]
-name = "plain"
-deployed = "{r}/plain:prod"
-"#,
-        r = reg.addr
-    )
+/// A fleet file in `dir` watching `plain:prod` of `reg`.
+fn plain_fleet(dir: &Path, reg: &Registry) -> std::path::PathBuf {
+    let fleet = dir.join("fleet.toml");
+    let toml = format!(
+        "[[service]]\nname = \"plain\"\ndeployed = \"{}/plain:prod\"\n",
+        reg.addr
+    );
+    std::fs::write(&fleet, toml).unwrap();
+    fleet
 }
 
 /// Docker credentials for the registry in a fresh `$HOME`.
@@ -102,12 +97,9 @@ fn observations(v: &Value, service: &str) -> Vec<(String, String)> {
 fn history_in_the_registry_outlives_the_runner_and_survives_overlapping_runs() {
     let tokens = TokenServer::start();
     let reg = Registry::start_token(&tokens);
-    reg.seed("oci:testdata/images:incident-good", "checkout:prod");
-    reg.seed("oci:testdata/images:incident-bad", "checkout:main");
-    reg.seed("oci:testdata/images:plain-a", "plain:prod");
     let dir = tempfile::tempdir().unwrap();
     let fleet = dir.path().join("fleet.toml");
-    std::fs::write(&fleet, fleet_toml(&reg)).unwrap();
+    std::fs::write(&fleet, reg.seed_fleet("")).unwrap();
     let history = format!("oci://{}/history/fleet:main", reg.addr);
 
     // No artifact yet: `history` says so.
@@ -282,15 +274,7 @@ fn diff_warns_when_the_fleet_report_stopped() {
     reg.seed("oci:testdata/images:plain-a", "plain:prod");
     reg.seed("oci:testdata/images:plain-b", "plain:main");
     let dir = tempfile::tempdir().unwrap();
-    let fleet = dir.path().join("fleet.toml");
-    std::fs::write(
-        &fleet,
-        format!(
-            "[[service]]\nname = \"plain\"\ndeployed = \"{}/plain:prod\"\n",
-            reg.addr
-        ),
-    )
-    .unwrap();
+    let fleet = plain_fleet(dir.path(), &reg);
     let history = dir.path().join("history.sqlite");
     let history = history.to_str().unwrap();
     let (a, b) = (reg.image("plain:prod"), reg.image("plain:main"));
@@ -348,15 +332,7 @@ fn a_tag_holding_something_else_is_refused_and_left_alone() {
     let reg = Registry::start();
     reg.seed("oci:testdata/images:plain-a", "history/fleet:main");
     let dir = tempfile::tempdir().unwrap();
-    let fleet = dir.path().join("fleet.toml");
-    std::fs::write(
-        &fleet,
-        format!(
-            "[[service]]\nname = \"plain\"\ndeployed = \"{}/plain:prod\"\n",
-            reg.addr
-        ),
-    )
-    .unwrap();
+    let fleet = plain_fleet(dir.path(), &reg);
     reg.seed("oci:testdata/images:plain-a", "plain:prod");
     let history = format!("oci://{}/history/fleet:main", reg.addr);
     let run = bpdrift()

@@ -90,31 +90,14 @@ fn delete_with_std(reg: &Registry, repo: &str, digest: &str) -> String {
         .to_string()
 }
 
+/// The fleet of the report tests (see [`Registry::seed_fleet`]), seeded.
 fn fleet_toml(reg: &Registry) -> String {
-    format!(
-        r#"
-[defaults]
-rollback-targets = 3
-
-[[service]]
-name = "checkout"
-deployed = "{r}/checkout:prod"
-candidate = "{r}/checkout:main"
-
-[[service]]
-name = "plain"
-deployed = "{r}/plain:prod"
-"#,
-        r = reg.addr
-    )
+    reg.seed_fleet("[defaults]\nrollback-targets = 3\n")
 }
 
 #[test]
 fn two_runs_record_drift_moved_tags_and_a_vanished_rollback_target() {
     let reg = Registry::start();
-    reg.seed("oci:testdata/images:incident-good", "checkout:prod");
-    reg.seed("oci:testdata/images:incident-bad", "checkout:main");
-    reg.seed("oci:testdata/images:plain-a", "plain:prod");
     let fleet = Fleet::new(&fleet_toml(&reg));
 
     let (code, first, stderr) = fleet.run(T1, &[]);
@@ -380,9 +363,6 @@ document.getElementById('measure').textContent = JSON.stringify({{
 #[test]
 fn html_report_renders_in_chromium() {
     let reg = Registry::start();
-    reg.seed("oci:testdata/images:incident-good", "checkout:prod");
-    reg.seed("oci:testdata/images:incident-bad", "checkout:main");
-    reg.seed("oci:testdata/images:plain-a", "plain:prod");
     reg.seed("oci:testdata/images:plain-b", "plain:nightly");
     // A service whose image is not there, listed last: it must come first.
     let toml = format!(
@@ -834,9 +814,6 @@ fn pushgateway_serves_the_pushed_series() {
 #[test]
 fn progress_is_shown_on_a_terminal_only() {
     let reg = Registry::start();
-    reg.seed("oci:testdata/images:incident-good", "checkout:prod");
-    reg.seed("oci:testdata/images:incident-bad", "checkout:main");
-    reg.seed("oci:testdata/images:plain-a", "plain:prod");
     let fleet = Fleet::new(&fleet_toml(&reg));
     // Not a terminal (CI logs): nothing but the report.
     let (code, _, stderr) = fleet.run(T1, &[]);

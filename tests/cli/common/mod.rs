@@ -365,6 +365,19 @@ impl Registry {
         (self.image("app:good"), self.image("app:bad"))
     }
 
+    /// The fleet the report tests watch: `checkout` (`checkout:prod` the incident pair's good
+    /// image, `checkout:main` its bad one) and `plain` (`plain:prod`), seeded; the fleet file,
+    /// after `defaults` (a `[defaults]` table, or nothing).
+    pub fn seed_fleet(&self, defaults: &str) -> String {
+        self.seed("oci:testdata/images:incident-good", "checkout:prod");
+        self.seed("oci:testdata/images:incident-bad", "checkout:main");
+        self.seed("oci:testdata/images:plain-a", "plain:prod");
+        format!(
+            "{defaults}\n[[service]]\nname = \"checkout\"\ndeployed = \"{r}/checkout:prod\"\ncandidate = \"{r}/checkout:main\"\n\n[[service]]\nname = \"plain\"\ndeployed = \"{r}/plain:prod\"\n",
+            r = self.addr
+        )
+    }
+
     /// Forgets the requests logged so far.
     pub fn clear_log(&self) {
         std::fs::write(&self.log, "").expect("truncate log");
