@@ -447,17 +447,12 @@ fn tls_case(md: &mut String, plain: &Registry, rtt: Duration, jobs: usize) {
     note!("bench: TLS: copying {n} images…");
     for reg in [&h2, &h1] {
         for i in 0..n {
-            let out = Command::new("skopeo")
-                .args("copy --quiet --src-tls-verify=false --dest-cert-dir".split(' '))
-                .arg(pki.client_dir())
-                .arg(format!("docker://{}/bench/app:t{i}", plain.addr))
-                .arg(format!("docker://{}/bench/app:t{i}", reg.name))
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
+            common::output_ok(
+                Command::new("skopeo")
+                    .args("copy --quiet --src-tls-verify=false --dest-cert-dir".split(' '))
+                    .arg(pki.client_dir())
+                    .arg(format!("docker://{}/bench/app:t{i}", plain.addr))
+                    .arg(format!("docker://{}/bench/app:t{i}", reg.name)),
             );
         }
     }

@@ -28,13 +28,7 @@ fn image_registry(
     let mbytes = serde_json::to_vec(&m).unwrap();
     Hostile::start(move |req: &Request, s: &mut TcpStream| {
         if req.path().contains("/manifests/") {
-            let _ = http::write_response(
-                s,
-                200,
-                &[("Content-Type", hostile::OCI_MANIFEST.to_string())],
-                &mbytes,
-            );
-            return true;
+            return hostile::serve_manifest(s, &mbytes);
         }
         if req.path().contains("/blobs/") {
             config(s);
@@ -760,13 +754,7 @@ fn lying_layer_registry() -> Hostile {
     let cdigest = sha256(&config);
     Hostile::start(move |req, s| {
         if req.path().contains("/manifests/") {
-            let _ = http::write_response(
-                s,
-                200,
-                &[("Content-Type", hostile::OCI_MANIFEST.to_string())],
-                &mbytes,
-            );
-            return true;
+            return hostile::serve_manifest(s, &mbytes);
         }
         if req.path().ends_with(&cdigest) {
             let _ = http::write_response(s, 200, &[], &config);

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::common::token::TokenServer;
-use crate::common::{PASSWORD, Registry, USER, bpdrift};
+use crate::common::{PASSWORD, Registry, USER, bpdrift, output_ok};
 
 const T1: &str = "2026-11-20T06:00:00Z";
 const T2: &str = "2026-11-21T06:00:00Z";
@@ -136,16 +136,11 @@ fn history_in_the_registry_outlives_the_runner_and_survives_overlapping_runs() {
     assert!(first["previous_run"].is_null());
 
     // The artifact is what docs/report.md says.
-    let out = Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false"])
-        .arg(format!("--creds={USER}:{PASSWORD}"))
-        .arg(format!("docker://{}/history/fleet:main", reg.addr))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = output_ok(
+        Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("--creds={USER}:{PASSWORD}"))
+            .arg(format!("docker://{}/history/fleet:main", reg.addr)),
     );
     let m: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(m["artifactType"], "application/vnd.bpdrift.history.v1");

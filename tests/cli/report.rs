@@ -268,14 +268,7 @@ deployed = "{}/plain:prod"
 
 #[test]
 fn missed_run_alarm() {
-    let fleet = Fleet::new(
-        r#"
-[[service]]
-name = "local"
-deployed = "oci:testdata/images:incident-good"
-candidate = "oci:testdata/images:incident-bad"
-"#,
-    );
+    let fleet = Fleet::new(LOCAL_FLEET);
     // Relative references in a fleet file resolve from the working directory (the repo root).
     let (code, _, _) = fleet.run(T1, &["--expect-every", "24h"]);
     assert_eq!(code, 0, "the first run has nothing to compare with");
@@ -556,18 +549,9 @@ deployed = "oci:testdata/images:incident-good"
 #[test]
 fn report_formats_snapshots() {
     use insta::assert_snapshot;
-    let fleet = Fleet::new(
-        r#"
-[[service]]
-name = "local"
-deployed = "oci:testdata/images:incident-good"
-candidate = "oci:testdata/images:incident-bad"
-
-[[service]]
-name = "notebook"
-deployed = "oci:testdata/images:plain-a"
-"#,
-    );
+    let fleet = Fleet::new(&format!(
+        "{LOCAL_FLEET}\n[[service]]\nname = \"notebook\"\ndeployed = \"oci:testdata/images:plain-a\"\n"
+    ));
     fleet.run(T1, &[]);
     let settings = crate::common::settings(&[(r"/tmp/\.tmp[A-Za-z0-9]+/fleet\.toml", "[FLEET]")]);
     for (format, name) in [("markdown", "report_markdown"), ("html", "report_html")] {

@@ -117,6 +117,14 @@ impl Bpdrift {
     }
 }
 
+/// Runs `cmd` to its end; a failure fails the test with the command's stderr.
+pub fn output_ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().expect("the command runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{cmd:?} failed: {stderr}");
+    out
+}
+
 /// `report --fleet FLEET --history HISTORY --format FORMAT --now NOW`: a fleet report run at a
 /// fixed time.
 pub fn report_args<'a>(
