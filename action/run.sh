@@ -15,6 +15,14 @@ case "${INPUT_COMMENT:-true}" in
     exit 2
     ;;
 esac
+# The upload step (action.yml) reads `sarif`; a typo must not silently upload nothing.
+case "${INPUT_SARIF:-false}" in
+  true | false) ;;
+  *)
+    echo "::error title=bpdrift::the sarif input must be true or false"
+    exit 2
+    ;;
+esac
 if [ -n "${INPUT_FAIL_ON:-}" ]; then
   args+=(--fail-on "$INPUT_FAIL_ON")
 fi
@@ -26,6 +34,10 @@ if [ -n "${INPUT_AUTHOR:-}" ]; then
 fi
 
 if [ -n "${INPUT_FROM_REPORT:-}" ]; then
+  if [ "${INPUT_SARIF:-false}" = true ]; then
+    echo "::error title=bpdrift::sarif needs the diff run (base-image and head-image), not from-report"
+    exit 2
+  fi
   exec "$bin" github post "${args[@]}" -- "$INPUT_FROM_REPORT"
 fi
 
