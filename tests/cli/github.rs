@@ -370,6 +370,12 @@ impl Job {
     }
 
     /// Runs every step of action.yml with these inputs (the rest take their defaults).
+    /// The action on the incident pair as `reg` holds it (`app:good` → `app:bad`).
+    fn run_pair(&self, reg: &Registry) -> JobRun {
+        let (good, bad) = (reg.image("app:good"), reg.image("app:bad"));
+        self.run(&[("base-image", &good), ("head-image", &bad)])
+    }
+
     fn run(&self, inputs: &[(&str, &str)]) -> JobRun {
         let action = action_yml();
         let run_no = self.runs.get();
@@ -598,6 +604,13 @@ fn step_output(outputs: &BTreeMap<String, BTreeMap<String, String>>, e: &str) ->
     }
 }
 
+/// A rerun that has nothing new to say writes no comment and says so.
+fn assert_comment_left_alone(api: &FakeGithub, run: &JobRun) {
+    let writes = api.count("POST", "/comments") + api.count("PATCH", "/comments");
+    assert_eq!(writes, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("already says this"), "{}", run.stderr);
+}
+
 fn registry() -> Registry {
     let reg = Registry::start();
     reg.seed(GOOD, "app:good");
@@ -762,15 +775,7 @@ fn first_run_creates_the_comment_later_runs_update_it() {
     assert_eq!(releases.count(), 1, "the cached asset is used");
     assert!(second.stdout["install"].contains("from the cache"));
     assert!(second.stdout["install"].contains("verified"));
-    assert_eq!(
-        api.count("POST", "/comments") + api.count("PATCH", "/comments"),
-        0
-    );
-    assert!(
-        second.stderr.contains("already says this"),
-        "{}",
-        second.stderr
-    );
+    assert_comment_left_alone(&api, &second);
     let comments = api.comments(7);
     assert_eq!(comments.len(), 1);
     assert!(comments[0].body.contains("for aaaaaaaaaaaa"));
@@ -806,15 +811,7 @@ fn first_run_creates_the_comment_later_runs_update_it() {
         ("rules", &rules_file.display().to_string()),
     ]);
     assert_eq!(again.code, 0);
-    assert_eq!(
-        api.count("PATCH", "/comments") + api.count("POST", "/comments"),
-        0
-    );
-    assert!(
-        again.stderr.contains("already says this"),
-        "{}",
-        again.stderr
-    );
+    assert_comment_left_alone(&api, &again);
 
     // The drift is gone: the comment says so instead of keeping a stale warning.
     job.event(
@@ -854,10 +851,7 @@ fn finds_its_comment_on_page_three_of_250() {
     let ours = api.add_comment(7, BOT, &format!("{MARKER}\n### old report"));
     let releases = Releases::genuine(None);
     let job = Job::new(&api, &releases);
-    let run = job.run(&[
-        ("base-image", &reg.image("app:good")),
-        ("head-image", &reg.image("app:bad")),
-    ]);
+    let run = job.run_pair(&reg);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let pages: Vec<String> = api
         .requests()
@@ -892,10 +886,7 @@ fn read_only_token_warns_and_the_job_stays_green() {
     api.set(|s| s.write_status = Some(403));
     let releases = Releases::genuine(None);
     let job = Job::new(&api, &releases);
-    let run = job.run(&[
-        ("base-image", &reg.image("app:good")),
-        ("head-image", &reg.image("app:bad")),
-    ]);
+    let run = job.run_pair(&reg);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(api.count("POST", "/comments"), 1);
     assert!(run.summary.contains("4 buildpacks changed"));
