@@ -2,7 +2,8 @@
 //! example file validates against its schema (`bpdrift schema NAME`) with a real validator (the
 //! Python `jsonschema` package, also checking each schema against the draft 2020-12
 //! meta-schema); a document with a required property removed or a type changed does not; the
-//! committed `schemas/*.schema.json` are what the binary prints.
+//! committed `schemas/*.schema.json` are what the binary prints. (SARIF snapshots are checked
+//! against the official SARIF schema here too.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -277,6 +278,10 @@ fn every_json_snapshot_validates_against_its_schema() {
     let mut checked = 0;
     for entry in std::fs::read_dir(root().join("tests/cli/snapshots")).unwrap() {
         let path = entry.unwrap().path();
+        // Accepted snapshots only (not a pending `.snap.new`).
+        if path.extension().is_none_or(|e| e != "snap") {
+            continue;
+        }
         let text = std::fs::read_to_string(&path).unwrap();
         let body = snapshot_body(&text);
         let Ok(doc) = serde_json::from_str::<Value>(body) else {
@@ -285,6 +290,11 @@ fn every_json_snapshot_validates_against_its_schema() {
         let header = &text[..text.len() - body.len()];
         let schema = if doc.get("schema_version").is_some() && doc.get("summary").is_some() {
             whole.clone()
+        } else if doc["$schema"]
+            .as_str()
+            .is_some_and(|s| s.contains("sarif-schema-2.1.0"))
+        {
+            root().join("testdata/sarif/sarif-schema-2.1.0.json")
         } else if header.contains(r#"[\"packages\"]"#) {
             part("PackagesDiff")
         } else {
@@ -301,7 +311,7 @@ fn every_json_snapshot_validates_against_its_schema() {
         assert_valid(&schema, &[instance]);
         checked += 1;
     }
-    assert!(checked >= 2, "JSON snapshots found: {checked}");
+    assert!(checked >= 3, "JSON snapshots found: {checked}");
 }
 
 #[test]
