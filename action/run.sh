@@ -15,6 +15,14 @@ case "${INPUT_COMMENT:-true}" in
     exit 2
     ;;
 esac
+# The upload step (action.yml) reads `sarif`; a typo must not silently upload nothing.
+case "${INPUT_SARIF:-false}" in
+  true | false) ;;
+  *)
+    echo "::error title=bpdrift::the sarif input must be true or false"
+    exit 2
+    ;;
+esac
 if [ -n "${INPUT_FAIL_ON:-}" ]; then
   args+=(--fail-on "$INPUT_FAIL_ON")
 fi
@@ -26,6 +34,10 @@ if [ -n "${INPUT_AUTHOR:-}" ]; then
 fi
 
 if [ -n "${INPUT_FROM_REPORT:-}" ]; then
+  if [ "${INPUT_SARIF:-false}" = true ]; then
+    echo "::error title=bpdrift::sarif needs the diff run (base-image and head-image), not from-report"
+    exit 2
+  fi
   exec "$bin" github post "${args[@]}" -- "$INPUT_FROM_REPORT"
 fi
 
@@ -45,6 +57,9 @@ fi
 # Release notes come from the GitHub API: on by default where a token can read it.
 if [ "${INPUT_RELEASE_NOTES:-true}" = "true" ] && [ -n "${GITHUB_TOKEN:-}" ]; then
   args+=(--release-notes)
+fi
+if [ -n "${INPUT_SARIF_LOCATION:-}" ]; then
+  args+=(--sarif-location "$INPUT_SARIF_LOCATION")
 fi
 if [ -n "${INPUT_HISTORY:-}" ]; then
   args+=(--history "$INPUT_HISTORY" --expect-every "${INPUT_EXPECT_EVERY:-24h}")

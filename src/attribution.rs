@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diff::Status;
@@ -17,7 +18,7 @@ use crate::image::Layer;
 use crate::metadata::{ImageKind, ImageMetadata, RunImage, label};
 
 /// What a layer is.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "part", rename_all = "kebab-case")]
 pub enum Part {
     /// A layer of the run (base) image: everything up to and including `runImage.topLayer`.
@@ -116,7 +117,7 @@ impl Part {
 }
 
 /// One entry of `rootfs.diff_ids` with the part it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LayerPart {
     /// Position in `rootfs.diff_ids` (0 = bottom).
     pub index: usize,
@@ -131,7 +132,7 @@ pub struct LayerPart {
 }
 
 /// Layers and bytes of one part.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PartTotal {
     /// [`Part::key`].
     pub part: String,
@@ -144,7 +145,7 @@ pub struct PartTotal {
 }
 
 /// Every layer of one image, attributed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Attribution {
     /// One entry per `rootfs.diff_ids` entry, in order.
     pub layers: Vec<LayerPart>,
@@ -323,7 +324,7 @@ pub fn attribute(metadata: &ImageMetadata, layers: &[Layer]) -> Attribution {
 }
 
 /// How one part differs between two images.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PartDiff {
     /// [`Part::key`].
     pub part: String,
@@ -359,7 +360,7 @@ pub struct PartDiff {
 }
 
 /// How the run image moved.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RunImageMove {
     /// Same image name, new top layer or reference (`pack rebase`, or a rebuild on a newer run
@@ -370,7 +371,7 @@ pub enum RunImageMove {
 }
 
 /// The run image's change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RunImageChange {
     /// Rebased or replaced.
     #[serde(rename = "move")]
@@ -390,7 +391,7 @@ pub struct RunImageChange {
 }
 
 /// Two images compared part by part.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PartsDiff {
     /// Every part of either image: the second image's order, then removed parts.
     pub parts: Vec<PartDiff>,

@@ -49,6 +49,12 @@ pub(crate) enum Command {
     /// GitHub integration: keep one PR comment current, write the job summary and outputs.
     #[command(subcommand)]
     Github(commands::github::GithubCommand),
+    /// Print the JSON Schema (draft 2020-12) of a JSON output or of a rule or fleet file.
+    Schema(commands::schema::SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(commands::completions::CompletionsArgs),
+    /// Write the man pages: bpdrift.1 and one bpdrift-<command>.1 per subcommand.
+    Man(commands::man::ManArgs),
 }
 
 /// Starts logging on stderr. `BPDRIFT_LOG` (an `EnvFilter` directive) overrides `-v`.
@@ -144,6 +150,13 @@ async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Report(args) => commands::report::run(args, out).await,
         Command::History(args) => commands::history::run(args, out).await,
         Command::Github(cmd) => commands::github::run(cmd, out).await,
+        Command::Schema(args) => commands::schema::run(&args, out),
+        Command::Completions(args) => {
+            commands::completions::run(&args, <Cli as clap::CommandFactory>::command(), out)
+        }
+        Command::Man(args) => {
+            commands::man::run(&args, <Cli as clap::CommandFactory>::command(), out)
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use self::items::*;
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::image::Image;
@@ -17,6 +18,7 @@ use crate::version::{VersionClass, classify};
 /// What a change is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(JsonSchema)]
 pub enum Category {
     /// A buildpack in the group (app) or inventory (builder).
     Buildpack,
@@ -133,6 +135,7 @@ impl Category {
 /// Whether and how an item differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(JsonSchema)]
 pub enum Status {
     /// Only in the second image.
     Added,
@@ -157,7 +160,7 @@ impl Status {
 }
 
 /// One compared item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
     /// Stable code: `<category>-<status>`.
     pub code: String,
@@ -289,7 +292,7 @@ impl Change {
 }
 
 /// Layer counts and compressed sizes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LayerCount {
     /// Number of layers.
     pub count: usize,
@@ -298,7 +301,7 @@ pub struct LayerCount {
 }
 
 /// What the two images' layers have in common.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LayerStats {
     /// First image.
     pub before: LayerCount,

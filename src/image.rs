@@ -6,6 +6,7 @@
 //! types, never hand-kept copies: a field added here reaches every output through serde and the
 //! renderers that choose to show it (ARCHITECTURE.md has the worked example).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use crate::metadata::ImageMetadata;
@@ -23,7 +24,7 @@ pub struct Layer {
 }
 
 /// Where an image came from and which manifest was chosen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Origin {
     /// The reference as the user typed it.
     pub reference: String,
@@ -43,7 +44,7 @@ pub struct Origin {
 }
 
 /// Where an image is read from; the names are the reference prefixes (skopeo's transports).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Transport {
     /// A registry, over the distribution API.

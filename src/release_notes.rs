@@ -16,7 +16,7 @@ pub const HEADLINE_MAX: usize = 120;
 pub const RELEASES_MAX: usize = 50;
 
 /// A GitHub release as the REST API lists it: only the fields shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Release {
     /// `v10.2.4`.
     #[serde(default)]
@@ -67,7 +67,7 @@ impl Release {
 }
 
 /// One version's notes, as the report shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Note {
     /// The version (`10.2.4`).
     pub version: String,
@@ -86,7 +86,7 @@ pub struct Note {
 }
 
 /// The notes of one buildpack's move.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BuildpackNotes {
     /// Buildpack id.
     pub buildpack: String,

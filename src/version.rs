@@ -7,6 +7,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Parses a recorded version: strips one ecosystem prefix (`v`, `go`, `ruby-` …, see
@@ -130,6 +131,7 @@ pub fn normalize(text: &str) -> String {
 /// How a version moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(JsonSchema)]
 pub enum VersionClass {
     /// First component went up.
     Major,

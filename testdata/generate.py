@@ -608,6 +608,30 @@ def platform_fields(arch: str) -> dict[str, str]:
     return fields
 
 
+def layer_sbom(bp_id: str, layer: str, d: str, dep: dict, legacy: bool, fmt: str, name: str, kind: str):
+    """The SBOM a buildpack writes of a dependency layer, as (path, document): syft JSON in the images without
+    application libraries, else `fmt` ("cdx" or "spdx") naming the package `name` of purl type `kind`."""
+    base = f"/layers/sbom/launch/{esc(bp_id)}/{layer}"
+    if legacy:
+        return f"{base}/sbom.syft.json", syft_json([{"name": dep["name"], "version": dep["version"], "purl": dep["purl"]}], d)
+    write = {"cdx": cyclonedx_json, "spdx": spdx_json}[fmt]
+    return f"{base}/sbom.{fmt}.json", write([{"name": name, "version": dep["version"], "purl": dep["purl"], "type": kind}], d)
+
+
+def jammy_stack_labels(stack: dict, side: str) -> dict[str, str]:
+    """The io.buildpacks.stack.* labels jammy-base-stack's stack.toml gives its `run` or `build` image."""
+    return {
+        "io.buildpacks.stack.description": stack[side]["description"],
+        "io.buildpacks.stack.distro.name": "ubuntu",
+        "io.buildpacks.stack.distro.version": "22.04",
+        "io.buildpacks.stack.homepage": stack["homepage"],
+        "io.buildpacks.stack.id": stack["id"],
+        "io.buildpacks.stack.maintainer": stack["maintainer"],
+        "io.buildpacks.stack.metadata": "{}",
+        "io.buildpacks.stack.mixins": go_json(stack[side]["args"]["packages"].split()),
+    }
+
+
 def jammy_run_image(inp: Inputs, arch: str, patched: bool = False,
                     os_packages: list[tuple[str, str]] | None = None) -> RunImage:
     """paketobuildpacks/run-jammy-base (synthesized after paketo-buildpacks/jammy-base-stack stack.toml).
@@ -616,17 +640,7 @@ def jammy_run_image(inp: Inputs, arch: str, patched: bool = False,
     `os_packages`: the run image carries its OS package SBOM (/cnb/sbom/bom.cdx.json) in a layer of its own, named by the
     io.buildpacks.base.sbom label, as Paketo's jammy stacks do."""
     stack = inp.jammy_stack
-    labels = {
-        "io.buildpacks.stack.description": stack["run"]["description"],
-        "io.buildpacks.stack.distro.name": "ubuntu",
-        "io.buildpacks.stack.distro.version": "22.04",
-        "io.buildpacks.stack.homepage": stack["homepage"],
-        "io.buildpacks.stack.id": stack["id"],
-        "io.buildpacks.stack.maintainer": stack["maintainer"],
-        "io.buildpacks.stack.metadata": "{}",
-        "io.buildpacks.stack.mixins": go_json(stack["run"]["args"]["packages"].split()),
-        "io.buildpacks.stack.released": "2023-05-30T00:00:00Z",
-    }
+    labels = {**jammy_stack_labels(stack, "run"), "io.buildpacks.stack.released": "2023-05-30T00:00:00Z"}
     uid, gid = stack["run"]["uid"], stack["run"]["gid"]
     run_layers = ubuntu_run_layers(OS_RELEASE_JAMMY, arch, "run-jammy-base", ("cnb", uid, gid))
     if patched:
@@ -1116,12 +1130,8 @@ def paketo_java_image(inp: Inputs, app: JavaApp, run: RunImage) -> tuple[Image, 
                 f"{d}/env.launch/JAVA_TOOL_OPTIONS.delim": " ",
                 f"{d}/env.launch/MALLOC_ARENA_MAX.default": "2",
             }, go_map({"cert-file": cert_file, "dependency": jre_dep}))
-            if app.app_libraries is None:
-                sbom_files[f"/layers/sbom/launch/{esc(bp_id)}/jre/sbom.syft.json"] = syft_json(
-                    [{"name": jre_dep["name"], "version": jre_dep["version"], "purl": jre_dep["purl"]}], d)
-            else:
-                sbom_files[f"/layers/sbom/launch/{esc(bp_id)}/jre/sbom.cdx.json"] = cyclonedx_json(
-                    [{"name": "bellsoft-jre", "version": jre_dep["version"], "purl": jre_dep["purl"], "type": "generic"}], d)
+            path, doc = layer_sbom(bp_id, "jre", d, jre_dep, app.app_libraries is None, "cdx", "bellsoft-jre", "generic")
+            sbom_files[path] = doc
         elif bp_id == "paketo-buildpacks/executable-jar":
             if app.app_libraries is not None:
                 # what executable-jar records of the application (its jars, found by syft): not in a layer of its own
@@ -1140,12 +1150,9 @@ def paketo_java_image(inp: Inputs, app: JavaApp, run: RunImage) -> tuple[Image, 
                                 else f"placeholder for spring-cloud-bindings-{scb['version']}.jar\n")
             bp_layers["spring-cloud-bindings"] = add(bp_id, "spring-cloud-bindings", {
                 f"{d}/spring-cloud-bindings-{scb['version']}.jar": scb_jar}, scb)
-            if app.app_libraries is None:
-                sbom_files[f"/layers/sbom/launch/{esc(bp_id)}/spring-cloud-bindings/sbom.syft.json"] = syft_json(
-                    [{"name": scb["name"], "version": scb["version"], "purl": scb["purl"]}], d)
-            else:
-                sbom_files[f"/layers/sbom/launch/{esc(bp_id)}/spring-cloud-bindings/sbom.spdx.json"] = spdx_json(
-                    [{"name": "spring-cloud-bindings", "version": scb["version"], "purl": scb["purl"], "type": "maven"}], d)
+            path, doc = layer_sbom(bp_id, "spring-cloud-bindings", d, scb, app.app_libraries is None, "spdx",
+                                   "spring-cloud-bindings", "maven")
+            sbom_files[path] = doc
             d = bp_layer_dir(bp_id, "web-application-type")
             bp_layers["web-application-type"] = add(bp_id, "web-application-type", {
                 f"{d}/env.launch/BPL_JVM_THREAD_COUNT.default": app.thread_count},  # 250: servlet app (spring-boot >= 5.24.0)
@@ -1542,14 +1549,7 @@ def builder_2025_labels(inp: Inputs) -> dict[str, str]:
         "io.buildpacks.builder.metadata": go_json(metadata),
         "io.buildpacks.buildpack.layers": go_json({k: dict(sorted(layers[k].items())) for k in sorted(layers)}),
         "io.buildpacks.buildpack.order": go_json(order),
-        "io.buildpacks.stack.description": stack["build"]["description"],
-        "io.buildpacks.stack.distro.name": "ubuntu",
-        "io.buildpacks.stack.distro.version": "22.04",
-        "io.buildpacks.stack.homepage": stack["homepage"],
-        "io.buildpacks.stack.id": stack["id"],
-        "io.buildpacks.stack.maintainer": stack["maintainer"],
-        "io.buildpacks.stack.metadata": "{}",
-        "io.buildpacks.stack.mixins": go_json(stack["build"]["args"]["packages"].split()),
+        **jammy_stack_labels(stack, "build"),
     }.items()))
 
 

@@ -2,6 +2,7 @@
 //! image has (`--platform all`), through the one pipeline.
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use clap::Args;
 
@@ -57,8 +58,12 @@ pub(crate) struct DiffArgs {
     #[arg(long)]
     pub(crate) release_notes: bool,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub(crate) format: Format,
+    #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
+    pub(crate) format: DiffFormat,
+    /// With `--format sarif`: the file the results point at, relative to the repository root
+    /// (the file that pins the image).
+    #[arg(long, value_name = "PATH", default_value = "project.toml")]
+    pub(crate) sarif_location: PathBuf,
     /// Also show items that did not change.
     #[arg(long)]
     pub(crate) all: bool,
@@ -83,6 +88,53 @@ pub(crate) struct DiffArgs {
     /// Registry access.
     #[command(flatten)]
     pub(crate) registry: RegistryArgs,
+}
+
+/// `diff --format`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DiffFormat {
+    /// Tables for a terminal.
+    #[default]
+    Table,
+    /// The versioned JSON document (`schema_version`; `bpdrift schema diff`).
+    Json,
+    /// GitHub-flavoured Markdown, as a PR comment shows it.
+    Markdown,
+    /// SARIF 2.1.0 for GitHub code scanning: one result per finding, pointing at
+    /// --sarif-location.
+    Sarif,
+}
+
+/// Writes one report in `format`.
+pub(crate) fn write_report(
+    report: &crate::report::DiffReport,
+    args: &DiffArgs,
+    format: DiffFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match format {
+        DiffFormat::Table => render::render(report, Format::Table, out)?,
+        DiffFormat::Json => render::render(report, Format::Json, out)?,
+        DiffFormat::Markdown => render::render(report, Format::Markdown, out)?,
+        DiffFormat::Sarif => {
+            let (uri, text, rules) = sarif_parts(args)?;
+            let ctx = render::SarifContext {
+                uri,
+                text: text.as_deref(),
+                rules: vec![&rules],
+            };
+            render::diff_sarif(report, &ctx, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The location and rules SARIF needs.
+fn sarif_parts(args: &DiffArgs) -> anyhow::Result<(String, Option<String>, crate::rules::RuleSet)> {
+    let (uri, text) = super::sarif_location(&args.sarif_location)?;
+    // The run already loaded these without problems; they describe the rules in the driver.
+    let rules = load_rules(&args.rules)?.unwrap_or_default();
+    Ok((uri, text, rules))
 }
 
 /// What a diff produced: one report, or one entry per platform.
@@ -229,26 +281,46 @@ pub(crate) async fn run(args: DiffArgs, out: &mut dyn Write) -> anyhow::Result<O
     };
     match diffed {
         Diffed::One(report) => {
-            render::render(&report, args.format, out)?;
+            write_report(&report, &args, args.format, out)?;
             out.flush()?;
             Ok(finish(&report, args.fail_on))
         }
         Diffed::All(entries) => {
-            render::render_platforms(&entries, &args.before, &args.after, args.format, out)?;
+            let format = match args.format {
+                DiffFormat::Table => Format::Table,
+                DiffFormat::Json => Format::Json,
+                DiffFormat::Markdown => Format::Markdown,
+                DiffFormat::Sarif => {
+                    let (uri, text, rules) = sarif_parts(&args)?;
+                    let ctx = render::SarifContext {
+                        uri,
+                        text: text.as_deref(),
+                        rules: vec![&rules],
+                    };
+                    render::platforms_sarif(&entries, &args.after, &ctx, out)?;
+                    out.flush()?;
+                    return Ok(platforms_outcome(&entries, args.fail_on));
+                }
+            };
+            render::render_platforms(&entries, &args.before, &args.after, format, out)?;
             out.flush()?;
-            // The most serious outcome wins: failed over flagged over clean. A lost platform's
-            // finding counts like any other.
-            let lost = entries
-                .iter()
-                .filter_map(|e| e.finding.as_ref())
-                .any(|f| args.fail_on.fails(f.severity));
-            Ok(entries
-                .iter()
-                .filter_map(|e| e.report.as_ref())
-                .map(|r| finish(r, args.fail_on))
-                .chain([Outcome::flagged_if(lost)])
-                .max()
-                .unwrap_or(Outcome::Clean))
+            Ok(platforms_outcome(&entries, args.fail_on))
         }
     }
+}
+
+/// The most serious outcome wins: failed over flagged over clean. A lost platform's finding
+/// counts like any other.
+fn platforms_outcome(entries: &[crate::report::PlatformEntry], fail_on: FailOn) -> Outcome {
+    let lost = entries
+        .iter()
+        .filter_map(|e| e.finding.as_ref())
+        .any(|f| fail_on.fails(f.severity));
+    entries
+        .iter()
+        .filter_map(|e| e.report.as_ref())
+        .map(|r| finish(r, fail_on))
+        .chain([Outcome::flagged_if(lost)])
+        .max()
+        .unwrap_or(Outcome::Clean)
 }

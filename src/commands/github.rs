@@ -18,7 +18,7 @@ use clap::{Args, Subcommand};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::diff::{DiffArgs, Diffed};
+use super::diff::{DiffArgs, DiffFormat, Diffed};
 use super::{Outcome, finish, report_error, report_message, status_line};
 use crate::github::GithubError;
 use crate::github::api::Api;
@@ -64,8 +64,9 @@ pub(crate) struct CommentArgs {
     /// GitHub side.
     #[command(flatten)]
     pub(crate) github: GithubArgs,
-    /// Where to write the JSON report; `.md` (the Markdown) and `.pr.json` (the pull request)
-    /// go beside it [default: $RUNNER_TEMP/bpdrift/KEY/report.json, else ./bpdrift/KEY/].
+    /// Where to write the JSON report; `.md` (the Markdown), `.sarif` (SARIF 2.1.0 for code
+    /// scanning, pointing at --sarif-location) and `.pr.json` (the pull request) go beside it
+    /// [default: $RUNNER_TEMP/bpdrift/KEY/report.json, else ./bpdrift/KEY/].
     #[arg(long, value_name = "PATH")]
     pub(crate) report_json: Option<PathBuf>,
 }
@@ -123,6 +124,15 @@ pub(crate) fn parse_key(s: &str) -> Result<String, String> {
     }
 }
 
+/// Where a report goes: the comment's settings, the runner's environment, the event, the files.
+#[derive(Clone, Copy)]
+pub(crate) struct Destination<'a> {
+    pub(crate) github: &'a GithubArgs,
+    pub(crate) env: &'a Env,
+    pub(crate) event: Option<&'a Event>,
+    pub(crate) paths: &'a ReportPaths,
+}
+
 /// What the GitHub side needs of a report, from a fresh diff or a saved one.
 #[derive(Debug, Clone)]
 pub(crate) struct PrReport {
@@ -169,6 +179,8 @@ pub(crate) struct ReportPaths {
     pub(crate) json: PathBuf,
     pub(crate) markdown: PathBuf,
     pub(crate) pr: PathBuf,
+    /// SARIF 2.1.0 of the findings, for GitHub code scanning (the Action's `sarif` input).
+    pub(crate) sarif: PathBuf,
 }
 
 impl ReportPaths {
@@ -176,6 +188,7 @@ impl ReportPaths {
         Self {
             markdown: json.with_extension("md"),
             pr: json.with_extension("pr.json"),
+            sarif: json.with_extension("sarif"),
             json,
         }
     }
@@ -278,18 +291,21 @@ async fn comment(args: CommentArgs, out: &mut dyn Write) -> anyhow::Result<Outco
         };
         write_file(&paths.pr, &serde_json::to_vec(&record)?)?;
     }
-    let log = render_to(args.diff.format)?;
-    let ok = publish(
-        out,
-        &outcome,
-        &args.github,
-        &env,
-        event.as_ref(),
-        None,
-        &paths,
-        &log,
-    )
-    .await?;
+    let mut sarif = Vec::new();
+    super::diff::write_report(&report, &args.diff, DiffFormat::Sarif, &mut sarif)?;
+    write_file(&paths.sarif, &sarif)?;
+    let log = {
+        let mut buf = Vec::new();
+        super::diff::write_report(&report, &args.diff, args.diff.format, &mut buf)?;
+        String::from_utf8(buf)?
+    };
+    let to = Destination {
+        github: &args.github,
+        env: &env,
+        event: event.as_ref(),
+        paths: &paths,
+    };
+    let ok = publish(out, &outcome, &to, None, &log).await?;
     let code = finish(&report, args.diff.fail_on);
     Ok(if ok { code } else { Outcome::Failed })
 }
@@ -337,17 +353,13 @@ async fn post(args: PostArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         None
     };
     let outcome = PrReport::of_report(&saved, String::from_utf8(markdown)?);
-    let ok = publish(
-        out,
-        &outcome,
-        &args.github,
-        &env,
-        event.as_ref(),
-        saved_pr,
-        &paths,
-        &outcome.markdown,
-    )
-    .await?;
+    let to = Destination {
+        github: &args.github,
+        env: &env,
+        event: event.as_ref(),
+        paths: &paths,
+    };
+    let ok = publish(out, &outcome, &to, saved_pr, &outcome.markdown).await?;
     let mut code = if outcome.notes.iter().any(|n| args.fail_on.fails(n.severity)) {
         Outcome::Flagged
     } else {
@@ -388,13 +400,16 @@ pub(crate) fn distrust(r: &mut DiffReport) {
 pub(crate) async fn publish(
     out: &mut dyn Write,
     outcome: &PrReport,
-    args: &GithubArgs,
-    env: &Env,
-    event: Option<&Event>,
+    to: &Destination<'_>,
     saved_pr: Option<u64>,
-    paths: &ReportPaths,
     log: &str,
 ) -> anyhow::Result<bool> {
+    let Destination {
+        github: args,
+        env,
+        event,
+        paths,
+    } = *to;
     if let Some(path) = &env.step_summary {
         let summary = fit(
             "",
@@ -473,6 +488,15 @@ pub(crate) async fn publish(
             ("findings", outcome.notes.len().to_string()),
             ("max-severity", max.to_string()),
             ("report-json", paths.json.display().to_string()),
+            // Written by `github comment`, not by `github post`.
+            (
+                "sarif",
+                if paths.sarif.is_file() {
+                    paths.sarif.display().to_string()
+                } else {
+                    String::new()
+                },
+            ),
             ("comment-url", url),
         ]);
         append(path, text.as_bytes())?;

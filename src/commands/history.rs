@@ -114,14 +114,7 @@ pub(crate) async fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Resul
         all.push((s.clone(), t));
     }
     match args.format {
-        ListFormat::Json => {
-            let v: Vec<serde_json::Value> = all
-                .iter()
-                .map(|(s, t)| serde_json::json!({"service": s, "observations": t}))
-                .collect();
-            serde_json::to_writer_pretty(&mut *out, &v)?;
-            writeln!(out)?;
-        }
+        ListFormat::Json => crate::render::history_json(all, out)?,
         ListFormat::Table => {
             for (i, (s, t)) in all.iter().enumerate() {
                 if i > 0 {

@@ -4,13 +4,16 @@
 //! data: they are printed here, with every position, and make the outcome [`Outcome::Failed`].
 
 pub(crate) mod args;
+pub(crate) mod completions;
 pub(crate) mod diff;
 pub(crate) mod github;
 pub(crate) mod history;
 pub(crate) mod inspect;
+pub(crate) mod man;
 pub(crate) mod memory;
 pub(crate) mod report;
 pub(crate) mod rules;
+pub(crate) mod schema;
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -151,4 +154,61 @@ pub(crate) fn finish(report: &DiffReport, fail_on: FailOn) -> Outcome {
         return Outcome::Failed;
     }
     Outcome::flagged_if(report.findings.iter().any(|f| fail_on.fails(f.severity)))
+}
+
+/// Where SARIF results point: `path` as a repository-relative URI (GitHub code scanning
+/// resolves it against the checkout), and the file's text when it can be read (results then
+/// point at the line naming their subject). Relative paths are taken as they are (the working
+/// directory is the repository root in a workflow); an absolute one must lie under the working
+/// directory.
+pub(crate) fn sarif_location(path: &Path) -> anyhow::Result<(String, Option<String>)> {
+    use std::path::Component;
+    let relative = if path.is_absolute() {
+        let cwd = std::env::current_dir()?;
+        path.strip_prefix(&cwd).map_err(|_| {
+            anyhow::anyhow!(
+                "`--sarif-location {}` is outside the working directory: give a path relative to the repository root",
+                path.display()
+            )
+        })?
+    } else {
+        path
+    };
+    let mut parts = Vec::new();
+    for c in relative.components() {
+        match c {
+            Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            _ => anyhow::bail!(
+                "`--sarif-location {}` leaves the repository: give a path inside it",
+                path.display()
+            ),
+        }
+    }
+    if parts.is_empty() {
+        anyhow::bail!("`--sarif-location` names no file");
+    }
+    let uri = parts
+        .iter()
+        .map(|p| percent_encode_segment(p))
+        .collect::<Vec<_>>()
+        .join("/");
+    // Only to find lines: a file that cannot be read is pointed at by name, at line 1.
+    let text = crate::limits::read_file(path, crate::limits::LAYOUT_FILE_MAX, "SARIF location")
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    Ok((uri, text))
+}
+
+/// RFC 3986: everything but unreserved characters percent-encoded.
+fn percent_encode_segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

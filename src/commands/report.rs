@@ -32,6 +32,10 @@ pub(crate) struct ReportArgs {
     /// Write the report here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
+    /// With `--format sarif`: the file the results point at, relative to the repository root
+    /// [default: the fleet file].
+    #[arg(long, value_name = "PATH")]
+    pub(crate) sarif_location: Option<PathBuf>,
     /// History: a SQLite file, or `oci://REGISTRY/REPOSITORY:TAG` to keep it as an artifact in
     /// a registry (see docs/report.md) [default: $XDG_STATE_HOME/bpdrift/history.sqlite or
     /// ~/.local/state/bpdrift/history.sqlite].
@@ -81,6 +85,9 @@ pub(crate) enum ReportFormat {
     Json,
     /// One self-contained HTML page.
     Html,
+    /// SARIF 2.1.0 for GitHub code scanning: one result per finding, each pointing at its
+    /// service in the fleet file (or --sarif-location).
+    Sarif,
 }
 
 /// The history: `--history`, else the default file.
@@ -260,6 +267,20 @@ async fn report(
         ReportFormat::Json => {
             serde_json::to_writer_pretty(&mut buf, &report)?;
             buf.push(b'\n');
+        }
+        ReportFormat::Sarif => {
+            let location = args.sarif_location.as_ref().unwrap_or(&args.fleet);
+            let (uri, located) = super::sarif_location(location)?;
+            let mut sets: Vec<&RuleSet> = Vec::new();
+            for set in loaded.values() {
+                sets.push(set);
+            }
+            let ctx = render::SarifContext {
+                uri,
+                text: located.as_deref(),
+                rules: sets,
+            };
+            render::fleet_sarif(&report, &ctx, &mut buf)?;
         }
     }
     match &args.out {

@@ -75,7 +75,10 @@ impl FleetFile {
     }
 }
 
-const DEFAULT_KEYS: &[&str] = &[
+/// The keys of a fleet file.
+pub(crate) const TOP_KEYS: &[&str] = &["defaults", "service"];
+/// The keys of `[defaults]`.
+pub(crate) const DEFAULT_KEYS: &[&str] = &[
     "platform",
     "fail-on",
     "rules",
@@ -83,7 +86,8 @@ const DEFAULT_KEYS: &[&str] = &[
     "rollback-targets",
     "sbom",
 ];
-const SERVICE_KEYS: &[&str] = &[
+/// The keys of a `[[service]]`.
+pub(crate) const SERVICE_KEYS: &[&str] = &[
     "name",
     "deployed",
     "candidate",
@@ -176,7 +180,7 @@ pub fn parse_fleet(name: &str, text: &str, base: &Path) -> FleetFile {
         table: root.get_ref(),
         span: root.span(),
     };
-    root.unknown_keys(&mut ctx, &["defaults", "service"], "a fleet file");
+    root.unknown_keys(&mut ctx, TOP_KEYS, "a fleet file");
     let defaults = root.table(&mut ctx, "defaults");
     if let Some(d) = &defaults {
         d.unknown_keys(&mut ctx, DEFAULT_KEYS, "`[defaults]`");

@@ -582,6 +582,13 @@ pub use crate::clock::{parse_rfc3339, rfc3339};
 mod tests {
     use super::*;
 
+    /// Finishes `run` as `ok` with one observation and no findings.
+    fn finish_ok(h: &mut History, run: i64, o: &Observation) {
+        let observed = std::slice::from_ref(o);
+        h.finish_run(run, "2026-11-22T00:00:02Z", "ok", observed, &[])
+            .unwrap();
+    }
+
     #[test]
     fn negative_or_newer_versions_are_refused_before_any_write() {
         let d = tempfile::tempdir().unwrap();
@@ -646,14 +653,7 @@ mod tests {
             snapshot: None,
             error: None,
         };
-        h.finish_run(
-            run,
-            "2026-11-22T00:00:02Z",
-            "ok",
-            std::slice::from_ref(&o),
-            &[],
-        )
-        .unwrap();
+        finish_ok(&mut h, run, &o);
         drop(h);
         // Reopening does not migrate again, and data survives.
         let h = History::open(&path).unwrap();
@@ -709,14 +709,7 @@ mod tests {
             }),
             error: None,
         };
-        h.finish_run(
-            run,
-            "2026-11-22T00:00:02Z",
-            "ok",
-            std::slice::from_ref(&o),
-            &[],
-        )
-        .unwrap();
+        finish_ok(&mut h, run, &o);
         // A row as bpdrift wrote it before packages were kept, and one that is not JSON.
         for (digest, snapshot) in [
             (

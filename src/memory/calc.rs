@@ -42,6 +42,18 @@ pub enum RegionKind {
 }
 
 impl RegionKind {
+    /// This region's value among one value per region: direct memory, heap and metaspace,
+    /// then reserved code cache and stack (the field order of the structs holding them).
+    fn of<T>(self, [direct, heap, metaspace]: [T; 3], code_cache: T, stack: T) -> T {
+        match self {
+            Self::DirectMemory => direct,
+            Self::Heap => heap,
+            Self::Metaspace => metaspace,
+            Self::ReservedCodeCache => code_cache,
+            Self::Stack => stack,
+        }
+    }
+
     /// All regions in the order libjvm appends their flags (`helper/memory_calculator.go`
     /// L175–L190).
     pub const ALL: [RegionKind; 5] = [
@@ -189,13 +201,8 @@ impl UserFlags {
 
     /// The user's size for a region.
     pub fn get(&self, kind: RegionKind) -> Option<Size> {
-        match kind {
-            RegionKind::DirectMemory => self.direct_memory,
-            RegionKind::Heap => self.heap,
-            RegionKind::Metaspace => self.metaspace,
-            RegionKind::ReservedCodeCache => self.reserved_code_cache,
-            RegionKind::Stack => self.stack,
-        }
+        let all = [self.direct_memory, self.heap, self.metaspace];
+        kind.of(all, self.reserved_code_cache, self.stack)
     }
 
     fn slot(&mut self, kind: RegionKind) -> &mut Option<Size> {
@@ -449,13 +456,8 @@ fn fixed_regions_string(
 impl Calculation {
     /// A region by kind.
     pub fn region(&self, kind: RegionKind) -> Region {
-        match kind {
-            RegionKind::DirectMemory => self.direct_memory,
-            RegionKind::Heap => self.heap,
-            RegionKind::Metaspace => self.metaspace,
-            RegionKind::ReservedCodeCache => self.reserved_code_cache,
-            RegionKind::Stack => self.stack,
-        }
+        let all = [self.direct_memory, self.heap, self.metaspace];
+        kind.of(all, self.reserved_code_cache, self.stack)
     }
 
     /// All five regions in libjvm's order.

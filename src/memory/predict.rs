@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{ImageInputs, Inputs, Size, calculate, minimum};
@@ -24,7 +25,7 @@ pub const RELEVANT: &[&str] = &[
 pub const MEMINFO_NOTE: &str = "The calculator sizes the JVM from the container's own cgroup memory limit. Without one (e.g. ECS with only a task-level memory size, or a soft reservation) it uses /proc/meminfo MemAvailable at start, logs 'Calculating JVM memory based on … available memory', and the result changes from start to start.";
 
 /// A variable the calculator reads.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Input {
     /// Name.
     pub name: String,
@@ -35,7 +36,7 @@ pub struct Input {
 }
 
 /// The calculator's outcome in a container of `limit`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Outcome {
     /// The limit, as libjvm prints sizes.
     pub limit: String,
@@ -58,7 +59,7 @@ pub struct Outcome {
 }
 
 /// One of the largest contributors to the application class count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AppDetail {
     /// Path in the image (a directory or a jar).
     pub path: String,
@@ -67,7 +68,7 @@ pub struct AppDetail {
 }
 
 /// The whole prediction.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Prediction {
     /// Image reference.
     pub reference: String,
@@ -148,7 +149,7 @@ fn shown(v: &str) -> String {
 }
 
 /// Class sources not listed one by one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HiddenSources {
     /// How many.
     pub sources: usize,

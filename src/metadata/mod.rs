@@ -16,6 +16,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use self::runtimes::Runtime;
@@ -55,7 +56,7 @@ pub mod label {
 }
 
 /// What kind of image the labels describe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ImageKind {
     /// An application image exported by the lifecycle.
@@ -131,7 +132,7 @@ pub struct LayerMap {
 }
 
 /// A buildpack or extension with its version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Module {
     /// Buildpack id.
     pub id: String,
@@ -143,7 +144,7 @@ pub struct Module {
 }
 
 /// A runtime dependency recorded in a buildpack layer (e.g. the JRE).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Dependency {
     /// The buildpack that contributed it.
     pub buildpack: String,
@@ -166,7 +167,7 @@ impl Dependency {
 }
 
 /// The run (base) image an app image was built on.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct RunImage {
     /// Name from `run.toml`/`stack.toml`, e.g. `paketobuildpacks/run-jammy-base:latest`.
@@ -184,7 +185,7 @@ pub struct RunImage {
 }
 
 /// A process type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Process {
     /// Type, e.g. `web`.
     #[serde(rename = "type")]
@@ -219,7 +220,7 @@ impl Process {
 }
 
 /// A label whose value could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LabelProblem {
     /// Label name.
     pub label: String,
@@ -246,7 +247,7 @@ impl LabelProblem {
 
 /// Everything bpdrift knows about one image. Serialized as the history keeps it
 /// ([`ImageMetadata::for_history`]): every field defaults, so older records still read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ImageMetadata {
     /// Operating system.

@@ -13,13 +13,14 @@
 //! Every entry of the tables below names the source it was read from. Pure: the SBOM's packages
 //! arrive already parsed (`crate::packages`), and what comes out is one [`Runtime`] per name.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::labels::LifecycleMetadata;
 
 /// A runtime, server or distro an image runs on, whichever buildpack installed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Runtime {
     /// The runtime's name, the same whichever family installed it: `java`, `node`, `go`,
     /// `python`, `dotnet`, `ruby`, `php`, `nginx`, `httpd`; a distro's id (`ubuntu`).
@@ -45,6 +46,7 @@ pub struct Runtime {
 /// What a [`Runtime`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(JsonSchema)]
 pub enum RuntimeKind {
     /// A language runtime (JVM, Node.js, Go, CPython, .NET, Ruby, PHP).
     Runtime,

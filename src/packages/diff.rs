@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::dpkg::Scheme;
@@ -11,7 +12,7 @@ use crate::diff::Status;
 use crate::version::VersionClass;
 
 /// One package that differs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PackageChange {
     /// Package name.
     pub name: String,
@@ -59,7 +60,7 @@ impl PackageChange {
 }
 
 /// One location compared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct GroupDiff {
     /// Where: `{"location": "run-image"}`, `{"location": "buildpack", "buildpack": "…"}`,
     /// `{"location": "app"}`.
@@ -151,7 +152,7 @@ impl GroupDiff {
 }
 
 /// A note about one image's packages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SideNote {
     /// `before` or `after`.
     pub image: String,
@@ -160,7 +161,7 @@ pub struct SideNote {
 }
 
 /// Both images' packages compared.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PackagesDiff {
     /// Whether the SBOM layers were read (`--sbom`); otherwise only the packages label was.
     pub sbom: bool,

@@ -227,6 +227,9 @@ mod tests {
     use Ordering::*;
     use VersionClass::*;
 
+    /// `Greater`, short enough to keep the long cases on one line each.
+    const GT: Ordering = Greater;
+
     #[test]
     fn dpkg_order() {
         // dpkg's own test cases (lib/dpkg/t/t-version.c) and the ones that matter on Ubuntu.
@@ -244,19 +247,11 @@ mod tests {
             ("1.10", "1.9", Greater),
             ("1.001", "1.1", Equal),
             ("3.0.2-0ubuntu1.10", "3.0.2-0ubuntu1.9", Greater),
-            (
-                "1:1.2.11.dfsg-2ubuntu9.2",
-                "1:1.2.11.dfsg-2ubuntu9",
-                Greater,
-            ),
+            ("1:1.2.11.dfsg-2ubuntu9.2", "1:1.2.11.dfsg-2ubuntu9", GT),
             ("1:1.2.11.dfsg-2ubuntu9.2", "1.2.13-1", Greater),
             ("2023c-0ubuntu0.22.04.2", "2023c-0ubuntu0.22.04.1", Greater),
             ("2.35-0ubuntu3.1", "2.35-0ubuntu3", Greater),
-            (
-                "20230311ubuntu0.22.04.1",
-                "20211016ubuntu0.22.04.1",
-                Greater,
-            ),
+            ("20230311ubuntu0.22.04.1", "20211016ubuntu0.22.04.1", GT),
             ("1.0-1~bpo1", "1.0-1", Less),
             ("a", "b", Less),
             ("", "", Equal),

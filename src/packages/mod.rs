@@ -14,6 +14,7 @@ pub mod sbom;
 #[cfg(test)]
 mod tests;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::metadata::ImageMetadata;
@@ -27,7 +28,7 @@ pub mod label {
 }
 
 /// One installed package, whatever document it was read from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub struct Package {
     /// Package name (`libssl3`, `spring-core`, `bellsoft-jre`).
     pub name: String,
@@ -47,6 +48,7 @@ pub struct Package {
 /// Where a group of packages lives in the image.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "location", content = "buildpack", rename_all = "kebab-case")]
+#[derive(JsonSchema)]
 pub enum Location {
     /// The run image's OS packages.
     RunImage,
@@ -81,7 +83,7 @@ impl Location {
 }
 
 /// The packages of one location, with the document they came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Group {
     /// Where they live (`location`, and `buildpack` for a buildpack's).
     #[serde(flatten)]
@@ -101,7 +103,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// Everything bpdrift found about one image's packages.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ImagePackages {
     /// By location: run image first, buildpacks in order, the app last.
     pub groups: Vec<Group>,

@@ -27,6 +27,13 @@ fn two_packages() -> Vec<(String, String, String)> {
     ]
 }
 
+/// The application library the package tests' images share.
+const SPRING_CORE: (&str, &str, &str) = (
+    "spring-core",
+    "6.0.9",
+    "pkg:maven/org.springframework/spring-core@6.0.9",
+);
+
 #[test]
 fn real_documents_of_every_format() {
     // Written by syft's and packit's own encoders: the OS component and the document's own
@@ -201,11 +208,7 @@ fn a_rebase_a_jre_and_app_libraries() {
             ("libtasn1-6", "4.18.0-4build1"),
         ],
         "17.0.6",
-        &[(
-            "spring-core",
-            "6.0.9",
-            "pkg:maven/org.springframework/spring-core@6.0.9",
-        )],
+        &[SPRING_CORE],
     );
     let after = image(
         &[
@@ -370,11 +373,7 @@ fn the_history_keeps_a_bounded_plain_list() {
             ("openssl", "3.0.2-0ubuntu1.9"),
         ],
         "17.0.6",
-        &[(
-            "spring-core",
-            "6.0.9",
-            "pkg:maven/org.springframework/spring-core@6.0.9",
-        )],
+        &[SPRING_CORE],
     );
     let all = p.for_history(usize::MAX);
     let n: usize = all.groups.iter().map(|g| g.packages.len()).sum();
@@ -405,11 +404,7 @@ fn the_history_keeps_a_bounded_plain_list() {
             ("openssl", "3.0.2-0ubuntu1.9"),
         ],
         "17.0.6",
-        &[(
-            "spring-core",
-            "6.0.9",
-            "pkg:maven/org.springframework/spring-core@6.0.9",
-        )],
+        &[SPRING_CORE],
     );
     let d = diff(&all, &after.for_history(usize::MAX), true);
     assert_eq!(

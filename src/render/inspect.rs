@@ -1,14 +1,36 @@
 //! `bpdrift inspect`: what each image is made of.
 
+use schemars::JsonSchema;
 use std::io::{self, Write};
 
-use super::table::table;
+use super::new_table as table;
 use super::{human_bytes, short_digest};
 use crate::report::ImageSummary;
 
-/// JSON array of image summaries (the same objects as `before`/`after` in a diff report).
+/// `schema_version` of `inspect --format json` (docs/json.md).
+pub const INSPECT_SCHEMA_VERSION: u32 = 1;
+
+/// `inspect --format json`.
+#[derive(serde::Serialize, JsonSchema)]
+pub(crate) struct InspectJson<'a> {
+    /// Version of this document's schema: fields are only added within it (docs/json.md).
+    #[schemars(extend("const" = INSPECT_SCHEMA_VERSION))]
+    schema_version: u32,
+    /// bpdrift version that wrote it.
+    bpdrift_version: &'static str,
+    /// One summary per image (`--platform all`: per platform of each image), in argument order:
+    /// the same objects as `before`/`after` in a diff report.
+    images: &'a [ImageSummary],
+}
+
+/// The image summaries as one JSON document.
 pub fn inspect_json(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, images)?;
+    let doc = InspectJson {
+        schema_version: INSPECT_SCHEMA_VERSION,
+        bpdrift_version: env!("CARGO_PKG_VERSION"),
+        images,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
 

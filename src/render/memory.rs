@@ -1,5 +1,6 @@
 //! `bpdrift memory`: the inputs found and where, the calculator's outcome, the smallest limit.
 
+use schemars::JsonSchema;
 use std::io::{self, Write};
 
 use super::{Format, markdown_escape as md};
@@ -9,9 +10,12 @@ use crate::memory::predict::Prediction;
 pub const MEMORY_SCHEMA_VERSION: u32 = 1;
 
 /// `memory --format json`: the prediction with its schema version.
-#[derive(serde::Serialize)]
-struct MemoryJson<'a> {
+#[derive(serde::Serialize, JsonSchema)]
+pub(crate) struct MemoryJson<'a> {
+    /// Version of this document's schema: fields are only added within it (docs/json.md).
+    #[schemars(extend("const" = MEMORY_SCHEMA_VERSION))]
     schema_version: u32,
+    /// The prediction.
     #[serde(flatten)]
     prediction: &'a Prediction,
 }

@@ -3,6 +3,7 @@
 
 mod escape;
 mod fleet;
+mod history;
 mod inspect;
 mod json;
 mod markdown;
@@ -10,6 +11,7 @@ mod memory;
 mod packages;
 mod platforms;
 mod rules;
+mod sarif;
 mod table;
 
 use std::io::{self, Write};
@@ -17,11 +19,20 @@ use std::io::{self, Write};
 use crate::report::DiffReport;
 
 pub use fleet::{fleet_html, fleet_markdown};
+pub(crate) use history::HistoryJson;
+pub use history::history_json;
+pub(crate) use inspect::InspectJson;
 pub use inspect::{inspect_json, inspect_table};
 pub use markdown::escape as markdown_escape;
+#[cfg(test)]
+pub(crate) use memory::MEMORY_SCHEMA_VERSION;
+pub(crate) use memory::MemoryJson;
 pub use memory::memory;
+pub(crate) use platforms::AllPlatforms;
 pub use platforms::render_platforms;
+pub(crate) use rules::RulesJson;
 pub use rules::{rules_json, rules_table};
+pub use sarif::{SarifContext, diff_sarif, fleet_sarif, platforms_sarif};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -48,6 +59,25 @@ pub fn render(report: &DiffReport, format: Format, out: &mut dyn Write) -> io::R
 /// Markdown shows the severity as an icon column and the advice inside the summary, where a
 /// fifth column would squeeze a PR comment).
 pub(crate) const FINDING_COLUMNS: [&str; 5] = ["severity", "rule", "subject", "summary", "advice"];
+
+/// A table in the style every terminal view shares; with a known terminal width (`COLUMNS`) its
+/// cells wrap inside their columns so that no line is wider than the terminal.
+pub(crate) fn new_table(header: &[&str]) -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
+        .set_header(header.to_vec());
+    match table_width() {
+        Some(w) => {
+            t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+                .set_width(w);
+        }
+        None => {
+            t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+        }
+    }
+    t
+}
 
 /// Renders into a buffer, then fits its prose lines to the terminal width (when one is known):
 /// one place, so a new note line cannot make the terminal view wider than the terminal.

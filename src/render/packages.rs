@@ -85,7 +85,7 @@ pub(super) fn table(p: &PackagesDiff, out: &mut dyn Write) -> io::Result<()> {
         if g.changes.is_empty() {
             continue;
         }
-        let mut t = super::table::table(&["PACKAGE", "TYPE", "BEFORE", "AFTER", "CHANGE"]);
+        let mut t = super::new_table(&["PACKAGE", "TYPE", "BEFORE", "AFTER", "CHANGE"]);
         for c in g.changes.iter().take(ROWS_MAX) {
             t.add_row(vec![
                 arch_name(c),

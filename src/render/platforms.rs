@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::Format;
@@ -37,13 +38,21 @@ pub fn overall_verdict(entries: &[PlatformEntry]) -> String {
     format!("{} platforms: {}", entries.len(), parts.join(" | "))
 }
 
-#[derive(Serialize)]
-struct AllPlatforms<'a> {
+/// `diff --platform all --format json`.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct AllPlatforms<'a> {
+    /// The diff document's schema version (the same as one platform's report).
+    #[schemars(extend("const" = SCHEMA_VERSION))]
     schema_version: u32,
+    /// bpdrift version that wrote it.
     bpdrift_version: &'static str,
+    /// The first image, as typed.
     before: &'a str,
+    /// The second image, as typed.
     after: &'a str,
+    /// One line over every platform.
     verdict: String,
+    /// Each platform either image has.
     platforms: &'a [PlatformEntry],
 }
 

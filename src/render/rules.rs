@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::rules::{COMPUTED, Computed, Rule, RuleSet, Severity};
@@ -9,8 +10,24 @@ use crate::rules::{COMPUTED, Computed, Rule, RuleSet, Severity};
 /// The origin shown for computed findings.
 const COMPUTED_ORIGIN: &str = "<computed>";
 
-#[derive(Serialize)]
-struct RuleView<'a> {
+/// `schema_version` of `rules list --format json` (docs/json.md).
+pub const RULES_SCHEMA_VERSION: u32 = 1;
+
+/// `rules list --format json`.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct RulesJson<'a> {
+    /// Version of this document's schema: fields are only added within it (docs/json.md).
+    #[schemars(extend("const" = RULES_SCHEMA_VERSION))]
+    schema_version: u32,
+    /// bpdrift version that wrote it.
+    bpdrift_version: &'static str,
+    /// The rules in effect, then the computed findings (`origin` `<computed>`).
+    rules: Vec<RuleView<'a>>,
+}
+
+/// One rule as `rules list` shows it.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct RuleView<'a> {
     id: &'a str,
     /// `jvm`, `node`, `go`, … (`null` for a rule file that names none, and computed findings).
     family: Option<&'a str>,
@@ -38,7 +55,7 @@ struct RuleView<'a> {
 }
 
 /// `introduced` and `fixed` of a rule.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Boundary {
     introduced: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,16 +149,20 @@ fn views<'a>(set: &'a RuleSet, family: Option<&str>) -> Vec<RuleView<'a>> {
         .collect()
 }
 
-/// JSON array of rules.
+/// The rules as one JSON document.
 pub fn rules_json(set: &RuleSet, family: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
-    let views = views(set, family);
-    serde_json::to_writer_pretty(&mut *out, &views)?;
+    let doc = RulesJson {
+        schema_version: RULES_SCHEMA_VERSION,
+        bpdrift_version: env!("CARGO_PKG_VERSION"),
+        rules: views(set, family),
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
 
 /// One row per rule.
 pub fn rules_table(set: &RuleSet, family: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
-    let mut t = super::table::table(&[
+    let mut t = super::new_table(&[
         "FAMILY",
         "ID",
         "SEVERITY",

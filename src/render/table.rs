@@ -4,31 +4,9 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{ContentArrangement, Table, presets};
-
-use super::{layers_line, short_digest, shown_value, wrap};
+use super::{layers_line, new_table as table, short_digest, shown_value, wrap};
 use crate::diff::{Category, Change};
 use crate::report::{DiffReport, ImageSummary};
-
-/// A table in the style every terminal view shares.
-/// A table in the style every terminal view shares; with a known terminal width (`COLUMNS`) its
-/// cells wrap inside their columns so that no line is wider than the terminal.
-pub(crate) fn table(header: &[&str]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED)
-        .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
-        .set_header(header.to_vec());
-    match super::table_width() {
-        Some(w) => {
-            t.set_content_arrangement(ContentArrangement::Dynamic)
-                .set_width(w);
-        }
-        None => {
-            t.set_content_arrangement(ContentArrangement::Disabled);
-        }
-    }
-    t
-}
 
 /// A prose line, wrapped (continuation indented) only when the terminal width is known.
 fn fit_line(line: &str) -> String {

@@ -12,7 +12,7 @@ use crate::rules::{Finding, Severity};
 
 /// A rebuild reason, as kpack names them (`kpack.io/reason` on a Build): what about the image's
 /// inputs changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Reason {
     /// The app's source: its layers, or `org.opencontainers.image.revision`.
@@ -97,7 +97,7 @@ pub(crate) fn reasons(
 }
 
 /// Whether the pair is a rebase, and what `pack rebase` would say.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Rebase {
     /// Only the run image moved: the app, buildpack and lifecycle layers are the same.
     pub is_rebase: bool,

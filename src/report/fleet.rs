@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diff::Change;
@@ -14,7 +15,7 @@ use crate::rules::{Finding, Severity};
 pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// How a service stands, worst first in the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum ServiceStatus {
     /// An image could not be fetched: nothing else about it is known.
@@ -52,7 +53,7 @@ impl std::fmt::Display for ServiceStatus {
 }
 
 /// Where a rollback target comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum TargetOrigin {
     /// `last-good` in the fleet file.
@@ -62,7 +63,7 @@ pub(crate) enum TargetOrigin {
 }
 
 /// Whether a rollback target still exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum TargetStatus {
     /// The registry still has it.
@@ -93,7 +94,7 @@ impl std::fmt::Display for TargetStatus {
 }
 
 /// One watched image in this run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct ObservedImage {
     /// Role (`deployed`, `candidate`…).
     pub(crate) role: String,
@@ -116,7 +117,7 @@ pub(crate) struct ObservedImage {
 }
 
 /// Drift between two watched references of a service.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct RoleDrift {
     /// From role.
     pub(crate) from: String,
@@ -129,7 +130,7 @@ pub(crate) struct RoleDrift {
 }
 
 /// Drift of one watched reference since the previous run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct SinceLastRun {
     /// Role.
     pub(crate) role: String,
@@ -158,7 +159,7 @@ impl SinceLastRun {
 }
 
 /// A digest to roll back to.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct RollbackTarget {
     /// `repo@sha256:…`.
     pub(crate) reference: String,
@@ -172,7 +173,7 @@ pub(crate) struct RollbackTarget {
 }
 
 /// One point of a service's history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct TimelineEntry {
     /// When.
     pub(crate) at: String,
@@ -193,7 +194,7 @@ pub(crate) struct TimelineEntry {
 }
 
 /// One service in the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct ServiceReport {
     /// Name.
     pub(crate) name: String,
@@ -216,7 +217,7 @@ pub(crate) struct ServiceReport {
 }
 
 /// Totals.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct FleetSummary {
     /// Services.
     pub(crate) services: usize,
@@ -231,9 +232,10 @@ pub(crate) struct FleetSummary {
 }
 
 /// The whole report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct FleetReport {
     /// Schema version of this JSON.
+    #[schemars(extend("const" = SCHEMA_VERSION))]
     pub(crate) schema_version: u32,
     /// bpdrift version.
     pub(crate) bpdrift_version: &'static str,
@@ -310,7 +312,7 @@ pub(crate) fn stale_history(
 }
 
 /// One observation of one watched reference.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub(crate) struct Observation {
     /// When (RFC 3339, UTC).
     pub(crate) observed_at: String,
@@ -334,7 +336,7 @@ pub(crate) struct Observation {
 /// (`ImageMetadata::for_history`) and, for a service with `sbom = true`, its packages. One JSON
 /// object in the database and the registry artifact; `packages` is new, so a record without it
 /// (older bpdrift, `sbom = false`) still reads.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub(crate) struct Snapshot {
     /// The image model, its fields at the top level (as before `packages` existed).
     #[serde(flatten)]

@@ -12,6 +12,7 @@ use self::verdict::*;
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::attribution::{Attribution, PartsDiff, attribute, diff_parts};
@@ -31,7 +32,7 @@ pub const SCHEMA_VERSION: u32 = 3;
 /// One image as the report shows it: where it came from, what kind it is, its layers, and the
 /// image model's report view ([`ImageMetadata::for_report`]) flattened beside them. Read back
 /// by `bpdrift github post`, so it deserializes too.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ImageSummary {
     /// Provenance: reference, transport, digests, platform.
     #[serde(flatten)]
@@ -130,7 +131,7 @@ pub(crate) fn assess(
 }
 
 /// `--platform all`: one platform of the pair.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct PlatformEntry {
     /// `os/arch[/variant]`.
     pub platform: String,
@@ -178,7 +179,7 @@ impl PlatformEntry {
 }
 
 /// Counts for the verdict line and for scripts.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// One line a person reads first.
     pub verdict: String,
@@ -240,9 +241,10 @@ pub(crate) fn not_applicable_text(n: usize) -> Option<String> {
 }
 
 /// The diff report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct DiffReport {
     /// JSON schema version.
+    #[schemars(extend("const" = SCHEMA_VERSION))]
     pub schema_version: u32,
     /// bpdrift version that wrote it.
     pub bpdrift_version: String,
@@ -288,7 +290,7 @@ pub struct DiffReport {
 }
 
 /// Both images' memory predictions in one container size.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct MemoryDiff {
     /// The limit, as given.
     pub limit: String,

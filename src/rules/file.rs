@@ -77,8 +77,18 @@ const OTHER_KEYS: &[&str] = &[
     "family",
 ];
 
+/// The keys of an `applies-if` table.
+pub(crate) const APPLIES_IF_KEYS: &[&str] = &[
+    "dependency",
+    "runtime",
+    "version",
+    "when-unknown",
+    "godebug",
+    "kept",
+];
+
 /// The words accepted in `image-kinds`.
-const KIND_WORDS: &[(&str, ImageKind)] = &[
+pub(crate) const KIND_WORDS: &[(&str, ImageKind)] = &[
     ("app", ImageKind::App),
     ("builder", ImageKind::Builder),
     ("buildpackage", ImageKind::Buildpackage),
@@ -97,7 +107,7 @@ pub fn kind_word(kind: ImageKind) -> &'static str {
 }
 
 /// Every key a rule may have.
-fn keys() -> Vec<&'static str> {
+pub(crate) fn keys() -> Vec<&'static str> {
     OTHER_KEYS.iter().chain(SUBJECT_KEYS).copied().collect()
 }
 
@@ -722,16 +732,7 @@ fn validate(
                 };
                 for (k, _) in t.iter() {
                     let key = k.get_ref().as_ref();
-                    if ![
-                        "dependency",
-                        "runtime",
-                        "version",
-                        "when-unknown",
-                        "godebug",
-                        "kept",
-                    ]
-                    .contains(&key)
-                    {
+                    if !APPLIES_IF_KEYS.contains(&key) {
                         ctx.error_with(
                             k.span(),
                             format!("unknown key `{key}` in `applies-if`"),

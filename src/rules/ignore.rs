@@ -3,6 +3,7 @@
 //! in the env) would otherwise make every diff "drift". Ignored changes are left out of the
 //! comparison but counted, so the verdict never hides that something was set aside.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diff::{Category, Change};
@@ -54,7 +55,7 @@ impl IgnorePattern {
 
 /// A change left out by an ignore pattern. No values: an ignored env value may be a secret,
 /// and what is ignored is named, not shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Ignored {
     /// `label-changed`, `env-added`…
     pub code: String,

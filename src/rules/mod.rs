@@ -6,7 +6,7 @@
 //! `docs/rules.md`.
 
 mod evaluate;
-mod file;
+pub(crate) mod file;
 pub mod ignore;
 #[cfg(test)]
 mod tests;
@@ -14,6 +14,7 @@ mod tests;
 use std::fmt;
 use std::str::FromStr;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use file::{RuleFile, kind_word, parse_file, render_diagnostics};
@@ -43,6 +44,7 @@ pub const DEFAULT_RULES_NAME: &str = "<built-in>";
 /// How much a finding matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(JsonSchema)]
 pub enum Severity {
     /// Worth knowing.
     Info,
@@ -524,7 +526,7 @@ pub struct Rule {
 }
 
 /// A change that a rule flagged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     /// Rule id.
     pub rule: String,

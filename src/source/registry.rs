@@ -107,6 +107,26 @@ struct Answer {
     streamed: Option<String>,
 }
 
+impl Answer {
+    /// The `Docker-Content-Digest` the registry named, when it is a sha256 digest.
+    fn named_digest(&self) -> Option<&str> {
+        self.headers
+            .get("docker-content-digest")
+            .and_then(|h| h.to_str().ok())
+            .filter(|d| d.starts_with("sha256:"))
+    }
+
+    /// The sha256 of a manifest body, after checking it against the digest the registry named
+    /// (a registry that names another digest than the content has is not to be trusted).
+    fn manifest_digest(&self, r: &RegistryRef) -> Result<String, SourceError> {
+        if let Some(named) = self.named_digest() {
+            manifest::verify("manifest", &self.body, named)
+                .map_err(|e| RegistryClient::bad(r, e))?;
+        }
+        Ok(manifest::sha256(&self.body))
+    }
+}
+
 impl RegistryClient {
     /// Builds the client; no request is made.
     pub fn new(opts: &FetchOptions) -> Result<Self, RegistryError> {
@@ -186,7 +206,21 @@ impl RegistryClient {
             "manifest" => crate::limits::MANIFEST_MAX,
             _ => crate::limits::CONFIG_MAX,
         };
-        self.request_to(r, method, path, accept, what, None, limit)
+        self.request_to(r, what, method, path, accept, None, limit)
+            .await
+    }
+
+    /// `GET blobs/<digest>`, into `sink` when given, at most `limit` bytes.
+    async fn get_blob(
+        &self,
+        r: &RegistryRef,
+        digest: &str,
+        what: &'static str,
+        sink: Option<&std::fs::File>,
+        limit: u64,
+    ) -> Result<Answer, SourceError> {
+        let path = format!("blobs/{digest}");
+        self.request_to(r, what, Method::GET, &path, None, sink, limit)
             .await
     }
 
@@ -194,10 +228,10 @@ impl RegistryClient {
     async fn request_to(
         &self,
         r: &RegistryRef,
+        what: &'static str,
         method: Method,
         path: &str,
         accept: Option<&str>,
-        what: &'static str,
         sink: Option<&std::fs::File>,
         limit: u64,
     ) -> Result<Answer, SourceError> {
@@ -375,12 +409,7 @@ impl RegistryClient {
             let head = self
                 .request(r, Method::HEAD, &path, Some(&accept), "manifest")
                 .await?;
-            digest_hint = head
-                .headers
-                .get("docker-content-digest")
-                .and_then(|h| h.to_str().ok())
-                .filter(|d| d.starts_with("sha256:"))
-                .map(str::to_string);
+            digest_hint = head.named_digest().map(str::to_string);
         }
         if let Some(d) = &digest_hint
             && let Some((bytes, ct)) = self.known(d)
@@ -395,16 +424,7 @@ impl RegistryClient {
             manifest::verify("manifest", &a.body, reference).map_err(|e| Self::bad(r, e))?;
             reference.to_string()
         } else {
-            // A registry that names another digest than the content has is not to be trusted.
-            if let Some(h) = a
-                .headers
-                .get("docker-content-digest")
-                .and_then(|h| h.to_str().ok())
-                .filter(|h| h.starts_with("sha256:"))
-            {
-                manifest::verify("manifest", &a.body, h).map_err(|e| Self::bad(r, e))?;
-            }
-            manifest::sha256(&a.body)
+            a.manifest_digest(r)?
         };
         let ct = a
             .headers
@@ -433,15 +453,7 @@ impl RegistryClient {
             .unwrap_or(0)
             .min(crate::limits::CONFIG_MAX);
         let a = self
-            .request_to(
-                r,
-                Method::GET,
-                &format!("blobs/{digest}"),
-                None,
-                "the config blob",
-                None,
-                limit,
-            )
+            .get_blob(r, digest, "the config blob", None, limit)
             .await?;
         manifest::verify("config", &a.body, digest).map_err(|e| Self::bad(r, e))?;
         if let Some(c) = &self.cache {
@@ -509,15 +521,7 @@ impl RegistryClient {
         dest: &std::fs::File,
     ) -> Result<(), SourceError> {
         let a = self
-            .request_to(
-                r,
-                Method::GET,
-                &format!("blobs/{digest}"),
-                None,
-                "a layer blob",
-                Some(dest),
-                size,
-            )
+            .get_blob(r, digest, "a layer blob", Some(dest), size)
             .await?;
         let actual = a.streamed.unwrap_or_default();
         if actual != digest {

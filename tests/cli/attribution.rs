@@ -149,14 +149,8 @@ fn every_layer_of_every_image_is_attributed_once() {
     let mut checked = 0;
     for (tag, entry) in inventory["tags"].as_object().unwrap() {
         let run = bpdrift()
-            .args([
-                "inspect",
-                "--format",
-                "json",
-                "--platform",
-                "all",
-                &img(tag),
-            ])
+            .args(["inspect", "--format", "json", "--platform", "all"])
+            .arg(img(tag))
             .run();
         // An image with unreadable labels is still shown (and exits 2, naming them).
         let want = if tag == "broken-labels" { 2 } else { 0 };
@@ -235,13 +229,9 @@ fn unreadable_labels_are_named_and_nothing_they_held_is_removed() {
 #[test]
 fn inspect_shows_what_pack_inspect_shows_and_more() {
     let run = bpdrift()
-        .args([
-            "inspect",
-            "--platform",
-            "all",
-            &img("multiarch"),
-            &img("petclinic-2020-06"),
-        ])
+        .args(["inspect", "--platform", "all"])
+        .arg(img("multiarch"))
+        .arg(img("petclinic-2020-06"))
         .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     for want in [
@@ -260,8 +250,8 @@ fn inspect_shows_what_pack_inspect_shows_and_more() {
     let json = bpdrift()
         .args(["inspect", "--format", "json", &img("multiarch")])
         .run();
-    let v: Vec<Value> = serde_json::from_str(&json.stdout).unwrap();
-    let s = &v[0];
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    let s = &v["images"][0];
     assert!(
         s["index_digest"]
             .as_str()
@@ -287,17 +277,11 @@ fn inspect_shows_what_pack_inspect_shows_and_more() {
 fn platform_all_with_a_lost_platform_warns() {
     let args = |fail: &str| {
         bpdrift()
-            .args([
-                "diff",
-                "--platform",
-                "all",
-                "--fail-on",
-                fail,
-                "--format",
-                "json",
-                &img("multiarch"),
-                &img("multiarch-next"),
-            ])
+            .args(["diff", "--platform", "all", "--fail-on"])
+            .arg(fail)
+            .args(["--format", "json"])
+            .arg(img("multiarch"))
+            .arg(img("multiarch-next"))
             .run()
     };
     let run = args("warning");
@@ -321,13 +305,9 @@ fn platform_all_with_a_lost_platform_warns() {
     assert_eq!(lost[0]["finding"]["severity"], "warning");
     assert_eq!(args("error").code, 0);
     let table = bpdrift()
-        .args([
-            "diff",
-            "--platform",
-            "all",
-            &img("multiarch"),
-            &img("multiarch-next"),
-        ])
+        .args(["diff", "--platform", "all"])
+        .arg(img("multiarch"))
+        .arg(img("multiarch-next"))
         .run();
     assert_eq!(table.code, 0);
     settings(&[]).bind(|| assert_snapshot!("attribution_platform_lost", table.snapshot()));

@@ -88,8 +88,11 @@ fn inspect_by_image_id_and_through_the_podman_alias() {
         "json",
         &format!("docker-daemon:{id}"),
     ]);
-    assert_eq!(by_id[0]["config_digest"], id.as_str(), "{by_id}");
-    assert_eq!(by_id[0]["reference"], format!("docker-daemon:{id}"));
+    assert_eq!(by_id["images"][0]["config_digest"], id.as_str(), "{by_id}");
+    assert_eq!(
+        by_id["images"][0]["reference"],
+        format!("docker-daemon:{id}")
+    );
     assert_eq!(without_origin(by_id), layout);
 
     // podman: reads CONTAINER_HOST, not DOCKER_HOST.
@@ -100,7 +103,7 @@ fn inspect_by_image_id_and_through_the_podman_alias() {
         .run();
     assert_eq!(alias.code, 0, "{}", alias.stderr);
     let v: Value = serde_json::from_str(&alias.stdout).unwrap();
-    assert_eq!(v[0]["transport"], "podman");
+    assert_eq!(v["images"][0]["transport"], "podman");
     assert_eq!(without_origin(v), layout);
 
     // The rootless socket under XDG_RUNTIME_DIR when nothing names one.

@@ -242,13 +242,12 @@ fn petclinic_2020_to_2021_flags_major_bumps() {
     // Warnings fail the run only when asked to.
     for (level, code) in [("never", 0), ("error", 0), ("warning", 1), ("info", 1)] {
         let run = bpdrift()
-            .args([
-                "diff",
-                "--fail-on",
-                level,
-                "oci:testdata/images:petclinic-2020-06",
-                "oci:testdata/images:petclinic-2021-12",
-            ])
+            .args(["diff", "--fail-on"])
+            .arg(level)
+            .args(
+                "oci:testdata/images:petclinic-2020-06 oci:testdata/images:petclinic-2021-12"
+                    .split(' '),
+            )
             .run();
         assert_eq!(run.code, code, "--fail-on {level}");
     }
@@ -298,13 +297,7 @@ fn old_label_shapes_parse() {
 #[test]
 fn builders_diff() {
     let run = bpdrift()
-        .args([
-            "diff",
-            "--format",
-            "markdown",
-            "oci:testdata/images:builder-2020",
-            "oci:testdata/images:builder-2025",
-        ])
+        .args("diff --format markdown oci:testdata/images:builder-2020 oci:testdata/images:builder-2025".split(' '))
         .run();
     assert_ne!(run.code, 2, "{}", run.stderr);
     settings(&[]).bind(|| assert_snapshot!("builders_markdown", run.snapshot()));
@@ -342,13 +335,7 @@ fn multiarch_selects_the_requested_platform() {
     let jre = v7["before"]["dependencies"][0]["version"].as_str().unwrap();
     assert_eq!(jre, "17.0.6");
     let missing = bpdrift()
-        .args([
-            "diff",
-            "--platform",
-            "linux/arm/v7",
-            "oci:testdata/images:multiarch",
-            "oci:testdata/images:multiarch-next",
-        ])
+        .args("diff --platform linux/arm/v7 oci:testdata/images:multiarch oci:testdata/images:multiarch-next".split(' '))
         .run();
     assert_eq!(missing.code, 2);
     settings(&[]).bind(|| assert_snapshot!("multiarch_missing_platform", missing.snapshot()));
@@ -369,15 +356,7 @@ fn help() {
 #[test]
 fn rollback_across_a_boundary_exits_0_and_says_back_below() {
     let run = bpdrift()
-        .args([
-            "diff",
-            "--format",
-            "json",
-            "--memory",
-            "512M",
-            "oci:testdata/images:jvm-threads-250",
-            "oci:testdata/images:jvm-threads-50",
-        ])
+        .args("diff --format json --memory 512M oci:testdata/images:jvm-threads-250 oci:testdata/images:jvm-threads-50".split(' '))
         .run();
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();

@@ -90,12 +90,9 @@ fn corrupt_label_still_prints_the_diff_then_exits_2() {
 fn inspect_of_corrupt_labels_names_them_and_exits_2() {
     for format in ["table", "json"] {
         let run = bpdrift()
-            .args([
-                "inspect",
-                "--format",
-                format,
-                "oci:testdata/images:broken-labels",
-            ])
+            .args(["inspect", "--format"])
+            .arg(format)
+            .arg("oci:testdata/images:broken-labels")
             .run();
         assert_eq!(run.code, 2, "{}", run.snapshot());
         assert!(!run.stdout.is_empty(), "what is readable is still shown");

@@ -399,13 +399,9 @@ fn per_request_timeout() {
     let proxy = Proxy::start(&reg.addr, Duration::from_secs(3), Box::new(|_, _, _| None));
     let started = Instant::now();
     let run = bpdrift()
-        .args([
-            "diff",
-            "--timeout",
-            "1",
-            &format!("{}/app:good", proxy.addr),
-            GOOD,
-        ])
+        .args(["diff", "--timeout", "1"])
+        .arg(format!("{}/app:good", proxy.addr))
+        .arg(GOOD)
         .run();
     assert_eq!(run.code, 2);
     assert!(
@@ -497,17 +493,10 @@ fn warm_cache_costs_one_head_per_tag_and_nothing_per_digest() {
     let cache_dir = cache.path().to_str().unwrap();
     let diff = |a: &str, b: &str| {
         let run = bpdrift()
-            .args([
-                "diff",
-                "--format",
-                "json",
-                "--fail-on",
-                "never",
-                "--cache-dir",
-                cache_dir,
-                a,
-                b,
-            ])
+            .args("diff --format json --fail-on never --cache-dir".split(' '))
+            .arg(cache_dir)
+            .arg(a)
+            .arg(b)
             .run();
         assert_eq!(run.code, 0, "{}", run.stderr);
         serde_json::from_str::<Value>(&run.stdout).unwrap()
@@ -605,15 +594,9 @@ fn platform_all_pairs_platforms_and_names_the_missing_one() {
     reg.seed("oci:testdata/images:multiarch", "multi:1");
     reg.seed("oci:testdata/images:multiarch-next", "multi:2");
     let run = bpdrift()
-        .args([
-            "diff",
-            "--platform",
-            "all",
-            "--format",
-            "json",
-            &reg.image("multi:1"),
-            &reg.image("multi:2"),
-        ])
+        .args(["diff", "--platform", "all", "--format", "json"])
+        .arg(reg.image("multi:1"))
+        .arg(reg.image("multi:2"))
         .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -645,13 +628,9 @@ fn platform_all_pairs_platforms_and_names_the_missing_one() {
             .starts_with("sha256:")
     );
     let text = bpdrift()
-        .args([
-            "diff",
-            "--platform",
-            "all",
-            &reg.image("multi:1"),
-            &reg.image("multi:2"),
-        ])
+        .args(["diff", "--platform", "all"])
+        .arg(reg.image("multi:1"))
+        .arg(reg.image("multi:2"))
         .run();
     assert!(
         text.stdout.contains("platform linux/arm/v7 is only in"),

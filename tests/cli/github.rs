@@ -370,6 +370,12 @@ impl Job {
     }
 
     /// Runs every step of action.yml with these inputs (the rest take their defaults).
+    /// The action on the incident pair as `reg` holds it (`app:good` → `app:bad`).
+    fn run_pair(&self, reg: &Registry) -> JobRun {
+        let (good, bad) = (reg.image("app:good"), reg.image("app:bad"));
+        self.run(&[("base-image", &good), ("head-image", &bad)])
+    }
+
     fn run(&self, inputs: &[(&str, &str)]) -> JobRun {
         let action = action_yml();
         let run_no = self.runs.get();
@@ -466,16 +472,23 @@ impl Job {
                         .unwrap_or_else(|| panic!("no input `{name}`"))
                         .clone();
                 }
-                let parts: Vec<&str> = e.split('.').collect();
-                match parts.as_slice() {
-                    ["steps", id, "outputs", key] => step_outputs
-                        .get(*id)
-                        .and_then(|o| o.get(*key))
-                        .cloned()
-                        .unwrap_or_default(),
-                    _ => panic!("unsupported expression in a step: {e}"),
-                }
+                step_output(&step_outputs, e)
             };
+            if let Some(uses) = step.get("uses")
+                && uses.str().starts_with("github/codeql-action/upload-sarif@")
+            {
+                // Code scanning is GitHub's; with `sarif: true` the file the step would upload
+                // must be there.
+                if lookup("inputs.sarif") == "true" {
+                    let with = step.get("with").unwrap();
+                    let file = eval(with.get("sarif_file").unwrap().str(), &lookup);
+                    assert!(Path::new(&file).is_file(), "no SARIF to upload at `{file}`");
+                    assert!(
+                        eval(with.get("category").unwrap().str(), &lookup).starts_with("bpdrift-")
+                    );
+                }
+                continue;
+            }
             if let Some(uses) = step.get("uses") {
                 // actions/cache: nothing to restore in a fresh job; its inputs must resolve.
                 assert!(uses.str().starts_with("actions/cache@"), "{uses:?}");
@@ -526,15 +539,7 @@ impl Job {
         if run.code == 0 {
             for (name, spec) in action.get("outputs").unwrap().entries() {
                 let value = eval(spec.get("value").unwrap().str(), &|e: &str| {
-                    let parts: Vec<&str> = e.split('.').collect();
-                    match parts.as_slice() {
-                        ["steps", id, "outputs", key] => step_outputs
-                            .get(*id)
-                            .and_then(|o| o.get(*key))
-                            .cloned()
-                            .unwrap_or_default(),
-                        _ => panic!("unsupported expression in an output: {e}"),
-                    }
+                    step_output(&step_outputs, e)
                 });
                 run.outputs.insert(name.clone(), value);
             }
@@ -590,11 +595,40 @@ impl JobRun {
 }
 
 /// A registry holding the incident pair as app:good and app:bad.
+/// `steps.<id>.outputs.<key>` of the steps run so far (empty when not set), as the runner
+/// evaluates it.
+fn step_output(outputs: &BTreeMap<String, BTreeMap<String, String>>, e: &str) -> String {
+    match e.split('.').collect::<Vec<_>>().as_slice() {
+        ["steps", id, "outputs", key] => outputs
+            .get(*id)
+            .and_then(|o| o.get(*key))
+            .cloned()
+            .unwrap_or_default(),
+        _ => panic!("unsupported expression: {e}"),
+    }
+}
+
+/// A rerun that has nothing new to say writes no comment and says so.
+fn assert_comment_left_alone(api: &FakeGithub, run: &JobRun) {
+    let writes = api.count("POST", "/comments") + api.count("PATCH", "/comments");
+    assert_eq!(writes, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("already says this"), "{}", run.stderr);
+}
+
 fn registry() -> Registry {
     let reg = Registry::start();
     reg.seed(GOOD, "app:good");
     reg.seed(BAD, "app:bad");
     reg
+}
+
+/// An Action test's world: the registry with the incident pair, a fake GitHub with pull request
+/// `pr` at `head`, and genuine release assets.
+fn world(pr: u64, head: &str) -> (Registry, FakeGithub, Releases) {
+    let reg = registry();
+    let api = FakeGithub::start();
+    api.add_pull(pr, head);
+    (reg, api, Releases::genuine(None))
 }
 
 fn filters() -> insta::Settings {
@@ -659,10 +693,7 @@ fn action_yml_passes_every_input_through_env() {
 
 #[test]
 fn first_run_creates_the_comment_later_runs_update_it() {
-    let reg = registry();
-    let api = FakeGithub::start();
-    api.add_pull(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-    let releases = Releases::genuine(None);
+    let (reg, api, releases) = world(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
     let mut job = Job::new(&api, &releases);
     // Trace logging everywhere: the token must not show up even then.
     job.env("BPDRIFT_LOG", "trace");
@@ -699,6 +730,12 @@ fn first_run_creates_the_comment_later_runs_update_it() {
             (
                 "report-json".into(),
                 job.path("runner-temp/bpdrift/default/report.json")
+                    .display()
+                    .to_string()
+            ),
+            (
+                "sarif".into(),
+                job.path("runner-temp/bpdrift/default/report.sarif")
                     .display()
                     .to_string()
             ),
@@ -741,15 +778,7 @@ fn first_run_creates_the_comment_later_runs_update_it() {
     assert_eq!(releases.count(), 1, "the cached asset is used");
     assert!(second.stdout["install"].contains("from the cache"));
     assert!(second.stdout["install"].contains("verified"));
-    assert_eq!(
-        api.count("POST", "/comments") + api.count("PATCH", "/comments"),
-        0
-    );
-    assert!(
-        second.stderr.contains("already says this"),
-        "{}",
-        second.stderr
-    );
+    assert_comment_left_alone(&api, &second);
     let comments = api.comments(7);
     assert_eq!(comments.len(), 1);
     assert!(comments[0].body.contains("for aaaaaaaaaaaa"));
@@ -785,15 +814,7 @@ fn first_run_creates_the_comment_later_runs_update_it() {
         ("rules", &rules_file.display().to_string()),
     ]);
     assert_eq!(again.code, 0);
-    assert_eq!(
-        api.count("PATCH", "/comments") + api.count("POST", "/comments"),
-        0
-    );
-    assert!(
-        again.stderr.contains("already says this"),
-        "{}",
-        again.stderr
-    );
+    assert_comment_left_alone(&api, &again);
 
     // The drift is gone: the comment says so instead of keeping a stale warning.
     job.event(
@@ -833,10 +854,7 @@ fn finds_its_comment_on_page_three_of_250() {
     let ours = api.add_comment(7, BOT, &format!("{MARKER}\n### old report"));
     let releases = Releases::genuine(None);
     let job = Job::new(&api, &releases);
-    let run = job.run(&[
-        ("base-image", &reg.image("app:good")),
-        ("head-image", &reg.image("app:bad")),
-    ]);
+    let run = job.run_pair(&reg);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let pages: Vec<String> = api
         .requests()
@@ -871,10 +889,7 @@ fn read_only_token_warns_and_the_job_stays_green() {
     api.set(|s| s.write_status = Some(403));
     let releases = Releases::genuine(None);
     let job = Job::new(&api, &releases);
-    let run = job.run(&[
-        ("base-image", &reg.image("app:good")),
-        ("head-image", &reg.image("app:bad")),
-    ]);
+    let run = job.run_pair(&reg);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(api.count("POST", "/comments"), 1);
     assert!(run.summary.contains("4 buildpacks changed"));
@@ -927,10 +942,7 @@ fn an_api_error_echoing_the_token_is_scrubbed() {
 
 #[test]
 fn oversized_report_is_cut_to_fit_one_comment() {
-    let reg = registry();
-    let api = FakeGithub::start();
-    api.add_pull(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-    let releases = Releases::genuine(None);
+    let (reg, api, releases) = world(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
     let job = Job::new(&api, &releases);
     // 100 rules on every changed buildpack: 400 findings with long summaries, ~300 KB of Markdown.
     let mut rules = String::new();
@@ -993,11 +1005,8 @@ fn oversized_report_is_cut_to_fit_one_comment() {
 
 #[test]
 fn fork_safe_pair_saves_then_posts_the_report() {
-    let reg = registry();
-    let api = FakeGithub::start();
     let head = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0";
-    api.add_pull(12, head);
-    let releases = Releases::genuine(None);
+    let (reg, api, releases) = world(12, head);
 
     // pull_request: no comment, no API call; the report and the PR number are saved.
     let mut build = Job::new(&api, &releases);
@@ -1101,10 +1110,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn rate_limits_are_waited_out_when_short_and_reported_when_long() {
-    let reg = registry();
-    let api = FakeGithub::start();
-    api.add_pull(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-    let releases = Releases::genuine(None);
+    let (reg, api, releases) = world(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
     let job = Job::new(&api, &releases);
     let inputs = [
         ("base-image", reg.image("app:good")),
@@ -1475,11 +1481,8 @@ fn fork_run_event(sha: &str) -> Value {
 
 #[test]
 fn a_forged_artifact_cannot_change_what_the_bot_says() {
-    let reg = registry();
-    let api = FakeGithub::start();
     let head = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0";
-    api.add_pull(12, head);
-    let releases = Releases::genuine(None);
+    let (reg, api, releases) = world(12, head);
     let mut comment = Job::new(&api, &releases);
     comment.event("workflow_run", fork_run_event(head));
     let artifact = saved_artifact(&comment, &reg, head, &[]);
@@ -1704,10 +1707,7 @@ fn a_minimized_comment_is_left_alone() {
 
 #[test]
 fn the_history_input_warns_in_the_comment_when_the_nightly_stopped() {
-    let reg = registry();
-    let api = FakeGithub::start();
-    api.add_pull(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-    let releases = Releases::genuine(None);
+    let (reg, api, releases) = world(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
     let job = Job::new(&api, &releases);
     let (good, bad) = (reg.image("app:good"), reg.image("app:bad"));
     // The fleet report last ran (successfully) long before this pull request.
@@ -1789,4 +1789,36 @@ fn release_notes_are_folded_into_the_comment() {
     ]);
     assert_eq!(off.code, 0);
     assert_eq!(api.count("GET", "/releases"), 0);
+}
+
+/// `sarif: true`: the run step writes the SARIF the upload step hands to code scanning (the
+/// runner stand-in checks the file is there), pointing at `sarif-location`; a typo in the input
+/// fails the step instead of uploading nothing.
+#[test]
+fn the_sarif_input_hands_code_scanning_a_valid_report() {
+    let (reg, api, releases) = world(7, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    let job = Job::new(&api, &releases);
+    let (good, bad) = (reg.image("app:good"), reg.image("app:bad"));
+    let run = job.run(&[
+        ("base-image", &good),
+        ("head-image", &bad),
+        ("sarif", "true"),
+        ("sarif-location", "deploy/app.toml"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sarif = PathBuf::from(&run.outputs["sarif"]);
+    let schema = root().join("testdata/sarif/sarif-schema-2.1.0.json");
+    crate::schema::assert_valid(&schema, std::slice::from_ref(&sarif));
+    let text = std::fs::read_to_string(&sarif).unwrap();
+    assert!(text.contains(r#""uri": "deploy/app.toml""#), "{text}");
+    let typo = job.run(&[
+        ("base-image", &good),
+        ("head-image", &bad),
+        ("sarif", "yes"),
+    ]);
+    assert_eq!(typo.code, 2);
+    assert!(
+        typo.everything
+            .contains("the sarif input must be true or false")
+    );
 }

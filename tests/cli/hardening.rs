@@ -28,13 +28,7 @@ fn image_registry(
     let mbytes = serde_json::to_vec(&m).unwrap();
     Hostile::start(move |req: &Request, s: &mut TcpStream| {
         if req.path().contains("/manifests/") {
-            let _ = http::write_response(
-                s,
-                200,
-                &[("Content-Type", hostile::OCI_MANIFEST.to_string())],
-                &mbytes,
-            );
-            return true;
+            return hostile::serve_manifest(s, &mbytes);
         }
         if req.path().contains("/blobs/") {
             config(s);
@@ -642,13 +636,7 @@ fn invalid_utf8_in_rule_and_fleet_files_has_a_position() {
 #[test]
 fn expect_every_overflow_is_an_error() {
     let run = bpdrift()
-        .args([
-            "report",
-            "--fleet",
-            "x.toml",
-            "--expect-every",
-            "94368760191893771d",
-        ])
+        .args("report --fleet x.toml --expect-every 94368760191893771d".split(' '))
         .run();
     assert_eq!(run.code, 2, "{}", run.snapshot());
     assert!(
@@ -766,13 +754,7 @@ fn lying_layer_registry() -> Hostile {
     let cdigest = sha256(&config);
     Hostile::start(move |req, s| {
         if req.path().contains("/manifests/") {
-            let _ = http::write_response(
-                s,
-                200,
-                &[("Content-Type", hostile::OCI_MANIFEST.to_string())],
-                &mbytes,
-            );
-            return true;
+            return hostile::serve_manifest(s, &mbytes);
         }
         if req.path().ends_with(&cdigest) {
             let _ = http::write_response(s, 200, &[], &config);
@@ -791,13 +773,8 @@ fn registry_layer_download_stops_at_its_descriptor_size_and_leaves_nothing() {
     let reg = lying_layer_registry();
     let tmp = tempfile::tempdir().unwrap();
     let m = bpdrift()
-        .args([
-            "memory",
-            "--no-cache",
-            "--retries",
-            "1",
-            &reg.image("app:1"),
-        ])
+        .args(["memory", "--no-cache", "--retries", "1"])
+        .arg(reg.image("app:1"))
         .env("TMPDIR", tmp.path())
         .run_measured();
     m.assert_refused(&["a layer blob", "larger than the 2 KiB limit"], 20);
@@ -872,16 +849,9 @@ fn memory_inputs_are_redacted_in_every_format() {
     let r = format!("oci:{}", d.path().display());
     for format in ["table", "json", "markdown"] {
         let run = bpdrift()
-            .args([
-                "-vv",
-                "memory",
-                "--no-cache",
-                "--memory",
-                "1G",
-                "--format",
-                format,
-                &r,
-            ])
+            .args("-vv memory --no-cache --memory 1G --format".split(' '))
+            .arg(format)
+            .arg(&r)
             .run();
         assert!(run.code == 0 || run.code == 1, "{}", run.snapshot());
         assert_no_secret(format, &run.stdout);

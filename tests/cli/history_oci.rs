@@ -9,25 +9,20 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::common::token::TokenServer;
-use crate::common::{PASSWORD, Registry, USER, bpdrift};
+use crate::common::{PASSWORD, Registry, USER, bpdrift, output_ok};
 
 const T1: &str = "2026-11-20T06:00:00Z";
 const T2: &str = "2026-11-21T06:00:00Z";
 
-fn fleet_toml(reg: &Registry) -> String {
-    format!(
-        r#"
-[[service]]
-name = "checkout"
-deployed = "{r}/checkout:prod"
-candidate = "{r}/checkout:main"
-
-[[service]]
-name = "plain"
-deployed = "{r}/plain:prod"
-"#,
-        r = reg.addr
-    )
+/// A fleet file in `dir` watching `plain:prod` of `reg`.
+fn plain_fleet(dir: &Path, reg: &Registry) -> std::path::PathBuf {
+    let fleet = dir.join("fleet.toml");
+    let toml = format!(
+        "[[service]]\nname = \"plain\"\ndeployed = \"{}/plain:prod\"\n",
+        reg.addr
+    );
+    std::fs::write(&fleet, toml).unwrap();
+    fleet
 }
 
 /// Docker credentials for the registry in a fresh `$HOME`.
@@ -77,7 +72,8 @@ fn history_json(reg: &Registry, history: &str) -> Value {
 }
 
 fn observations(v: &Value, service: &str) -> Vec<(String, String)> {
-    v.as_array()
+    v["services"]
+        .as_array()
         .unwrap()
         .iter()
         .find(|s| s["service"] == service)
@@ -101,12 +97,9 @@ fn observations(v: &Value, service: &str) -> Vec<(String, String)> {
 fn history_in_the_registry_outlives_the_runner_and_survives_overlapping_runs() {
     let tokens = TokenServer::start();
     let reg = Registry::start_token(&tokens);
-    reg.seed("oci:testdata/images:incident-good", "checkout:prod");
-    reg.seed("oci:testdata/images:incident-bad", "checkout:main");
-    reg.seed("oci:testdata/images:plain-a", "plain:prod");
     let dir = tempfile::tempdir().unwrap();
     let fleet = dir.path().join("fleet.toml");
-    std::fs::write(&fleet, fleet_toml(&reg)).unwrap();
+    std::fs::write(&fleet, reg.seed_fleet("")).unwrap();
     let history = format!("oci://{}/history/fleet:main", reg.addr);
 
     // No artifact yet: `history` says so.
@@ -143,20 +136,11 @@ fn history_in_the_registry_outlives_the_runner_and_survives_overlapping_runs() {
     assert!(first["previous_run"].is_null());
 
     // The artifact is what docs/report.md says.
-    let out = Command::new("skopeo")
-        .args([
-            "inspect",
-            "--raw",
-            "--tls-verify=false",
-            &format!("--creds={USER}:{PASSWORD}"),
-        ])
-        .arg(format!("docker://{}/history/fleet:main", reg.addr))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = output_ok(
+        Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("--creds={USER}:{PASSWORD}"))
+            .arg(format!("docker://{}/history/fleet:main", reg.addr)),
     );
     let m: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(m["artifactType"], "application/vnd.bpdrift.history.v1");
@@ -243,17 +227,12 @@ fn history_in_the_registry_outlives_the_runner_and_survives_overlapping_runs() {
     // A pull request's diff sees that the nightly stopped (the last run is days old), from the
     // registry: a warning in the report and on stderr, not a failure.
     let (good, bad) = (reg.image("checkout:prod"), reg.image("checkout:main"));
-    let cmd = bpdrift().args([
-        "diff",
-        "--format",
-        "markdown",
-        "--history",
-        &history,
-        "--expect-every",
-        "24h",
-        &good,
-        &bad,
-    ]);
+    let cmd = bpdrift()
+        .args(["diff", "--format", "markdown", "--history"])
+        .arg(&history)
+        .args(["--expect-every", "24h"])
+        .arg(&good)
+        .arg(&bad);
     login(cmd.home(), &reg);
     let run = cmd.run();
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -290,31 +269,20 @@ fn diff_warns_when_the_fleet_report_stopped() {
     reg.seed("oci:testdata/images:plain-a", "plain:prod");
     reg.seed("oci:testdata/images:plain-b", "plain:main");
     let dir = tempfile::tempdir().unwrap();
-    let fleet = dir.path().join("fleet.toml");
-    std::fs::write(
-        &fleet,
-        format!(
-            "[[service]]\nname = \"plain\"\ndeployed = \"{}/plain:prod\"\n",
-            reg.addr
-        ),
-    )
-    .unwrap();
+    let fleet = plain_fleet(dir.path(), &reg);
     let history = dir.path().join("history.sqlite");
     let history = history.to_str().unwrap();
     let (a, b) = (reg.image("plain:prod"), reg.image("plain:main"));
     let diff = |every: &str, format: &str| {
         bpdrift()
-            .args([
-                "diff",
-                "--format",
-                format,
-                "--history",
-                history,
-                "--expect-every",
-                every,
-                &a,
-                &b,
-            ])
+            .args(["diff", "--format"])
+            .arg(format)
+            .arg("--history")
+            .arg(history)
+            .arg("--expect-every")
+            .arg(every)
+            .arg(&a)
+            .arg(&b)
             .run()
     };
     // No history yet: that is worth a warning too.
@@ -359,15 +327,7 @@ fn a_tag_holding_something_else_is_refused_and_left_alone() {
     let reg = Registry::start();
     reg.seed("oci:testdata/images:plain-a", "history/fleet:main");
     let dir = tempfile::tempdir().unwrap();
-    let fleet = dir.path().join("fleet.toml");
-    std::fs::write(
-        &fleet,
-        format!(
-            "[[service]]\nname = \"plain\"\ndeployed = \"{}/plain:prod\"\n",
-            reg.addr
-        ),
-    )
-    .unwrap();
+    let fleet = plain_fleet(dir.path(), &reg);
     reg.seed("oci:testdata/images:plain-a", "plain:prod");
     let history = format!("oci://{}/history/fleet:main", reg.addr);
     let run = bpdrift()
@@ -491,7 +451,7 @@ fn packages_recorded_in_the_artifact_come_back_the_next_run() {
         .unwrap();
     assert_eq!(run_image["changed"], 3, "{run_image}");
     let h = history_json(&reg, &history);
-    let obs = h[0]["observations"].as_array().unwrap();
+    let obs = h["services"][0]["observations"].as_array().unwrap();
     assert!(
         obs.iter()
             .all(|o| o["snapshot"]["packages"]["groups"].is_array()),

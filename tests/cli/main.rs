@@ -3,6 +3,7 @@
 mod architecture;
 mod attribution;
 mod common;
+mod contract;
 mod daemon;
 mod diff;
 mod docs;
@@ -20,4 +21,6 @@ mod release_notes;
 mod report;
 mod rules;
 mod runtimes;
+mod sarif;
+mod schema;
 mod tls;

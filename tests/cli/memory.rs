@@ -27,12 +27,7 @@ fn expected(tag: &str) -> Value {
 #[test]
 fn incident_inputs_reproduce_the_incident() {
     let run = bpdrift()
-        .args([
-            "memory",
-            "oci:testdata/images:jvm-incident",
-            "--memory",
-            "616300K",
-        ])
+        .args("memory oci:testdata/images:jvm-incident --memory 616300K".split(' '))
         .run();
     assert_eq!(run.code, 1, "the JVM does not start: {}", run.stderr);
     assert!(run.stdout.contains(
@@ -104,12 +99,7 @@ fn not_a_jvm_image_has_nothing_to_predict() {
         );
     }
     let run = bpdrift()
-        .args([
-            "memory",
-            "oci:testdata/images:jvm-incident",
-            "--memory",
-            "lots",
-        ])
+        .args("memory oci:testdata/images:jvm-incident --memory lots".split(' '))
         .run();
     assert_eq!(run.code, 2);
 }
@@ -190,17 +180,7 @@ fn registry_reads_only_the_layers_that_hold_inputs() {
 #[test]
 fn diff_with_memory_flags_what_no_longer_fits() {
     let run = bpdrift()
-        .args([
-            "diff",
-            "--format",
-            "json",
-            "--fail-on",
-            "never",
-            "--memory",
-            "616300K",
-            "oci:testdata/images:jvm-threads-50",
-            "oci:testdata/images:jvm-incident",
-        ])
+        .args("diff --format json --fail-on never --memory 616300K oci:testdata/images:jvm-threads-50 oci:testdata/images:jvm-incident".split(' '))
         .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -217,15 +197,10 @@ fn diff_with_memory_flags_what_no_longer_fits() {
 
     // 50 → 250 threads in a container where both start: a warning, +200 MiB.
     let run = bpdrift()
+        .args(
+            "diff --format markdown --no-default-rules --fail-on warning --memory 640M".split(' '),
+        )
         .args([
-            "diff",
-            "--format",
-            "markdown",
-            "--no-default-rules",
-            "--fail-on",
-            "warning",
-            "--memory",
-            "640M",
             "oci:testdata/images:jvm-threads-50",
             "oci:testdata/images:jvm-threads-250",
         ])
@@ -281,19 +256,7 @@ fn archives_give_the_same_prediction() {
 fn platform_all_keeps_the_memory_prediction() {
     // The copy of the pipeline that `--platform all` once had dropped `--memory`.
     let run = bpdrift()
-        .args([
-            "diff",
-            "--format",
-            "json",
-            "--fail-on",
-            "never",
-            "--platform",
-            "all",
-            "--memory",
-            "616300K",
-            "oci:testdata/images:jvm-threads-50",
-            "oci:testdata/images:jvm-incident",
-        ])
+        .args("diff --format json --fail-on never --platform all --memory 616300K oci:testdata/images:jvm-threads-50 oci:testdata/images:jvm-incident".split(' '))
         .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -313,15 +276,7 @@ fn platform_all_keeps_the_memory_prediction() {
         );
     }
     let text = bpdrift()
-        .args([
-            "diff",
-            "--platform",
-            "all",
-            "--memory",
-            "616300K",
-            "oci:testdata/images:jvm-threads-50",
-            "oci:testdata/images:jvm-incident",
-        ])
+        .args("diff --platform all --memory 616300K oci:testdata/images:jvm-threads-50 oci:testdata/images:jvm-incident".split(' '))
         .run();
     assert!(text.stdout.contains("616300K"), "{}", text.stdout);
 }
@@ -331,14 +286,9 @@ fn platform_all_keeps_the_memory_prediction() {
 fn memory_flag_takes_what_users_type() {
     for size in ["1Gi", "512MB", "1.5G"] {
         let run = bpdrift()
-            .args([
-                "memory",
-                "--format",
-                "json",
-                "--memory",
-                size,
-                "oci:testdata/images:jvm-threads-50",
-            ])
+            .args(["memory", "--format", "json", "--memory"])
+            .arg(size)
+            .arg("oci:testdata/images:jvm-threads-50")
             .run();
         assert_eq!(run.code, 0, "{size}: {}", run.stderr);
     }
@@ -361,14 +311,7 @@ fn memory_flag_takes_what_users_type() {
 #[test]
 fn memory_json_is_versioned_with_numeric_bytes() {
     let run = bpdrift()
-        .args([
-            "memory",
-            "--format",
-            "json",
-            "--memory",
-            "512M",
-            "oci:testdata/images:jvm-threads-50",
-        ])
+        .args("memory --format json --memory 512M oci:testdata/images:jvm-threads-50".split(' '))
         .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -418,14 +361,7 @@ fn memory_says_what_is_missing() {
 #[test]
 fn env_flag_keeps_the_images_appended_options() {
     let run = bpdrift()
-        .args([
-            "memory",
-            "oci:testdata/images:jvm-incident",
-            "--env",
-            "JAVA_TOOL_OPTIONS=-Dmine=1",
-            "--format",
-            "json",
-        ])
+        .args("memory oci:testdata/images:jvm-incident --env JAVA_TOOL_OPTIONS=-Dmine=1 --format json".split(' '))
         .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();

@@ -275,7 +275,7 @@ fn inspect_lists_the_packages() {
         .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
-    let groups = v[0]["packages"]["groups"].as_array().unwrap();
+    let groups = v["images"][0]["packages"]["groups"].as_array().unwrap();
     assert_eq!(groups[0]["location"], "run-image");
     assert_eq!(groups[0]["packages"].as_array().unwrap().len(), 7);
     let run = bpdrift().args(["inspect", "--sbom", AFTER]).run();
@@ -420,13 +420,7 @@ fn fleet_sbom_true_compares_the_packages_of_the_roles() {
         .arg(&fleet)
         .arg("--history")
         .arg(dir.path().join("h.sqlite"))
-        .args([
-            "--format",
-            "json",
-            "--now",
-            "2026-11-20T06:00:00Z",
-            "--no-cache",
-        ])
+        .args("--format json --now 2026-11-20T06:00:00Z --no-cache".split(' '))
         .run();
     let v: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", run.stdout, run.stderr));
@@ -547,7 +541,7 @@ fn the_history_keeps_packages_and_the_next_run_names_what_moved() {
         .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let h: Value = serde_json::from_str(&run.stdout).unwrap();
-    let obs = h[0]["observations"].as_array().unwrap();
+    let obs = h["services"][0]["observations"].as_array().unwrap();
     let recorded: Vec<bool> = obs
         .iter()
         .map(|o| o["snapshot"].get("packages").is_some())

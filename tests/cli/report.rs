@@ -60,15 +60,9 @@ fn service<'a>(v: &'a Value, name: &str) -> &'a Value {
 
 fn delete_manifest(reg: &Registry, repo: &str, digest: &str) {
     let out = Command::new("curl")
-        .args([
-            "-sS",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-X",
-            "DELETE",
-        ])
+        .args(["-sS", "-o", "/dev/null", "-w"])
+        .arg("%{http_code}")
+        .args(["-X", "DELETE"])
         .arg(format!("http://{}/v2/{repo}/manifests/{digest}", reg.addr))
         .output();
     let code = match out {
@@ -96,31 +90,14 @@ fn delete_with_std(reg: &Registry, repo: &str, digest: &str) -> String {
         .to_string()
 }
 
+/// The fleet of the report tests (see [`Registry::seed_fleet`]), seeded.
 fn fleet_toml(reg: &Registry) -> String {
-    format!(
-        r#"
-[defaults]
-rollback-targets = 3
-
-[[service]]
-name = "checkout"
-deployed = "{r}/checkout:prod"
-candidate = "{r}/checkout:main"
-
-[[service]]
-name = "plain"
-deployed = "{r}/plain:prod"
-"#,
-        r = reg.addr
-    )
+    reg.seed_fleet("[defaults]\nrollback-targets = 3\n")
 }
 
 #[test]
 fn two_runs_record_drift_moved_tags_and_a_vanished_rollback_target() {
     let reg = Registry::start();
-    reg.seed("oci:testdata/images:incident-good", "checkout:prod");
-    reg.seed("oci:testdata/images:incident-bad", "checkout:main");
-    reg.seed("oci:testdata/images:plain-a", "plain:prod");
     let fleet = Fleet::new(&fleet_toml(&reg));
 
     let (code, first, stderr) = fleet.run(T1, &[]);
@@ -238,9 +215,9 @@ fn two_runs_record_drift_moved_tags_and_a_vanished_rollback_target() {
         .arg(fleet.history())
         .run();
     let v: Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 2, "both services");
+    assert_eq!(v["services"].as_array().unwrap().len(), 2, "both services");
     assert_eq!(
-        v[0]["observations"].as_array().unwrap().len(),
+        v["services"][0]["observations"].as_array().unwrap().len(),
         4,
         "2 runs × 2 roles"
     );
@@ -291,14 +268,7 @@ deployed = "{}/plain:prod"
 
 #[test]
 fn missed_run_alarm() {
-    let fleet = Fleet::new(
-        r#"
-[[service]]
-name = "local"
-deployed = "oci:testdata/images:incident-good"
-candidate = "oci:testdata/images:incident-bad"
-"#,
-    );
+    let fleet = Fleet::new(LOCAL_FLEET);
     // Relative references in a fleet file resolve from the working directory (the repo root).
     let (code, _, _) = fleet.run(T1, &["--expect-every", "24h"]);
     assert_eq!(code, 0, "the first run has nothing to compare with");
@@ -359,17 +329,7 @@ colour = "blue"
 
 fn chromium(args: &[&str], dir: &Path) -> std::process::Output {
     Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--hide-scrollbars",
-        ])
+        .args("--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-background-networking --disable-component-update --disable-sync --no-first-run --hide-scrollbars".split(' '))
         .arg(format!("--user-data-dir={}", dir.join("profile").display()))
         .args(args)
         .output()
@@ -396,9 +356,6 @@ document.getElementById('measure').textContent = JSON.stringify({{
 #[test]
 fn html_report_renders_in_chromium() {
     let reg = Registry::start();
-    reg.seed("oci:testdata/images:incident-good", "checkout:prod");
-    reg.seed("oci:testdata/images:incident-bad", "checkout:main");
-    reg.seed("oci:testdata/images:plain-a", "plain:prod");
     reg.seed("oci:testdata/images:plain-b", "plain:nightly");
     // A service whose image is not there, listed last: it must come first.
     let toml = format!(
@@ -419,15 +376,9 @@ fn html_report_renders_in_chromium() {
     reg.seed("oci:testdata/images:incident-bad", "checkout:prod");
     let html = fleet.dir.path().join("report.html");
     let run = bpdrift()
-        .args([
-            "report",
-            "--format",
-            "html",
-            "--no-cache",
-            "--now",
-            T2,
-            "--fleet",
-        ])
+        .args(["report", "--format", "html", "--no-cache", "--now"])
+        .arg(T2)
+        .arg("--fleet")
         .arg(fleet.file())
         .arg("--history")
         .arg(fleet.history())
@@ -560,15 +511,9 @@ deployed = "oci:testdata/images:incident-good"
             .current_dir(crate::common::root())
             .env_clear()
             .env("HOME", fleet.dir.path())
-            .args([
-                "report",
-                "--format",
-                "json",
-                "--no-cache",
-                "--now",
-                now,
-                "--fleet",
-            ])
+            .args(["report", "--format", "json", "--no-cache", "--now"])
+            .arg(now)
+            .arg("--fleet")
             .arg(fleet.file())
             .arg("--history")
             .arg(fleet.history())
@@ -595,7 +540,7 @@ deployed = "oci:testdata/images:incident-good"
         .run();
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
-        v[0]["observations"].as_array().unwrap().len(),
+        v["services"][0]["observations"].as_array().unwrap().len(),
         8,
         "every run recorded once"
     );
@@ -604,31 +549,18 @@ deployed = "oci:testdata/images:incident-good"
 #[test]
 fn report_formats_snapshots() {
     use insta::assert_snapshot;
-    let fleet = Fleet::new(
-        r#"
-[[service]]
-name = "local"
-deployed = "oci:testdata/images:incident-good"
-candidate = "oci:testdata/images:incident-bad"
-
-[[service]]
-name = "notebook"
-deployed = "oci:testdata/images:plain-a"
-"#,
-    );
+    let fleet = Fleet::new(&format!(
+        "{LOCAL_FLEET}\n[[service]]\nname = \"notebook\"\ndeployed = \"oci:testdata/images:plain-a\"\n"
+    ));
     fleet.run(T1, &[]);
     let settings = crate::common::settings(&[(r"/tmp/\.tmp[A-Za-z0-9]+/fleet\.toml", "[FLEET]")]);
     for (format, name) in [("markdown", "report_markdown"), ("html", "report_html")] {
         let run = bpdrift()
-            .args([
-                "report",
-                "--no-cache",
-                "--now",
-                T2,
-                "--format",
-                format,
-                "--fleet",
-            ])
+            .args(["report", "--no-cache", "--now"])
+            .arg(T2)
+            .arg("--format")
+            .arg(format)
+            .arg("--fleet")
             .arg(fleet.file())
             .arg("--history")
             .arg(fleet.history())
@@ -866,9 +798,6 @@ fn pushgateway_serves_the_pushed_series() {
 #[test]
 fn progress_is_shown_on_a_terminal_only() {
     let reg = Registry::start();
-    reg.seed("oci:testdata/images:incident-good", "checkout:prod");
-    reg.seed("oci:testdata/images:incident-bad", "checkout:main");
-    reg.seed("oci:testdata/images:plain-a", "plain:prod");
     let fleet = Fleet::new(&fleet_toml(&reg));
     // Not a terminal (CI logs): nothing but the report.
     let (code, _, stderr) = fleet.run(T1, &[]);

@@ -9,6 +9,15 @@ const GOOD: &str = "oci:testdata/images:incident-good";
 const BAD: &str = "oci:testdata/images:incident-bad";
 const FIX: &str = "tests/cli/fixtures/rules";
 
+/// `rules check` of a fixture with mistakes: exit 2, the run for its messages.
+fn check_fixture(name: &str) -> crate::common::Run {
+    let run = bpdrift()
+        .args(["rules", "check", &format!("{FIX}/{name}.toml")])
+        .run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run
+}
+
 fn rule_ids(v: &Value) -> Vec<(String, String)> {
     v["findings"]
         .as_array()
@@ -25,10 +34,7 @@ fn rule_ids(v: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn mistakes_are_all_reported_with_positions() {
-    let run = bpdrift()
-        .args(["rules", "check", &format!("{FIX}/mistakes.toml")])
-        .run();
-    assert_eq!(run.code, 2);
+    let run = check_fixture("mistakes");
     for pos in [":7:1", ":13:14", ":20:8", ":25:6", ":27:12", ":34:9"] {
         assert!(
             run.stderr.contains(&format!("mistakes.toml{pos}")),
@@ -56,10 +62,7 @@ fn mistakes_are_all_reported_with_positions() {
 
 #[test]
 fn syntax_errors_do_not_hide_later_mistakes() {
-    let run = bpdrift()
-        .args(["rules", "check", &format!("{FIX}/syntax.toml")])
-        .run();
-    assert_eq!(run.code, 2);
+    let run = check_fixture("syntax");
     assert!(run.stderr.contains("syntax.toml:3:36"), "{}", run.stderr);
     assert!(
         run.stderr.contains("unknown severity `urgent`"),
@@ -84,15 +87,12 @@ fn check_counts_valid_rules_and_catches_typos_against_images() {
         (0, "ok: 4 rules in 2 files\n")
     );
     let run = bpdrift()
-        .args([
-            "rules",
-            "check",
-            &format!("{FIX}/typo.toml"),
-            "--against",
-            GOOD,
-            "--against",
-            BAD,
-        ])
+        .args(["rules", "check"])
+        .arg(format!("{FIX}/typo.toml"))
+        .arg("--against")
+        .arg(GOOD)
+        .arg("--against")
+        .arg(BAD)
         .run();
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stdout.contains("`liberika-typo`"));
@@ -135,15 +135,7 @@ fn user_label_rule_fires_on_a_plain_image() {
     let run = bpdrift().args(args(&["--fail-on", "warning"])).run();
     assert_eq!(run.code, 1);
     let md = bpdrift()
-        .args([
-            "diff",
-            "--format",
-            "markdown",
-            "--rules",
-            "tests/cli/fixtures/rules/repo2docker.toml",
-            "oci:testdata/images:plain-a",
-            "oci:testdata/images:plain-b",
-        ])
+        .args("diff --format markdown --rules tests/cli/fixtures/rules/repo2docker.toml oci:testdata/images:plain-a oci:testdata/images:plain-b".split(' '))
         .run();
     assert!(md.stdout.contains("⚠️ warning"), "{}", md.stdout);
     assert!(
@@ -177,13 +169,9 @@ fn fail_on_every_level() {
                 0
             };
             let run = bpdrift()
-                .args([
-                    "diff",
-                    "--no-default-rules",
-                    "--fail-on",
-                    fail_on,
-                    "--rules",
-                ])
+                .args(["diff", "--no-default-rules", "--fail-on"])
+                .arg(fail_on)
+                .arg("--rules")
                 .args([file.to_str().unwrap(), GOOD, BAD])
                 .run();
             assert_eq!(
@@ -203,15 +191,10 @@ fn fail_on_every_level() {
 #[test]
 fn levels_and_replacement_of_builtins() {
     let run = bpdrift()
-        .args([
-            "diff",
-            "--format",
-            "json",
-            "--rules",
-            &format!("{FIX}/levels.toml"),
-            GOOD,
-            BAD,
-        ])
+        .args(["diff", "--format", "json", "--rules"])
+        .arg(format!("{FIX}/levels.toml"))
+        .arg(GOOD)
+        .arg(BAD)
         .run();
     assert_eq!(run.code, 1, "an error finding fails by default");
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -232,15 +215,10 @@ fn levels_and_replacement_of_builtins() {
     )
     .unwrap();
     let run = bpdrift()
-        .args([
-            "diff",
-            "--format",
-            "json",
-            "--rules",
-            file.to_str().unwrap(),
-            GOOD,
-            BAD,
-        ])
+        .args(["diff", "--format", "json", "--rules"])
+        .arg(file.to_str().unwrap())
+        .arg(GOOD)
+        .arg(BAD)
         .run();
     assert_eq!(run.code, 1);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -253,7 +231,7 @@ fn rules_list() {
     let run = bpdrift().args(["rules", "list", "--format", "json"]).run();
     assert_eq!(run.code, 0);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
-    let rules: Vec<&Value> = v
+    let rules: Vec<&Value> = v["rules"]
         .as_array()
         .unwrap()
         .iter()
@@ -309,13 +287,8 @@ fn rules_list() {
     assert!(go.as_array().unwrap().iter().all(|r| r["family"] == "go"));
     assert!(go.as_array().unwrap().len() >= 8);
     let run = bpdrift()
-        .args([
-            "rules",
-            "list",
-            "--no-default-rules",
-            "--rules",
-            &format!("{FIX}/levels.toml"),
-        ])
+        .args(["rules", "list", "--no-default-rules", "--rules"])
+        .arg(format!("{FIX}/levels.toml"))
         .run();
     assert_eq!(run.code, 0);
     settings(&[]).bind(|| assert_snapshot!("rules_list_user", run.stdout));
@@ -346,7 +319,7 @@ fn examples_in_the_docs_are_valid_rules() {
 fn computed_findings_are_listed_and_overridable() {
     let run = bpdrift().args(["rules", "list", "--format", "json"]).run();
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
-    let ids: Vec<&str> = v
+    let ids: Vec<&str> = v["rules"]
         .as_array()
         .unwrap()
         .iter()
@@ -371,7 +344,8 @@ fn computed_findings_are_listed_and_overridable() {
         .run();
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     let sev = |id: &str| {
-        v.as_array()
+        v["rules"]
+            .as_array()
             .unwrap()
             .iter()
             .find(|r| r["id"] == id)
@@ -383,18 +357,12 @@ fn computed_findings_are_listed_and_overridable() {
 
     // 50 → 250 threads: `memory-needs-more` (a warning) is off.
     let diff = |extra: &[&str]| {
-        let mut args = vec![
-            "diff",
-            "--format",
-            "json",
-            "--fail-on",
-            "warning",
-            "--memory",
-            "640M",
+        let flags = "diff --format json --fail-on warning --memory 640M --no-default-rules";
+        let mut args: Vec<&str> = flags.split(' ').collect();
+        args.extend([
             "oci:testdata/images:jvm-threads-50",
             "oci:testdata/images:jvm-threads-250",
-            "--no-default-rules",
-        ];
+        ]);
         args.extend_from_slice(extra);
         bpdrift().args(args).run()
     };
@@ -498,10 +466,7 @@ fn rule_file_ignores_silence_rules_on_ignored_items() {
 
 #[test]
 fn bad_ignore_patterns_are_named_with_positions() {
-    let run = bpdrift()
-        .args(["rules", "check", &format!("{FIX}/ignore-mistakes.toml")])
-        .run();
-    assert_eq!(run.code, 2);
+    let run = check_fixture("ignore-mistakes");
     for pos in [":1:25", ":1:36", ":1:51"] {
         assert!(
             run.stderr.contains(&format!("ignore-mistakes.toml{pos}")),

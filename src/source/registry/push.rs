@@ -17,12 +17,7 @@ impl RegistryClient {
         let Some(a) = self.raw(r, Method::HEAD, push).await? else {
             return Ok(None);
         };
-        match a
-            .headers
-            .get("docker-content-digest")
-            .and_then(|h| h.to_str().ok())
-            .filter(|d| d.starts_with("sha256:"))
-        {
+        match a.named_digest() {
             Some(d) => Ok(Some(d.to_string())),
             // Without the header the digest is only known from the body.
             None => Ok(self.manifest_bytes(r, push).await?.map(|(d, _)| d)),
@@ -38,15 +33,7 @@ impl RegistryClient {
         let Some(a) = self.raw(r, Method::GET, push).await? else {
             return Ok(None);
         };
-        if let Some(h) = a
-            .headers
-            .get("docker-content-digest")
-            .and_then(|h| h.to_str().ok())
-            .filter(|h| h.starts_with("sha256:"))
-        {
-            manifest::verify("manifest", &a.body, h).map_err(|e| Self::bad(r, e))?;
-        }
-        Ok(Some((manifest::sha256(&a.body), a.body)))
+        Ok(Some((a.manifest_digest(r)?, a.body)))
     }
 
     async fn raw(

@@ -376,6 +376,11 @@ fn route(
             ),
         )
     };
+    // What every write passes first: a token that may write, then a JSON body.
+    let writable = |write_status: Option<u16>, req: &Request| match write_status {
+        Some(status) => Err(forbidden(status)),
+        None => body_of(req),
+    };
     let repo_parts: Vec<&str> = REPO.split('/').collect();
     let issue_comments = match parts.as_slice() {
         ["repos", o, r, "issues", n, "comments"] if [*o, *r] == repo_parts[..] => n.parse().ok(),
@@ -499,10 +504,7 @@ fn route(
             let Some(issue) = n.parse::<u64>().ok().filter(|n| s.issues.contains_key(n)) else {
                 return not_found;
             };
-            if let Some(status) = s.write_status {
-                return forbidden(status);
-            }
-            let body = match body_of(req) {
+            let body = match writable(s.write_status, req) {
                 Ok(b) => b,
                 Err(e) => return e,
             };
@@ -531,10 +533,7 @@ fn route(
             let Some((issue, i)) = found else {
                 return not_found;
             };
-            if let Some(status) = s.write_status {
-                return forbidden(status);
-            }
-            let body = match body_of(req) {
+            let body = match writable(s.write_status, req) {
                 Ok(b) => b,
                 Err(e) => return e,
             };

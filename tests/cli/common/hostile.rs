@@ -18,6 +18,13 @@ use super::{Bpdrift, Run};
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
+/// Answers with an OCI manifest; `true`: the request was handled.
+pub fn serve_manifest(s: &mut std::net::TcpStream, manifest: &[u8]) -> bool {
+    let content_type = [("Content-Type", OCI_MANIFEST.to_string())];
+    let _ = super::http::write_response(s, 200, &content_type, manifest);
+    true
+}
+
 pub fn sha256(bytes: &[u8]) -> String {
     let hex: String = Sha256::digest(bytes)
         .iter()

@@ -132,6 +132,35 @@ impl Bpdrift {
     }
 }
 
+/// Runs `cmd` to its end; a failure fails the test with the command's stderr.
+pub fn output_ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().expect("the command runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{cmd:?} failed: {stderr}");
+    out
+}
+
+/// `report --fleet FLEET --history HISTORY --format FORMAT --now NOW`: a fleet report run at a
+/// fixed time.
+pub fn report_args<'a>(
+    fleet: &'a str,
+    history: &'a str,
+    format: &'a str,
+    now: &'a str,
+) -> [&'a str; 9] {
+    [
+        "report",
+        "--fleet",
+        fleet,
+        "--history",
+        history,
+        "--format",
+        format,
+        "--now",
+        now,
+    ]
+}
+
 /// Replaces what differs between runs (ports, temp dirs) in snapshots.
 pub fn settings(extra: &[(&str, &str)]) -> insta::Settings {
     let mut s = insta::Settings::clone_current();
@@ -357,6 +386,19 @@ impl Registry {
         self.seed("oci:testdata/images:incident-bad", "app:bad");
         self.clear_log();
         (self.image("app:good"), self.image("app:bad"))
+    }
+
+    /// The fleet the report tests watch: `checkout` (`checkout:prod` the incident pair's good
+    /// image, `checkout:main` its bad one) and `plain` (`plain:prod`), seeded; the fleet file,
+    /// after `defaults` (a `[defaults]` table, or nothing).
+    pub fn seed_fleet(&self, defaults: &str) -> String {
+        self.seed("oci:testdata/images:incident-good", "checkout:prod");
+        self.seed("oci:testdata/images:incident-bad", "checkout:main");
+        self.seed("oci:testdata/images:plain-a", "plain:prod");
+        format!(
+            "{defaults}\n[[service]]\nname = \"checkout\"\ndeployed = \"{r}/checkout:prod\"\ncandidate = \"{r}/checkout:main\"\n\n[[service]]\nname = \"plain\"\ndeployed = \"{r}/plain:prod\"\n",
+            r = self.addr
+        )
     }
 
     /// Forgets the requests logged so far.
