@@ -254,7 +254,7 @@ fn inspect_shows_the_runtimes_view() {
     let run = bpdrift().args(&args).run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
-    let seen: Vec<String> = v
+    let seen: Vec<String> = v["images"]
         .as_array()
         .unwrap()
         .iter()

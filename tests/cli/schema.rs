@@ -364,7 +364,7 @@ fn broken_documents_are_rejected() {
         broken("severity-typo.json", &|v| {
             v["findings"][0]["severity"] = json!("high");
         }),
-        broken("version-3.json", &|v| v["schema_version"] = json!(3)),
+        broken("version-4.json", &|v| v["schema_version"] = json!(4)),
     ];
     let schema = schema_file(d, "diff");
     let lines = validate(&schema, &cases);
@@ -373,7 +373,7 @@ fn broken_documents_are_rejected() {
         "'kind' is a required property",
         "'32' is not of type 'integer'",
         "$.findings[0].severity: 'warning' was expected",
-        "$.schema_version: 2 was expected",
+        "$.schema_version: 3 was expected",
     ]) {
         let name = case.display().to_string();
         assert!(
