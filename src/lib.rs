@@ -37,6 +37,7 @@ pub(crate) mod release_notes;
 pub(crate) mod render;
 pub(crate) mod report;
 pub(crate) mod rules;
+pub(crate) mod sanitize;
 pub(crate) mod source;
 pub(crate) mod text;
 pub(crate) mod toml_file;

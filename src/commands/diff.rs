@@ -150,7 +150,7 @@ pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
                         let _ = writeln!(
                             std::io::stderr(),
                             "warning: {}",
-                            crate::github::workflow::inert(w)
+                            crate::sanitize::inert(w)
                         );
                     }
                     r.release_notes_warning = warning;
@@ -162,7 +162,7 @@ pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
                     let _ = writeln!(
                         std::io::stderr(),
                         "warning: {}",
-                        crate::github::workflow::inert(&crate::redact::redact_value(w))
+                        crate::sanitize::inert(&crate::redact::redact_value(w))
                     );
                 }
                 match &mut d {

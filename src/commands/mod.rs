@@ -62,7 +62,7 @@ pub(crate) fn report_message(msg: &str) {
     let _ = writeln!(
         io::stderr(),
         "error: {}",
-        crate::github::workflow::inert(&crate::redact::redact_value(msg))
+        crate::sanitize::inert(&crate::redact::redact_value(msg))
     );
 }
 

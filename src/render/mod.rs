@@ -1,7 +1,6 @@
 //! Renderers: pure functions from a [`DiffReport`] to a writer. They never print, read the clock
 //! or the environment, so the same report always renders the same bytes.
 
-mod escape;
 mod fleet;
 mod inspect;
 mod json;
@@ -15,6 +14,7 @@ mod table;
 use std::io::{self, Write};
 
 use crate::report::DiffReport;
+use crate::sanitize as escape;
 
 pub use fleet::{fleet_html, fleet_markdown};
 pub use inspect::{inspect_json, inspect_table};
