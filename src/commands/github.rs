@@ -255,10 +255,11 @@ async fn comment(args: CommentArgs, out: &mut dyn Write) -> anyhow::Result<Outco
             anyhow::bail!("--platform all is only supported by `bpdrift diff`")
         }
     };
+    // Files, the job summary and the comment get what a file gets: no colour, nothing unsafe.
     let render_to = |format| -> anyhow::Result<String> {
         let mut buf = Vec::new();
         render::render(&report, format, &mut buf)?;
-        Ok(String::from_utf8(buf)?)
+        Ok(crate::sanitize::guard::unpainted(&String::from_utf8(buf)?))
     };
     let outcome = PrReport::of_report(&report, render_to(Format::Markdown)?);
     let paths = match args.report_json {
@@ -336,7 +337,8 @@ async fn post(args: PostArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     } else {
         None
     };
-    let outcome = PrReport::of_report(&saved, String::from_utf8(markdown)?);
+    let markdown = crate::sanitize::guard::unpainted(&String::from_utf8(markdown)?);
+    let outcome = PrReport::of_report(&saved, markdown);
     let ok = publish(
         out,
         &outcome,

@@ -14,6 +14,7 @@ use crate::source::Fetcher;
 use std::collections::BTreeMap;
 
 use crate::fleet::history::Observation;
+use crate::sanitize::visible;
 
 /// `bpdrift history`.
 #[derive(Debug, Args, Clone)]
@@ -119,15 +120,14 @@ pub(crate) async fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Resul
                 .iter()
                 .map(|(s, t)| serde_json::json!({"service": s, "observations": t}))
                 .collect();
-            serde_json::to_writer_pretty(&mut *out, &v)?;
-            writeln!(out)?;
+            crate::sanitize::json::write(out, &v)?;
         }
         ListFormat::Table => {
             for (i, (s, t)) in all.iter().enumerate() {
                 if i > 0 {
                     writeln!(out)?;
                 }
-                writeln!(out, "{s}")?;
+                writeln!(out, "{}", crate::render::heading(&visible(s)))?;
                 writeln!(
                     out,
                     "  {:<20}  {:<10}  {:<71}  WHAT CHANGED",
@@ -144,13 +144,14 @@ pub(crate) async fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Resul
                     }
                     // Whole: this is the digest a rollback pulls.
                     let digest = o.digest.as_deref().unwrap_or("-");
+                    // Everything here was recorded from images (or pulled from a registry).
                     writeln!(
                         out,
                         "  {:<20}  {:<10}  {:<71}  {}",
-                        o.observed_at,
-                        o.role,
-                        digest,
-                        what_changed(prev, o, entry.packages.as_deref())
+                        visible(&o.observed_at),
+                        visible(&o.role),
+                        visible(digest),
+                        visible(&what_changed(prev, o, entry.packages.as_deref()))
                     )?;
                     last.insert(&o.role, o);
                 }

@@ -68,7 +68,11 @@ pub(crate) fn report_message(msg: &str) {
 
 /// Progress for people reading the log: stderr, as everything but the report.
 pub(crate) fn status_line(s: &str) {
-    let _ = writeln!(io::stderr(), "bpdrift: {}", crate::redact::redact_value(s));
+    let _ = writeln!(
+        io::stderr(),
+        "bpdrift: {}",
+        crate::sanitize::inert(&crate::redact::redact_value(s))
+    );
 }
 
 /// `n thing` or `n things`.
@@ -93,7 +97,9 @@ pub(crate) fn print_diagnostics(files: &[RuleFile]) -> usize {
     let mut n = 0;
     let mut err = io::stderr().lock();
     for f in files.iter().filter(|f| !f.diagnostics.is_empty()) {
-        let _ = err.write_all(crate::rules::render_diagnostics(f).as_bytes());
+        // A rule file may come with a pull request: what it quotes is shown escaped.
+        let text = crate::rules::render_diagnostics(f);
+        let _ = err.write_all(crate::sanitize::inert_lines(&text).as_bytes());
         n += f.diagnostics.len();
     }
     if n > 0 {

@@ -176,7 +176,8 @@ async fn report(
     let file = fleet::file::parse_fleet(&name, &text, base);
     let Some(fleet) = file.fleet.as_ref() else {
         let mut err = io::stderr().lock();
-        let _ = err.write_all(file.render_diagnostics().as_bytes());
+        let text = file.render_diagnostics();
+        let _ = err.write_all(crate::sanitize::inert_lines(&text).as_bytes());
         let _ = writeln!(
             err,
             "error: {} in the fleet file",
@@ -258,13 +259,14 @@ async fn report(
         ReportFormat::Markdown => render::fleet_markdown(&report, &mut buf)?,
         ReportFormat::Html => render::fleet_html(&report, &mut buf)?,
         ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut buf, &report)?;
-            buf.push(b'\n');
+            crate::sanitize::json::write(&mut buf, &report)?;
         }
     }
     match &args.out {
         Some(path) => {
-            std::fs::write(path, &buf).map_err(|e| {
+            // As stdout would be, without colour: a file is never a terminal.
+            let text = crate::sanitize::guard::unpainted(&String::from_utf8_lossy(&buf));
+            std::fs::write(path, text).map_err(|e| {
                 anyhow::Error::new(e)
                     .context(format!("cannot write the report to `{}`", path.display()))
             })?;

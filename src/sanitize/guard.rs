@@ -218,7 +218,9 @@ pub(crate) fn colour_for(
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto if set("NO_COLOR") => false,
-        ColorChoice::Auto if set("CLICOLOR_FORCE") && var("CLICOLOR_FORCE").as_deref() != Some("0") => {
+        ColorChoice::Auto
+            if set("CLICOLOR_FORCE") && var("CLICOLOR_FORCE").as_deref() != Some("0") =>
+        {
             true
         }
         ColorChoice::Auto => is_terminal && var("TERM").as_deref() != Some("dumb"),
@@ -228,12 +230,10 @@ pub(crate) fn colour_for(
 /// `--color`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
-    /// Colour when stdout is a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it).
+    // No doc comments: clap lists the three values on one line.
     #[default]
     Auto,
-    /// Always colour the table formats (JSON, Markdown, HTML and files never are).
     Always,
-    /// Never colour.
     Never,
 }
 
@@ -306,15 +306,35 @@ mod tests {
         assert!(!colour_for(ColorChoice::Auto, false, &none));
         assert!(colour_for(ColorChoice::Always, false, &none));
         assert!(!colour_for(ColorChoice::Never, true, &none));
-        assert!(!colour_for(ColorChoice::Auto, true, &env(&[("NO_COLOR", "1")])));
-        assert!(colour_for(ColorChoice::Auto, false, &env(&[("CLICOLOR_FORCE", "1")])));
-        assert!(!colour_for(ColorChoice::Auto, false, &env(&[("CLICOLOR_FORCE", "0")])));
+        assert!(!colour_for(
+            ColorChoice::Auto,
+            true,
+            &env(&[("NO_COLOR", "1")])
+        ));
+        assert!(colour_for(
+            ColorChoice::Auto,
+            false,
+            &env(&[("CLICOLOR_FORCE", "1")])
+        ));
+        assert!(!colour_for(
+            ColorChoice::Auto,
+            false,
+            &env(&[("CLICOLOR_FORCE", "0")])
+        ));
         assert!(!colour_for(
             ColorChoice::Auto,
             true,
             &env(&[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")])
         ));
-        assert!(!colour_for(ColorChoice::Auto, true, &env(&[("TERM", "dumb")])));
-        assert!(colour_for(ColorChoice::Always, true, &env(&[("NO_COLOR", "1")])));
+        assert!(!colour_for(
+            ColorChoice::Auto,
+            true,
+            &env(&[("TERM", "dumb")])
+        ));
+        assert!(colour_for(
+            ColorChoice::Always,
+            true,
+            &env(&[("NO_COLOR", "1")])
+        ));
     }
 }

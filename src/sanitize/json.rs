@@ -70,6 +70,7 @@ pub(crate) fn write<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io
 }
 
 /// [`write`] into a string.
+#[cfg(test)]
 pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> io::Result<String> {
     let mut buf = Vec::new();
     write(&mut buf, value)?;
@@ -85,10 +86,14 @@ mod tests {
         let v = serde_json::json!({"k\u{202e}": ["a\u{1b}[31m\u{9b}\u{2028}\u{e0041}é→", 1]});
         let text = to_string(&v).unwrap();
         assert!(
-            text.chars().all(|c| c == '\n' || !crate::sanitize::is_unsafe(c)),
+            text.chars()
+                .all(|c| c == '\n' || !crate::sanitize::is_unsafe(c)),
             "{text}"
         );
-        assert!(text.contains(r"\u202e") && text.contains(r"\udb40\udc41"), "{text}");
+        assert!(
+            text.contains(r"\u202e") && text.contains(r"\udb40\udc41"),
+            "{text}"
+        );
         assert!(text.contains("é→"), "{text}");
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, v);
