@@ -37,8 +37,6 @@ use crate::rules::{FailOn, Severity};
 pub(crate) const MAX_SUMMARY_BYTES: usize = 1024 * 1024;
 /// Who writes comments with the workflow's `GITHUB_TOKEN`.
 pub(crate) const ACTIONS_BOT: &str = "github-actions[bot]";
-/// Saved reports larger than this are refused: an artifact from a fork is untrusted input.
-pub(crate) const MAX_SAVED_BYTES: u64 = 16 * 1024 * 1024;
 
 /// `bpdrift github …`.
 #[derive(Debug, Subcommand)]
@@ -215,25 +213,14 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), GithubError> {
     std::fs::write(path, bytes).map_err(err)
 }
 
+/// A file of a saved report (an artifact a fork controls): regular files only, bounded.
 pub(crate) fn read_bounded(path: &Path) -> Result<Vec<u8>, GithubError> {
-    use std::io::Read;
-    let err = |source| GithubError::Read {
-        path: path.to_path_buf(),
-        source,
+    let named = crate::limits::Named {
+        what: "saved report",
+        from: "`github post`",
+        limit: crate::limits::SAVED_REPORT_MAX,
     };
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(err)?
-        .take(MAX_SAVED_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(err)?;
-    if bytes.len() as u64 > MAX_SAVED_BYTES {
-        return Err(GithubError::Report {
-            path: path.to_path_buf(),
-            reason: format!("larger than {MAX_SAVED_BYTES} bytes"),
-        });
-    }
-    Ok(bytes)
+    Ok(crate::limits::read_named(path, named)?)
 }
 
 /// Runs a `github` subcommand.

@@ -91,6 +91,29 @@ fn versions_changed(prev: Option<&Observation>, o: &Observation) -> String {
     }
 }
 
+/// Says so on stderr when a service's history holds observations dated ahead of the clock:
+/// shown as recorded, never taken for the present silently.
+fn warn_if_ahead(service: &str, timeline: &[Observation]) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let latest = timeline
+        .iter()
+        .filter_map(|o| crate::clock::parse_rfc3339(&o.observed_at))
+        .max();
+    if let Some(t) = latest
+        && let Some(by) = crate::clock::ahead(t, now)
+    {
+        let what = format!("the latest observation of `{service}`");
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: {}",
+            crate::sanitize::inert(&crate::clock::ahead_message(&what, t, now, by))
+        );
+    }
+}
+
 /// Runs `bpdrift history`.
 pub(crate) async fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let store = history_store(&args.history)?;
@@ -112,6 +135,7 @@ pub(crate) async fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Resul
                 hist.services()?.join(", ")
             );
         }
+        warn_if_ahead(s, &t);
         all.push((s.clone(), t));
     }
     match args.format {

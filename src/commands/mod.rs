@@ -83,10 +83,12 @@ pub(crate) fn plural(n: usize, one: &str) -> String {
 /// Reads a rule file; its problems are data in the returned file.
 pub(crate) fn read_rule_file(path: &Path) -> anyhow::Result<RuleFile> {
     // Bounded like every file bpdrift reads; invalid UTF-8 is told with its line:column.
-    let bytes = crate::limits::read_file(path, crate::limits::LAYOUT_FILE_MAX, "rule file")
-        .map_err(|e| {
-            anyhow::Error::new(e).context(format!("cannot read rule file `{}`", path.display()))
-        })?;
+    let named = crate::limits::Named {
+        what: "rule file",
+        from: "--rules or a fleet file",
+        limit: crate::limits::RULES_FILE_MAX,
+    };
+    let bytes = crate::limits::read_named(path, named)?;
     let text = crate::toml_file::utf8_text(&path.display().to_string(), bytes)
         .map_err(anyhow::Error::msg)?;
     Ok(crate::rules::parse_file(&path.display().to_string(), &text))

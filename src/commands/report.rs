@@ -108,6 +108,16 @@ pub(crate) async fn open_history(
     fetcher: &Fetcher,
     create: bool,
 ) -> anyhow::Result<Option<(History, Option<Remote>)>> {
+    // SQLite would open a FIFO or a device and hang or fail obscurely: refused first.
+    if let Store::File(path) = store
+        && let Ok(m) = std::fs::metadata(path)
+        && !m.is_file()
+    {
+        let e = crate::limits::open_regular(path).err().unwrap_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file")
+        });
+        anyhow::bail!("history `{}` (--history): {e}", path.display());
+    }
     match store {
         Store::File(path) if create => Ok(Some((History::open(path)?, None))),
         Store::File(path) if !path.exists() => Ok(None),
@@ -164,11 +174,12 @@ async fn report(
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
-    let bytes = crate::limits::read_file(&args.fleet, crate::limits::LAYOUT_FILE_MAX, "fleet file")
-        .map_err(|e| {
-            anyhow::Error::new(e)
-                .context(format!("cannot read fleet file `{}`", args.fleet.display()))
-        })?;
+    let named = crate::limits::Named {
+        what: "fleet file",
+        from: "--fleet",
+        limit: crate::limits::RULES_FILE_MAX,
+    };
+    let bytes = crate::limits::read_named(&args.fleet, named)?;
     let text = crate::toml_file::utf8_text(&args.fleet.display().to_string(), bytes)
         .map_err(anyhow::Error::msg)?;
     let name = args.fleet.display().to_string();
@@ -302,9 +313,26 @@ async fn report(
         ));
     }
     if args.metrics.is_some() || pushgateway.is_some() {
+        // A last success ahead of the clock (a forged history) would keep the staleness alert
+        // on this metric quiet: this run's own time when it succeeded, else none.
+        let last_success = match hist.last_success()? {
+            Some(t) if crate::clock::ahead(t, now).is_some() => {
+                tracing::warn!(
+                    "{}",
+                    crate::clock::ahead_message(
+                        "the last successful run",
+                        t,
+                        now,
+                        t.saturating_sub(now)
+                    )
+                );
+                (report.summary.fetch_errors == 0).then_some(now)
+            }
+            other => other,
+        };
         let facts = metrics::RunFacts {
             duration_seconds: started.elapsed().as_secs_f64(),
-            last_success: hist.last_success()?,
+            last_success,
         };
         let text = metrics::exposition(&report, &facts);
         if let Some(path) = &args.metrics {

@@ -23,7 +23,7 @@
 mod auth;
 mod error;
 mod push;
-mod tls;
+pub(crate) mod tls;
 mod transport;
 
 pub use self::auth::Challenge;

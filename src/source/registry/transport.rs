@@ -65,8 +65,16 @@ impl RegistryClient {
         e: reqwest::Error,
     ) -> RegistryError {
         let missing = url.starts_with("https://") && self.cert_missing(url);
-        let reason = if let Some(why) = tls::explain(&e, &tls::url_host(url), missing) {
-            why
+        // A redirect (a registry sending blobs to a CDN) fails at its target: that host is the
+        // one named.
+        let failed = e.url().map_or(url, |u| u.as_str());
+        let (host, target) = (tls::url_host(url), tls::url_host(failed));
+        let reason = if let Some(why) = tls::explain(&e, &target, missing) {
+            if target == host {
+                why
+            } else {
+                format!("redirected to `{target}`: {why}")
+            }
         } else if e.is_timeout() {
             "timed out".to_string()
         } else if e.is_connect() {
