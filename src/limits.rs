@@ -85,9 +85,10 @@ pub const ARCHIVE_DEFAULT_MAX: u64 = 8 << 30;
 /// one-byte-a-second drip never trips a read timeout): curl's `--speed-limit`, in bytes per
 /// `--timeout`.
 pub const ENGINE_PROGRESS_MIN: u64 = 64 << 10;
-/// A run recorded in a history may be this far ahead of the clock (another machine's clock
-/// skew); further ahead it is refused as a time bpdrift cannot have seen.
-pub const CLOCK_SKEW_MAX: i64 = 5 * 60;
+/// A time recorded in a history may be this far ahead of the clock (another machine's clock
+/// skew, overlapping runs); further ahead it is a time no run can have seen, and said so. A
+/// forged time within it keeps the missed-run alarm quiet for at most this long.
+pub const CLOCK_SKEW_MAX: i64 = 60 * 60;
 
 /// A read that stopped at its limit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
