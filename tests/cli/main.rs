@@ -2,6 +2,7 @@
 
 mod architecture;
 mod attribution;
+mod colour;
 mod common;
 mod daemon;
 mod diff;
@@ -12,6 +13,7 @@ mod fetching;
 mod github;
 mod hardening;
 mod history_oci;
+mod injection;
 mod labels;
 mod memory;
 mod packages;

@@ -97,6 +97,12 @@ impl Bpdrift {
         self
     }
 
+    /// Runs in `dir` instead of the repository root.
+    pub fn current_dir(mut self, dir: &Path) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
     /// The temporary `$HOME` of this run.
     pub fn home(&self) -> &Path {
         self.home.path()
