@@ -2,6 +2,7 @@
 
 mod architecture;
 mod attribution;
+mod bounded;
 mod colour;
 mod common;
 mod daemon;

@@ -224,7 +224,8 @@ fn read_dir(
             Some("crt") => cas.extend(read_cas(path, "certs.d")?),
             Some("cert") if identity.is_none() => {
                 let key = path.with_extension("key");
-                if !key.is_file() {
+                // Present at all (a FIFO or a device is then refused by name when read).
+                if !key.exists() {
                     return Err(format!(
                         "client certificate `{}` has no key `{}`",
                         path.display(),
