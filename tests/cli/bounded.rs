@@ -323,7 +323,8 @@ fn a_helper_printing_gigabytes_is_refused_at_its_limit() {
 /// `app:1` that claims to be 1 KB; `export` answers `GET /images/{id}/get`.
 fn engine(export: impl Fn(&mut TcpStream) + Send + Sync + 'static) -> Hostile {
     let diff_id = sha256(b"layer");
-    let config = hostile::buildpack_config(&[diff_id.clone()], &["BPI_JVM_CLASS_COUNT=100"]);
+    let config =
+        hostile::buildpack_config(std::slice::from_ref(&diff_id), &["BPI_JVM_CLASS_COUNT=100"]);
     let inspect = json!({
         "Id": sha256(b"config"),
         "Os": "linux",
