@@ -305,6 +305,47 @@ pub(crate) fn inert_lines(s: &str) -> String {
         .replace("##[", "#\u{200B}#[")
 }
 
+/// For the fuzz target `output_sanitizer`: every escaper and the stream guard (input split at
+/// `data[0]`) over `data`, panicking when an unsafe character survives.
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_check(data: &[u8]) {
+    use std::io::Write as _;
+    let text = String::from_utf8_lossy(data);
+    let clean = |what: &str, s: &str, newline: bool| {
+        let bad = s.chars().find(|&c| is_unsafe(c) && !(newline && c == '\n'));
+        assert!(bad.is_none(), "{what}: {bad:?} in {s:?}");
+    };
+    clean("visible", &visible(&text), false);
+    clean("visible_lines", &visible_lines(&text), true);
+    clean("markdown", &markdown(&text), false);
+    clean("markdown_code_span", &markdown_code_span(&text), false);
+    clean("html", &html(&text), false);
+    clean("workflow_data", &workflow_data(&text), false);
+    clean("inert", &inert(&text).replace('\u{200B}', ""), false);
+    let segment = url_segment(&text);
+    assert!(segment.bytes().all(|b| b.is_ascii_graphic()), "{segment:?}");
+    if let Some(u) = url(&text) {
+        assert!(u.bytes().all(|b| b.is_ascii_graphic() && !b"()<>\"'\\ ".contains(&b)), "{u:?}");
+    }
+    let cut = usize::from(data.first().copied().unwrap_or(0)).min(data.len());
+    for colour in [false, true] {
+        let mut g = Guard::new(Vec::new(), colour);
+        let _ = g.write_all(&data[..cut]);
+        let _ = g.write_all(&data[cut..]);
+        let out = String::from_utf8(g.finish().unwrap_or_default()).unwrap_or_default();
+        // With colour, only SGR sequences of bpdrift's roles.
+        let plain = out.split('\u{1b}').skip(1).all(|rest| {
+            rest.starts_with('[') && rest[1..].find('m').is_some_and(|i| {
+                rest[1..1 + i].bytes().all(|b| b.is_ascii_digit() || b == b';')
+            })
+        });
+        assert!(colour || !out.contains('\u{1b}'), "{out:?}");
+        assert!(plain, "{out:?}");
+        clean("guard", &out.replace('\u{1b}', ""), true);
+    }
+    let _ = json::write(&mut Vec::new(), &text.as_ref());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,6 +418,12 @@ mod tests {
             url("https://x.test/a?b=1&c=%20#f").as_deref(),
             Some("https://x.test/a?b=1&c=%20#f")
         );
+    }
+
+    #[cfg(feature = "fuzzing")]
+    #[test]
+    fn the_fuzz_check_holds_on_attacks() {
+        fuzz_check(b"\x05a\x1b[2J\x1b]52;c;x\x07\r\xe2\x80\xae\n::x\xff");
     }
 
     #[test]

@@ -467,15 +467,17 @@ pub async fn lookup_docker_config(
 
 /// What a credential helper prints for `get`.
 #[derive(Deserialize)]
-pub(crate) struct Reply {
+pub struct Reply {
+    /// `Username` (`<token>` for an identity token).
     #[serde(rename = "Username", default)]
-    pub(crate) username: String,
+    pub username: String,
+    /// `Secret`.
     #[serde(rename = "Secret", default)]
-    pub(crate) secret: String,
+    pub secret: String,
 }
 
 /// A helper's `get` output as credentials (what `docker-credential-helpers` prints).
-pub(crate) fn parse_helper_reply(stdout: &[u8]) -> Result<Reply, serde_json::Error> {
+pub fn parse_helper_reply(stdout: &[u8]) -> Result<Reply, serde_json::Error> {
     serde_json::from_slice(stdout)
 }
 
@@ -498,7 +500,7 @@ async fn read_capped(
 
 /// Whether `name` can only be looked up on PATH: `docker-credential-x/../evil` would run a
 /// file relative to the working directory (docker refuses such names too).
-pub(crate) fn helper_name_ok(name: &str) -> bool {
+pub fn helper_name_ok(name: &str) -> bool {
     !name.is_empty()
         && !name.contains(['/', '\\'])
         && !name.chars().any(|c| c.is_control() || c.is_whitespace())

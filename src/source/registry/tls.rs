@@ -171,7 +171,7 @@ fn read_cas(path: &Path, from: &str) -> Result<Vec<CertificateDer<'static>>, Str
 
 /// The certificates of a CA file's bytes; `Err` says what is wrong, as the end of a sentence
 /// about the file.
-pub(crate) fn parse_cas(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+pub fn parse_cas(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("is not PEM: {e}"))?;
@@ -188,7 +188,7 @@ pub(crate) fn parse_cas(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Stri
 }
 
 /// A client certificate chain and its key (PEM), as a signing identity.
-pub(crate) fn parse_identity(
+pub fn parse_identity(
     cert: &[u8],
     key: &[u8],
 ) -> Result<rustls::sign::CertifiedKey, String> {
