@@ -85,6 +85,13 @@ pub const ARCHIVE_DEFAULT_MAX: u64 = 8 << 30;
 /// one-byte-a-second drip never trips a read timeout): curl's `--speed-limit`, in bytes per
 /// `--timeout`.
 pub const ENGINE_PROGRESS_MIN: u64 = 64 << 10;
+/// How long a credential helper may run (a keychain prompt, a background child holding its
+/// stdout) before it is killed.
+pub const HELPER_TIME_MAX: std::time::Duration = std::time::Duration::from_secs(20);
+/// What a credential helper prints on stderr that is kept (to see "credentials not found").
+pub const HELPER_STDERR_MAX: u64 = 64 << 10;
+/// How long one engine export may stream in all, however steadily.
+pub const EXPORT_TIME_MAX: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 /// A time recorded in a history may be this far ahead of the clock (another machine's clock
 /// skew, overlapping runs); further ahead it is a time no run can have seen, and said so. A
 /// forged time within it keeps the missed-run alarm quiet for at most this long.

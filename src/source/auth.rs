@@ -515,7 +515,7 @@ async fn run_helper(
     registry: &str,
 ) -> Result<Option<Credential>, AuthError> {
     use tokio::io::AsyncWriteExt as _;
-    const LIMIT: Duration = Duration::from_secs(20);
+    const LIMIT: Duration = crate::limits::HELPER_TIME_MAX;
     let program = format!("docker-credential-{name}");
     let fail = |status: String| AuthError::Helper {
         helper: program.clone(),
@@ -548,7 +548,7 @@ async fn run_helper(
     let limit = crate::limits::HELPER_OUTPUT_MAX;
     let run = async {
         let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-        let (out, err) = tokio::join!(read_capped(stdout, limit), read_capped(stderr, 64 << 10));
+        let (out, err) = tokio::join!(read_capped(stdout, limit), read_capped(stderr, crate::limits::HELPER_STDERR_MAX));
         let (out, err) = (out?, err?);
         if out.1 {
             return Ok(None);

@@ -344,9 +344,8 @@ pub(crate) struct DaemonClient {
     timeout: Duration,
 }
 
-/// The export of one image may take this long in all (an idle connection fails sooner: the
-/// client's read timeout applies between chunks).
-const EXPORT_TIME_MAX: Duration = Duration::from_secs(30 * 60);
+/// The export of one image may take this long in all (a stalled one fails sooner).
+const EXPORT_TIME_MAX: Duration = crate::limits::EXPORT_TIME_MAX;
 
 impl DaemonClient {
     /// Builds the client and pings the engine (one request), which checks that it is there and

@@ -24,6 +24,7 @@ const PURE: &[&str] = &[
     "render",
     "report",
     "rules",
+    "sanitize",
     "text",
     "toml_file",
     "version",
