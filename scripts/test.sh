@@ -28,6 +28,10 @@ command -v socat >/dev/null 2>&1 || need+=(socat)
 # it as nobody (`setpriv`). Both are util-linux, essential on Debian, but slim images drop them.
 command -v script >/dev/null 2>&1 || need+=(bsdutils)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+# The bounded-read tests mount a small tmpfs as TMPDIR (`mount`, run as root) and make FIFOs and
+# sparse files (`mkfifo`, `truncate`: coreutils); the redirect test's TLS server is
+# `openssl s_server` (above).
+command -v mount >/dev/null 2>&1 || need+=(mount)
 if ((${#need[@]})); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
