@@ -325,7 +325,11 @@ pub fn fuzz_check(data: &[u8]) {
     let segment = url_segment(&text);
     assert!(segment.bytes().all(|b| b.is_ascii_graphic()), "{segment:?}");
     if let Some(u) = url(&text) {
-        assert!(u.bytes().all(|b| b.is_ascii_graphic() && !b"()<>\"'\\ ".contains(&b)), "{u:?}");
+        assert!(
+            u.bytes()
+                .all(|b| b.is_ascii_graphic() && !b"()<>\"'\\ ".contains(&b)),
+            "{u:?}"
+        );
     }
     let cut = usize::from(data.first().copied().unwrap_or(0)).min(data.len());
     for colour in [false, true] {
@@ -335,9 +339,12 @@ pub fn fuzz_check(data: &[u8]) {
         let out = String::from_utf8(g.finish().unwrap_or_default()).unwrap_or_default();
         // With colour, only SGR sequences of bpdrift's roles.
         let plain = out.split('\u{1b}').skip(1).all(|rest| {
-            rest.starts_with('[') && rest[1..].find('m').is_some_and(|i| {
-                rest[1..1 + i].bytes().all(|b| b.is_ascii_digit() || b == b';')
-            })
+            rest.starts_with('[')
+                && rest[1..].find('m').is_some_and(|i| {
+                    rest[1..1 + i]
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || b == b';')
+                })
         });
         assert!(colour || !out.contains('\u{1b}'), "{out:?}");
         assert!(plain, "{out:?}");

@@ -548,7 +548,10 @@ async fn run_helper(
     let limit = crate::limits::HELPER_OUTPUT_MAX;
     let run = async {
         let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-        let (out, err) = tokio::join!(read_capped(stdout, limit), read_capped(stderr, crate::limits::HELPER_STDERR_MAX));
+        let (out, err) = tokio::join!(
+            read_capped(stdout, limit),
+            read_capped(stderr, crate::limits::HELPER_STDERR_MAX)
+        );
         let (out, err) = (out?, err?);
         if out.1 {
             return Ok(None);

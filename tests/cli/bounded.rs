@@ -121,6 +121,42 @@ fn certs_d_files_that_are_not_files_are_refused_unread() {
     diff_with(&["--certs-dir", d.path().to_str().unwrap()])
         .run_measured()
         .assert_refused(&["client key `", "client.key` (certs.d) is a FIFO"], 10);
+    // A client key others can read is used, as docker uses it; `-v` says so.
+    let d = tempfile::tempdir().unwrap();
+    pki.certs_d_into(d.path(), true);
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let key = d.path().join("client.key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let run = bpdrift()
+        .args([
+            "-v",
+            "diff",
+            "--no-cache",
+            "--retries",
+            "1",
+            "--timeout",
+            "5",
+        ])
+        .args([
+            "--certs-dir",
+            d.path().to_str().unwrap(),
+            HTTPS_IMAGE,
+            HTTPS_IMAGE,
+        ])
+        .run();
+    assert!(
+        run.stderr
+            .contains("is readable by other users (mode 644); used anyway, as docker does"),
+        "{}",
+        run.snapshot()
+    );
+    assert!(
+        !run.stderr.contains("cannot set up TLS"),
+        "the key was used: {}",
+        run.snapshot()
+    );
     // `client.cert` linked to /dev/zero.
     let d = tempfile::tempdir().unwrap();
     pki.certs_d_into(d.path(), true);

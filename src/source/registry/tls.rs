@@ -188,10 +188,7 @@ pub fn parse_cas(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
 }
 
 /// A client certificate chain and its key (PEM), as a signing identity.
-pub fn parse_identity(
-    cert: &[u8],
-    key: &[u8],
-) -> Result<rustls::sign::CertifiedKey, String> {
+pub fn parse_identity(cert: &[u8], key: &[u8]) -> Result<rustls::sign::CertifiedKey, String> {
     let chain = CertificateDer::pem_slice_iter(cert)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
