@@ -113,10 +113,20 @@ pub(crate) async fn open_history(
         && let Ok(m) = std::fs::metadata(path)
         && !m.is_file()
     {
-        let e = crate::limits::open_regular(path).err().unwrap_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file")
-        });
-        anyhow::bail!("history `{}` (--history): {e}", path.display());
+        let kind = crate::limits::open_regular(path)
+            .err()
+            .and_then(|e| {
+                Some(
+                    e.get_ref()?
+                        .downcast_ref::<crate::limits::NotRegular>()?
+                        .kind,
+                )
+            })
+            .unwrap_or("not a regular file");
+        anyhow::bail!(
+            "history `{}` (--history) is {kind}, not a regular file",
+            path.display()
+        );
     }
     match store {
         Store::File(path) if create => Ok(Some((History::open(path)?, None))),

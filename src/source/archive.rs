@@ -255,12 +255,14 @@ fn save_manifest(
 ) -> Result<Vec<SaveEntry>, SourceError> {
     let limit = crate::limits::LAYOUT_FILE_MAX;
     let bytes = members.read("manifest.json", limit).map_err(|e| {
-        let problem = if crate::limits::too_large(&e).is_some() {
-            format!(
+        if crate::limits::too_large(&e).is_some() {
+            let problem = format!(
                 "`manifest.json` of `{name}` is larger than the {} limit",
                 crate::limits::human(limit)
-            )
-        } else if e.kind() == std::io::ErrorKind::NotFound {
+            );
+            return local(reference, problem, None);
+        }
+        let problem = if e.kind() == std::io::ErrorKind::NotFound {
             "not a docker-archive: `manifest.json` is missing".to_string()
         } else {
             format!("cannot read `manifest.json` of `{name}`")

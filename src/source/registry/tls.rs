@@ -180,9 +180,17 @@ pub fn parse_cas(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     }
     for (i, c) in certs.iter().enumerate() {
         // webpki's own parse of a trust anchor: what verification would do with it later.
-        rustls::RootCertStore::empty()
-            .add(c.clone())
-            .map_err(|e| format!("certificate {} is not a usable CA certificate: {e}", i + 1))?;
+        rustls::RootCertStore::empty().add(c.clone()).map_err(|e| {
+            // rustls words this "invalid peer certificate": here it is the file's.
+            let why = match e {
+                rustls::Error::InvalidCertificate(c) => format!("{c:?}"),
+                e => e.to_string(),
+            };
+            format!(
+                "certificate {} is not a usable CA certificate ({why})",
+                i + 1
+            )
+        })?;
     }
     Ok(certs)
 }
