@@ -570,6 +570,25 @@ fn every_named_file_is_refused_when_it_is_not_one() {
         );
 }
 
+#[test]
+fn password_stdin_is_bounded() {
+    // `--password-stdin < /dev/zero`: read up to the limit, then refused.
+    let out = Command::new(env!("CARGO_BIN_EXE_bpdrift"))
+        .args(["diff", "--no-cache", "--username", "u", "--password-stdin"])
+        .args(["127.0.0.1:9/app:1", "127.0.0.1:9/app:1"])
+        .env_clear()
+        .env("HOME", std::env::temp_dir())
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--password-stdin input is larger than the 1 MiB limit"),
+        "{stderr}"
+    );
+}
+
 // ---- history times ---------------------------------------------------------------------------
 
 #[test]
