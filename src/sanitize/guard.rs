@@ -116,9 +116,24 @@ fn render_into(out: &mut String, text: &str, colour: bool, open: &mut Option<Rol
                 }
                 out.push('\n');
             }
-            c if super::is_unsafe(c) => super::push_escaped(out, c),
+            c if super::is_unsafe(c) => json_compatible(out, c),
             c => out.push(c),
         }
+    }
+}
+
+/// What the guard writes for an unsafe character a renderer let through: a C0 control as
+/// [`visible`](super::visible) shows it (`\e`, `\r`), anything else as JSON writes it
+/// (`\u202e`, a surrogate pair above U+FFFF). Inside a JSON string (serde escapes C0 itself)
+/// that is the same value, so even a document written without `sanitize::json` stays valid and
+/// means what it meant.
+fn json_compatible(out: &mut String, c: char) {
+    if u32::from(c) < 0x7f {
+        return super::push_escaped(out, c);
+    }
+    let mut units = [0u16; 2];
+    for u in c.encode_utf16(&mut units) {
+        out.push_str(&format!("\\u{u:04x}"));
     }
 }
 
@@ -266,7 +281,12 @@ mod tests {
         // Split inside `é` (two bytes).
         let cut = s.len() - 2;
         let out = through(true, &[&s[..cut], &s[cut..]]);
-        assert_eq!(out, "a\\e]52;c;eA==\\u{7}\\r\\u{202e}é\n");
+        assert_eq!(out, "a\\e]52;c;eA==\\u{7}\\r\\u202eé\n");
+        // A JSON document that bypassed `sanitize::json` stays valid, with the same value.
+        let doc = "{\"k\": \"a\u{202e}\u{9b}\u{7f}\u{e0041}\"}\n";
+        let guarded = through(false, &[doc.as_bytes()]);
+        let v: serde_json::Value = serde_json::from_str(&guarded).unwrap();
+        assert_eq!(v["k"], "a\u{202e}\u{9b}\u{7f}\u{e0041}");
         assert_eq!(through(false, &[b"\xff\n"]), "\u{fffd}\n");
     }
 
