@@ -377,7 +377,10 @@ mod tests {
         );
         let b = markdown_block("a\n```\n</details>\u{1b}[31m\u{202e}");
         assert!(b.starts_with("````text\n") && b.ends_with("\n````"), "{b}");
-        assert!(!b.contains('\u{1b}') && b.contains("\\e[31m\\u{202e}"), "{b}");
+        assert!(
+            !b.contains('\u{1b}') && b.contains("\\e[31m\\u{202e}"),
+            "{b}"
+        );
         assert!(html_inert("a\u{202e}").contains("\\u{202e}"));
     }
 

@@ -147,11 +147,8 @@ pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
                         && !said
                     {
                         said = true;
-                        let _ = writeln!(
-                            std::io::stderr(),
-                            "warning: {}",
-                            crate::sanitize::inert(w)
-                        );
+                        let _ =
+                            writeln!(std::io::stderr(), "warning: {}", crate::sanitize::inert(w));
                     }
                     r.release_notes_warning = warning;
                 }

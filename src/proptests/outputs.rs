@@ -122,8 +122,8 @@ fn assert_inert(what: &str, text: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// `text` without bpdrift's own style marks (a mark, its role, the text, the end); a mark that
-/// is not one of these stays, and is then an unsafe character.
+/// `text` without bpdrift's own style marks (a mark and its role, an end), as the guard reads
+/// them; a mark without a role stays, and is then an unsafe character.
 fn without_marks(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
@@ -138,7 +138,8 @@ fn without_marks(text: &str) -> String {
                 chars.next();
                 open = true;
             }
-            '\u{e007f}' if open => open = false,
+            // An end with nothing open: its word was wrapped by the table (the guard drops it).
+            '\u{e007f}' => open = false,
             c => out.push(c),
         }
     }

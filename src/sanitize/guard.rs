@@ -105,11 +105,13 @@ fn render_into(out: &mut String, text: &str, colour: bool, open: &mut Option<Rol
                     super::push_escaped(out, c);
                 }
             }
-            END => match open.take() {
-                Some(_) if colour => out.push_str(&anstyle::Reset.render().to_string()),
-                Some(_) => {}
-                None => super::push_escaped(out, c),
-            },
+            // With nothing open (a word wrapped inside a table cell: its style ended with the
+            // line) the end is dropped; it is invisible either way.
+            END => {
+                if open.take().is_some() && colour {
+                    out.push_str(&anstyle::Reset.render().to_string());
+                }
+            }
             '\n' => {
                 if open.take().is_some() && colour {
                     out.push_str(&anstyle::Reset.render().to_string());
@@ -297,6 +299,10 @@ mod tests {
             through(true, &[unterminated.as_bytes()]),
             "\u{1b}[1mx\u{1b}[0m\ny"
         );
+        // A painted word wrapped by its table: the end on the next line is dropped.
+        let word = paint(Role::Warning, "warnin");
+        let wrapped = format!("{}\ng{END} |", word.trim_end_matches(END));
+        assert_eq!(through(false, &[wrapped.as_bytes()]), "warnin\ng |");
     }
 
     #[test]
