@@ -127,7 +127,6 @@ fn assert_inert(what: &str, text: &str) -> Result<(), TestCaseError> {
 fn without_marks(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
-    let mut open = false;
     while let Some(c) = chars.next() {
         match c {
             '\u{e0001}'
@@ -136,10 +135,9 @@ fn without_marks(text: &str) -> String {
                     .is_some_and(|r| ('\u{e0041}'..='\u{e0048}').contains(r)) =>
             {
                 chars.next();
-                open = true;
             }
-            // An end with nothing open: its word was wrapped by the table (the guard drops it).
-            '\u{e007f}' => open = false,
+            // Ends are dropped, with a style open or not (a word its table wrapped).
+            '\u{e007f}' => {}
             c => out.push(c),
         }
     }
