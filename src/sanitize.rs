@@ -179,7 +179,11 @@ pub fn markdown_code_span(s: &str) -> String {
 /// only a fence at least as long closes the block); tabs become spaces and every other unsafe
 /// character but the line breaks is shown escaped.
 pub fn markdown_block(s: &str) -> String {
-    let text = visible_lines(&s.replace("\r\n", "\n").replace('\t', "    ")).into_owned();
+    let text = visible_lines(&s.replace("\r\n", "\n").replace('\t', "    "))
+        .lines()
+        .map(no_command)
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut longest = 0;
     let mut run = 0;
     for c in text.chars() {
@@ -188,6 +192,22 @@ pub fn markdown_block(s: &str) -> String {
     }
     let fence = "`".repeat((longest + 1).max(3));
     format!("{fence}text\n{}\n{fence}", text.trim_end_matches('\n'))
+}
+
+/// A line of someone else's text kept as a line (a release body) that the Actions runner will
+/// not read as a workflow command (`::name::` after leading whitespace, or the legacy `##[`): the
+/// first `:` (or `#`) is shown escaped, `\u{3a}`, visibly (a code block decodes no entity).
+fn no_command(line: &str) -> String {
+    let indent = line.len() - line.trim_start().len();
+    let mut out = if line[indent..].starts_with("::") {
+        format!("{}\\u{{3a}}{}", &line[..indent], &line[indent + 1..])
+    } else {
+        line.to_string()
+    };
+    if out.contains("##[") {
+        out = out.replace("##[", "\\u{23}#[");
+    }
+    out
 }
 
 /// HTML text that GitHub renders inert inside an HTML block (a `<summary>`): escaped, and no
@@ -320,6 +340,15 @@ pub fn fuzz_check(data: &[u8]) {
     clean("markdown", &markdown(&text), false);
     clean("markdown_code_span", &markdown_code_span(&text), false);
     clean("html", &html(&text), false);
+    clean("html_inert", &html_inert(&text), false);
+    let block = markdown_block(&text);
+    clean("markdown_block", &block, true);
+    assert!(
+        block
+            .lines()
+            .all(|l| !l.trim_start().starts_with("::") && !l.contains("##[")),
+        "{block:?}"
+    );
     clean("workflow_data", &workflow_data(&text), false);
     clean("inert", &inert(&text).replace('\u{200B}', ""), false);
     let segment = url_segment(&text);
@@ -382,6 +411,13 @@ mod tests {
             "{b}"
         );
         assert!(html_inert("a\u{202e}").contains("\\u{202e}"));
+        let b = markdown_block("fixes\n  ::add-mask::x\n##[error]y");
+        assert!(
+            b.lines()
+                .all(|l| !l.trim_start().starts_with("::") && !l.contains("##[")),
+            "{b}"
+        );
+        assert!(b.contains("  \\u{3a}:add-mask::x"), "{b}");
     }
 
     #[test]

@@ -157,7 +157,25 @@ proptest! {
     fn no_output_carries_a_control_character(t in proptest::collection::vec(hostile(), 33)) {
         let (before, after) = (image(&t, "1.0.0"), image(&t, "2.0.1"));
         let rules = crate::rules::RuleSet::builtin();
-        let report = crate::report::assess(&before, &after, &rules, true, None, None);
+        let mut report = crate::report::assess(&before, &after, &rules, true, None, None);
+        // Release notes come from the internet (`diff --release-notes`).
+        report.release_notes = vec![crate::release_notes::BuildpackNotes {
+            buildpack: forging(&t[0]),
+            repository: t[1].clone(),
+            from: t[2].clone(),
+            to: t[3].clone(),
+            releases: vec![crate::release_notes::Note {
+                version: forging(&t[4]),
+                url: format!("https://github.com/a/b/releases/tag/{}", t[5]),
+                headline: forging(&t[6]),
+                body: forging(&t[7]),
+                truncated: false,
+                published_at: Some(t[8].clone()),
+            }],
+            more: 1,
+            note: Some(forging(&t[9])),
+        }];
+        report.release_notes_warning = Some(forging(&t[10]));
 
         // The diff.
         use crate::render::Format;
