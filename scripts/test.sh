@@ -31,6 +31,10 @@ command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 # The man page test renders every page with `man -l` (man-db; nroff is groff-base).
 command -v man >/dev/null 2>&1 || need+=(man-db)
 command -v nroff >/dev/null 2>&1 || need+=(groff-base)
+# The bounded-read tests mount a small tmpfs as TMPDIR (`mount`, run as root) and make FIFOs and
+# sparse files (`mkfifo`, `truncate`: coreutils); the redirect test's TLS server is
+# `openssl s_server` (above).
+command -v mount >/dev/null 2>&1 || need+=(mount)
 if ((${#need[@]})); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -22,6 +22,9 @@ pub struct Cli {
     /// More log output on stderr (-v debug, -vv trace including HTTP).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub(crate) verbose: u8,
+    /// Colour tables: auto (a terminal, unless NO_COLOR; CLICOLOR_FORCE forces it), always, never.
+    #[arg(long, value_enum, default_value_t, global = true, value_name = "WHEN")]
+    pub(crate) color: crate::sanitize::guard::ColorChoice,
     /// What to do.
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -68,13 +71,42 @@ fn init_tracing(verbose: u8) {
         .ok()
         .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
+    // No colour codes of its own, and every event through `LogLine`: a value in a log line
+    // (a label, a server's message) is shown escaped and issues no workflow command.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(io::stderr)
-        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
+        .with_writer(|| LogLine)
+        .with_ansi(false)
         .without_time()
         .with_target(verbose > 0)
         .try_init();
+}
+
+/// stderr for one formatted log event (tracing writes each event in one `write_all`): every
+/// unsafe character but the event's final line break shown escaped (so a value never starts a
+/// line, where the runner would read `::command::`), and the legacy `##[command]` broken.
+struct LogLine;
+
+impl Write for LogLine {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let (body, end) = match text.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (text.as_ref(), ""),
+        };
+        io::stderr().write_all(
+            format!(
+                "{}{end}",
+                crate::sanitize::visible(body).replace("##[", "#\u{200B}#[")
+            )
+            .as_bytes(),
+        )?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
 }
 
 /// Parses the command line. A usage error is printed as clap renders it, except that what it
@@ -119,10 +151,17 @@ pub fn main(cli: Cli) -> ExitCode {
             return Outcome::Failed.exit_code();
         }
     };
+    // The one place that decides what reaches stdout: whatever a renderer let through is shown
+    // escaped, and bpdrift's style marks become colour only on a terminal that wants it.
+    let colour = crate::sanitize::guard::colour_for(
+        cli.color,
+        io::IsTerminal::is_terminal(&io::stdout()),
+        &|k| std::env::var(k).ok(),
+    );
     let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = crate::sanitize::Guard::new(io::BufWriter::new(stdout.lock()), colour);
     let result = runtime.block_on(run(cli, &mut out));
-    let flushed = out.flush();
+    let flushed = out.finish().and_then(|mut w| w.flush());
     match result.and_then(|o| flushed.map(|()| o).map_err(anyhow::Error::new)) {
         Ok(outcome) => outcome.exit_code(),
         // A closed pipe (`bpdrift … | head`) is the reader's choice, not an error.

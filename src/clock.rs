@@ -22,6 +22,26 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     i64::try_from(t.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs()).ok()
 }
 
+/// How far the recorded time `t` lies ahead of `now`, when further than
+/// [`crate::limits::CLOCK_SKEW_MAX`]: a time no run can have seen yet (another machine's
+/// clock, or a forged record). Every time read from a history, an artifact or a saved report
+/// and compared with the clock is checked here first: such a time is refused or said, never
+/// taken silently (a forged future run would otherwise disarm the missed-run alarm).
+pub fn ahead(t: i64, now: i64) -> Option<i64> {
+    let d = t.saturating_sub(now);
+    (d > crate::limits::CLOCK_SKEW_MAX).then_some(d)
+}
+
+/// The sentence for a time [`ahead`] of the clock: `what` was recorded at `t`.
+pub fn ahead_message(what: &str, t: i64, now: i64, by: i64) -> String {
+    format!(
+        "{what} is dated {} ({} s ahead of this clock, {}): a clock skew or a forged history; it is not trusted",
+        rfc3339(t),
+        by,
+        rfc3339(now)
+    )
+}
+
 /// IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`: the form RFC 9110 requires senders to use
 /// (`httpdate` also reads the two obsolete forms).
 pub fn parse_http_date(s: &str) -> Option<SystemTime> {
@@ -44,5 +64,15 @@ mod tests {
             Some(1_795_426_800)
         );
         assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn times_ahead_of_the_clock() {
+        let now = 1_795_426_800;
+        assert_eq!(ahead(now, now), None);
+        assert_eq!(ahead(now + 3600, now), None, "minutes of skew are normal");
+        assert_eq!(ahead(now + 3601, now), Some(3601));
+        assert_eq!(ahead(i64::MAX, i64::MIN), Some(i64::MAX));
+        assert!(ahead_message("the previous run", now + 3600, now, 3600).contains("forged"));
     }
 }

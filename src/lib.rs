@@ -37,6 +37,7 @@ pub(crate) mod release_notes;
 pub(crate) mod render;
 pub(crate) mod report;
 pub(crate) mod rules;
+pub(crate) mod sanitize;
 pub(crate) mod schema;
 pub(crate) mod source;
 pub(crate) mod text;
@@ -59,5 +60,8 @@ pub mod fuzzing {
     pub use crate::packages::sbom::{parse as parse_sbom, scan_layer as scan_sbom_layer};
     pub use crate::redact::{redact_value, scrub, without_values};
     pub use crate::reference::{ImageRef, Platform};
+    pub use crate::sanitize::fuzz_check as check_outputs;
+    pub use crate::source::auth::{helper_name_ok, parse_helper_reply};
     pub use crate::source::manifest;
+    pub use crate::source::registry::tls::{parse_cas, parse_identity};
 }

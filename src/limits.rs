@@ -54,6 +54,49 @@ pub const HISTORY_JSONL_MAX: u64 = 256 << 20;
 /// A value as it appears in an error message or a table cell.
 pub const SHOWN_VALUE_MAX: usize = 200;
 
+// Files a user or a config names (read with [`read_named`]); none has a flag of its own: each
+// is far above what the file holds in practice, and far below what would hurt.
+
+/// A PEM file: `--ca-file`, a certs.d `*.crt`, `client.cert`, `client.key`, an engine's `ca.pem`,
+/// `cert.pem`, `key.pem` (the Mozilla bundle of every public CA is about 220 KiB).
+pub const PEM_FILE_MAX: u64 = 4 << 20;
+/// A docker config, a containers auth file, a docker context's `meta.json`.
+pub const CONFIG_FILE_MAX: u64 = 4 << 20;
+/// A rule file (`--rules`) or a fleet file (`--fleet`).
+pub const RULES_FILE_MAX: u64 = 4 << 20;
+/// The GitHub event payload (`GITHUB_EVENT_PATH`; GitHub's own are a few hundred KiB at most).
+pub const EVENT_FILE_MAX: u64 = 16 << 20;
+/// A report saved by `github comment` that `github post` reads (an artifact a fork controls),
+/// and its `.pr.json`.
+pub const SAVED_REPORT_MAX: u64 = 16 << 20;
+/// What a credential helper prints (`{"Username": …, "Secret": …}`: a few KiB at most).
+pub const HELPER_OUTPUT_MAX: u64 = 4 << 20;
+/// The password or token `--password-stdin` reads.
+pub const PASSWORD_STDIN_MAX: u64 = 1 << 20;
+/// An entry of bpdrift's own cache (`--cache-dir`), read back: a manifest or config blob.
+pub const CACHE_BLOB_MAX: u64 = CONFIG_MAX;
+/// A derived cache entry (what a layer holds, as JSON), read back.
+pub const CACHE_DERIVED_MAX: u64 = 64 << 20;
+/// An export of a local engine's image (`docker-daemon:`, `podman:`; `docker save`), written to
+/// the temporary directory to read its layers: the default of `--max-archive-size`. The
+/// engine's own idea of the image's size is not trusted for it.
+pub const ARCHIVE_DEFAULT_MAX: u64 = 8 << 30;
+/// An engine request that moves fewer bytes than this in a whole `--timeout` is stalled (a
+/// one-byte-a-second drip never trips a read timeout): curl's `--speed-limit`, in bytes per
+/// `--timeout`.
+pub const ENGINE_PROGRESS_MIN: u64 = 64 << 10;
+/// How long a credential helper may run (a keychain prompt, a background child holding its
+/// stdout) before it is killed.
+pub const HELPER_TIME_MAX: std::time::Duration = std::time::Duration::from_secs(20);
+/// What a credential helper prints on stderr that is kept (to see "credentials not found").
+pub const HELPER_STDERR_MAX: u64 = 64 << 10;
+/// How long one engine export may stream in all, however steadily.
+pub const EXPORT_TIME_MAX: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+/// A time recorded in a history may be this far ahead of the clock (another machine's clock
+/// skew, overlapping runs); further ahead it is a time no run can have seen, and said so. A
+/// forged time within it keeps the missed-run alarm quiet for at most this long.
+pub const CLOCK_SKEW_MAX: i64 = 60 * 60;
+
 /// A read that stopped at its limit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{subject} is larger than the {} limit", human(*limit))]
@@ -95,24 +138,157 @@ pub fn read_to_limit(r: impl Read, limit: u64, subject: &str) -> io::Result<Vec<
     Ok(buf)
 }
 
+/// What a file that is not a regular one is, in words.
+fn file_kind(m: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    let t = m.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The error of a file that is not a regular one: "`path` is a FIFO, not a regular file".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{}` is {kind}, not a regular file", path.display())]
+pub struct NotRegular {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// "a FIFO", "a directory", "a character device", …
+    pub kind: &'static str,
+}
+
 /// Opens `path` for reading only if it is a regular file (after following symlinks): a FIFO
-/// would block forever, `/dev/zero` never ends. Checked on the opened file too, so a swap
-/// between the check and the open is caught.
+/// would block forever, `/dev/zero` never ends, a directory is no file. Checked before opening
+/// (a device is never opened) and on the opened file, which is opened non-blocking so that a
+/// FIFO swapped in between cannot hang the open itself.
 pub fn open_regular(path: &Path) -> io::Result<std::fs::File> {
-    let not_regular = || {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let not_regular = |m: &std::fs::Metadata| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("`{}` is not a regular file", path.display()),
+            NotRegular {
+                path: path.to_path_buf(),
+                kind: file_kind(m),
+            },
         )
     };
-    if !std::fs::metadata(path)?.is_file() {
-        return Err(not_regular());
+    let m = std::fs::metadata(path)?;
+    if !m.is_file() {
+        return Err(not_regular(&m));
     }
-    let f = std::fs::File::open(path)?;
-    if !f.metadata()?.is_file() {
-        return Err(not_regular());
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    let m = f.metadata()?;
+    if !m.is_file() {
+        return Err(not_regular(&m));
     }
     Ok(f)
+}
+
+/// A file someone named, for [`read_named`]: what it is and who named it, for messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Named<'a> {
+    /// What the file is: "CA file", "docker config", "rule file".
+    pub what: &'a str,
+    /// Who named it: the flag (`--ca-file`), the variable (`DOCKER_CONFIG`), the lookup
+    /// (`certs.d`).
+    pub from: &'a str,
+    /// The most bytes read.
+    pub limit: u64,
+}
+
+/// Why a named file could not be read; every message names the file and who named it.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// A FIFO, a device, a directory, a socket: refused before reading.
+    #[error("{what} `{}` ({from}) is {kind}, not a regular file", path.display())]
+    NotRegular {
+        /// What the file is.
+        what: String,
+        /// The file.
+        path: std::path::PathBuf,
+        /// Who named it.
+        from: String,
+        /// What it is instead.
+        kind: &'static str,
+    },
+    /// Larger than its limit (told by its size, or found while reading).
+    #[error("{what} `{}` ({from}) is larger than the {} limit", path.display(), human(*limit))]
+    TooLarge {
+        /// What the file is.
+        what: String,
+        /// The file.
+        path: std::path::PathBuf,
+        /// Who named it.
+        from: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// Missing, unreadable.
+    #[error("cannot read {what} `{}` ({from})", path.display())]
+    Io {
+        /// What the file is.
+        what: String,
+        /// The file.
+        path: std::path::PathBuf,
+        /// Who named it.
+        from: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl FileError {
+    /// The file does not exist (several lookups treat that as "not configured").
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+}
+
+/// Reads a file a user or a config named: regular files only (refused before reading
+/// otherwise), at most `named.limit` bytes (a file whose size says more is refused unread).
+pub fn read_named(path: &Path, named: Named<'_>) -> Result<Vec<u8>, FileError> {
+    let io_error = |source: io::Error| {
+        if let Some(n) = source
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<NotRegular>())
+        {
+            return FileError::NotRegular {
+                what: named.what.into(),
+                path: path.to_path_buf(),
+                from: named.from.into(),
+                kind: n.kind,
+            };
+        }
+        if too_large(&source).is_some() {
+            return FileError::TooLarge {
+                what: named.what.into(),
+                path: path.to_path_buf(),
+                from: named.from.into(),
+                limit: named.limit,
+            };
+        }
+        FileError::Io {
+            what: named.what.into(),
+            path: path.to_path_buf(),
+            from: named.from.into(),
+            source,
+        }
+    };
+    read_file(path, named.limit, named.what).map_err(io_error)
 }
 
 /// [`open_regular`] then [`read_to_limit`]; a file whose size already exceeds `limit` (a sparse
@@ -262,6 +438,23 @@ mod tests {
     fn only_regular_files() {
         let err = read_file(Path::new("/dev/zero"), 10, "x").unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");
+        let named = Named {
+            what: "CA file",
+            from: "--ca-file",
+            limit: 1 << 20,
+        };
+        let err = read_named(Path::new("/dev/zero"), named).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "CA file `/dev/zero` (--ca-file) is a character device, not a regular file"
+        );
+        let err = read_named(Path::new("/"), named).unwrap_err();
+        assert!(err.to_string().contains("is a directory"), "{err}");
+        assert!(
+            read_named(Path::new("/nonexistent/x"), named)
+                .unwrap_err()
+                .is_not_found()
+        );
         let d = tempfile::tempdir().unwrap();
         let sparse = d.path().join("sparse");
         std::fs::File::create(&sparse)
@@ -270,6 +463,14 @@ mod tests {
             .unwrap();
         let err = read_file(&sparse, 4 << 20, "`index.json`").unwrap_err();
         assert!(too_large(&err).is_some(), "{err}");
+        let err = read_named(&sparse, named).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "CA file `{}` (--ca-file) is larger than the 1 MiB limit",
+                sparse.display()
+            )
+        );
     }
 
     #[test]

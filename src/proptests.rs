@@ -7,6 +7,9 @@
 //! durations, sizes, RFC 3339 and HTTP dates, meminfo, secret redaction, docker config files,
 //! SBOM documents and the layers that hold them, package versions (dpkg's order).
 //! Auth challenges and registry error bodies: `source::registry` tests (private parsers).
+//! What every output format makes of arbitrary text: `outputs` (nothing unsafe survives).
+
+mod outputs;
 
 use std::time::{Duration, Instant};
 

@@ -20,9 +20,13 @@ pub(crate) fn human_bytes(n: u64) -> String {
 /// `sha256:0123456789ab` (12 hex digits), enough to tell images apart on screen.
 pub(crate) fn short_digest(d: &str) -> String {
     // Only the image header lines use this; cells use `shorten_digests`.
+    // By characters: a digest read from a hand-made layout need not be hex (and must not panic).
     match d.split_once(':') {
-        Some((alg, hex)) if hex.len() > 12 => format!("{alg}:{}", &hex[..12]),
-        _ => d.to_string(),
+        Some((alg, hex)) => match hex.char_indices().nth(12) {
+            Some((end, _)) => format!("{alg}:{}", &hex[..end]),
+            None => d.to_string(),
+        },
+        None => d.to_string(),
     }
 }
 

@@ -126,6 +126,16 @@ pub(crate) struct RegistryArgs {
     /// <host[:port]> subdirectory].
     #[arg(long, value_name = "DIR")]
     pub(crate) certs_dir: Option<PathBuf>,
+    /// Largest export of a local engine's image (`docker-daemon:`, `podman:`) written to the
+    /// temporary directory to read its layers, e.g. `8G`, `512M`.
+    #[arg(long, value_name = "SIZE", default_value = "8G", value_parser = parse_byte_size)]
+    pub(crate) max_archive_size: u64,
+}
+
+/// A size in bytes as users type it (`8G`, `512M`, `1.5G`, bytes).
+pub(crate) fn parse_byte_size(s: &str) -> Result<u64, String> {
+    let size = crate::memory::size::parse_user(s).map_err(|e| e.to_string())?;
+    u64::try_from(size.0).map_err(|_| format!("`{s}` is not a size"))
 }
 
 impl RegistryArgs {
@@ -138,10 +148,13 @@ impl RegistryArgs {
     pub(crate) fn fetch_options(&self, platform: &Platform) -> anyhow::Result<FetchOptions> {
         let mut credentials = crate::source::auth::CredentialSources::from_env()?;
         if let Some(user) = &self.username {
-            let mut password = String::new();
-            io::Read::read_to_string(&mut io::stdin(), &mut password).map_err(|e| {
-                anyhow::Error::new(e).context("cannot read the password from stdin")
-            })?;
+            let limit = crate::limits::PASSWORD_STDIN_MAX;
+            let bytes = crate::limits::read_to_limit(io::stdin(), limit, "--password-stdin input")
+                .map_err(|e| {
+                    anyhow::Error::new(e).context("cannot read the password from stdin")
+                })?;
+            let password = String::from_utf8(bytes)
+                .map_err(|_| anyhow::anyhow!("--password-stdin: standard input is not UTF-8"))?;
             let password = password.trim_end_matches(['\n', '\r']).to_string();
             if password.is_empty() {
                 anyhow::bail!("--password-stdin: standard input was empty");
@@ -174,6 +187,7 @@ impl RegistryArgs {
                 self.ca_files.clone(),
                 self.certs_dir.clone(),
             ),
+            max_archive: self.max_archive_size,
         })
     }
 }

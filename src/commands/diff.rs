@@ -199,11 +199,8 @@ pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
                         && !said
                     {
                         said = true;
-                        let _ = writeln!(
-                            std::io::stderr(),
-                            "warning: {}",
-                            crate::github::workflow::inert(w)
-                        );
+                        let _ =
+                            writeln!(std::io::stderr(), "warning: {}", crate::sanitize::inert(w));
                     }
                     r.release_notes_warning = warning;
                 }
@@ -214,7 +211,7 @@ pub(crate) async fn compute(args: &DiffArgs) -> anyhow::Result<Option<Diffed>> {
                     let _ = writeln!(
                         std::io::stderr(),
                         "warning: {}",
-                        crate::github::workflow::inert(&crate::redact::redact_value(w))
+                        crate::sanitize::inert(&crate::redact::redact_value(w))
                     );
                 }
                 match &mut d {

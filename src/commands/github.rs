@@ -37,8 +37,6 @@ use crate::rules::{FailOn, Severity};
 pub(crate) const MAX_SUMMARY_BYTES: usize = 1024 * 1024;
 /// Who writes comments with the workflow's `GITHUB_TOKEN`.
 pub(crate) const ACTIONS_BOT: &str = "github-actions[bot]";
-/// Saved reports larger than this are refused: an artifact from a fork is untrusted input.
-pub(crate) const MAX_SAVED_BYTES: u64 = 16 * 1024 * 1024;
 
 /// `bpdrift github …`.
 #[derive(Debug, Subcommand)]
@@ -228,25 +226,14 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), GithubError> {
     std::fs::write(path, bytes).map_err(err)
 }
 
+/// A file of a saved report (an artifact a fork controls): regular files only, bounded.
 pub(crate) fn read_bounded(path: &Path) -> Result<Vec<u8>, GithubError> {
-    use std::io::Read;
-    let err = |source| GithubError::Read {
-        path: path.to_path_buf(),
-        source,
+    let named = crate::limits::Named {
+        what: "saved report",
+        from: "`github post`",
+        limit: crate::limits::SAVED_REPORT_MAX,
     };
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(err)?
-        .take(MAX_SAVED_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(err)?;
-    if bytes.len() as u64 > MAX_SAVED_BYTES {
-        return Err(GithubError::Report {
-            path: path.to_path_buf(),
-            reason: format!("larger than {MAX_SAVED_BYTES} bytes"),
-        });
-    }
-    Ok(bytes)
+    Ok(crate::limits::read_named(path, named)?)
 }
 
 /// Runs a `github` subcommand.
@@ -268,10 +255,11 @@ async fn comment(args: CommentArgs, out: &mut dyn Write) -> anyhow::Result<Outco
             anyhow::bail!("--platform all is only supported by `bpdrift diff`")
         }
     };
+    // Files, the job summary and the comment get what a file gets: no colour, nothing unsafe.
     let render_to = |format| -> anyhow::Result<String> {
         let mut buf = Vec::new();
         render::render(&report, format, &mut buf)?;
-        Ok(String::from_utf8(buf)?)
+        Ok(crate::sanitize::guard::unpainted(&String::from_utf8(buf)?))
     };
     let outcome = PrReport::of_report(&report, render_to(Format::Markdown)?);
     let paths = match args.report_json {
@@ -352,7 +340,8 @@ async fn post(args: PostArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     } else {
         None
     };
-    let outcome = PrReport::of_report(&saved, String::from_utf8(markdown)?);
+    let markdown = crate::sanitize::guard::unpainted(&String::from_utf8(markdown)?);
+    let outcome = PrReport::of_report(&saved, markdown);
     let to = Destination {
         github: &args.github,
         env: &env,

@@ -14,6 +14,7 @@ use crate::source::Fetcher;
 use std::collections::BTreeMap;
 
 use crate::fleet::history::Observation;
+use crate::sanitize::visible;
 
 /// `bpdrift history`.
 #[derive(Debug, Args, Clone)]
@@ -90,6 +91,29 @@ fn versions_changed(prev: Option<&Observation>, o: &Observation) -> String {
     }
 }
 
+/// Says so on stderr when a service's history holds observations dated ahead of the clock:
+/// shown as recorded, never taken for the present silently.
+fn warn_if_ahead(service: &str, timeline: &[Observation]) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let latest = timeline
+        .iter()
+        .filter_map(|o| crate::clock::parse_rfc3339(&o.observed_at))
+        .max();
+    if let Some(t) = latest
+        && let Some(by) = crate::clock::ahead(t, now)
+    {
+        let what = format!("the latest observation of `{service}`");
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: {}",
+            crate::sanitize::inert(&crate::clock::ahead_message(&what, t, now, by))
+        );
+    }
+}
+
 /// Runs `bpdrift history`.
 pub(crate) async fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let store = history_store(&args.history)?;
@@ -111,6 +135,7 @@ pub(crate) async fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Resul
                 hist.services()?.join(", ")
             );
         }
+        warn_if_ahead(s, &t);
         all.push((s.clone(), t));
     }
     match args.format {
@@ -120,7 +145,7 @@ pub(crate) async fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Resul
                 if i > 0 {
                     writeln!(out)?;
                 }
-                writeln!(out, "{s}")?;
+                writeln!(out, "{}", crate::render::heading(&visible(s)))?;
                 writeln!(
                     out,
                     "  {:<20}  {:<10}  {:<71}  WHAT CHANGED",
@@ -137,13 +162,14 @@ pub(crate) async fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Resul
                     }
                     // Whole: this is the digest a rollback pulls.
                     let digest = o.digest.as_deref().unwrap_or("-");
+                    // Everything here was recorded from images (or pulled from a registry).
                     writeln!(
                         out,
                         "  {:<20}  {:<10}  {:<71}  {}",
-                        o.observed_at,
-                        o.role,
-                        digest,
-                        what_changed(prev, o, entry.packages.as_deref())
+                        visible(&o.observed_at),
+                        visible(&o.role),
+                        visible(digest),
+                        visible(&what_changed(prev, o, entry.packages.as_deref()))
                     )?;
                     last.insert(&o.role, o);
                 }

@@ -65,13 +65,17 @@ pub(crate) fn report_message(msg: &str) {
     let _ = writeln!(
         io::stderr(),
         "error: {}",
-        crate::github::workflow::inert(&crate::redact::redact_value(msg))
+        crate::sanitize::inert(&crate::redact::redact_value(msg))
     );
 }
 
 /// Progress for people reading the log: stderr, as everything but the report.
 pub(crate) fn status_line(s: &str) {
-    let _ = writeln!(io::stderr(), "bpdrift: {}", crate::redact::redact_value(s));
+    let _ = writeln!(
+        io::stderr(),
+        "bpdrift: {}",
+        crate::sanitize::inert(&crate::redact::redact_value(s))
+    );
 }
 
 /// `n thing` or `n things`.
@@ -82,10 +86,12 @@ pub(crate) fn plural(n: usize, one: &str) -> String {
 /// Reads a rule file; its problems are data in the returned file.
 pub(crate) fn read_rule_file(path: &Path) -> anyhow::Result<RuleFile> {
     // Bounded like every file bpdrift reads; invalid UTF-8 is told with its line:column.
-    let bytes = crate::limits::read_file(path, crate::limits::LAYOUT_FILE_MAX, "rule file")
-        .map_err(|e| {
-            anyhow::Error::new(e).context(format!("cannot read rule file `{}`", path.display()))
-        })?;
+    let named = crate::limits::Named {
+        what: "rule file",
+        from: "--rules or a fleet file",
+        limit: crate::limits::RULES_FILE_MAX,
+    };
+    let bytes = crate::limits::read_named(path, named)?;
     let text = crate::toml_file::utf8_text(&path.display().to_string(), bytes)
         .map_err(anyhow::Error::msg)?;
     Ok(crate::rules::parse_file(&path.display().to_string(), &text))
@@ -96,7 +102,9 @@ pub(crate) fn print_diagnostics(files: &[RuleFile]) -> usize {
     let mut n = 0;
     let mut err = io::stderr().lock();
     for f in files.iter().filter(|f| !f.diagnostics.is_empty()) {
-        let _ = err.write_all(crate::rules::render_diagnostics(f).as_bytes());
+        // A rule file may come with a pull request: what it quotes is shown escaped.
+        let text = crate::rules::render_diagnostics(f);
+        let _ = err.write_all(crate::sanitize::inert_lines(&text).as_bytes());
         n += f.diagnostics.len();
     }
     if n > 0 {

@@ -115,6 +115,26 @@ pub(crate) async fn open_history(
     fetcher: &Fetcher,
     create: bool,
 ) -> anyhow::Result<Option<(History, Option<Remote>)>> {
+    // SQLite would open a FIFO or a device and hang or fail obscurely: refused first.
+    if let Store::File(path) = store
+        && let Ok(m) = std::fs::metadata(path)
+        && !m.is_file()
+    {
+        let kind = crate::limits::open_regular(path)
+            .err()
+            .and_then(|e| {
+                Some(
+                    e.get_ref()?
+                        .downcast_ref::<crate::limits::NotRegular>()?
+                        .kind,
+                )
+            })
+            .unwrap_or("not a regular file");
+        anyhow::bail!(
+            "history `{}` (--history) is {kind}, not a regular file",
+            path.display()
+        );
+    }
     match store {
         Store::File(path) if create => Ok(Some((History::open(path)?, None))),
         Store::File(path) if !path.exists() => Ok(None),
@@ -171,11 +191,12 @@ async fn report(
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
-    let bytes = crate::limits::read_file(&args.fleet, crate::limits::LAYOUT_FILE_MAX, "fleet file")
-        .map_err(|e| {
-            anyhow::Error::new(e)
-                .context(format!("cannot read fleet file `{}`", args.fleet.display()))
-        })?;
+    let named = crate::limits::Named {
+        what: "fleet file",
+        from: "--fleet",
+        limit: crate::limits::RULES_FILE_MAX,
+    };
+    let bytes = crate::limits::read_named(&args.fleet, named)?;
     let text = crate::toml_file::utf8_text(&args.fleet.display().to_string(), bytes)
         .map_err(anyhow::Error::msg)?;
     let name = args.fleet.display().to_string();
@@ -183,7 +204,8 @@ async fn report(
     let file = fleet::file::parse_fleet(&name, &text, base);
     let Some(fleet) = file.fleet.as_ref() else {
         let mut err = io::stderr().lock();
-        let _ = err.write_all(file.render_diagnostics().as_bytes());
+        let text = file.render_diagnostics();
+        let _ = err.write_all(crate::sanitize::inert_lines(&text).as_bytes());
         let _ = writeln!(
             err,
             "error: {} in the fleet file",
@@ -265,8 +287,7 @@ async fn report(
         ReportFormat::Markdown => render::fleet_markdown(&report, &mut buf)?,
         ReportFormat::Html => render::fleet_html(&report, &mut buf)?,
         ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut buf, &report)?;
-            buf.push(b'\n');
+            crate::sanitize::json::write(&mut buf, &report)?;
         }
         ReportFormat::Sarif => {
             let location = args.sarif_location.as_ref().unwrap_or(&args.fleet);
@@ -285,7 +306,9 @@ async fn report(
     }
     match &args.out {
         Some(path) => {
-            std::fs::write(path, &buf).map_err(|e| {
+            // As stdout would be, without colour: a file is never a terminal.
+            let text = crate::sanitize::guard::unpainted(&String::from_utf8_lossy(&buf));
+            std::fs::write(path, text).map_err(|e| {
                 anyhow::Error::new(e)
                     .context(format!("cannot write the report to `{}`", path.display()))
             })?;
@@ -321,9 +344,26 @@ async fn report(
         ));
     }
     if args.metrics.is_some() || pushgateway.is_some() {
+        // A last success ahead of the clock (a forged history) would keep the staleness alert
+        // on this metric quiet: this run's own time when it succeeded, else none.
+        let last_success = match hist.last_success()? {
+            Some(t) if crate::clock::ahead(t, now).is_some() => {
+                tracing::warn!(
+                    "{}",
+                    crate::clock::ahead_message(
+                        "the last successful run",
+                        t,
+                        now,
+                        t.saturating_sub(now)
+                    )
+                );
+                (report.summary.fetch_errors == 0).then_some(now)
+            }
+            other => other,
+        };
         let facts = metrics::RunFacts {
             duration_seconds: started.elapsed().as_secs_f64(),
-            last_success: hist.last_success()?,
+            last_success,
         };
         let text = metrics::exposition(&report, &facts);
         if let Some(path) = &args.metrics {

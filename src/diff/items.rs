@@ -86,7 +86,11 @@ pub(super) fn release_notes(m: &Module) -> Option<String> {
         return None;
     }
     let v = m.version.strip_prefix('v').unwrap_or(&m.version);
-    Some(format!("{home}/releases/tag/v{v}"))
+    // The version is the image author's text: one path segment, percent-encoded.
+    Some(format!(
+        "{home}/releases/tag/v{}",
+        crate::sanitize::url_segment(v)
+    ))
 }
 
 /// Whether a label that feeds `category` could not be read in either image.

@@ -90,7 +90,20 @@ pub(crate) fn rollback_targets(
 
 /// The alarm when the previous run is older than `expect_every` allows.
 fn missed_run(previous: Option<&Run>, now: i64, expect_every: Option<i64>) -> Option<String> {
-    let (p, every) = (previous?, expect_every?);
+    let p = previous?;
+    // A run dated ahead of the clock would keep the alarm quiet for as long as it lies: said,
+    // whether or not an interval is expected (crate::clock::ahead).
+    if let Some(started) = parse_rfc3339(&p.started_at)
+        && let Some(by) = crate::clock::ahead(started, now)
+    {
+        return Some(crate::clock::ahead_message(
+            "the previous run",
+            started,
+            now,
+            by,
+        ));
+    }
+    let every = expect_every?;
     let age = now.saturating_sub(parse_rfc3339(&p.started_at)?);
     (age > every).then(|| {
         format!(

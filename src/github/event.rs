@@ -77,10 +77,12 @@ impl Event {
         let Some(path) = &env.event_path else {
             return Ok(None);
         };
-        let bytes = std::fs::read(path).map_err(|source| GithubError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let named = crate::limits::Named {
+            what: "GitHub event",
+            from: "GITHUB_EVENT_PATH",
+            limit: crate::limits::EVENT_FILE_MAX,
+        };
+        let bytes = crate::limits::read_named(path, named)?;
         let v: Value = serde_json::from_slice(&bytes).map_err(|source| GithubError::FileJson {
             path: path.clone(),
             what: "a GitHub event (JSON)",

@@ -71,15 +71,9 @@ pub(crate) enum GithubError {
         /// The pull request's head commit.
         actual: String,
     },
-    /// A file could not be read.
-    #[error("cannot read `{path}`")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: io::Error,
-    },
+    /// A file could not be read (named, with who named it and its limit).
+    #[error(transparent)]
+    Read(#[from] crate::limits::FileError),
     /// A file could not be written.
     #[error("cannot write `{path}`")]
     Write {

@@ -40,25 +40,9 @@ pub(crate) fn random_hex() -> String {
     s
 }
 
-/// `%`, CR and LF escaped, as a workflow command's message needs.
-pub(crate) fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Text that cannot be read as a workflow command on any stream, whatever line it lands on: the
-/// runner parses `::name::` on stdout and stderr (the log group's `stop-commands` covers only
-/// its own stretch of stdout) and the legacy `##[name]` anywhere in a line. A zero-width space
-/// splits both markers: a person reads the same text, the runner finds no command.
-pub(crate) fn inert(s: &str) -> String {
-    s.replace("::", ":\u{200B}:").replace("##[", "#\u{200B}#[")
-}
-
-/// A workflow command property also escapes `:` and `,`.
-pub(crate) fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
-}
+pub(crate) use crate::sanitize::{
+    visible, workflow_data as escape_data, workflow_property as escape_property,
+};
 
 /// The report in a collapsed log group. Image labels are other people's text: between
 /// `stop-commands` and its token, a line such as `::add-mask::` in a label is just text.
@@ -88,8 +72,8 @@ pub(crate) fn annotations(notes: &[Note]) -> String {
             };
             format!(
                 "::{level} title={}::{}\n",
-                escape_property(&format!("bpdrift: {}", n.rule)),
-                escape_data(&format!("{}: {}", n.subject, n.summary))
+                escape_property(&format!("bpdrift: {}", visible(&n.rule))),
+                escape_data(&format!("{}: {}", visible(&n.subject), visible(&n.summary)))
             )
         })
         .collect()
@@ -156,7 +140,7 @@ mod tests {
 
     #[test]
     fn workflow_command_escaping() {
-        assert_eq!(escape_data("50%\r\nx"), "50%25%0D%0Ax");
+        assert_eq!(escape_data("50%\r\nx"), "50%25\\r%0Ax");
         assert_eq!(escape_property("a: b, c%"), "a%3A b%2C c%25");
         let notes = vec![Note {
             severity: Severity::Warning,
@@ -166,15 +150,8 @@ mod tests {
         }];
         assert_eq!(
             annotations(&notes),
-            "::warning title=bpdrift%3A r%2C1::s: line%0A::error::injected\n"
+            "::warning title=bpdrift%3A r%2C1::s: line\\n::error::injected\n"
         );
-    }
-
-    #[test]
-    fn inert_text_issues_no_command() {
-        let s = inert("x\n::add-mask::y\n  ::warning title=t::z ##[error]e");
-        assert!(s.lines().all(|l| !l.trim_start().starts_with("::")), "{s}");
-        assert!(!s.contains("##["), "{s}");
     }
 
     #[test]

@@ -190,9 +190,9 @@ pub fn fleet_markdown(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "Generated {} from `{}`; previous run: {}.\n",
-        r.generated_at,
+        md(&r.generated_at),
         md(&r.fleet),
-        r.previous_run.as_deref().unwrap_or("none")
+        md(r.previous_run.as_deref().unwrap_or("none"))
     )?;
     writeln!(out, "**{}**\n", totals(r))?;
     let roles = roles(r);
@@ -205,7 +205,12 @@ pub fn fleet_markdown(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
     for s in &r.services {
         let cells: String = roles
             .iter()
-            .map(|role| format!(" {} |", image_cell(s, role).unwrap_or_else(|| "—".into())))
+            .map(|role| {
+                format!(
+                    " {} |",
+                    md(&image_cell(s, role).unwrap_or_else(|| "—".into()))
+                )
+            })
             .collect();
         writeln!(
             out,
@@ -234,17 +239,17 @@ pub fn fleet_markdown(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
                 Some(e) => writeln!(
                     out,
                     "- {} `{}`: **could not be fetched**: {}",
-                    i.role,
+                    md(&i.role),
                     md(&i.reference),
                     md(e)
                 )?,
                 None => writeln!(
                     out,
                     "- {} `{}` → `{}` ({})",
-                    i.role,
+                    md(&i.role),
                     md(&i.reference),
-                    digest_or(&i.digest),
-                    i.platform.as_deref().unwrap_or("?")
+                    md(&digest_or(&i.digest)),
+                    md(i.platform.as_deref().unwrap_or("?"))
                 )?,
             }
         }
@@ -253,7 +258,7 @@ pub fn fleet_markdown(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
                 out,
                 "- **{}** `{}` {}: {}",
                 f.severity,
-                f.rule,
+                md(&f.rule),
                 md(&f.change.subject),
                 md(&f.summary)
             )?;
@@ -265,9 +270,9 @@ pub fn fleet_markdown(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 "- packages {} {} `{}`: {}",
-                t.at,
+                md(&t.at),
                 md(&t.role),
-                digest_or(&t.digest),
+                md(&digest_or(&t.digest)),
                 md(&p)
             )?;
         }

@@ -45,6 +45,5 @@ pub fn history_json(
             })
             .collect(),
     };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    crate::sanitize::json::write(out, &doc)
 }

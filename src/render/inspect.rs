@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use std::io::{self, Write};
 
 use super::new_table as table;
-use super::{human_bytes, short_digest};
+use super::{human_bytes, plain, short_digest};
 use crate::report::ImageSummary;
 
 /// `schema_version` of `inspect --format json` (docs/json.md).
@@ -30,8 +30,7 @@ pub fn inspect_json(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<
         bpdrift_version: env!("CARGO_PKG_VERSION"),
         images,
     };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    crate::sanitize::json::write(out, &doc)
 }
 
 /// One block per image, after `pack inspect`: provenance (both digests of an index), run image,
@@ -50,9 +49,9 @@ fn blocks(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "{}  {}  {}  {}",
-            s.origin.reference,
-            short_digest(digest),
-            s.origin.platform,
+            super::heading(&plain(&s.origin.reference)),
+            plain(&short_digest(digest)),
+            plain(&s.origin.platform),
             if s.built_by_buildpacks {
                 s.kind.describe()
             } else {
@@ -62,7 +61,7 @@ fn blocks(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<()> {
         // A value too long for the terminal goes on its own line, whole: digests are copied
         // from here, so they are never shortened or broken.
         let line = |k: &str, v: &Option<String>| {
-            v.as_ref().map(|v| match super::table_width() {
+            v.as_deref().map(plain).map(|v| match super::table_width() {
                 Some(w) if 4 + k.len() + v.chars().count() > usize::from(w) => {
                     // `name@sha256:…` splits before the `@` when even its own line is too
                     // narrow; both halves stay whole.
@@ -106,10 +105,10 @@ fn blocks(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<()> {
             let mut t = table(&["RUNTIME", "VERSION", "READ FROM"]);
             for r in &s.metadata.runtimes {
                 let version = match &r.recorded {
-                    Some(raw) => format!("{} ({raw})", r.version),
-                    None => r.version.clone(),
+                    Some(raw) => format!("{} ({})", plain(&r.version), plain(raw)),
+                    None => plain(&r.version),
                 };
-                t.add_row(vec![r.describe_name(), version, r.source.clone()]);
+                t.add_row(vec![plain(&r.describe_name()), version, plain(&r.source)]);
             }
             writeln!(out, "{t}")?;
         }
@@ -120,22 +119,22 @@ fn blocks(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<()> {
             let mut t = table(&["BUILDPACK / DEPENDENCY", "VERSION", "HOMEPAGE"]);
             for b in &s.metadata.buildpacks {
                 t.add_row(vec![
-                    b.id.clone(),
-                    b.version.clone(),
-                    b.homepage.clone().unwrap_or_default(),
+                    plain(&b.id),
+                    plain(&b.version),
+                    plain(b.homepage.as_deref().unwrap_or_default()),
                 ]);
             }
             for e in &s.metadata.extensions {
                 t.add_row(vec![
-                    format!("{} (extension)", e.id),
-                    e.version.clone(),
-                    e.homepage.clone().unwrap_or_default(),
+                    format!("{} (extension)", plain(&e.id)),
+                    plain(&e.version),
+                    plain(e.homepage.as_deref().unwrap_or_default()),
                 ]);
             }
             for d in &s.metadata.dependencies {
                 t.add_row(vec![
-                    format!("  {} ({})", d.layer, d.buildpack),
-                    d.version.clone(),
+                    format!("  {} ({})", plain(&d.layer), plain(&d.buildpack)),
+                    plain(&d.version),
                     String::new(),
                 ]);
             }
@@ -144,16 +143,16 @@ fn blocks(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<()> {
         if !s.metadata.processes.is_empty() {
             let mut t = table(&["PROCESS", "SHELL", "COMMAND", "ARGS", "WORK DIR"]);
             for p in &s.metadata.processes {
-                let mut kind = p.kind.clone();
+                let mut kind = plain(&p.kind);
                 if p.default {
                     kind.push_str(" (default)");
                 }
                 t.add_row(vec![
                     kind,
                     if p.direct { "direct" } else { "bash" }.to_string(),
-                    p.command.join(" "),
-                    p.args.join(" "),
-                    p.working_dir.clone().unwrap_or_default(),
+                    plain(&p.command.join(" ")),
+                    plain(&p.args.join(" ")),
+                    plain(p.working_dir.as_deref().unwrap_or_default()),
                 ]);
             }
             writeln!(out, "{t}")?;
@@ -177,7 +176,7 @@ fn blocks(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<()> {
                     _ => String::new(),
                 };
                 t.add_row(vec![
-                    p.part.clone(),
+                    plain(&p.part),
                     p.layers.to_string(),
                     human_bytes(p.bytes),
                     flags,
@@ -197,7 +196,12 @@ fn blocks(images: &[ImageSummary], out: &mut dyn Write) -> io::Result<()> {
             }
         }
         for (reason, ns) in reasons {
-            writeln!(out, "  unattributed layers {}: {reason}", ns.join(", "))?;
+            writeln!(
+                out,
+                "  unattributed layers {}: {}",
+                ns.join(", "),
+                plain(reason)
+            )?;
         }
         // The lifecycle records the extended run image's top layer: the layers extensions added
         // to it are counted as run image layers (the labels do not tell them apart).

@@ -82,9 +82,11 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "| | {rule} | {subject} | {summary} | sources |")?;
         writeln!(out, "|---|---|---|---|---|")?;
         for f in &r.findings {
+            // Links only to http(s) URLs, percent-encoded where they could leave the link.
             let sources: Vec<String> = f
                 .sources
                 .iter()
+                .filter_map(|s| crate::sanitize::url(s))
                 .enumerate()
                 .map(|(i, s)| format!("[{}]({s})", i + 1))
                 .collect();
@@ -162,9 +164,14 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "| buildpack | before | after | change |")?;
         writeln!(out, "|---|---|---|---|")?;
         for c in bps {
-            let mut id = match &c.homepage {
-                Some(h) if h.starts_with("https://") => format!("[{}]({h})", escape(&c.subject)),
-                _ => escape(&c.subject),
+            let mut id = match c
+                .homepage
+                .as_deref()
+                .filter(|h| h.starts_with("https://"))
+                .and_then(crate::sanitize::url)
+            {
+                Some(h) => format!("[{}]({h})", escape(&c.subject)),
+                None => escape(&c.subject),
             };
             if c.category == Category::Extension {
                 id.push_str(" (extension)");
@@ -173,7 +180,7 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             if let Some(d) = &c.detail {
                 word = format!("{word} ({})", escape(d));
             }
-            if let Some(link) = &c.release_notes {
+            if let Some(link) = c.release_notes.as_deref().and_then(crate::sanitize::url) {
                 word = format!("{word} · [release notes]({link})");
             }
             writeln!(

@@ -23,35 +23,43 @@ pub(crate) struct MemoryJson<'a> {
 /// Renders a prediction.
 pub fn memory(p: &Prediction, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(
-                &mut *out,
-                &MemoryJson {
-                    schema_version: MEMORY_SCHEMA_VERSION,
-                    prediction: p,
-                },
-            )?;
-            writeln!(out)
-        }
+        Format::Json => crate::sanitize::json::write(
+            out,
+            &MemoryJson {
+                schema_version: MEMORY_SCHEMA_VERSION,
+                prediction: p,
+            },
+        ),
         Format::Table => super::fitted(out, |buf| text(p, buf, false)),
         Format::Markdown => text(p, out, true),
     }
 }
 
 fn text(p: &Prediction, out: &mut dyn Write, markdown: bool) -> io::Result<()> {
-    let esc = |s: &str| if markdown { md(s) } else { s.to_string() };
+    // Multi-line calculator messages keep their own line breaks in the table format.
+    let esc = |s: &str| {
+        if markdown {
+            md(s)
+        } else {
+            crate::sanitize::visible_lines(s).into_owned()
+        }
+    };
     let code = |s: &str| {
         if markdown {
             super::escape::markdown_code_span(s)
         } else {
-            s.to_string()
+            crate::sanitize::visible_lines(s).into_owned()
         }
     };
     let bullet = if markdown { "- " } else { "  " };
     if markdown {
         writeln!(out, "### JVM memory: {}\n", code(&p.reference))?;
     } else {
-        writeln!(out, "JVM memory: {}", p.reference)?;
+        writeln!(
+            out,
+            "{}",
+            super::heading(&format!("JVM memory: {}", super::plain(&p.reference)))
+        )?;
     }
     if let Some(why) = &p.nothing_to_predict {
         writeln!(out, "nothing to predict: {}", esc(why))?;

@@ -1,7 +1,6 @@
 //! Renderers: pure functions from a [`DiffReport`] to a writer. They never print, read the clock
 //! or the environment, so the same report always renders the same bytes.
 
-mod escape;
 mod fleet;
 mod history;
 mod inspect;
@@ -17,6 +16,7 @@ mod table;
 use std::io::{self, Write};
 
 use crate::report::DiffReport;
+use crate::sanitize as escape;
 
 pub use fleet::{fleet_html, fleet_markdown};
 pub(crate) use history::HistoryJson;
@@ -122,6 +122,62 @@ pub(crate) fn item_cell(c: &crate::diff::Change) -> String {
     }
 }
 
+/// Text from an image, a registry or a file as the table formats show it: every control, bidi
+/// and invisible format character escaped (`\e[31m`, `\u{202e}`), never written raw. Every
+/// value a table renderer writes passes here; the stream guard in `sanitize` is the backstop.
+pub(crate) fn plain(s: &str) -> String {
+    crate::sanitize::visible(s).into_owned()
+}
+
+/// A section heading of the table formats (bold on a colour terminal).
+pub(crate) fn heading(s: &str) -> String {
+    crate::sanitize::paint(crate::sanitize::Role::Heading, s)
+}
+
+/// A severity word, coloured by severity on a colour terminal.
+pub(crate) fn severity_word(s: crate::rules::Severity) -> String {
+    use crate::rules::Severity;
+    use crate::sanitize::Role;
+    let role = match s {
+        Severity::Error => Role::Error,
+        Severity::Warning => Role::Warning,
+        Severity::Info => Role::Info,
+    };
+    crate::sanitize::paint(role, s.as_str())
+}
+
+/// How far a version moved (or whether an item came or went), as the role of its change word.
+pub(crate) fn move_role(
+    class: Option<crate::version::VersionClass>,
+    status: crate::diff::Status,
+) -> Option<crate::sanitize::Role> {
+    use crate::diff::Status;
+    use crate::sanitize::Role;
+    use crate::version::VersionClass as V;
+    match (class, status) {
+        (Some(V::Major), _) => Some(Role::Major),
+        (Some(V::Minor), _) => Some(Role::Minor),
+        (Some(V::Patch | V::Prerelease | V::BuildMetadata | V::Revision), _) => Some(Role::Patch),
+        (Some(V::Downgrade), _) => Some(Role::Downgrade),
+        (Some(V::NotComparable), _) => None,
+        (None, Status::Added) => Some(Role::Patch),
+        (None, Status::Removed) => Some(Role::Major),
+        (None, _) => None,
+    }
+}
+
+/// `word` painted with the role of a move, plain without one.
+pub(crate) fn move_word(
+    word: &str,
+    class: Option<crate::version::VersionClass>,
+    status: crate::diff::Status,
+) -> String {
+    match move_role(class, status) {
+        Some(role) => crate::sanitize::paint(role, word),
+        None => word.to_string(),
+    }
+}
+
 /// Shortens every `sha256:<64 hex>` inside `s` to 12 hex digits and `…`: on screen the prefix
 /// tells digests apart; JSON keeps them whole.
 pub(crate) fn shorten_digests(s: &str) -> String {
@@ -149,7 +205,7 @@ pub(crate) fn shown_value(c: &crate::diff::Change, v: &Option<String>) -> Option
     if c.category == crate::diff::Category::BuildpackOrder && c.subject == "execution order" {
         return None;
     }
-    v.as_deref().map(shorten_digests)
+    v.as_deref().map(|v| plain(&shorten_digests(v)))
 }
 
 /// The terminal width tables must fit (0: unlimited — pipes, files, snapshots). Set once by the
@@ -270,25 +326,28 @@ pub(crate) fn memory_lines(r: &DiffReport) -> Vec<String> {
     }
     let line = |side: &str, p: &crate::memory::predict::Prediction| {
         if let Some(why) = &p.nothing_to_predict {
-            return format!("{side}: nothing to predict ({why})");
+            return format!("{side}: nothing to predict ({})", plain(why));
         }
         if let Some(e) = &p.input_error {
-            return format!("{side}: the calculator fails: {e}");
+            return format!(
+                "{side}: the calculator fails: {}",
+                crate::sanitize::visible_lines(e)
+            );
         }
         let counts = format!(
             "{} loaded classes, {} threads",
             p.loaded_classes.unwrap_or_default(),
             p.threads.unwrap_or_default()
         );
-        let min = p.minimum_limit.clone().unwrap_or_default();
+        let min = plain(p.minimum_limit.as_deref().unwrap_or_default());
         match &p.outcome {
             Some(o) if o.starts => format!(
                 "{side}: starts ({counts}); {}; smallest limit {min}",
-                o.flags.clone().unwrap_or_default()
+                plain(o.flags.as_deref().unwrap_or_default())
             ),
             Some(o) => format!(
                 "{side}: does NOT start ({counts}): {}; smallest limit {min}",
-                o.error.clone().unwrap_or_default()
+                crate::sanitize::visible_lines(o.error.as_deref().unwrap_or_default())
             ),
             None => format!("{side}: {counts}; smallest limit {min}"),
         }
@@ -327,9 +386,11 @@ pub(crate) fn part_rows(r: &DiffReport) -> Vec<[String; 5]> {
             let word = match (&p.version_before, &p.version_after) {
                 _ if p.rebuilt_same_version => format!(
                     "rebuilt at the same version {}",
-                    p.version_after.as_deref().unwrap_or_default()
+                    plain(p.version_after.as_deref().unwrap_or_default())
                 ),
-                (Some(b), Some(a)) if b != a => format!("{} ({b} → {a})", p.status.as_str()),
+                (Some(b), Some(a)) if b != a => {
+                    format!("{} ({} → {})", p.status.as_str(), plain(b), plain(a))
+                }
                 _ if p.kind == "run-image" => match &r.parts.run_image {
                     Some(m) => format!("{:?}", m.how).to_lowercase(),
                     None => p.status.as_str().to_string(),
@@ -341,7 +402,7 @@ pub(crate) fn part_rows(r: &DiffReport) -> Vec<[String; 5]> {
                 _ => format!("{} ({})", p.layers_changed, human_bytes(p.bytes_changed)),
             };
             [
-                p.part.clone(),
+                plain(&p.part),
                 format!("{} → {}", p.layers_before, p.layers_after),
                 format!(
                     "{} → {}",

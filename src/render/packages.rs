@@ -11,7 +11,7 @@ use crate::packages::diff::{GroupDiff, PackageChange, PackagesDiff};
 const ROWS_MAX: usize = 100;
 
 fn version(v: &Option<String>) -> String {
-    v.clone().unwrap_or_else(|| "—".into())
+    v.as_deref().map_or_else(|| "—".into(), super::plain)
 }
 
 /// `OS packages: 2 changed, 1 added, 1 removed, 310 unchanged`.
@@ -73,14 +73,15 @@ fn arch_name(c: &PackageChange) -> String {
 
 /// The table format's section.
 pub(super) fn table(p: &PackagesDiff, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "\n{}", heading(p))?;
+    use super::plain;
+    writeln!(out, "\n{}", super::heading(heading(p)))?;
     for g in &p.groups {
         writeln!(
             out,
             "  {}: {} ({})",
-            g.location.describe(),
+            plain(&g.location.describe()),
             counts(g),
-            sources(g)
+            plain(&sources(g))
         )?;
         if g.changes.is_empty() {
             continue;
@@ -88,11 +89,11 @@ pub(super) fn table(p: &PackagesDiff, out: &mut dyn Write) -> io::Result<()> {
         let mut t = super::new_table(&["PACKAGE", "TYPE", "BEFORE", "AFTER", "CHANGE"]);
         for c in g.changes.iter().take(ROWS_MAX) {
             t.add_row(vec![
-                arch_name(c),
-                c.kind.clone(),
+                plain(&arch_name(c)),
+                plain(&c.kind),
                 version(&c.before),
                 version(&c.after),
-                c.class_word().to_string(),
+                super::move_word(c.class_word(), c.class, c.status),
             ]);
         }
         writeln!(out, "{t}")?;
@@ -105,7 +106,7 @@ pub(super) fn table(p: &PackagesDiff, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     for n in &p.notes {
-        writeln!(out, "  note ({}): {}", n.image, n.note)?;
+        writeln!(out, "  note ({}): {}", plain(&n.image), plain(&n.note))?;
     }
     Ok(())
 }
@@ -166,11 +167,11 @@ pub(super) fn inspect_lines(p: &ImagePackages) -> Vec<String> {
         let n = g.packages.len();
         out.push(format!(
             "{}: {n} {} ({})",
-            g.location.describe(),
+            super::plain(&g.location.describe()),
             g.location.noun(n),
-            g.sources.join("; ")
+            super::plain(&g.sources.join("; "))
         ));
     }
-    out.extend(p.notes.iter().map(|n| format!("note: {n}")));
+    out.extend(p.notes.iter().map(|n| format!("note: {}", super::plain(n))));
     out
 }

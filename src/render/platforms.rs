@@ -62,8 +62,10 @@ fn missing_line(e: &PlatformEntry, before: &str, after: &str) -> String {
         _ => (after, before),
     };
     format!(
-        "platform {} is only in `{has}`: `{lacks}` has no manifest for it",
-        e.platform
+        "platform {} is only in `{}`: `{}` has no manifest for it",
+        crate::sanitize::visible(&e.platform),
+        crate::sanitize::visible(has),
+        crate::sanitize::visible(lacks)
     )
 }
 
@@ -85,8 +87,7 @@ pub fn render_platforms(
                 verdict: overall_verdict(entries),
                 platforms: entries,
             };
-            serde_json::to_writer_pretty(&mut *out, &doc)?;
-            writeln!(out)
+            crate::sanitize::json::write(out, &doc)
         }
         Format::Table | Format::Markdown => {
             let md = format == Format::Markdown;
@@ -94,7 +95,7 @@ pub fn render_platforms(
             if md {
                 writeln!(out, "### bpdrift: {}\n", super::markdown_escape(&verdict))?;
             } else {
-                writeln!(out, "{verdict}\n")?;
+                writeln!(out, "{}\n", super::plain(&verdict))?;
             }
             for (i, e) in entries.iter().enumerate() {
                 if i > 0 {
@@ -103,16 +104,22 @@ pub fn render_platforms(
                 match &e.report {
                     Some(r) => {
                         if md {
-                            writeln!(out, "## {}\n", e.platform)?;
+                            writeln!(out, "## {}\n", super::markdown_escape(&e.platform))?;
                         } else {
-                            writeln!(out, "=== {} ===", e.platform)?;
+                            let title = format!("=== {} ===", super::plain(&e.platform));
+                            writeln!(out, "{}", super::heading(&title))?;
                         }
                         super::render(r, format, out)?;
                     }
                     None => {
                         let mut line = missing_line(e, before, after);
                         if let Some(f) = &e.finding {
-                            line = format!("{line}\n{}: {}: {}", f.severity, f.rule, f.summary);
+                            line = format!(
+                                "{line}\n{}: {}: {}",
+                                f.severity,
+                                super::plain(&f.rule),
+                                super::plain(&f.summary)
+                            );
                         }
                         if md {
                             writeln!(
@@ -122,7 +129,7 @@ pub fn render_platforms(
                                 super::markdown_escape(&line)
                             )?;
                         } else {
-                            writeln!(out, "=== {} ===\n{line}", e.platform)?;
+                            writeln!(out, "=== {} ===\n{line}", super::plain(&e.platform))?;
                         }
                     }
                 }

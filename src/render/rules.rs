@@ -156,8 +156,7 @@ pub fn rules_json(set: &RuleSet, family: Option<&str>, out: &mut dyn Write) -> i
         bpdrift_version: env!("CARGO_PKG_VERSION"),
         rules: views(set, family),
     };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    crate::sanitize::json::write(out, &doc)
 }
 
 /// One row per rule.
@@ -175,25 +174,28 @@ pub fn rules_table(set: &RuleSet, family: Option<&str>, out: &mut dyn Write) -> 
     ]);
     let views = views(set, family);
     for v in &views {
+        // Rule files are other people's text too (a rule set from a pull request).
+        use super::plain;
         let source = match v.sources {
             [] => String::new(),
-            [one] => one.clone(),
-            [first, rest @ ..] => format!("{first} (+{})", rest.len()),
+            [one] => plain(one),
+            [first, rest @ ..] => format!("{} (+{})", plain(first), rest.len()),
         };
         t.add_row(vec![
-            v.family.unwrap_or_default().to_string(),
-            v.id.to_string(),
-            v.severity.map_or("off", Severity::as_str).to_string(),
-            v.affects.join(", "),
+            plain(v.family.unwrap_or_default()),
+            plain(v.id),
+            v.severity
+                .map_or_else(|| "off".to_string(), super::severity_word),
+            plain(&v.affects.join(", ")),
             if v.image_kinds.is_empty() {
                 "all".to_string()
             } else {
                 v.image_kinds.join(", ")
             },
-            v.subject.clone(),
-            v.condition.clone(),
+            plain(&v.subject),
+            plain(&v.condition),
             source,
-            v.origin.to_string(),
+            plain(v.origin),
         ]);
     }
     writeln!(out, "{t}")?;

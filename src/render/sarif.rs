@@ -322,8 +322,8 @@ fn write(findings: Vec<Scoped<'_>>, ctx: &SarifContext<'_>, out: &mut dyn Write)
             column_kind: "unicodeCodePoints",
         }],
     };
-    serde_json::to_writer_pretty(&mut *out, &log)?;
-    writeln!(out)
+    // Finding texts come from rule files and images: JSON-escaped like every JSON output.
+    crate::sanitize::json::write(out, &log)
 }
 
 /// The rule's descriptor: from the rule set that defines it, else the computed findings, else

@@ -4,7 +4,9 @@
 
 use std::io::{self, Write};
 
-use super::{layers_line, new_table as table, short_digest, shown_value, wrap};
+use super::{
+    heading, layers_line, move_word, new_table as table, plain, short_digest, shown_value, wrap,
+};
 use crate::diff::{Category, Change};
 use crate::report::{DiffReport, ImageSummary};
 
@@ -30,17 +32,21 @@ fn image_line(label: &str, s: &ImageSummary) -> String {
         .map(|d| format!(", index {}", short_digest(d)))
         .unwrap_or_default();
     format!(
-        "{label} {}  {digest}{index}  {}",
-        s.origin.reference, s.origin.platform
+        "{label} {}  {}{}  {}",
+        plain(&s.origin.reference),
+        plain(&digest),
+        plain(&index),
+        plain(&s.origin.platform)
     )
 }
 
 fn value(v: &Option<String>) -> String {
-    v.clone().unwrap_or_else(|| "-".into())
+    v.as_deref().map_or_else(|| "-".into(), plain)
 }
 
+/// The change word, coloured by how far the version moved.
 fn change_word(c: &Change) -> String {
-    c.class_word()
+    move_word(&c.class_word(), c.class, c.status)
 }
 
 pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
@@ -51,7 +57,7 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 "note: {} was not built by buildpacks (no io.buildpacks labels); comparing its config only",
-                s.origin.reference
+                plain(&s.origin.reference)
             )?;
         }
     }
@@ -64,10 +70,10 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out)?;
-    writeln!(out, "{}", fit_line(&r.summary.verdict))?;
+    writeln!(out, "{}", fit_line(&plain(&r.summary.verdict)))?;
 
     if !r.findings.is_empty() {
-        writeln!(out, "\nFindings")?;
+        writeln!(out, "\n{}", heading("Findings"))?;
         // The advice column only when a finding has advice: four columns fit 80 better.
         let advice = r.findings.iter().any(|f| f.advice.is_some());
         let header: Vec<String> = super::FINDING_COLUMNS
@@ -86,18 +92,26 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             }
         };
         for f in &r.findings {
-            let mut text = wrap(&f.summary, 72);
+            let mut text = wrap(&plain(&f.summary), 72);
             if let Some(note) = &f.note {
-                text.push_str(&format!("\n{}", wrap(&format!("note: {note}"), 72)));
+                text.push_str(&format!(
+                    "\n{}",
+                    wrap(&format!("note: {}", plain(note)), 72)
+                ));
             }
             let mut row = vec![
-                f.severity.as_str().to_string(),
-                f.rule.clone(),
-                f.change.subject.clone(),
+                super::severity_word(f.severity),
+                plain(&f.rule),
+                plain(&f.change.subject),
                 text,
             ];
             if advice {
-                row.push(f.advice.as_deref().map(|a| wrap(a, 40)).unwrap_or_default());
+                row.push(
+                    f.advice
+                        .as_deref()
+                        .map(|a| wrap(&plain(a), 40))
+                        .unwrap_or_default(),
+                );
             }
             t.add_row(row);
         }
@@ -105,13 +119,13 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     }
 
     if !r.not_applicable.is_empty() {
-        writeln!(out, "\nRules that did not apply")?;
+        writeln!(out, "\n{}", heading("Rules that did not apply"))?;
         let mut t = table(&["RULE", "SUBJECT", "WHY NOT"]);
         for f in &r.not_applicable {
             t.add_row(vec![
-                f.rule.clone(),
-                f.change.subject.clone(),
-                f.note.clone().unwrap_or_default(),
+                plain(&f.rule),
+                plain(&f.change.subject),
+                plain(f.note.as_deref().unwrap_or_default()),
             ]);
         }
         writeln!(out, "{t}")?;
@@ -119,14 +133,14 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
 
     let problems: Vec<_> = r.problems().collect();
     if !problems.is_empty() {
-        writeln!(out, "\nUnreadable labels")?;
+        writeln!(out, "\n{}", heading("Unreadable labels"))?;
         let mut t = table(&["IMAGE", "LABEL", "PATH", "PROBLEM"]);
         for (img, p) in problems {
             t.add_row(vec![
-                img.to_string(),
-                p.label.clone(),
-                p.path.clone(),
-                format!("{}{}", p.message, p.position()),
+                plain(img),
+                plain(&p.label),
+                plain(&p.path),
+                format!("{}{}", plain(&p.message), p.position()),
             ]);
         }
         writeln!(out, "{t}")?;
@@ -145,16 +159,16 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         Category::BuildpackOrder,
     ]);
     if !bps.is_empty() {
-        writeln!(out, "\nBuildpacks")?;
+        writeln!(out, "\n{}", heading("Buildpacks"))?;
         let mut t = table(&["ID", "BEFORE", "AFTER", "CHANGE"]);
         for c in bps {
-            let mut id = c.subject.clone();
+            let mut id = plain(&c.subject);
             if c.category == Category::Extension {
                 id.push_str(" (extension)");
             }
             let mut word = change_word(c);
             if let Some(d) = &c.detail {
-                word = format!("{word} ({d})");
+                word = format!("{word} ({})", plain(d));
             }
             t.add_row(vec![
                 id,
@@ -167,26 +181,27 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     }
 
     if !r.release_notes.is_empty() {
-        writeln!(out, "\nRelease notes")?;
+        // Release titles come from the internet: shown escaped like every value.
+        writeln!(out, "\n{}", heading("Release notes"))?;
         let mut t = table(&["BUILDPACK", "VERSION", "HEADLINE"]);
         for n in &r.release_notes {
             let who = if n.repository == n.buildpack {
-                n.buildpack.clone()
+                plain(&n.buildpack)
             } else {
-                format!("{} ({})", n.buildpack, n.repository)
+                format!("{} ({})", plain(&n.buildpack), plain(&n.repository))
             };
             if n.releases.is_empty() {
                 t.add_row(vec![
                     who.clone(),
                     "-".into(),
-                    n.note.clone().unwrap_or_default(),
+                    plain(n.note.as_deref().unwrap_or_default()),
                 ]);
             }
             for (i, rel) in n.releases.iter().enumerate() {
                 t.add_row(vec![
                     if i == 0 { who.clone() } else { String::new() },
-                    rel.version.clone(),
-                    rel.headline.clone(),
+                    plain(&rel.version),
+                    plain(&rel.headline),
                 ]);
             }
             if n.more > 0 {
@@ -200,20 +215,20 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{t}")?;
     }
     if let Some(w) = &r.release_notes_warning {
-        writeln!(out, "note: {w}")?;
+        writeln!(out, "note: {}", plain(w))?;
     }
 
     let rts = in_cat(&[Category::Runtime]);
     if !rts.is_empty() {
-        writeln!(out, "\nRuntimes")?;
+        writeln!(out, "\n{}", heading("Runtimes"))?;
         let mut t = table(&["RUNTIME", "BEFORE", "AFTER", "CHANGE", "READ FROM"]);
         for c in rts {
             t.add_row(vec![
-                c.subject.clone(),
+                plain(&c.subject),
                 value(&c.before),
                 value(&c.after),
                 change_word(c),
-                c.detail.clone().unwrap_or_default(),
+                plain(c.detail.as_deref().unwrap_or_default()),
             ]);
         }
         writeln!(out, "{t}")?;
@@ -221,12 +236,12 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
 
     let deps = in_cat(&[Category::Dependency]);
     if !deps.is_empty() {
-        writeln!(out, "\nRuntime dependencies")?;
+        writeln!(out, "\n{}", heading("Runtime dependencies"))?;
         let mut t = table(&["DEPENDENCY", "BEFORE", "AFTER", "CHANGE"]);
         for c in deps {
             let name = match &c.detail {
-                Some(n) => format!("{} [{n}]", c.subject),
-                None => c.subject.clone(),
+                Some(n) => format!("{} [{}]", plain(&c.subject), plain(n)),
+                None => plain(&c.subject),
             };
             t.add_row(vec![
                 name,
@@ -240,12 +255,12 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
 
     let others = in_cat(super::OTHER_CATEGORIES);
     if !others.is_empty() {
-        writeln!(out, "\nImage")?;
+        writeln!(out, "\n{}", heading("Image"))?;
         let mut t = table(&["WHAT", "ITEM", "BEFORE", "AFTER", "CHANGE"]);
         for c in others {
             t.add_row(vec![
                 c.category.label().to_string(),
-                super::item_cell(c),
+                plain(&super::item_cell(c)),
                 value(&shown_value(c, &c.before)),
                 value(&shown_value(c, &c.after)),
                 change_word(c),
@@ -256,7 +271,7 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
 
     let rows = super::part_rows(r);
     if !rows.is_empty() {
-        writeln!(out, "\nLayers by part")?;
+        writeln!(out, "\n{}", heading("Layers by part"))?;
         let mut t = table(&super::PART_HEADER);
         for row in rows {
             t.add_row(row.to_vec());
@@ -269,7 +284,7 @@ pub(super) fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
 
     let mem = super::memory_lines(r);
     if let Some((head, rest)) = mem.split_first() {
-        writeln!(out, "\n{head}")?;
+        writeln!(out, "\n{}", heading(head))?;
         for l in rest {
             writeln!(
                 out,

@@ -12,7 +12,9 @@ use crate::rules::{Finding, Severity};
 
 /// A rebuild reason, as kpack names them (`kpack.io/reason` on a Build): what about the image's
 /// inputs changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Reason {
     /// The app's source: its layers, or `org.opencontainers.image.revision`.

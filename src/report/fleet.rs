@@ -300,6 +300,14 @@ pub(crate) fn stale_history(
             "the fleet history `{history}` has no successful report run: is the scheduled report running?"
         ));
     };
+    if let Some(by) = crate::clock::ahead(at, now) {
+        return Some(crate::clock::ahead_message(
+            &format!("the fleet report's last successful run (history `{history}`)"),
+            at,
+            now,
+            by,
+        ));
+    }
     let age = now.saturating_sub(at);
     (age > expect_every).then(|| {
         format!(

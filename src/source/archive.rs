@@ -185,11 +185,7 @@ fn scan_in(
                 .try_clone()
                 .map_err(|e| local(reference, format!("cannot read `{name}`"), Some(e)))?;
             let members = members_of(reference, copy, name)?;
-            let entries: Vec<SaveEntry> = members
-                .read("manifest.json", crate::limits::LAYOUT_FILE_MAX)
-                .ok()
-                .and_then(|m| serde_json::from_slice(&m).ok())
-                .unwrap_or_default();
+            let entries = save_manifest(reference, &members, name)?;
             let entry = entries
                 .iter()
                 .find(|e| tag.is_none_or(|t| e.repo_tags.iter().any(|r| r == t)))
@@ -250,6 +246,41 @@ fn scan_in(
     Ok(verified)
 }
 
+/// The `manifest.json` of a `docker save` tar, each way it can be wrong named as such: missing,
+/// larger than its limit, not a save manifest.
+fn save_manifest(
+    reference: &ImageRef,
+    members: &Members,
+    name: &str,
+) -> Result<Vec<SaveEntry>, SourceError> {
+    let limit = crate::limits::LAYOUT_FILE_MAX;
+    let bytes = members.read("manifest.json", limit).map_err(|e| {
+        if crate::limits::too_large(&e).is_some() {
+            let problem = format!(
+                "`manifest.json` of `{name}` is larger than the {} limit",
+                crate::limits::human(limit)
+            );
+            return local(reference, problem, None);
+        }
+        let problem = if e.kind() == std::io::ErrorKind::NotFound {
+            "not a docker-archive: `manifest.json` is missing".to_string()
+        } else {
+            format!("cannot read `manifest.json` of `{name}`")
+        };
+        local(reference, problem, Some(e))
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        local(
+            reference,
+            format!(
+                "`manifest.json` of `{name}` is not a docker save manifest: {}",
+                crate::limits::Shortened(e)
+            ),
+            None,
+        )
+    })
+}
+
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct SaveEntry {
@@ -280,22 +311,7 @@ pub(crate) fn fetch_docker_archive(
     wanted: Option<&str>,
 ) -> Result<Fetched, SourceError> {
     let members = read_members(reference, file)?;
-    let manifest_json = members
-        .read("manifest.json", crate::limits::LAYOUT_FILE_MAX)
-        .map_err(|e| {
-            local(
-                reference,
-                "not a docker-archive: `manifest.json` is missing".into(),
-                Some(e),
-            )
-        })?;
-    let entries: Vec<SaveEntry> = serde_json::from_slice(&manifest_json).map_err(|e| {
-        local(
-            reference,
-            format!("`manifest.json` is not a docker save manifest: {e}"),
-            None,
-        )
-    })?;
+    let entries = save_manifest(reference, &members, &file.display().to_string())?;
     let entry = match wanted {
         Some(w) => entries
             .iter()

@@ -95,16 +95,23 @@ pub enum AuthError {
         /// The `auths` key.
         registry: String,
     },
-    /// Unreadable file (other than missing).
-    #[error("cannot read {what} `{}`", file.display())]
-    Io {
-        /// "docker config" or "containers auth file".
+    /// Unreadable file (other than missing): not a regular file, too large, an I/O error. The
+    /// message names the file, who named it and the limit.
+    #[error(transparent)]
+    File(#[from] crate::limits::FileError),
+    /// A `credsStore`/`credHelpers` name that is not a program name: docker runs
+    /// `docker-credential-<name>` found on PATH, never a path.
+    #[error(
+        "{what} `{}`: credential helper name `{name}` is not a name (it holds `/` or `\\`, or is empty); docker looks helpers up on PATH as `docker-credential-<name>`",
+        file.display()
+    )]
+    HelperName {
+        /// "docker config".
         what: &'static str,
         /// The file.
         file: PathBuf,
-        /// I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The name, shown escaped.
+        name: String,
     },
     /// A credential helper that failed. Its output is not shown: it may hold a secret.
     #[error("credential helper `{helper}` failed for registry `{registry}`: {status}")]
@@ -323,16 +330,20 @@ fn canonical(host: &str) -> &str {
 
 fn read_auths(what: &'static str, file: &Path) -> Result<Option<AuthsFile>, AuthError> {
     // Bounded, regular files only (a config linked to `/dev/zero` must not hang the run).
-    let text = match crate::limits::read_file(file, crate::limits::LAYOUT_FILE_MAX, what) {
+    let from = if what == "docker config" {
+        "`DOCKER_CONFIG` or `~/.docker`"
+    } else {
+        "`REGISTRY_AUTH_FILE` or `$XDG_RUNTIME_DIR/containers`"
+    };
+    let named = crate::limits::Named {
+        what,
+        from,
+        limit: crate::limits::CONFIG_FILE_MAX,
+    };
+    let text = match crate::limits::read_named(file, named) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(AuthError::Io {
-                what,
-                file: file.into(),
-                source,
-            });
-        }
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e.into()),
     };
     let de = &mut serde_json::Deserializer::from_slice(&text);
     serde_path_to_error::deserialize(de).map(Some).map_err(|e| {
@@ -431,6 +442,13 @@ pub async fn lookup_docker_config(
         .or_else(|| cfg.creds_store.clone())
         .filter(|h| !h.is_empty());
     if let Some(helper) = helper {
+        if !helper_name_ok(&helper) {
+            return Err(AuthError::HelperName {
+                what,
+                file: file.into(),
+                name: crate::limits::shorten(&crate::sanitize::visible(&helper)).into_owned(),
+            });
+        }
         // Docker Hub's credentials are stored under its legacy URL.
         let server = if wanted == "docker.io" {
             "https://index.docker.io/v1/".to_string()
@@ -447,6 +465,47 @@ pub async fn lookup_docker_config(
     }
 }
 
+/// What a credential helper prints for `get`.
+#[derive(Deserialize)]
+pub struct Reply {
+    /// `Username` (`<token>` for an identity token).
+    #[serde(rename = "Username", default)]
+    pub username: String,
+    /// `Secret`.
+    #[serde(rename = "Secret", default)]
+    pub secret: String,
+}
+
+/// A helper's `get` output as credentials (what `docker-credential-helpers` prints).
+pub fn parse_helper_reply(stdout: &[u8]) -> Result<Reply, serde_json::Error> {
+    serde_json::from_slice(stdout)
+}
+
+/// Reads all of `r`, keeping at most `keep` bytes; `true` once more arrived (then it stops
+/// reading: the caller refuses the output, and the child is killed when dropped).
+async fn read_capped(
+    r: Option<impl tokio::io::AsyncRead + Unpin>,
+    keep: u64,
+) -> std::io::Result<(Vec<u8>, bool)> {
+    use tokio::io::AsyncReadExt as _;
+    let Some(r) = r else {
+        return Ok((Vec::new(), false));
+    };
+    let mut buf = Vec::new();
+    r.take(keep + 1).read_to_end(&mut buf).await?;
+    let over = buf.len() as u64 > keep;
+    buf.truncate(usize::try_from(keep).unwrap_or(usize::MAX));
+    Ok((buf, over))
+}
+
+/// Whether `name` can only be looked up on PATH: `docker-credential-x/../evil` would run a
+/// file relative to the working directory (docker refuses such names too).
+pub fn helper_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains(['/', '\\'])
+        && !name.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
 /// Runs `docker-credential-<name> get` with the server URL on stdin. "Not found" (exit 1 with
 /// that message, as every helper reports it) is no credential; any other failure is an error
 /// that names the helper and its status but never repeats its output.
@@ -456,7 +515,7 @@ async fn run_helper(
     registry: &str,
 ) -> Result<Option<Credential>, AuthError> {
     use tokio::io::AsyncWriteExt as _;
-    const LIMIT: Duration = Duration::from_secs(20);
+    const LIMIT: Duration = crate::limits::HELPER_TIME_MAX;
     let program = format!("docker-credential-{name}");
     let fail = |status: String| AuthError::Helper {
         helper: program.clone(),
@@ -483,31 +542,46 @@ async fn run_helper(
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(server.as_bytes()).await;
     }
-    // Bounded: a helper waiting for a keychain prompt must not hang the run.
-    let output = match tokio::time::timeout(LIMIT, child.wait_with_output()).await {
-        Ok(Ok(o)) => o,
+    // Bounded in time (a helper waiting for a keychain prompt must not hang the run; a
+    // background child of the helper that keeps its stdout open costs this wait too) and in
+    // bytes (a helper printing gigabytes is refused once it passes the limit).
+    let limit = crate::limits::HELPER_OUTPUT_MAX;
+    let run = async {
+        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        let (out, err) = tokio::join!(
+            read_capped(stdout, limit),
+            read_capped(stderr, crate::limits::HELPER_STDERR_MAX)
+        );
+        let (out, err) = (out?, err?);
+        if out.1 {
+            return Ok(None);
+        }
+        let status = child.wait().await?;
+        Ok::<_, std::io::Error>(Some((status, out.0, err.0)))
+    };
+    let (status, stdout, stderr) = match tokio::time::timeout(LIMIT, run).await {
+        Ok(Ok(Some(o))) => o,
+        Ok(Ok(None)) => {
+            return Err(fail(format!(
+                "printed more than the {} limit",
+                crate::limits::human(limit)
+            )));
+        }
         Ok(Err(e)) => return Err(fail(format!("cannot be waited for ({})", e.kind()))),
         Err(_) => return Err(fail(format!("timed out after {} s", LIMIT.as_secs()))),
     };
-    if !output.status.success() {
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
+    if !status.success() {
+        let stdout = String::from_utf8_lossy(&stdout);
+        let stderr = String::from_utf8_lossy(&stderr);
         if stdout.contains("credentials not found") || stderr.contains("credentials not found") {
             return Ok(None);
         }
-        return Err(fail(match output.status.code() {
+        return Err(fail(match status.code() {
             Some(c) => format!("exit status {c}"),
             None => "killed by a signal".into(),
         }));
     }
-    #[derive(Deserialize)]
-    struct Reply {
-        #[serde(rename = "Username", default)]
-        username: String,
-        #[serde(rename = "Secret", default)]
-        secret: String,
-    }
-    let reply: Reply = serde_json::from_slice(&output.stdout)
+    let reply = parse_helper_reply(&stdout)
         .map_err(|_| fail("printed something that is not credentials JSON".into()))?;
     let origin = format!("credential helper {program}");
     if reply.secret.is_empty() {

@@ -12,6 +12,16 @@ use std::path::{Path, PathBuf};
 
 use super::manifest;
 
+/// An entry read back: regular files only, bounded (the directory may be shared, or named by
+/// `--cache-dir`); anything else reads as absent.
+fn read_entry(path: &Path, limit: u64) -> Option<Vec<u8>> {
+    crate::limits::read_file(path, limit, "cache entry").ok()
+}
+
+fn read_entry_text(path: &Path, limit: u64) -> Option<String> {
+    String::from_utf8(read_entry(path, limit)?).ok()
+}
+
 /// The cache directory.
 #[derive(Debug, Clone)]
 pub struct Cache {
@@ -45,7 +55,7 @@ impl Cache {
     /// The content with this digest, verified; `None` when absent or damaged.
     pub fn get(&self, digest: &str) -> Option<Vec<u8>> {
         let path = self.blob_path(digest)?;
-        let bytes = std::fs::read(&path).ok()?;
+        let bytes = read_entry(&path, crate::limits::CACHE_BLOB_MAX)?;
         if manifest::verify("cache entry", &bytes, digest).is_err() {
             tracing::warn!(path = %path.display(), "dropping a damaged cache entry");
             let _ = std::fs::remove_file(&path);
@@ -77,7 +87,7 @@ impl Cache {
     /// The digest `registry/repository:tag` pointed to when last fetched. Mutable (tags move):
     /// only a hint that a HEAD is worth sending before a GET.
     pub fn get_tag(&self, key: &str) -> Option<String> {
-        let d = std::fs::read_to_string(self.tag_path(key)).ok()?;
+        let d = read_entry_text(&self.tag_path(key), 1 << 10)?;
         d.starts_with("sha256:").then(|| d.trim().to_string())
     }
 
@@ -98,7 +108,10 @@ impl Cache {
     /// Something bpdrift derived from the blob `digest` (e.g. what a layer holds for the memory
     /// prediction), under `kind` (which names its format version).
     pub fn get_derived(&self, kind: &str, digest: &str) -> Option<String> {
-        std::fs::read_to_string(self.derived_path(kind, digest)?).ok()
+        read_entry_text(
+            &self.derived_path(kind, digest)?,
+            crate::limits::CACHE_DERIVED_MAX,
+        )
     }
 
     /// Remembers something derived from the blob `digest`.
@@ -126,7 +139,7 @@ impl Cache {
 
     /// The auth challenge `registry` answered with last time (JSON, no secret).
     pub fn get_registry(&self, registry: &str) -> Option<String> {
-        std::fs::read_to_string(self.registry_path(registry)).ok()
+        read_entry_text(&self.registry_path(registry), 64 << 10)
     }
 
     /// Remembers the auth challenge of `registry`.

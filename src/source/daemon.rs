@@ -202,13 +202,18 @@ fn current_context(config_dir: Option<&Path>) -> Result<Option<String>, DaemonEr
     let Some(path) = config_dir.map(|d| d.join("config.json")) else {
         return Ok(None);
     };
-    let text = match crate::limits::read_file(&path, crate::limits::LAYOUT_FILE_MAX, "config") {
+    let named = crate::limits::Named {
+        what: "docker config",
+        from: "`DOCKER_CONFIG` or `~/.docker`",
+        limit: crate::limits::CONFIG_FILE_MAX,
+    };
+    let text = match crate::limits::read_named(&path, named) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => {
             return Err(DaemonError::Endpoint {
                 from: format!("`{}`", path.display()),
-                problem: format!("cannot read it: {e}"),
+                problem: crate::net::error_chain(&e),
             });
         }
     };
@@ -242,8 +247,13 @@ fn context_endpoint(config_dir: &Path, name: &str, why: &str) -> Result<Endpoint
     let id = crate::digest::sha256(name.as_bytes());
     let id = id.trim_start_matches("sha256:");
     let path = config_dir.join("contexts/meta").join(id).join("meta.json");
-    let text = crate::limits::read_file(&path, crate::limits::LAYOUT_FILE_MAX, "meta.json")
-        .map_err(|e| bad(format!("cannot read `{}`: {e}", path.display())))?;
+    let named = crate::limits::Named {
+        what: "context metadata",
+        from: "docker context",
+        limit: crate::limits::CONFIG_FILE_MAX,
+    };
+    let text =
+        crate::limits::read_named(&path, named).map_err(|e| bad(crate::net::error_chain(&e)))?;
     let meta: Meta = serde_json::from_slice(&text)
         .map_err(|e| bad(format!("`{}` is not a context: {e}", path.display())))?;
     let host = meta
@@ -329,11 +339,13 @@ pub(crate) struct DaemonClient {
     name: &'static str,
     /// Longest time the export may stream.
     export_time: Duration,
+    /// `--timeout`: an export that moves less than [`crate::limits::ENGINE_PROGRESS_MIN`] in
+    /// this long is stalled.
+    timeout: Duration,
 }
 
-/// The export of one image may take this long in all (an idle connection fails sooner: the
-/// client's read timeout applies between chunks).
-const EXPORT_TIME_MAX: Duration = Duration::from_secs(30 * 60);
+/// The export of one image may take this long in all (a stalled one fails sooner).
+const EXPORT_TIME_MAX: Duration = crate::limits::EXPORT_TIME_MAX;
 
 impl DaemonClient {
     /// Builds the client and pings the engine (one request), which checks that it is there and
@@ -372,11 +384,14 @@ impl DaemonClient {
             } => {
                 let read = |f: &str| {
                     let p = dir.join(f);
-                    crate::limits::read_file(&p, crate::limits::LAYOUT_FILE_MAX, f).map_err(|e| {
-                        DaemonError::Endpoint {
-                            from: endpoint.from.clone(),
-                            problem: format!("cannot read the TLS file `{}`: {e}", p.display()),
-                        }
+                    let named = crate::limits::Named {
+                        what: "TLS file",
+                        from: "`DOCKER_CERT_PATH`, the context or `~/.docker`",
+                        limit: crate::limits::PEM_FILE_MAX,
+                    };
+                    crate::limits::read_named(&p, named).map_err(|e| DaemonError::Endpoint {
+                        from: endpoint.from.clone(),
+                        problem: crate::net::error_chain(&e),
                     })
                 };
                 let tls_error = |e: reqwest::Error| DaemonError::Endpoint {
@@ -387,10 +402,20 @@ impl DaemonClient {
                         crate::net::error_chain(&e)
                     ),
                 };
-                let ca = reqwest::Certificate::from_pem(&read("ca.pem")?).map_err(tls_error)?;
+                let ca_pem = read("ca.pem")?;
+                // Checked now, so a file that is no CA is named as such (not blamed on the
+                // engine's certificate at the handshake).
+                crate::source::registry::tls::parse_cas(&ca_pem).map_err(|why| {
+                    DaemonError::Endpoint {
+                        from: endpoint.from.clone(),
+                        problem: format!("TLS file `{}` {why}", dir.join("ca.pem").display()),
+                    }
+                })?;
+                let ca = reqwest::Certificate::from_pem(&ca_pem).map_err(tls_error)?;
                 // Only the engine's CA: the system roots have no say over a private engine.
                 builder = builder.tls_certs_only([ca]);
                 if dir.join("cert.pem").is_file() {
+                    crate::source::registry::tls::warn_if_shared(&dir.join("key.pem"));
                     let mut pem = read("cert.pem")?;
                     pem.push(b'\n');
                     pem.extend(read("key.pem")?);
@@ -441,6 +466,7 @@ impl DaemonClient {
             base,
             name,
             export_time: EXPORT_TIME_MAX,
+            timeout,
         })
     }
 
@@ -456,38 +482,62 @@ impl DaemonClient {
     }
 
     /// `GET /images/{id}/get` (a `docker save` tar) into an unnamed temporary file, at most
-    /// `limit` bytes, rewound.
+    /// `limit` bytes (`--max-archive-size`), rewound. Stalled (less than
+    /// [`crate::limits::ENGINE_PROGRESS_MIN`] in a `--timeout`) is an error, as is a full
+    /// temporary directory; either way the file is gone.
     pub(crate) async fn export(&self, id: &str, limit: u64) -> Result<File, DaemonError> {
         use std::io::Seek as _;
         let what = format!("the export of `{id}`");
         let mut res = self.get(&format!("images/{id}/get"), id).await?;
-        let io = |e: std::io::Error| self.bad(&what, e.to_string());
+        if res.content_length().is_some_and(|n| n > limit) {
+            return Err(self.too_large(&what, limit));
+        }
+        let tmp = std::env::temp_dir();
+        let io = |e: std::io::Error| {
+            self.bad(
+                &what,
+                format!(
+                    "cannot write it to the temporary directory `{}` (TMPDIR): {e}",
+                    tmp.display()
+                ),
+            )
+        };
         // Unnamed (O_TMPFILE, or unlinked at once), as registry layers are.
         let mut file = tempfile::tempfile().map_err(io)?;
-        let mut written = 0u64;
+        let mut progress = Progress::new(self.timeout);
         let started = tokio::time::Instant::now();
         loop {
             let left = self.export_time.saturating_sub(started.elapsed());
-            let chunk = tokio::time::timeout(left, res.chunk())
-                .await
-                .map_err(|_| self.bad(&what, format!("it took longer than {left:?}")))?
-                .map_err(|e| self.bad(&what, crate::net::error_chain(&e)))?;
+            let wait = left.min(progress.left());
+            let chunk = match tokio::time::timeout(wait, res.chunk()).await {
+                Ok(c) => c.map_err(|e| self.bad(&what, crate::net::error_chain(&e)))?,
+                Err(_) if wait < left => {
+                    progress.check().map_err(|why| self.bad(&what, why))?;
+                    continue;
+                }
+                Err(_) => {
+                    return Err(self.bad(&what, format!("it took longer than {left:?}")));
+                }
+            };
             let Some(chunk) = chunk else { break };
-            written += chunk.len() as u64;
-            if written > limit {
-                return Err(self.bad(
-                    &what,
-                    crate::limits::TooLarge {
-                        subject: "the export".into(),
-                        limit,
-                    }
-                    .to_string(),
-                ));
+            if progress.add(chunk.len() as u64) > limit {
+                return Err(self.too_large(&what, limit));
             }
+            progress.check().map_err(|why| self.bad(&what, why))?;
             file.write_all(&chunk).map_err(io)?;
         }
         file.rewind().map_err(io)?;
         Ok(file)
+    }
+
+    fn too_large(&self, what: &str, limit: u64) -> DaemonError {
+        self.bad(
+            what,
+            format!(
+                "it is larger than the {} limit (--max-archive-size)",
+                crate::limits::human(limit)
+            ),
+        )
     }
 
     async fn get(&self, path: &str, image: &str) -> Result<reqwest::Response, DaemonError> {
@@ -534,6 +584,60 @@ impl DaemonClient {
             what: what.to_string(),
             cause,
         }
+    }
+}
+
+/// Whether a stream keeps moving: at least [`crate::limits::ENGINE_PROGRESS_MIN`] bytes in
+/// every window of `--timeout` (a drip of a byte a second never trips a read timeout).
+struct Progress {
+    window: Duration,
+    started: tokio::time::Instant,
+    bytes: u64,
+    total: u64,
+}
+
+impl Progress {
+    fn new(window: Duration) -> Self {
+        Self {
+            window,
+            started: tokio::time::Instant::now(),
+            bytes: 0,
+            total: 0,
+        }
+    }
+
+    /// Counts `n` bytes; the total so far.
+    fn add(&mut self, n: u64) -> u64 {
+        self.bytes += n;
+        self.total += n;
+        self.total
+    }
+
+    /// Time left in the current window.
+    fn left(&self) -> Duration {
+        self.window.saturating_sub(self.started.elapsed())
+    }
+
+    /// At the end of a window: an error when it moved too little, else a new window.
+    fn check(&mut self) -> Result<(), String> {
+        if self.started.elapsed() < self.window {
+            return Ok(());
+        }
+        if self.bytes < crate::limits::ENGINE_PROGRESS_MIN {
+            return Err(format!(
+                "it stalled: {} in {} s (--timeout), less than the {} an engine must send in that time",
+                crate::text::plural(
+                    usize::try_from(self.bytes).unwrap_or(usize::MAX),
+                    "byte",
+                    "bytes"
+                ),
+                self.window.as_secs(),
+                crate::limits::human(crate::limits::ENGINE_PROGRESS_MIN)
+            ));
+        }
+        self.started = tokio::time::Instant::now();
+        self.bytes = 0;
+        Ok(())
     }
 }
 
@@ -671,13 +775,6 @@ pub(crate) fn from_inspect(body: &[u8]) -> Result<(Fetched, u64), String> {
         config,
     };
     Ok((fetched, inspect.size))
-}
-
-/// The most an export of an image of `size` bytes may be: its content plus tar headers and
-/// padding (two 512-byte blocks for each small file at worst, here a generous share), the
-/// config and the manifest.
-pub(crate) fn export_limit(size: u64) -> u64 {
-    size.saturating_mul(2).saturating_add(64 << 20)
 }
 
 #[cfg(test)]

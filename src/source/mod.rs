@@ -42,6 +42,8 @@ pub struct FetchOptions {
     pub jobs: usize,
     /// Extra CAs, certs.d and client certificates for HTTPS registries.
     pub tls: registry::TlsOptions,
+    /// The largest engine export written to the temporary directory (`--max-archive-size`).
+    pub max_archive: u64,
 }
 
 impl Default for FetchOptions {
@@ -58,6 +60,7 @@ impl Default for FetchOptions {
             cache: None,
             jobs: 16,
             tls: registry::TlsOptions::new(Vec::new(), None),
+            max_archive: crate::limits::ARCHIVE_DEFAULT_MAX,
         }
     }
 }
@@ -239,10 +242,10 @@ impl Fetcher {
         }
         if let ImageRef::Daemon(d) = reference {
             // By id: the layers of the image that was inspected, even if the tag moved since.
+            // Within bpdrift's own limit: what the engine says the image weighs is not trusted.
             let client = self.engine(d.engine).await?;
             let id = &image.origin.config_digest;
-            let (_, size) = client.inspect(id).await?;
-            let tar = client.export(id, daemon::export_limit(size)).await?;
+            let tar = client.export(id, self.opts.max_archive).await?;
             return archive::scan_docker_export(reference, tar, image, wanted, scan);
         }
         let mut verified = Vec::new();

@@ -23,7 +23,7 @@
 mod auth;
 mod error;
 mod push;
-mod tls;
+pub(crate) mod tls;
 mod transport;
 
 pub use self::auth::Challenge;
@@ -82,6 +82,28 @@ pub struct RegistryClient {
     /// requests to that host wait, so that they find its HTTP/2 connection in the pool instead
     /// of each opening (and handshaking) a connection of its own.
     opened: Mutex<HashMap<String, Arc<tokio::sync::Mutex<bool>>>>,
+    /// Where each request was last redirected to (first URL → target), so that a failure at
+    /// the target names the target: reqwest reports the URL it was asked for.
+    redirects: Redirects,
+}
+
+/// First URL of a request → the URL it was last redirected to.
+type Redirects = Arc<Mutex<HashMap<String, String>>>;
+
+/// reqwest's default policy (at most 10 hops), recording each hop in `seen`.
+fn redirect_policy(seen: &Redirects) -> reqwest::redirect::Policy {
+    let seen = seen.clone();
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > 10 {
+            return attempt.error("too many redirects");
+        }
+        if let Some(first) = attempt.previous().first() {
+            seen.lock()
+                .expect("redirects lock")
+                .insert(first.to_string(), attempt.url().to_string());
+        }
+        attempt.follow()
+    })
 }
 
 /// One request for [`RegistryClient::call`].
@@ -134,11 +156,14 @@ impl RegistryClient {
         let _ = rustls::crypto::ring::default_provider().install_default();
         // Plain HTTP (loopback and --insecure-registry hosts) needs no trust store: loading the
         // platform's roots costs ~40 ms and 15 MB, so the TLS client is built on first use only.
+        let redirects = Redirects::default();
         let plain = net::client_builder(opts.timeout, Duration::from_secs(5))
             .tls_certs_only(std::iter::empty())
+            .redirect(redirect_policy(&redirects))
             .build()
             .map_err(RegistryError::Client)?;
         Ok(Self {
+            redirects,
             plain,
             tls: Mutex::default(),
             trust: opts.tls.clone(),

@@ -25,6 +25,7 @@ const PURE: &[&str] = &[
     "render",
     "report",
     "rules",
+    "sanitize",
     "text",
     "toml_file",
     "version",

@@ -2,6 +2,8 @@
 
 mod architecture;
 mod attribution;
+mod bounded;
+mod colour;
 mod common;
 mod contract;
 mod daemon;
@@ -13,6 +15,7 @@ mod fetching;
 mod github;
 mod hardening;
 mod history_oci;
+mod injection;
 mod labels;
 mod memory;
 mod packages;

@@ -284,7 +284,13 @@ fn rules_list() {
         .args(["rules", "list", "--family", "go", "--format", "json"])
         .run();
     let go: Value = serde_json::from_str(&go.stdout).unwrap();
-    assert!(go["rules"].as_array().unwrap().iter().all(|r| r["family"] == "go"));
+    assert!(
+        go["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["family"] == "go")
+    );
     assert!(go["rules"].as_array().unwrap().len() >= 8);
     let run = bpdrift()
         .args(["rules", "list", "--no-default-rules", "--rules"])

@@ -226,10 +226,3 @@ fn inspect_becomes_the_config_it_describes() {
         assert!(err.contains(needle), "{body}: {err}");
     }
 }
-
-#[test]
-fn export_limit_leaves_room_for_tar_overhead() {
-    assert_eq!(export_limit(0), 64 << 20);
-    assert_eq!(export_limit(1 << 30), (2 << 30) + (64 << 20));
-    assert_eq!(export_limit(u64::MAX), u64::MAX);
-}

@@ -68,7 +68,7 @@ impl TlsOptions {
     ) -> Result<(reqwest::Client, Arc<ClientCert>), String> {
         let mut cas = Vec::new();
         for f in &self.ca_files {
-            cas.extend(read_cas(f)?);
+            cas.extend(read_cas(f, "--ca-file")?);
         }
         let mut key = None;
         if let Some(dir) = self.host_dir(host) {
@@ -152,19 +152,60 @@ fn default_certs_d() -> Vec<PathBuf> {
     dirs
 }
 
-fn read_cas(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let pem = std::fs::read(path)
-        .map_err(|e| format!("cannot read CA file `{}`: {e}", path.display()))?;
-    let certs = CertificateDer::pem_slice_iter(&pem)
+/// A PEM file someone named (`from`: `--ca-file`, `certs.d`), bounded, regular files only.
+fn read_pem(path: &Path, what: &str, from: &str) -> Result<Vec<u8>, String> {
+    let named = crate::limits::Named {
+        what,
+        from,
+        limit: crate::limits::PEM_FILE_MAX,
+    };
+    crate::limits::read_named(path, named).map_err(|e| crate::net::error_chain(&e))
+}
+
+/// The CA certificates of a PEM file, each checked now: a file that is not one is named here,
+/// not blamed on the server's certificate at the first handshake.
+fn read_cas(path: &Path, from: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem = read_pem(path, "CA file", from)?;
+    parse_cas(&pem).map_err(|why| format!("CA file `{}` ({from}) {why}", path.display()))
+}
+
+/// The certificates of a CA file's bytes; `Err` says what is wrong, as the end of a sentence
+/// about the file.
+pub fn parse_cas(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("CA file `{}` is not PEM: {e}", path.display()))?;
+        .map_err(|e| format!("is not PEM: {e}"))?;
     if certs.is_empty() {
-        return Err(format!(
-            "CA file `{}` holds no PEM certificate",
-            path.display()
-        ));
+        return Err("holds no PEM certificate".into());
+    }
+    for (i, c) in certs.iter().enumerate() {
+        // webpki's own parse of a trust anchor: what verification would do with it later.
+        rustls::RootCertStore::empty().add(c.clone()).map_err(|e| {
+            // rustls words this "invalid peer certificate": here it is the file's.
+            let why = match e {
+                rustls::Error::InvalidCertificate(c) => format!("{c:?}"),
+                e => e.to_string(),
+            };
+            format!(
+                "certificate {} is not a usable CA certificate ({why})",
+                i + 1
+            )
+        })?;
     }
     Ok(certs)
+}
+
+/// A client certificate chain and its key (PEM), as a signing identity.
+pub fn parse_identity(cert: &[u8], key: &[u8]) -> Result<rustls::sign::CertifiedKey, String> {
+    let chain = CertificateDer::pem_slice_iter(cert)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    if chain.is_empty() {
+        return Err("no PEM certificate".into());
+    }
+    let der = PrivateKeyDer::from_pem_slice(key).map_err(|e| e.to_string())?;
+    let provider = rustls::crypto::ring::default_provider();
+    rustls::sign::CertifiedKey::from_der(chain, der, &provider).map_err(|e| e.to_string())
 }
 
 /// The `*.crt` CAs and the `NAME.cert` + `NAME.key` client certificate of a certs.d directory.
@@ -185,10 +226,11 @@ fn read_dir(
     let mut identity = None;
     for path in &names {
         match path.extension().and_then(|e| e.to_str()) {
-            Some("crt") => cas.extend(read_cas(path)?),
+            Some("crt") => cas.extend(read_cas(path, "certs.d")?),
             Some("cert") if identity.is_none() => {
                 let key = path.with_extension("key");
-                if !key.is_file() {
+                // Present at all (a FIFO or a device is then refused by name when read).
+                if !key.exists() {
                     return Err(format!(
                         "client certificate `{}` has no key `{}`",
                         path.display(),
@@ -202,24 +244,29 @@ fn read_dir(
                         key.display()
                     )
                 };
-                let chain = CertificateDer::pem_file_iter(path)
-                    .and_then(|i| i.collect::<Result<Vec<_>, _>>())
-                    .map_err(|e| unusable(e.to_string()))?;
-                if chain.is_empty() {
-                    return Err(unusable("no PEM certificate".into()));
-                }
-                let der =
-                    PrivateKeyDer::from_pem_file(&key).map_err(|e| unusable(e.to_string()))?;
-                let provider = rustls::crypto::ring::default_provider();
-                identity = Some(
-                    rustls::sign::CertifiedKey::from_der(chain, der, &provider)
-                        .map_err(|e| unusable(e.to_string()))?,
-                );
+                let cert_pem = read_pem(path, "client certificate", "certs.d")?;
+                let key_pem = read_pem(&key, "client key", "certs.d")?;
+                warn_if_shared(&key);
+                identity = Some(parse_identity(&cert_pem, &key_pem).map_err(unusable)?);
             }
             _ => {}
         }
     }
     Ok((cas, identity))
+}
+
+/// A client key others may read is used all the same, as docker uses it; said with `-v`.
+pub(crate) fn warn_if_shared(key: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if let Ok(m) = std::fs::metadata(key)
+        && m.permissions().mode() & 0o077 != 0
+    {
+        tracing::info!(
+            "warning: client key `{}` is readable by other users (mode {:o}); used anyway, as docker does: `chmod 600` it",
+            key.display(),
+            m.permissions().mode() & 0o777
+        );
+    }
 }
 
 /// `host[:port]` of an `https://` URL, as certs.d names its directories.

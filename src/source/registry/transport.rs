@@ -40,7 +40,8 @@ impl RegistryClient {
             .entry(dir)
             .or_insert_with(|| {
                 self.trust.client(
-                    net::client_builder(self.timeout, Duration::from_secs(5)),
+                    net::client_builder(self.timeout, Duration::from_secs(5))
+                        .redirect(redirect_policy(&self.redirects)),
                     &host,
                 )
             })
@@ -65,8 +66,22 @@ impl RegistryClient {
         e: reqwest::Error,
     ) -> RegistryError {
         let missing = url.starts_with("https://") && self.cert_missing(url);
-        let reason = if let Some(why) = tls::explain(&e, &tls::url_host(url), missing) {
-            why
+        // A redirect (a registry sending blobs to a CDN) fails at its target: that host is the
+        // one named.
+        let failed = self
+            .redirects
+            .lock()
+            .expect("redirects lock")
+            .get(url)
+            .cloned()
+            .unwrap_or_else(|| url.to_string());
+        let (host, target) = (tls::url_host(url), tls::url_host(&failed));
+        let reason = if let Some(why) = tls::explain(&e, &target, missing) {
+            if target == host {
+                why
+            } else {
+                format!("redirected to `{target}`: {why}")
+            }
         } else if e.is_timeout() {
             "timed out".to_string()
         } else if e.is_connect() {
@@ -124,6 +139,7 @@ impl RegistryClient {
             let outcome = {
                 let mut first = self.first_to_host(url).await;
                 let _slot = self.slots.acquire().await.expect("semaphore never closed");
+                self.redirects.lock().expect("redirects lock").remove(url);
                 let sent = build(&client).send().await;
                 if let Some(opened) = first.as_mut() {
                     // Whatever the outcome: the pool now knows what the host speaks.

@@ -97,6 +97,12 @@ impl Bpdrift {
         self
     }
 
+    /// Runs in `dir` instead of the repository root.
+    pub fn current_dir(mut self, dir: &Path) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
     /// The temporary `$HOME` of this run.
     pub fn home(&self) -> &Path {
         self.home.path()
@@ -159,6 +165,25 @@ pub fn report_args<'a>(
         "--now",
         now,
     ]
+}
+
+/// `text` without SGR sequences (`ESC [ … m`): what a terminal shows of coloured output.
+pub fn strip_sgr(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("\u{1b}[") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + 2..];
+        match tail.find(|c: char| !(c.is_ascii_digit() || c == ';')) {
+            Some(j) if tail[j..].starts_with('m') => rest = &tail[j + 1..],
+            _ => {
+                out.push('\u{1b}');
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Replaces what differs between runs (ports, temp dirs) in snapshots.
