@@ -361,37 +361,42 @@ pub fn diff(before: &Image, after: &Image) -> Diff {
     );
     runtimes(&mut changes, b, a);
     dependencies(&mut changes, b, a);
-    changes.push(Change::versioned(
-        Category::Lifecycle,
-        "lifecycle",
-        b.lifecycle_version.clone(),
-        a.lifecycle_version.clone(),
-    ));
-    changes.push(Change::versioned(
-        Category::PlatformApi,
-        "platform API",
-        b.platform_api.clone(),
-        a.platform_api.clone(),
-    ));
-    changes.push(Change::versioned(
-        Category::BuildpackApi,
-        "buildpack API",
-        b.buildpack_apis.clone(),
-        a.buildpack_apis.clone(),
-    ));
+    // The lifecycle and its APIs (versions), then the run image and the stack and base ids.
+    let versioned = [
+        (
+            Category::Lifecycle,
+            "lifecycle",
+            &b.lifecycle_version,
+            &a.lifecycle_version,
+        ),
+        (
+            Category::PlatformApi,
+            "platform API",
+            &b.platform_api,
+            &a.platform_api,
+        ),
+        (
+            Category::BuildpackApi,
+            "buildpack API",
+            &b.buildpack_apis,
+            &a.buildpack_apis,
+        ),
+    ];
+    for (category, subject, vb, va) in versioned {
+        changes.push(Change::versioned(category, subject, vb.clone(), va.clone()));
+    }
     run_image(&mut changes, b, a);
-    changes.push(Change::new(
-        Category::Stack,
-        "stack id",
-        b.stack_id.clone(),
-        a.stack_id.clone(),
-    ));
-    changes.push(Change::new(
-        Category::Stack,
-        "base id",
-        b.base_id.clone(),
-        a.base_id.clone(),
-    ));
+    for (subject, vb, va) in [
+        ("stack id", &b.stack_id, &a.stack_id),
+        ("base id", &b.base_id, &a.base_id),
+    ] {
+        changes.push(Change::new(
+            Category::Stack,
+            subject,
+            vb.clone(),
+            va.clone(),
+        ));
+    }
     processes(&mut changes, b, a);
     env(&mut changes, b, a);
     labels(&mut changes, b, a);

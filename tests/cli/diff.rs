@@ -224,12 +224,7 @@ fn petclinic_2020_to_2021_flags_major_bumps() {
         "oci:testdata/images:petclinic-2020-06",
         "oci:testdata/images:petclinic-2021-12",
     ]);
-    let jre = v["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["category"] == "dependency")
-        .unwrap();
+    let jre = crate::common::find_change(&v, "category", "dependency");
     assert_eq!(
         (jre["before"].as_str(), jre["after"].as_str()),
         (Some("11.0.7"), Some("11.0.13"))

@@ -7,7 +7,7 @@
 use insta::assert_snapshot;
 use serde_json::{Value, json};
 
-use crate::common::{bpdrift, diff_json, oci, settings};
+use crate::common::{bpdrift, diff_json, find_change, oci, settings};
 
 #[test]
 fn rebuild_reasons_in_kpacks_words() {
@@ -216,12 +216,7 @@ fn build_images_are_their_own_kind() {
 #[test]
 fn buildpackages_are_worded_as_buildpackages() {
     let v = diff_json("buildpackage-hello-0.0.1", "buildpackage-hello-0.0.2", &[]);
-    let ident = v["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["subject"] == "buildpackage")
-        .unwrap();
+    let ident = find_change(&v, "subject", "buildpackage");
     assert_eq!(ident["before"], "example/hello-universe 0.0.1");
     assert_eq!(ident["after"], "example/hello-universe 0.0.2");
     // Its raw label is not a row of its own.

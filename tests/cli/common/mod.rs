@@ -47,6 +47,16 @@ pub struct Bpdrift {
     input: Option<Vec<u8>>,
 }
 
+/// The first item of a JSON report's `changes` whose `key` is `value`.
+pub fn find_change<'a>(v: &'a serde_json::Value, key: &str, value: &str) -> &'a serde_json::Value {
+    v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c[key] == value)
+        .unwrap_or_else(|| panic!("no change with {key} {value}"))
+}
+
 /// `oci:testdata/images:<tag>`.
 pub fn oci(tag: &str) -> String {
     format!("oci:testdata/images:{tag}")
