@@ -22,6 +22,17 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     i64::try_from(t.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs()).ok()
 }
 
+/// How far ahead of this machine's clock a recorded time may be and still be believed: two
+/// machines' clocks disagree by seconds, a wrong clock or a hand-edited record by years. A run
+/// dated beyond it is refused on write and left out on read (with a warning), so it can never
+/// make a stopped schedule look alive (`--expect-every`).
+pub const MAX_CLOCK_SKEW: i64 = 300;
+
+/// Whether `at` lies beyond `now` plus [`MAX_CLOCK_SKEW`].
+pub fn in_future(at: i64, now: i64) -> bool {
+    at > now.saturating_add(MAX_CLOCK_SKEW)
+}
+
 /// IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`: the form RFC 9110 requires senders to use
 /// (`httpdate` also reads the two obsolete forms).
 pub fn parse_http_date(s: &str) -> Option<SystemTime> {
@@ -44,5 +55,12 @@ mod tests {
             Some(1_795_426_800)
         );
         assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn skew() {
+        assert!(!in_future(1000 + MAX_CLOCK_SKEW, 1000));
+        assert!(in_future(1001 + MAX_CLOCK_SKEW, 1000));
+        assert!(!in_future(0, i64::MAX));
     }
 }

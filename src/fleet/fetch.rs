@@ -80,7 +80,7 @@ pub(crate) async fn observe(
             }
             None => {}
         }
-        let prev = history.previous(&s.name, role, run_id)?;
+        let prev = history.previous(&s.name, role, run_id).await?;
         // `sbom = true`: what the history holds of this digest's packages (recorded once) and of
         // the previous digest's (the since-last-run comparison).
         if let (true, Ok(img)) = (s.sbom, &res) {
@@ -88,7 +88,7 @@ pub(crate) async fn observe(
                 .chain(prev.as_ref().and_then(|p| p.digest.clone()))
                 .collect::<std::collections::BTreeSet<_>>();
             for d in digests {
-                if let Some(p) = history.packages(&s.name, role, &d)? {
+                if let Some(p) = history.packages(&d).await? {
                     observed
                         .recorded_packages
                         .insert((key.0.clone(), key.1.clone(), d), p);
@@ -111,7 +111,9 @@ pub(crate) async fn observe(
             .get(&(s.name.clone(), first_role.clone()))
             .and_then(|i| i.as_ref().ok())
             .map(Image::digest);
-        let ran = history.digests(&s.name, first_role, input.fleet.rollback_targets + 1)?;
+        let ran = history
+            .digests(&s.name, first_role, input.fleet.rollback_targets + 1)
+            .await?;
         let ran: Vec<String> = ran.into_iter().map(|(d, _)| d).collect();
         let targets = super::assess::rollback_targets(
             &s.last_good,

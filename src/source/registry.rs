@@ -31,6 +31,7 @@ use self::auth::parse_challenge;
 pub use self::error::RegistryError;
 use self::error::unauthorized;
 pub use self::tls::TlsOptions;
+pub(crate) use self::tls::read_cas;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

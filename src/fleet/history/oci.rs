@@ -2,98 +2,63 @@
 //! artifact next to the images, durable where a CI cache is evicted, reachable with the
 //! credentials the job already has, through the run's registry client (auth, retries, limits).
 //!
-//! Layout (docs/report.md): an OCI image manifest with `artifactType`
-//! [`ARTIFACT_TYPE`], the empty config (`application/vnd.oci.empty.v1+json`, `{}`) and one
-//! layer of [`LAYER_TYPE`]: gzip'd JSON lines, one finished run per line with its
-//! observations and findings ([`RunRecord`]). Runs are append-only and carry a uid, so two
-//! writers' artifacts merge as a set union of runs.
+//! Layout (docs/report.md): an OCI image manifest with `artifactType` [`ARTIFACT_TYPE`], the
+//! empty config, and layers of [`LAYER_TYPE`]: gzip'd JSON lines of images (stored once, by
+//! content address), packages (once per digest) and runs (one line each, its observations
+//! pointing at images by key). **Each run appends one layer** with what it added; a run is
+//! never rewritten, so two writers merge by taking the union of their layers. When the
+//! manifest has more than [`MAX_LAYERS`] layers, the [`FANIN`] adjacent layers with the fewest
+//! bytes are merged into one (a bounded merge: those layers' bytes, never the whole history);
+//! the merged layer names the layers it replaces in an annotation ([`REPLACES`]), so a writer
+//! that still lists them drops them on its next merge.
 //!
-//! A run loads the artifact into a temporary SQLite database (every query of the local history
-//! is reused), runs as with a file, then exports and pushes. Pushing is optimistic: the tag's
-//! digest is re-read right before the manifest PUT; if it moved, the other writer's runs are
-//! merged in and the push is retried (bounded, with jitter). After the PUT the tag is read
-//! once more, after a pause longer than a writer's re-read-to-PUT window ([`WINDOW`]): a
-//! writer that overwrote us in that window is caught there, merged, and pushed again.
+//! A run loads every layer into a temporary SQLite database (every query of the local history
+//! is reused), runs as with a file, then uploads its layer and publishes a manifest: the
+//! current one's layers plus its own. Pushing is optimistic: the tag is re-read right before
+//! the manifest PUT; after the PUT, and a pause longer than a writer's re-read-to-PUT window
+//! ([`WINDOW`]), it is read once more, and if another writer's PUT replaced this run's layer
+//! the union is published again (bounded attempts, with jitter). Version 1 artifacts (one layer
+//! of whole runs) are read, and become the first layer of the next version 2 manifest.
 //!
 //! Spec: <https://github.com/opencontainers/image-spec/blob/main/manifest.md#guidelines-for-artifact-usage>.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::history::RunRecord;
-use crate::reference::{ImageRef, RegistryRef};
-use crate::source::SourceError;
+use super::sqlite::Sqlite;
+use super::{Access, HistoryError, Observation, RecordedFinding};
+use crate::reference::RegistryRef;
 use crate::source::registry::RegistryClient;
+use crate::source::{Fetcher, SourceError};
 
 /// The manifest's `artifactType`.
-pub(crate) const ARTIFACT_TYPE: &str = "application/vnd.bpdrift.history.v1";
-/// The one layer: gzip'd JSON lines of [`RunRecord`]s.
-pub(crate) const LAYER_TYPE: &str = "application/vnd.bpdrift.history.v1.jsonl+gzip";
+pub(crate) const ARTIFACT_TYPE: &str = "application/vnd.bpdrift.history.v2";
+/// Version 1: one layer of whole runs ([`LAYER_TYPE_V1`]). Read, never written.
+const ARTIFACT_TYPE_V1: &str = "application/vnd.bpdrift.history.v1";
+/// A layer: gzip'd JSON lines of [`Line`]s.
+pub(crate) const LAYER_TYPE: &str = "application/vnd.bpdrift.history.v2.jsonl+gzip";
+/// A version 1 layer: gzip'd JSON lines of [`RunRecord`]s.
+const LAYER_TYPE_V1: &str = "application/vnd.bpdrift.history.v1.jsonl+gzip";
+/// The annotation of a merged layer: the digests of the layers it replaces, space-separated.
+pub(crate) const REPLACES: &str = "io.bpdrift.history.replaces";
 const EMPTY_TYPE: &str = "application/vnd.oci.empty.v1+json";
 const EMPTY: &[u8] = b"{}";
 const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+/// More layers than this and a merge runs.
+pub(crate) const MAX_LAYERS: usize = 16;
+/// How many adjacent layers one merge reads and writes as one.
+pub(crate) const FANIN: usize = 8;
 /// Push attempts before giving up on a tag that keeps moving.
-const ATTEMPTS: u32 = 5;
+const ATTEMPTS: u32 = 6;
 /// The longest a writer lets pass between re-reading the tag and sending its PUT (it re-reads
 /// again when more has passed), and the pause before a writer checks its push survived.
 /// Registries offer no compare-and-swap on a tag: the guarantee holds while a manifest PUT
 /// completes within this of the re-read, and a slower one is warned about.
 const WINDOW: Duration = Duration::from_secs(2);
-
-/// Where the history lives: a SQLite file, or an artifact in a registry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Store {
-    /// A local SQLite database.
-    File(PathBuf),
-    /// `oci://REGISTRY/REPOSITORY:TAG`.
-    Oci(RegistryRef),
-}
-
-impl std::str::FromStr for Store {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let Some(rest) = s.strip_prefix("oci://") else {
-            return Ok(Self::File(PathBuf::from(s)));
-        };
-        // A location may carry user-info by mistake: never echoed.
-        let bad = |why: &str| {
-            format!(
-                "invalid history location `{}`: {}",
-                crate::redact::scrub(s),
-                crate::redact::scrub(why)
-            )
-        };
-        match rest.parse::<ImageRef>() {
-            Ok(ImageRef::Registry(r)) => {
-                if r.reference.digest().is_some() || r.reference.tag().is_none() {
-                    return Err(bad(
-                        "expected oci://REGISTRY/REPOSITORY:TAG (a tag, no digest)",
-                    ));
-                }
-                if !rest.contains('/') {
-                    return Err(bad("name the registry: oci://REGISTRY/REPOSITORY:TAG"));
-                }
-                Ok(Self::Oci(r))
-            }
-            Ok(_) => Err(bad("expected oci://REGISTRY/REPOSITORY:TAG")),
-            Err(e) => Err(bad(&e.to_string())),
-        }
-    }
-}
-
-impl std::fmt::Display for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::File(p) => write!(f, "{}", p.display()),
-            Self::Oci(r) => write!(f, "oci://{}", r.input),
-        }
-    }
-}
 
 /// A history artifact problem.
 #[derive(Debug, thiserror::Error)]
@@ -116,10 +81,12 @@ pub enum ArtifactError {
         why: String,
     },
     /// A line that does not parse.
-    #[error("history `oci://{reference}`: line {line} of the layer is not a run record")]
+    #[error("history `oci://{reference}`: line {line} of layer {layer} is not a history record")]
     Corrupt {
         /// The artifact.
         reference: String,
+        /// The layer's digest.
+        layer: String,
         /// 1-based.
         line: usize,
         /// The parser's error.
@@ -146,20 +113,108 @@ pub enum ArtifactError {
     },
 }
 
-/// What was read: the manifest digest the tag pointed at (`None`: no such tag yet) and the
-/// runs.
-#[derive(Debug, Default)]
-pub(crate) struct Pulled {
-    pub(crate) digest: Option<String>,
-    pub(crate) runs: Vec<RunRecord>,
+/// One finished run as a version 1 artifact stored it (one JSON line, snapshots inline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RunRecord {
+    /// Unique across databases: the merge key.
+    pub(crate) uid: String,
+    /// Start (RFC 3339).
+    pub(crate) started_at: String,
+    /// End (RFC 3339).
+    pub(crate) finished_at: Option<String>,
+    /// `ok`, `partial`.
+    pub(crate) status: String,
+    /// The fleet file's name.
+    pub(crate) fleet: String,
+    /// What it saw.
+    pub(crate) observations: Vec<Observation>,
+    /// What it found.
+    #[serde(default)]
+    pub(crate) findings: Vec<RecordedFinding>,
 }
 
-#[derive(Serialize, Deserialize)]
+/// One line of a layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Line {
+    /// An image, stored once.
+    Image(ImageLine),
+    /// A digest's packages, stored once.
+    Packages(PackagesLine),
+    /// A finished run.
+    Run(RunLine),
+}
+
+/// An image: its content address ([`super::image_key`]) and what it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ImageLine {
+    pub(crate) key: String,
+    pub(crate) digest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) platform: Option<String>,
+    /// The snapshot's JSON text, exactly as hashed into the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) snapshot: Option<String>,
+}
+
+/// A digest's packages (their JSON text).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct PackagesLine {
+    pub(crate) digest: String,
+    pub(crate) body: String,
+}
+
+/// A run and what it saw, each watched reference one small entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RunLine {
+    pub(crate) uid: String,
+    pub(crate) started_at: String,
+    pub(crate) finished_at: Option<String>,
+    pub(crate) status: String,
+    pub(crate) fleet: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) shard: Option<String>,
+    pub(crate) observations: Vec<SightingLine>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) findings: Vec<RecordedFinding>,
+}
+
+/// One watched reference in one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SightingLine {
+    pub(crate) service: String,
+    pub(crate) role: String,
+    pub(crate) reference: String,
+    /// The image's key; none when it could not be fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+    /// Only when it differs from the run's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) observed_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Descriptor {
     media_type: String,
     digest: String,
     size: u64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: BTreeMap<String, String>,
+}
+
+impl Descriptor {
+    fn replaces(&self) -> impl Iterator<Item = &str> {
+        self.annotations
+            .get(REPLACES)
+            .map(|s| s.split_whitespace())
+            .into_iter()
+            .flatten()
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -183,20 +238,18 @@ fn registry_err(r: &RegistryRef) -> impl FnOnce(SourceError) -> ArtifactError + 
     }
 }
 
-/// Reads the history at `r` (empty when the tag does not exist). `push`: ask for a token that
-/// can push too (a report run, which pushes later: one token, and no permission found missing
-/// after the run).
-pub(crate) async fn pull(
+/// The tag's manifest digest and layers (`None`: no such tag yet).
+async fn read_manifest(
     client: &RegistryClient,
     r: &RegistryRef,
     push: bool,
-) -> Result<Pulled, ArtifactError> {
+) -> Result<Option<(String, Vec<Descriptor>)>, ArtifactError> {
     let Some((digest, bytes)) = client
         .manifest_bytes(r, push)
         .await
         .map_err(registry_err(r))?
     else {
-        return Ok(Pulled::default());
+        return Ok(None);
     };
     let not = |why: String| ArtifactError::NotHistory {
         reference: r.input.clone(),
@@ -204,62 +257,69 @@ pub(crate) async fn pull(
     };
     let m: ArtifactManifest = serde_json::from_slice(&bytes)
         .map_err(|e| not(format!("its manifest does not parse ({e})")))?;
-    if m.artifact_type.as_deref() != Some(ARTIFACT_TYPE) {
-        return Err(not(format!(
-            "its artifactType is `{}`, not `{ARTIFACT_TYPE}`",
-            m.artifact_type.as_deref().unwrap_or("none")
-        )));
+    match m.artifact_type.as_deref() {
+        Some(ARTIFACT_TYPE | ARTIFACT_TYPE_V1) => {}
+        other => {
+            return Err(not(format!(
+                "its artifactType is `{}`, not `{ARTIFACT_TYPE}`",
+                other.unwrap_or("none")
+            )));
+        }
     }
-    let [layer] = m.layers.as_slice() else {
-        return Err(not(format!("it has {} layers, not 1", m.layers.len())));
-    };
-    if layer.media_type != LAYER_TYPE {
-        return Err(not(format!("its layer is `{}`", layer.media_type)));
+    if let Some(l) = m
+        .layers
+        .iter()
+        .find(|l| l.media_type != LAYER_TYPE && l.media_type != LAYER_TYPE_V1)
+    {
+        return Err(not(format!("a layer is `{}`", l.media_type)));
     }
-    if layer.size > crate::limits::HISTORY_ARTIFACT_MAX {
+    let total: u64 = m.layers.iter().map(|l| l.size).sum();
+    if total > crate::limits::HISTORY_ARTIFACT_MAX {
         return Err(ArtifactError::Layer {
             reference: r.input.clone(),
             why: format!(
-                "its layer is {} bytes, above the {} limit",
-                layer.size,
+                "its layers are {total} bytes, above the {} limit",
                 crate::limits::human(crate::limits::HISTORY_ARTIFACT_MAX)
             ),
         });
     }
-    let blob = client
-        .blob(r, &layer.digest, layer.size, push)
-        .await
-        .map_err(registry_err(r))?;
-    let runs = decode(r, &blob)?;
-    Ok(Pulled {
-        digest: Some(digest),
-        runs,
-    })
+    Ok(Some((digest, m.layers)))
 }
 
-/// Gzip'd JSON lines → runs, inflating at most [`crate::limits::HISTORY_JSONL_MAX`] bytes.
-fn decode(r: &RegistryRef, gz: &[u8]) -> Result<Vec<RunRecord>, ArtifactError> {
+/// Gzip'd JSON lines → text, inflating at most `budget` bytes (decremented).
+fn inflate(r: &RegistryRef, gz: &[u8], budget: &mut u64) -> Result<Vec<u8>, ArtifactError> {
     let layer = |why: String| ArtifactError::Layer {
         reference: r.input.clone(),
         why,
     };
     let mut text = Vec::new();
     flate2::read::GzDecoder::new(gz)
-        .take(crate::limits::HISTORY_JSONL_MAX + 1)
+        .take(*budget + 1)
         .read_to_end(&mut text)
-        .map_err(|e| layer(format!("its layer is not gzip ({e})")))?;
-    if text.len() as u64 > crate::limits::HISTORY_JSONL_MAX {
+        .map_err(|e| layer(format!("a layer is not gzip ({e})")))?;
+    if text.len() as u64 > *budget {
         return Err(layer(format!(
-            "its layer inflates past the {} limit",
+            "its layers inflate past the {} limit",
             crate::limits::human(crate::limits::HISTORY_JSONL_MAX)
         )));
     }
+    *budget -= text.len() as u64;
+    Ok(text)
+}
+
+/// The non-blank lines of `text`, each parsed as `T`.
+fn parse_lines<T: serde::de::DeserializeOwned>(
+    r: &RegistryRef,
+    digest: &str,
+    text: &[u8],
+) -> Result<Vec<T>, ArtifactError> {
     text.split(|b| *b == b'\n')
         .enumerate()
         .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
         .map(|(i, l)| {
             serde_json::from_slice(l).map_err(|source| ArtifactError::Corrupt {
                 reference: r.input.clone(),
+                layer: digest.to_string(),
                 line: i + 1,
                 source,
             })
@@ -267,35 +327,521 @@ fn decode(r: &RegistryRef, gz: &[u8]) -> Result<Vec<RunRecord>, ArtifactError> {
         .collect()
 }
 
-/// Runs → gzip'd JSON lines.
-fn encode(runs: &[RunRecord]) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    for run in runs {
-        // A run record is plain data: serializing it cannot fail, writing to a Vec neither.
-        let _ = serde_json::to_writer(&mut gz, run);
+/// A layer's contents as lines (a version 1 layer's whole runs are split into lines).
+fn decode(
+    r: &RegistryRef,
+    layer: &Descriptor,
+    gz: &[u8],
+    budget: &mut u64,
+) -> Result<Vec<Line>, ArtifactError> {
+    let text = inflate(r, gz, budget)?;
+    if layer.media_type == LAYER_TYPE_V1 {
+        let runs: Vec<RunRecord> = parse_lines(r, &layer.digest, &text)?;
+        return Ok(runs.into_iter().flat_map(split_record).collect());
+    }
+    parse_lines(r, &layer.digest, &text)
+}
+
+/// A version 1 run record as version 2 lines.
+fn split_record(run: RunRecord) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let mut observations = Vec::new();
+    for o in &run.observations {
+        let image = o.digest.as_ref().map(|d| {
+            let snapshot = super::snapshot_json(o);
+            if let Some(p) = o.snapshot.as_ref().and_then(|s| s.packages.as_ref())
+                && let Ok(body) = serde_json::to_string(p)
+            {
+                lines.push(Line::Packages(PackagesLine {
+                    digest: d.clone(),
+                    body,
+                }));
+            }
+            let key = super::image_key(d, o.platform.as_deref(), snapshot.as_deref());
+            lines.push(Line::Image(ImageLine {
+                key: key.clone(),
+                digest: d.clone(),
+                platform: o.platform.clone(),
+                snapshot,
+            }));
+            key
+        });
+        observations.push(SightingLine {
+            service: o.service.clone(),
+            role: o.role.clone(),
+            reference: o.reference.clone(),
+            image,
+            error: o.error.clone(),
+            observed_at: (o.observed_at != run.started_at).then(|| o.observed_at.clone()),
+        });
+    }
+    lines.push(Line::Run(RunLine {
+        uid: run.uid,
+        started_at: run.started_at,
+        finished_at: run.finished_at,
+        status: run.status,
+        fleet: run.fleet,
+        group: None,
+        shard: None,
+        observations,
+        findings: run.findings,
+    }));
+    lines
+}
+
+/// Lines → gzip'd JSON lines, and how many bytes they were before gzip.
+fn encode(lines: &[Line]) -> (Vec<u8>, u64) {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut raw = 0u64;
+    for line in lines {
+        // Plain data: serializing it cannot fail, writing to a Vec neither.
+        let text = serde_json::to_vec(line).unwrap_or_default();
+        raw += text.len() as u64 + 1;
+        let _ = gz.write_all(&text);
         let _ = gz.write_all(b"\n");
     }
-    gz.finish().unwrap_or_default()
+    (gz.finish().unwrap_or_default(), raw)
 }
 
-/// The set union of two histories by run uid, oldest first. Runs are append-only: a uid on both
-/// sides is the same run.
-pub(crate) fn merge(a: Vec<RunRecord>, b: Vec<RunRecord>) -> Vec<RunRecord> {
-    let mut by_uid: BTreeMap<String, RunRecord> = BTreeMap::new();
-    for run in a.into_iter().chain(b) {
-        by_uid.entry(run.uid.clone()).or_insert(run);
+/// Several layers' lines as one: each image, packages and run once, in the order first seen.
+fn merge_lines(layers: Vec<Vec<Line>>) -> Vec<Line> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for line in layers.into_iter().flatten() {
+        let id = match &line {
+            Line::Image(i) => format!("i {}", i.key),
+            Line::Packages(p) => format!("p {}", p.digest),
+            Line::Run(r) => format!("r {}", r.uid),
+        };
+        if seen.insert(id) {
+            out.push(line);
+        }
     }
-    let mut runs: Vec<RunRecord> = by_uid.into_values().collect();
-    runs.sort_by(|x, y| (&x.started_at, &x.uid).cmp(&(&y.started_at, &y.uid)));
-    runs
+    out
 }
 
-/// What [`push`] did.
-pub(crate) struct Pushed {
-    /// The manifest the tag points at now.
-    pub(crate) digest: String,
-    /// How often other writers' runs were merged in.
-    pub(crate) merges: u32,
+/// The union of two writers' layer lists: `theirs` in order, then ours not in it, less any
+/// layer a present merged layer replaces.
+fn union(theirs: &[Descriptor], ours: &[Descriptor]) -> Vec<Descriptor> {
+    let mut all: Vec<Descriptor> = theirs.to_vec();
+    for d in ours {
+        if !all.iter().any(|t| t.digest == d.digest) {
+            all.push(d.clone());
+        }
+    }
+    let replaced: BTreeSet<String> = all
+        .iter()
+        .flat_map(|d| d.replaces().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    all.retain(|d| !replaced.contains(&d.digest));
+    all
+}
+
+/// The start of the [`FANIN`] adjacent layers with the fewest bytes (the newest on a tie: the
+/// small recent layers are merged, the big old one is left alone).
+fn merge_window(layers: &[Descriptor]) -> Option<usize> {
+    if layers.len() <= MAX_LAYERS {
+        return None;
+    }
+    (0..=layers.len() - FANIN)
+        .rev()
+        .min_by_key(|&i| layers[i..i + FANIN].iter().map(|l| l.size).sum::<u64>())
+}
+
+/// A registry history, loaded.
+pub(crate) struct OciHistory {
+    reference: RegistryRef,
+    local: Sqlite,
+    _dir: tempfile::TempDir,
+    /// The digest the tag pointed at when it was read.
+    base: Option<String>,
+    /// Image, package and run rows that came from the registry end at these ids.
+    loaded: (i64, i64, i64),
+}
+
+impl OciHistory {
+    /// Reads the history at `r` into a temporary database. `None`: no such tag, and `access`
+    /// is `Read`. A report asks for a token that can push too (it pushes later: one token, and
+    /// no permission found missing after the run).
+    pub(crate) async fn open(
+        r: &RegistryRef,
+        fetcher: &Fetcher,
+        access: Access,
+        cutoff: i64,
+    ) -> Result<Option<Self>, HistoryError> {
+        let client = fetcher.registry();
+        let push = access == Access::Write;
+        let manifest = read_manifest(client, r, push).await?;
+        if manifest.is_none() && !push {
+            return Ok(None);
+        }
+        let dir = tempfile::tempdir().map_err(|source| HistoryError::Temp {
+            location: format!("oci://{}", r.input),
+            source,
+        })?;
+        let mut local = Sqlite::scratch(dir.path(), cutoff)?;
+        let (base, layers) = manifest.unzip();
+        let mut budget = crate::limits::HISTORY_JSONL_MAX;
+        let mut runs = 0;
+        for layer in layers.unwrap_or_default() {
+            let gz = client
+                .blob(r, &layer.digest, layer.size, push)
+                .await
+                .map_err(registry_err(r))?;
+            let lines = decode(r, &layer, &gz, &mut budget)?;
+            runs += lines.iter().filter(|l| matches!(l, Line::Run(_))).count();
+            import(&mut local, &lines)?;
+        }
+        tracing::info!(
+            "read {} from `oci://{}`",
+            crate::commands::plural(runs, "recorded run"),
+            r.input
+        );
+        let loaded = local
+            .conn
+            .query_row(
+                "SELECT (SELECT COALESCE(MAX(id), 0) FROM images),
+                        (SELECT COALESCE(MAX(rowid), 0) FROM packages),
+                        (SELECT COALESCE(MAX(id), 0) FROM runs)",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .map_err(local.err("cannot read the history"))?;
+        Ok(Some(Self {
+            reference: r.clone(),
+            local,
+            _dir: dir,
+            base,
+            loaded,
+        }))
+    }
+
+    /// The working copy, for reads.
+    pub(crate) fn local(&self) -> &Sqlite {
+        &self.local
+    }
+
+    /// The working copy, for this run's writes.
+    pub(crate) fn local_mut(&mut self) -> &mut Sqlite {
+        &mut self.local
+    }
+
+    /// This run's layer: the images and packages it added, and its finished runs.
+    fn our_lines(&self) -> Result<Vec<Line>, HistoryError> {
+        let conn = &self.local.conn;
+        let err = |what| self.local.err(what);
+        let mut lines = Vec::new();
+        let mut images = conn
+            .prepare("SELECT key, digest, platform, snapshot FROM images WHERE id > ?1 ORDER BY id")
+            .map_err(err("cannot export"))?;
+        let rows = images
+            .query_map([self.loaded.0], |r| {
+                Ok(Line::Image(ImageLine {
+                    key: r.get(0)?,
+                    digest: r.get(1)?,
+                    platform: r.get(2)?,
+                    snapshot: r.get(3)?,
+                }))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(err("cannot export"))?;
+        lines.extend(rows);
+        let mut packages = conn
+            .prepare("SELECT digest, body FROM packages WHERE rowid > ?1 ORDER BY rowid")
+            .map_err(err("cannot export"))?;
+        let rows = packages
+            .query_map([self.loaded.1], |r| {
+                Ok(Line::Packages(PackagesLine {
+                    digest: r.get(0)?,
+                    body: r.get(1)?,
+                }))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(err("cannot export"))?;
+        lines.extend(rows);
+        // Runs this copy holds that the registry did not: this process's (a run still
+        // `running` is not published).
+        let mut runs = conn
+            .prepare(
+                "SELECT id, uid, started_at, finished_at, status, fleet, run_group, shard
+                 FROM runs WHERE status != 'running' AND id > ?1 ORDER BY id",
+            )
+            .map_err(err("cannot export"))?;
+        let found = runs
+            .query_map([self.loaded.2], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    RunLine {
+                        uid: r.get(1)?,
+                        started_at: r.get(2)?,
+                        finished_at: r.get(3)?,
+                        status: r.get(4)?,
+                        fleet: r.get(5)?,
+                        group: r.get(6)?,
+                        shard: r.get(7)?,
+                        observations: Vec::new(),
+                        findings: Vec::new(),
+                    },
+                ))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(err("cannot export"))?;
+        let mut sightings = conn
+            .prepare(
+                "SELECT w.service, w.role, w.reference, i.key, s.error, s.observed_at
+                 FROM sightings s JOIN watches w ON w.id = s.watch_id
+                 LEFT JOIN images i ON i.id = s.image_id WHERE s.run_id = ?1
+                 ORDER BY w.id",
+            )
+            .map_err(err("cannot export"))?;
+        let mut findings = conn
+            .prepare(
+                "SELECT f.service, f.rule, f.severity, f.subject, f.summary
+                 FROM run_findings rf JOIN finding_texts f ON f.id = rf.finding_id
+                 WHERE rf.run_id = ?1 ORDER BY f.id",
+            )
+            .map_err(err("cannot export"))?;
+        for (id, mut run) in found {
+            run.observations = sightings
+                .query_map([id], |r| {
+                    Ok(SightingLine {
+                        service: r.get(0)?,
+                        role: r.get(1)?,
+                        reference: r.get(2)?,
+                        image: r.get(3)?,
+                        error: r.get(4)?,
+                        observed_at: r.get(5)?,
+                    })
+                })
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(err("cannot export"))?;
+            run.findings = findings
+                .query_map([id], |r| {
+                    Ok(RecordedFinding {
+                        service: r.get(0)?,
+                        rule: r.get(1)?,
+                        severity: r.get(2)?,
+                        subject: r.get(3)?,
+                        summary: r.get(4)?,
+                    })
+                })
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(err("cannot export"))?;
+            lines.push(Line::Run(run));
+        }
+        Ok(lines)
+    }
+
+    /// Uploads this run's layer and publishes a manifest holding it and every other writer's
+    /// layers. Returns the status line.
+    pub(crate) async fn publish(&mut self, fetcher: &Fetcher) -> Result<String, HistoryError> {
+        let lines = self.our_lines()?;
+        let r = &self.reference;
+        let client = fetcher.registry();
+        let (layer, raw) = encode(&lines);
+        let ours = Descriptor {
+            media_type: LAYER_TYPE.into(),
+            digest: client.push_blob(r, &layer).await.map_err(registry_err(r))?,
+            size: layer.len() as u64,
+            annotations: BTreeMap::new(),
+        };
+        let empty = client.push_blob(r, EMPTY).await.map_err(registry_err(r))?;
+        let mut merges = 0;
+        let mut compactions = 0;
+        let mut last_seen = self.base.clone();
+        for attempt in 1..=ATTEMPTS {
+            if attempt > 1 {
+                pause(Duration::from_millis(200), Duration::from_millis(300)).await;
+            }
+            let mut read_at = Instant::now();
+            let current = read_manifest(client, r, true).await?;
+            let (digest, theirs) = current.unzip();
+            if digest != last_seen {
+                merges += 1;
+                tracing::info!(
+                    "history `oci://{}` moved since it was read: adding this run's layer to the other runs'",
+                    r.input
+                );
+                last_seen = digest.clone();
+            }
+            let mut layers = union(&theirs.unwrap_or_default(), std::slice::from_ref(&ours));
+            if let Some(at) = merge_window(&layers) {
+                layers = compact(client, r, layers, at).await?;
+                compactions += 1;
+                read_at = Instant::now();
+            }
+            let manifest = ArtifactManifest {
+                schema_version: 2,
+                media_type: Some(MANIFEST_TYPE.into()),
+                artifact_type: Some(ARTIFACT_TYPE.into()),
+                config: Descriptor {
+                    media_type: EMPTY_TYPE.into(),
+                    digest: empty.clone(),
+                    size: EMPTY.len() as u64,
+                    annotations: BTreeMap::new(),
+                },
+                layers,
+                annotations: BTreeMap::from([(
+                    "org.opencontainers.image.title".to_string(),
+                    "bpdrift fleet history".to_string(),
+                )]),
+            };
+            let bytes = serde_json::to_vec(&manifest).unwrap_or_default();
+            // Re-read right before the PUT when the uploads took long: the window in which
+            // another writer's PUT goes unseen stays under `WINDOW`.
+            if read_at.elapsed() > WINDOW / 2 {
+                let now = client.tag_digest(r, true).await.map_err(registry_err(r))?;
+                if now != digest {
+                    continue;
+                }
+                read_at = Instant::now();
+            }
+            let put = client
+                .push_manifest(r, &bytes)
+                .await
+                .map_err(registry_err(r))?;
+            if read_at.elapsed() > WINDOW {
+                tracing::warn!(
+                    "history `oci://{}`: the push took {:.1} s after the tag was read; a run that pushed within that time may have been replaced (its next run records again, but check `bpdrift history`)",
+                    r.input,
+                    read_at.elapsed().as_secs_f64()
+                );
+            }
+            // A writer that re-read before our PUT and put after it replaced our layer: look
+            // once its window has passed, and publish the union again if so.
+            pause(WINDOW, Duration::from_millis(250)).await;
+            let after = read_manifest(client, r, true).await?;
+            let kept = after.as_ref().is_some_and(|(_, layers)| {
+                layers
+                    .iter()
+                    .any(|l| l.digest == ours.digest || l.replaces().any(|d| d == ours.digest))
+            });
+            if kept {
+                self.base = after.map(|(d, _)| d);
+                let merged = match merges {
+                    0 => String::new(),
+                    1 => ", merged with other runs' pushes once".to_string(),
+                    n => format!(", merged with other runs' pushes {n} times"),
+                };
+                let compacted = match compactions {
+                    0 => String::new(),
+                    _ => format!(", {FANIN} layers merged into one"),
+                };
+                return Ok(format!(
+                    "pushed the history to oci://{} ({}, appended a layer of {} bytes, {raw} inflated{compacted}{merged})",
+                    r.input,
+                    self.base.as_deref().unwrap_or(&put),
+                    ours.size
+                ));
+            }
+            tracing::info!(
+                "history `oci://{}` was replaced by another run's push: publishing again",
+                r.input
+            );
+            merges += 1;
+            last_seen = after.map(|(d, _)| d);
+        }
+        Err(ArtifactError::Conflict {
+            reference: r.input.clone(),
+            attempts: ATTEMPTS,
+        }
+        .into())
+    }
+}
+
+/// Merges the [`FANIN`] layers at `at` into one layer that names them in [`REPLACES`].
+async fn compact(
+    client: &RegistryClient,
+    r: &RegistryRef,
+    mut layers: Vec<Descriptor>,
+    at: usize,
+) -> Result<Vec<Descriptor>, ArtifactError> {
+    let window: Vec<Descriptor> = layers.drain(at..at + FANIN).collect();
+    let mut budget = crate::limits::HISTORY_JSONL_MAX;
+    let mut parts = Vec::new();
+    for l in &window {
+        let gz = client
+            .blob(r, &l.digest, l.size, true)
+            .await
+            .map_err(registry_err(r))?;
+        parts.push(decode(r, l, &gz, &mut budget)?);
+    }
+    let (gz, _) = encode(&merge_lines(parts));
+    let mut replaces: Vec<&str> = window.iter().map(|l| l.digest.as_str()).collect();
+    // What the merged layers replaced, too: a writer may still list those.
+    replaces.extend(window.iter().flat_map(Descriptor::replaces));
+    let merged = Descriptor {
+        media_type: LAYER_TYPE.into(),
+        digest: client.push_blob(r, &gz).await.map_err(registry_err(r))?,
+        size: gz.len() as u64,
+        annotations: BTreeMap::from([(REPLACES.to_string(), replaces.join(" "))]),
+    };
+    layers.insert(at, merged);
+    Ok(layers)
+}
+
+/// Adds `lines` to the working copy: images and packages by key (once), runs by uid (once).
+fn import(local: &mut Sqlite, lines: &[Line]) -> Result<(), HistoryError> {
+    let err = local.err("cannot load the registry history");
+    let err2 = local.err("cannot load the registry history");
+    let tx = local.conn.transaction().map_err(err)?;
+    let result = (|| -> rusqlite::Result<()> {
+        for line in lines {
+            match line {
+                Line::Image(i) => {
+                    tx.prepare_cached(
+                        "INSERT OR IGNORE INTO images (key, digest, platform, snapshot)
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![i.key, i.digest, i.platform, i.snapshot])?;
+                }
+                Line::Packages(p) => super::schema::put_packages(&tx, &p.digest, &p.body)?,
+                Line::Run(run) => import_run(&tx, run)?,
+            }
+        }
+        Ok(())
+    })();
+    result.and_then(|()| tx.commit()).map_err(err2)
+}
+
+fn import_run(tx: &rusqlite::Transaction<'_>, run: &RunLine) -> rusqlite::Result<()> {
+    let added = tx.execute(
+        "INSERT OR IGNORE INTO runs (uid, started_at, finished_at, status, fleet, run_group, shard)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            run.uid,
+            run.started_at,
+            run.finished_at,
+            run.status,
+            run.fleet,
+            run.group,
+            run.shard
+        ],
+    )?;
+    if added == 0 {
+        return Ok(());
+    }
+    let id = tx.last_insert_rowid();
+    let mut ids = super::schema::Ids::default();
+    for s in &run.observations {
+        let watch = ids.watch(tx, &s.service, &s.role, &s.reference)?;
+        let image: Option<i64> = match &s.image {
+            Some(key) => tx
+                .prepare_cached("SELECT id FROM images WHERE key = ?1")?
+                .query_row([key], |r| r.get(0))
+                .optional()?,
+            None => None,
+        };
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO sightings (watch_id, run_id, image_id, error, observed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![watch, id, image, s.error, s.observed_at])?;
+    }
+    for f in &run.findings {
+        super::schema::put_finding(tx, id, f)?;
+    }
+    Ok(())
 }
 
 /// A pause of `base` plus up to `jitter` more (two writers that collided do not collide
@@ -309,178 +855,95 @@ async fn pause(base: Duration, jitter: Duration) {
     tokio::time::sleep(base + jitter).await;
 }
 
-/// Publishes `ours` at `r`, merged with whatever other writers published since `base` (the
-/// digest [`pull`] saw).
-pub(crate) async fn push(
-    client: &RegistryClient,
-    r: &RegistryRef,
-    base: Option<String>,
-    ours: Vec<RunRecord>,
-) -> Result<Pushed, ArtifactError> {
-    let mut merges = 0;
-    let mine: Vec<String> = ours.iter().map(|run| run.uid.clone()).collect();
-    let mut base = base;
-    let mut runs = ours;
-    let empty = client.push_blob(r, EMPTY).await.map_err(registry_err(r))?;
-    for attempt in 1..=ATTEMPTS {
-        if attempt > 1 {
-            pause(Duration::from_millis(200), Duration::from_millis(200)).await;
-        }
-        let mut read_at = Instant::now();
-        let now = client.tag_digest(r, true).await.map_err(registry_err(r))?;
-        if now != base {
-            let theirs = pull(client, r, true).await?;
-            tracing::info!(
-                "history `oci://{}` moved since it was read: merging {} runs",
-                r.input,
-                theirs.runs.len()
-            );
-            runs = merge(runs, theirs.runs);
-            base = theirs.digest;
-            merges += 1;
-            read_at = Instant::now();
-        }
-        let layer = encode(&runs);
-        if layer.len() as u64 > crate::limits::HISTORY_ARTIFACT_MAX {
-            return Err(ArtifactError::Layer {
-                reference: r.input.clone(),
-                why: format!(
-                    "the history would be {} bytes gzip'd, above the {} limit (start a new tag)",
-                    layer.len(),
-                    crate::limits::human(crate::limits::HISTORY_ARTIFACT_MAX)
-                ),
-            });
-        }
-        let layer_digest = client.push_blob(r, &layer).await.map_err(registry_err(r))?;
-        let manifest = ArtifactManifest {
-            schema_version: 2,
-            media_type: Some(MANIFEST_TYPE.into()),
-            artifact_type: Some(ARTIFACT_TYPE.into()),
-            config: Descriptor {
-                media_type: EMPTY_TYPE.into(),
-                digest: empty.clone(),
-                size: EMPTY.len() as u64,
-            },
-            layers: vec![Descriptor {
-                media_type: LAYER_TYPE.into(),
-                digest: layer_digest,
-                size: layer.len() as u64,
-            }],
-            annotations: BTreeMap::from([(
-                "org.opencontainers.image.title".to_string(),
-                "bpdrift fleet history".to_string(),
-            )]),
-        };
-        let bytes = serde_json::to_vec(&manifest).unwrap_or_default();
-        // Re-read right before the PUT when the uploads took long: the window in which
-        // another writer's PUT goes unseen stays under `WINDOW`.
-        if read_at.elapsed() > WINDOW / 2 {
-            let now = client.tag_digest(r, true).await.map_err(registry_err(r))?;
-            if now != base {
-                continue;
-            }
-            read_at = Instant::now();
-        }
-        let digest = client
-            .push_manifest(r, &bytes)
-            .await
-            .map_err(registry_err(r))?;
-        if read_at.elapsed() > WINDOW {
-            tracing::warn!(
-                "history `oci://{}`: the push took {:.1} s after the tag was read; a run that pushed within that time may have been replaced (its next run records again, but check `bpdrift history`)",
-                r.input,
-                read_at.elapsed().as_secs_f64()
-            );
-        }
-        // A writer that re-read before our PUT and put after it replaced our runs: look once
-        // its window has passed, and merge again if so.
-        pause(WINDOW, Duration::from_millis(250)).await;
-        let after = pull(client, r, true).await?;
-        let missing = mine
-            .iter()
-            .filter(|uid| !after.runs.iter().any(|run| &run.uid == *uid))
-            .count();
-        if missing == 0 {
-            return Ok(Pushed {
-                digest: after.digest.unwrap_or(digest),
-                merges,
-            });
-        }
-        tracing::info!(
-            "history `oci://{}` was replaced by another run's push: merging again",
-            r.input
-        );
-        runs = merge(runs, after.runs);
-        base = after.digest;
-        merges += 1;
-    }
-    Err(ArtifactError::Conflict {
-        reference: r.input.clone(),
-        attempts: ATTEMPTS,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reference::ImageRef;
 
-    fn run(uid: &str, at: &str) -> RunRecord {
-        RunRecord {
-            uid: uid.into(),
-            started_at: at.into(),
-            finished_at: Some(at.into()),
-            status: "ok".into(),
-            fleet: "fleet.toml".into(),
-            observations: Vec::new(),
-            findings: Vec::new(),
+    fn d(digest: &str, size: u64, replaces: &[&str]) -> Descriptor {
+        Descriptor {
+            media_type: LAYER_TYPE.into(),
+            digest: digest.into(),
+            size,
+            annotations: if replaces.is_empty() {
+                BTreeMap::new()
+            } else {
+                BTreeMap::from([(REPLACES.to_string(), replaces.join(" "))])
+            },
         }
     }
 
     #[test]
-    fn merge_is_a_union_by_uid_oldest_first() {
-        let a = vec![
-            run("a", "2026-01-01T00:00:00Z"),
-            run("c", "2026-01-03T00:00:00Z"),
-        ];
-        let b = vec![
-            run("b", "2026-01-02T00:00:00Z"),
-            run("a", "2026-01-01T00:00:00Z"),
-        ];
-        let uids: Vec<String> = merge(a, b).into_iter().map(|r| r.uid).collect();
-        assert_eq!(uids, ["a", "b", "c"]);
+    fn union_keeps_every_writer_and_drops_what_a_merge_replaced() {
+        let theirs = vec![d("m", 10, &["a", "b"]), d("c", 1, &[])];
+        let ours = vec![d("a", 1, &[]), d("b", 1, &[]), d("x", 1, &[])];
+        let u: Vec<String> = union(&theirs, &ours)
+            .into_iter()
+            .map(|l| l.digest)
+            .collect();
+        assert_eq!(u, ["m", "c", "x"]);
     }
 
     #[test]
-    fn encode_decode_round_trip_and_bad_lines_are_named() {
+    fn the_merge_window_is_bounded_and_spares_the_big_base() {
+        let mut layers = vec![d("base", 1_000_000, &[])];
+        layers.extend((0..MAX_LAYERS).map(|i| d(&format!("l{i}"), 300, &[])));
+        assert_eq!(layers.len(), MAX_LAYERS + 1);
+        let at = merge_window(&layers).unwrap();
+        assert!(at >= 1, "the base is not rewritten: {at}");
+        assert_eq!(merge_window(&layers[..MAX_LAYERS]), None);
+    }
+
+    #[test]
+    fn lines_round_trip_and_merge_once() {
         let r = match "127.0.0.1:5000/h:main".parse::<ImageRef>().unwrap() {
             ImageRef::Registry(r) => r,
             _ => unreachable!(),
         };
-        let runs = vec![run("a", "2026-01-01T00:00:00Z")];
-        assert_eq!(decode(&r, &encode(&runs)).unwrap(), runs);
+        let run = |uid: &str| {
+            Line::Run(RunLine {
+                uid: uid.into(),
+                started_at: "2026-01-01T00:00:00Z".into(),
+                finished_at: None,
+                status: "ok".into(),
+                fleet: "f".into(),
+                group: None,
+                shard: None,
+                observations: vec![SightingLine {
+                    service: "s".into(),
+                    role: "deployed".into(),
+                    reference: "r:1".into(),
+                    image: Some("k".into()),
+                    error: None,
+                    observed_at: None,
+                }],
+                findings: Vec::new(),
+            })
+        };
+        let image = Line::Image(ImageLine {
+            key: "k".into(),
+            digest: "sha256:aa".into(),
+            platform: None,
+            snapshot: Some("{}".into()),
+        });
+        let a = vec![image.clone(), run("a")];
+        let (gz, raw) = encode(&a);
+        let mut budget = 1 << 20;
+        assert_eq!(decode(&r, &d("x", 0, &[]), &gz, &mut budget).unwrap(), a);
+        assert_eq!(budget, (1 << 20) - raw);
+        let merged = merge_lines(vec![a.clone(), vec![image.clone(), run("b")]]);
+        assert_eq!(merged, vec![image, run("a"), run("b")]);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(b"{\"uid\":1}\n").unwrap();
-        let err = decode(&r, &gz.finish().unwrap()).unwrap_err().to_string();
-        assert!(err.contains("line 1"), "{err}");
-        assert!(decode(&r, b"not gzip").is_err());
-    }
-
-    #[test]
-    fn locations() {
-        assert_eq!(
-            "h.sqlite".parse::<Store>().unwrap(),
-            Store::File("h.sqlite".into())
-        );
-        assert!(matches!(
-            "oci://ghcr.io/acme/history:main".parse::<Store>().unwrap(),
-            Store::Oci(_)
-        ));
-        for bad in [
-            "oci://ghcr.io/acme/h@sha256:00",
-            "oci://history:main",
-            "oci://",
-        ] {
-            assert!(bad.parse::<Store>().is_err(), "{bad}");
-        }
+        let err = decode(
+            &r,
+            &d("sha256:x", 0, &[]),
+            &gz.finish().unwrap(),
+            &mut budget,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("line 1 of layer sha256:x"), "{err}");
+        assert!(decode(&r, &d("x", 0, &[]), b"not gzip", &mut budget).is_err());
     }
 }

@@ -152,7 +152,7 @@ fn default_certs_d() -> Vec<PathBuf> {
     dirs
 }
 
-fn read_cas(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+pub(crate) fn read_cas(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let pem = std::fs::read(path)
         .map_err(|e| format!("cannot read CA file `{}`: {e}", path.display()))?;
     let certs = CertificateDer::pem_slice_iter(&pem)
