@@ -166,7 +166,7 @@ fn the_kubernetes_indexed_job_is_well_formed_and_its_command_lines_parse() {
         assert_eq!(run.code, 2, "{}", run.stderr);
         assert!(
             run.stderr.contains(
-                "history `postgres://bpdrift@postgres.bpdrift.svc:5432/bpdrift?sslmode=verify-full"
+                "history `postgres://<redacted>@postgres.bpdrift.svc:5432/bpdrift?sslmode=verify-full"
             ) && run
                 .stderr
                 .contains("cannot read CA file `/etc/bpdrift/postgres-ca.crt`"),

@@ -16,9 +16,9 @@ use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect};
 #[derive(Clone)]
 pub(super) struct MakeRustls(pub(super) Option<Arc<rustls::ClientConfig>>);
 
-/// One connection's TLS handshake.
+/// One connection's TLS handshake (the driver asks for one even when it will not use it).
 pub(super) struct Connect {
-    config: Arc<rustls::ClientConfig>,
+    config: Option<Arc<rustls::ClientConfig>>,
     name: rustls::pki_types::ServerName<'static>,
 }
 
@@ -31,10 +31,7 @@ impl MakeTlsConnect<tokio_postgres::Socket> for MakeRustls {
     type Error = io::Error;
 
     fn make_tls_connect(&mut self, domain: &str) -> io::Result<Connect> {
-        let config = self
-            .0
-            .clone()
-            .ok_or_else(|| io::Error::other("TLS is disabled (sslmode=disable)"))?;
+        let config = self.0.clone();
         // No name for a Unix socket, where TLS is never used.
         let domain = if domain.is_empty() {
             "localhost"
@@ -54,7 +51,10 @@ impl TlsConnect<tokio_postgres::Socket> for Connect {
 
     fn connect(self, socket: tokio_postgres::Socket) -> Self::Future {
         Box::pin(async move {
-            let tls = tokio_rustls::TlsConnector::from(self.config)
+            let config = self
+                .config
+                .ok_or_else(|| io::Error::other("TLS is disabled (sslmode=disable)"))?;
+            let tls = tokio_rustls::TlsConnector::from(config)
                 .connect(self.name, socket)
                 .await?;
             Ok(Stream(Box::new(tls)))
