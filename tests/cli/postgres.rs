@@ -13,7 +13,12 @@ use crate::common::{Registry, bpdrift};
 
 /// Three in each of two shards (by the SHA-256 of the name).
 const SERVICES: [&str; 6] = [
-    "cart", "checkout", "payments", "inventory", "gateway", "search",
+    "cart",
+    "checkout",
+    "payments",
+    "inventory",
+    "gateway",
+    "search",
 ];
 
 fn fleet(reg: &Registry, dir: &std::path::Path) -> std::path::PathBuf {

@@ -1069,10 +1069,17 @@ deployed = "oci:testdata/images:plain-b"
             .collect();
         assert_eq!(new_obs[..old_obs.len()], old_obs[..], "{name}");
     }
-    // Migrated in place: the snapshots are stored once now (the file does not grow by the
-    // run; SQLite reuses the freed pages).
+    // Migrated in place: each image stored once (the old file had a snapshot per row), the
+    // file compacted.
+    let c = rusqlite::Connection::open(fleet.history()).unwrap();
+    let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT COUNT(DISTINCT digest) FROM images"), 6);
+    // plain-b once as the old release described it, once as this one does.
+    assert!(count("SELECT COUNT(*) FROM images") <= 7);
+    assert_eq!(count("SELECT COUNT(*) FROM sightings"), 11);
+    assert_eq!(count("PRAGMA user_version"), 4);
     let after = std::fs::metadata(fleet.history()).unwrap().len();
-    assert!(after <= before + 16 * 1024, "{before} → {after}");
+    assert!(after <= before + 8 * 4096, "{before} → {after}");
 }
 
 /// A run dated in the future (a wrong clock, or a hand-edit) is refused on write and left out

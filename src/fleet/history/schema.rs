@@ -5,6 +5,10 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
+/// A file migrated from a version below this is compacted (`VACUUM`) once: version 4 moved
+/// its rows into far fewer bytes.
+pub(super) const COMPACT_BEFORE: i64 = 4;
+
 /// One step.
 pub(super) enum Migration {
     /// Plain SQL.
@@ -69,8 +73,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
      UPDATE runs SET uid = lower(hex(randomblob(16))) WHERE uid IS NULL;
      CREATE UNIQUE INDEX runs_uid ON runs(uid);"),
     // 4: content-addressed images, small rows, shards.
-    Migration::Sql(V4_TABLES),
-    Migration::Code(v4_move_rows),
+    Migration::Code(v4),
 ];
 
 /// The tables of version 4 (the PostgreSQL store has the same ones, in its dialect).
@@ -119,6 +122,12 @@ const V4_TABLES: &str = "
         PRIMARY KEY (run_id, finding_id)
     ) WITHOUT ROWID;
 ";
+
+/// Version 4: its tables, then the rows moved into them.
+fn v4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(V4_TABLES)?;
+    v4_move_rows(tx)
+}
 
 /// Moves the rows of versions 1–3 (a full snapshot per observation) into the tables of
 /// version 4, then drops the old tables. A snapshot that is not JSON keeps its digest.

@@ -101,6 +101,12 @@ impl Sqlite {
                 .map_err(err("cannot migrate"))?;
         }
         tx.commit().map_err(err("cannot migrate"))?;
+        // The rows of a history written before version 4 now take a fraction of the file:
+        // give the rest back (once; the next runs reuse nothing of it otherwise for years).
+        if (1..schema::COMPACT_BEFORE).contains(&version) {
+            conn.execute_batch("VACUUM")
+                .map_err(err("cannot compact after the migration"))?;
+        }
         Ok(Self {
             conn,
             path: path.into(),
@@ -270,7 +276,11 @@ impl Sqlite {
         findings: &[RecordedFinding],
     ) -> Result<(), HistoryError> {
         let err = self.err("cannot record the run");
-        let tx = self.conn.transaction();
+        // Immediate: the write lock first (with the busy timeout), not a read that must be
+        // upgraded later — which fails at once when another run wrote meanwhile.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate);
         let result = tx.and_then(|tx| {
             let started_at: String =
                 tx.query_row("SELECT started_at FROM runs WHERE id = ?1", [run_id], |r| {
