@@ -494,7 +494,7 @@ impl OciHistory {
         }
         tracing::info!(
             "read {} from `oci://{}`",
-            crate::commands::plural(runs, "recorded run"),
+            crate::text::plural(runs, "recorded run", "recorded runs"),
             r.input
         );
         let loaded = local
