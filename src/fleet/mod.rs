@@ -48,11 +48,16 @@ pub(crate) struct RunInput<'a> {
 }
 
 /// Runs the report and records it. History errors are errors (the record is the point).
+///
+/// Services go through [`fetch::service`] `jobs` at a time, in any order: each is fetched,
+/// assessed and its images stored as soon as its own requests are answered, so requests stay
+/// in flight back to back and only the services in flight hold images.
 pub(crate) async fn run(
     input: RunInput<'_>,
     fetcher: &Fetcher,
     history: &mut History,
 ) -> Result<FleetReport, history::HistoryError> {
+    use futures_util::StreamExt as _;
     // The previous run is read before this one is recorded as started (another shard of this
     // run is not a previous run).
     let previous_run = history.last_finished_run(input.group).await?;
@@ -65,8 +70,40 @@ pub(crate) async fn run(
             shard: input.shard,
         })
         .await?;
-    let mut observed = fetch::observe(&input, fetcher, history, run_id).await?;
-    observed.previous_run = previous_run;
+    let total = input.fleet.services.iter().map(|s| s.images.len()).sum();
+    (input.progress)(0, total, "");
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let progress = fetch::Progress { done: &done, total };
+    let shared: &History = history;
+    let mut stream = futures_util::stream::iter(input.fleet.services.iter().enumerate())
+        .map(|(i, s)| {
+            let (input, progress, started_at) = (&input, &progress, &started_at);
+            async move {
+                let r = fetch::service(input, fetcher, shared, run_id, started_at, s, progress);
+                (i, r.await)
+            }
+        })
+        .buffer_unordered(input.jobs.max(1));
+    let mut finished = Vec::with_capacity(input.fleet.services.len());
+    while let Some((i, r)) = stream.next().await {
+        finished.push((i, r?));
+    }
+    drop(stream);
+    finished.sort_by_key(|(i, _)| *i);
+    let (mut services, mut sightings, mut findings) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut images, mut fetch_errors) = (0, 0);
+    for (_, d) in finished {
+        services.push(d.report);
+        sightings.extend(d.sightings);
+        findings.extend(d.findings);
+        images += d.images;
+        fetch_errors += d.fetch_errors;
+    }
+    let status = if fetch_errors > 0 { "partial" } else { "ok" };
+    history
+        .finish_run(run_id, &started_at, status, &sightings, &findings)
+        .await?;
+    drop((sightings, findings));
     let context = assess::Context {
         fleet: input.fleet,
         fleet_name: input.fleet_name,
@@ -74,22 +111,7 @@ pub(crate) async fn run(
         now: input.now,
         expect_every: input.expect_every,
     };
-    let assessed = assess::assess(&context, observed);
-    let status = if assessed.report.summary.fetch_errors > 0 {
-        "partial"
-    } else {
-        "ok"
-    };
-    history
-        .finish_run(
-            run_id,
-            &started_at,
-            status,
-            &assessed.observations,
-            &assessed.findings,
-        )
-        .await?;
-    let mut report = assessed.report;
+    let mut report = assess::assemble(&context, previous_run, services, images, fetch_errors);
     // Timelines include this run, now recorded.
     for s in &mut report.services {
         s.timeline = assess::timeline(&history.timeline(&s.name).await?);

@@ -239,6 +239,65 @@ pub(crate) fn snapshot_json(o: &Observation) -> Option<String> {
         .and_then(|s| serde_json::to_string(&s.metadata).ok())
 }
 
+/// What a run records of one watched reference: a small row, its image stored apart (and
+/// once) by [`History::put_images`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sighting {
+    pub(crate) service: String,
+    pub(crate) role: String,
+    pub(crate) reference: String,
+    /// The image's key ([`image_key`]); none when it could not be fetched.
+    pub(crate) image: Option<String>,
+    pub(crate) error: Option<String>,
+    /// Only when it differs from the run's start.
+    pub(crate) observed_at: Option<String>,
+}
+
+/// One image to store: its key, digest, platform and snapshot text, and its packages' text.
+pub(crate) struct NewImage<'a> {
+    pub(crate) key: String,
+    pub(crate) digest: &'a str,
+    pub(crate) platform: Option<&'a str>,
+    pub(crate) snapshot: Option<String>,
+    pub(crate) packages: Option<String>,
+}
+
+/// `observations` as sightings, and the images (and packages) they name.
+pub(crate) fn split<'a>(
+    observations: &'a [Observation],
+    started_at: &str,
+) -> (Vec<Sighting>, Vec<NewImage<'a>>) {
+    let mut sightings = Vec::with_capacity(observations.len());
+    let mut images = Vec::new();
+    for o in observations {
+        let image = o.digest.as_deref().map(|d| {
+            let snapshot = snapshot_json(o);
+            let key = image_key(d, o.platform.as_deref(), snapshot.as_deref());
+            images.push(NewImage {
+                key: key.clone(),
+                digest: d,
+                platform: o.platform.as_deref(),
+                snapshot,
+                packages: o
+                    .snapshot
+                    .as_ref()
+                    .and_then(|s| s.packages.as_ref())
+                    .and_then(|p| serde_json::to_string(p).ok()),
+            });
+            key
+        });
+        sightings.push(Sighting {
+            service: o.service.clone(),
+            role: o.role.clone(),
+            reference: o.reference.clone(),
+            image,
+            error: o.error.clone(),
+            observed_at: (o.observed_at != started_at).then(|| o.observed_at.clone()),
+        });
+    }
+    (sightings, images)
+}
+
 /// A run as it starts.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RunStart<'a> {
@@ -324,11 +383,6 @@ impl History {
         Ok(Some(h))
     }
 
-    /// The location as printed.
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Says, once, which records are left out for being dated in the future.
     async fn warn_distrusted(&self) -> Result<(), HistoryError> {
         let future: Vec<(String, String)> = match &self.backend {
@@ -377,23 +431,39 @@ impl History {
         }
     }
 
-    /// Records a run's observations and findings and marks it finished, atomically.
+    /// Stores the images (and packages) `observations` name, unless stored already, and
+    /// returns the run's small rows for them: called as each service is done, so a run holds
+    /// no image longer than it takes to assess it. Not part of the run's transaction (an
+    /// image nobody points at is harmless).
+    pub(crate) async fn put_images(
+        &self,
+        observations: &[Observation],
+        started_at: &str,
+    ) -> Result<Vec<Sighting>, HistoryError> {
+        let (sightings, images) = split(observations, started_at);
+        if !images.is_empty() {
+            each!(self, put_images(&images))?;
+        }
+        Ok(sightings)
+    }
+
+    /// Records a run's rows and findings and marks it finished, atomically.
     pub(crate) async fn finish_run(
         &mut self,
         run_id: i64,
         finished_at: &str,
         status: &str,
-        observations: &[Observation],
+        sightings: &[Sighting],
         findings: &[RecordedFinding],
     ) -> Result<(), HistoryError> {
         match &mut self.backend {
-            Backend::Sqlite(s) => s.finish_run(run_id, finished_at, status, observations, findings),
+            Backend::Sqlite(s) => s.finish_run(run_id, finished_at, status, sightings, findings),
             Backend::Oci(o) => {
                 o.local_mut()
-                    .finish_run(run_id, finished_at, status, observations, findings)
+                    .finish_run(run_id, finished_at, status, sightings, findings)
             }
             Backend::Postgres(p) => {
-                p.finish_run(run_id, finished_at, status, observations, findings)
+                p.finish_run(run_id, finished_at, status, sightings, findings)
                     .await
             }
         }

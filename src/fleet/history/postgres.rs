@@ -14,7 +14,9 @@ use std::sync::Arc;
 use tokio_postgres::types::ToSql;
 
 use super::pgconn::PgUrl;
-use super::{Access, HistoryError, Observation, RecordedFinding, Run, RunStart};
+use super::{
+    Access, HistoryError, NewImage, Observation, RecordedFinding, Run, RunStart, Sighting,
+};
 
 /// Migrations, in order; `bpdrift_schema.version` counts how many ran.
 const MIGRATIONS: &[&str] = &["
@@ -378,6 +380,46 @@ impl Pg {
         Ok(row.get(0))
     }
 
+    /// Stores the images and packages not stored yet, sorted by key (every writer takes the
+    /// same locks in the same order), outside any run's transaction.
+    pub(crate) async fn put_images(&self, images: &[NewImage<'_>]) -> Result<(), HistoryError> {
+        let mut sorted: Vec<&NewImage<'_>> = images.iter().collect();
+        sorted.sort_by(|a, b| a.key.cmp(&b.key));
+        sorted.dedup_by(|a, b| a.key == b.key);
+        let ik: Vec<&str> = sorted.iter().map(|i| i.key.as_str()).collect();
+        let id: Vec<&str> = sorted.iter().map(|i| i.digest).collect();
+        let ip: Vec<Option<&str>> = sorted.iter().map(|i| i.platform).collect();
+        let is: Vec<Option<&str>> = sorted.iter().map(|i| i.snapshot.as_deref()).collect();
+        self.client
+            .execute(
+                "INSERT INTO bpdrift_images (key, digest, platform, snapshot)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])
+                 ON CONFLICT (key) DO NOTHING",
+                &[&ik, &id, &ip, &is],
+            )
+            .await
+            .map_err(self.err("cannot record the images"))?;
+        let mut packages: BTreeMap<&str, &str> = BTreeMap::new();
+        for i in images {
+            if let Some(p) = &i.packages {
+                packages.insert(i.digest, p);
+            }
+        }
+        if !packages.is_empty() {
+            let pd: Vec<&str> = packages.keys().copied().collect();
+            let pb: Vec<&str> = packages.values().copied().collect();
+            self.client
+                .execute(
+                    "INSERT INTO bpdrift_packages (digest, body)
+                     SELECT * FROM UNNEST($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
+                    &[&pd, &pb],
+                )
+                .await
+                .map_err(self.err("cannot record the packages"))?;
+        }
+        Ok(())
+    }
+
     /// Records a run's rows and marks it finished, in one transaction (retried when the server
     /// aborts it for a conflict with another writer).
     pub(crate) async fn finish_run(
@@ -385,14 +427,14 @@ impl Pg {
         run_id: i64,
         finished_at: &str,
         status: &str,
-        observations: &[Observation],
+        sightings: &[Sighting],
         findings: &[RecordedFinding],
     ) -> Result<(), HistoryError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             match self
-                .try_finish(run_id, finished_at, status, observations, findings)
+                .try_finish(run_id, finished_at, status, sightings, findings)
                 .await
             {
                 Err(e) if attempt < 4 && retryable(&e) => {
@@ -411,23 +453,12 @@ impl Pg {
         run_id: i64,
         finished_at: &str,
         status: &str,
-        observations: &[Observation],
+        sightings: &[Sighting],
         findings: &[RecordedFinding],
     ) -> Result<(), tokio_postgres::Error> {
         let tx = self.client.transaction().await?;
-        let started_at: String = tx
-            .query_one(
-                concat!(
-                    "SELECT ",
-                    rfc!("started_at"),
-                    " FROM bpdrift_runs WHERE id = $1"
-                ),
-                &[&run_id],
-            )
-            .await?
-            .get(0);
         // Watched references, sorted: every writer takes the same locks in the same order.
-        let watches: BTreeSet<(&str, &str, &str)> = observations
+        let watches: BTreeSet<(&str, &str, &str)> = sightings
             .iter()
             .map(|o| (o.service.as_str(), o.role.as_str(), o.reference.as_str()))
             .collect();
@@ -449,69 +480,34 @@ impl Pg {
             .iter()
             .map(|row| ((row.get(1), row.get(2), row.get(3)), row.get(0)))
             .collect();
-        // Images and packages, by key, sorted.
-        let mut images: BTreeMap<String, (&str, Option<&str>, Option<String>)> = BTreeMap::new();
-        let mut packages: BTreeMap<&str, String> = BTreeMap::new();
-        let mut keys: Vec<Option<String>> = Vec::with_capacity(observations.len());
-        for o in observations {
-            let Some(d) = o.digest.as_deref() else {
-                keys.push(None);
-                continue;
-            };
-            if let Some(p) = o.snapshot.as_ref().and_then(|s| s.packages.as_ref())
-                && let Ok(body) = serde_json::to_string(p)
-            {
-                packages.insert(d, body);
-            }
-            let snapshot = super::snapshot_json(o);
-            let key = super::image_key(d, o.platform.as_deref(), snapshot.as_deref());
-            images
-                .entry(key.clone())
-                .or_insert((d, o.platform.as_deref(), snapshot));
-            keys.push(Some(key));
-        }
-        let ik: Vec<&str> = images.keys().map(String::as_str).collect();
-        let id: Vec<&str> = images.values().map(|v| v.0).collect();
-        let ip: Vec<Option<&str>> = images.values().map(|v| v.1).collect();
-        let is: Vec<Option<&str>> = images.values().map(|v| v.2.as_deref()).collect();
-        tx.execute(
-            "INSERT INTO bpdrift_images (key, digest, platform, snapshot)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])
-             ON CONFLICT (key) DO NOTHING",
-            &[&ik, &id, &ip, &is],
-        )
-        .await?;
+        let keys: BTreeSet<&str> = sightings
+            .iter()
+            .filter_map(|o| o.image.as_deref())
+            .collect();
+        let keys: Vec<&str> = keys.into_iter().collect();
         let image_ids: BTreeMap<String, i64> = tx
             .query(
                 "SELECT key, id FROM bpdrift_images WHERE key = ANY($1::text[])",
-                &[&ik],
+                &[&keys],
             )
             .await?
             .iter()
             .map(|row| (row.get(0), row.get(1)))
             .collect();
-        let pd: Vec<&str> = packages.keys().copied().collect();
-        let pb: Vec<&str> = packages.values().map(String::as_str).collect();
-        tx.execute(
-            "INSERT INTO bpdrift_packages (digest, body)
-             SELECT * FROM UNNEST($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
-            &[&pd, &pb],
-        )
-        .await?;
         // This run's rows: one statement.
         let mut sw: Vec<i64> = Vec::new();
         let mut si: Vec<Option<i64>> = Vec::new();
         let mut se: Vec<Option<&str>> = Vec::new();
         let mut so: Vec<Option<&str>> = Vec::new();
-        for (o, key) in observations.iter().zip(&keys) {
+        for o in sightings {
             let w = (o.service.clone(), o.role.clone(), o.reference.clone());
             let Some(watch) = watch_ids.get(&w) else {
                 continue;
             };
             sw.push(*watch);
-            si.push(key.as_ref().and_then(|k| image_ids.get(k)).copied());
+            si.push(o.image.as_ref().and_then(|k| image_ids.get(k)).copied());
             se.push(o.error.as_deref());
-            so.push((o.observed_at != started_at).then_some(o.observed_at.as_str()));
+            so.push(o.observed_at.as_deref());
         }
         tx.execute(
             "INSERT INTO bpdrift_sightings (watch_id, run_id, image_id, error, observed_at)

@@ -11,7 +11,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::schema::{self, Ids, MIGRATIONS, Migration};
-use super::{HistoryError, Observation, RecordedFinding, Run, RunStart};
+use super::{HistoryError, NewImage, Observation, RecordedFinding, Run, RunStart, Sighting};
 
 /// A SQLite history.
 pub(crate) struct Sqlite {
@@ -80,6 +80,10 @@ impl Sqlite {
         check_version(&conn, path)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err("cannot enable WAL"))?;
+        // WAL's own durability: a commit is not synced to disk, a checkpoint is (a power cut
+        // may lose the last run, never corrupt the file); images are stored per service.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err("cannot set up"))?;
         // Migrations run under the write lock, and the version is read under it too: two runs
         // opening a new database at once must not both create the tables.
         let tx =
@@ -266,13 +270,63 @@ impl Sqlite {
         Ok(self.conn.last_insert_rowid())
     }
 
-    /// Records a run's observations and findings and marks it finished, in one transaction.
+    /// Stores the images and packages not stored yet (looked up first: a run that saw nothing
+    /// new writes nothing here).
+    pub(crate) fn put_images(&self, images: &[NewImage<'_>]) -> Result<(), HistoryError> {
+        let err = self.err("cannot record the images");
+        let missing = |sql: &str, key: &str| -> rusqlite::Result<bool> {
+            Ok(self
+                .conn
+                .prepare_cached(sql)?
+                .query_row([key], |_| Ok(()))
+                .optional()?
+                .is_none())
+        };
+        let mut new = Vec::new();
+        for i in images {
+            let image = missing("SELECT 1 FROM images WHERE key = ?1", &i.key)
+                .map_err(self.err("cannot read images"))?;
+            let packages = match &i.packages {
+                Some(_) => missing("SELECT 1 FROM packages WHERE digest = ?1", i.digest)
+                    .map_err(self.err("cannot read packages"))?,
+                None => false,
+            };
+            if image || packages {
+                new.push((i, image, packages));
+            }
+        }
+        if new.is_empty() {
+            return Ok(());
+        }
+        let result = (|| {
+            let tx = rusqlite::Transaction::new_unchecked(
+                &self.conn,
+                rusqlite::TransactionBehavior::Immediate,
+            )?;
+            for (i, image, packages) in new {
+                if image {
+                    tx.prepare_cached(
+                        "INSERT OR IGNORE INTO images (key, digest, platform, snapshot)
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![i.key, i.digest, i.platform, i.snapshot])?;
+                }
+                if let (true, Some(body)) = (packages, &i.packages) {
+                    schema::put_packages(&tx, i.digest, body)?;
+                }
+            }
+            tx.commit()
+        })();
+        result.map_err(err)
+    }
+
+    /// Records a run's rows and findings and marks it finished, in one transaction.
     pub(crate) fn finish_run(
         &mut self,
         run_id: i64,
         finished_at: &str,
         status: &str,
-        observations: &[Observation],
+        sightings: &[Sighting],
         findings: &[RecordedFinding],
     ) -> Result<(), HistoryError> {
         let err = self.err("cannot record the run");
@@ -282,11 +336,7 @@ impl Sqlite {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate);
         let result = tx.and_then(|tx| {
-            let started_at: String =
-                tx.query_row("SELECT started_at FROM runs WHERE id = ?1", [run_id], |r| {
-                    r.get(0)
-                })?;
-            write_rows(&tx, run_id, &started_at, observations, findings)?;
+            write_rows(&tx, run_id, sightings, findings)?;
             tx.execute(
                 "UPDATE runs SET finished_at = ?1, status = ?2 WHERE id = ?3",
                 params![finished_at, status, run_id],
@@ -453,36 +503,28 @@ impl Sqlite {
     }
 }
 
-/// Writes a run's rows (observations, findings) in `tx`. `started_at`: the run's time, which
-/// its observations share unless they say otherwise.
+/// Writes a run's rows (sightings, findings) in `tx`; their images are stored already.
 pub(super) fn write_rows(
     tx: &rusqlite::Transaction<'_>,
     run_id: i64,
-    started_at: &str,
-    observations: &[Observation],
+    sightings: &[Sighting],
     findings: &[RecordedFinding],
 ) -> rusqlite::Result<()> {
     let mut ids = Ids::default();
-    for o in observations {
+    for o in sightings {
         let watch = ids.watch(tx, &o.service, &o.role, &o.reference)?;
-        let image = match &o.digest {
-            Some(d) => {
-                if let Some(p) = o.snapshot.as_ref().and_then(|s| s.packages.as_ref())
-                    && let Ok(body) = serde_json::to_string(p)
-                {
-                    schema::put_packages(tx, d, &body)?;
-                }
-                let body = super::snapshot_json(o);
-                Some(ids.image(tx, d, o.platform.as_deref(), body.as_deref())?)
-            }
+        let image: Option<i64> = match &o.image {
+            Some(key) => tx
+                .prepare_cached("SELECT id FROM images WHERE key = ?1")?
+                .query_row([key], |r| r.get(0))
+                .optional()?,
             None => None,
         };
-        let observed_at = (o.observed_at != started_at).then_some(o.observed_at.as_str());
         tx.prepare_cached(
             "INSERT OR REPLACE INTO sightings (watch_id, run_id, image_id, error, observed_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
-        .execute(params![watch, run_id, image, o.error, observed_at])?;
+        .execute(params![watch, run_id, image, o.error, o.observed_at])?;
     }
     for f in findings {
         schema::put_finding(tx, run_id, f)?;

@@ -13,6 +13,19 @@ fn start(h: &mut Sqlite, at: &str) -> i64 {
     .unwrap()
 }
 
+/// What a run does: the images stored, then the rows in the run's transaction.
+fn record(h: &mut Sqlite, run: i64, at: &str, observations: &[Observation]) {
+    let started: String = h
+        .conn
+        .query_row("SELECT started_at FROM runs WHERE id = ?1", [run], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let (sightings, images) = super::super::split(observations, &started);
+    h.put_images(&images).unwrap();
+    h.finish_run(run, at, "ok", &sightings, &[]).unwrap();
+}
+
 fn obs(service: &str, digest: &str, at: &str) -> Observation {
     Observation {
         observed_at: at.into(),
@@ -108,7 +121,7 @@ fn records_and_reads_back_and_an_unchanged_run_costs_bytes() {
             .iter()
             .map(|s| obs(s, &format!("sha256:{s}"), &at(i)))
             .collect();
-        h.finish_run(run, &at(i), "ok", &o, &[]).unwrap();
+        record(&mut h, run, &at(i), &o);
         sizes.push(size(&h));
     }
     let per_run = (sizes[11] - sizes[1]) as f64 / 10.0 / services.len() as f64;
@@ -145,23 +158,19 @@ fn runs_dated_in_the_future_are_left_out() {
     let cutoff = crate::clock::parse_rfc3339("2026-12-01T00:00:00Z").unwrap();
     let mut h = Sqlite::open(&path, cutoff).unwrap();
     let run = start(&mut h, "2026-11-01T00:00:00Z");
-    h.finish_run(
+    record(
+        &mut h,
         run,
         "2026-11-01T00:00:01Z",
-        "ok",
         &[obs("a", "sha256:1", "2026-11-01T00:00:00Z")],
-        &[],
-    )
-    .unwrap();
+    );
     let forged = start(&mut h, "2099-01-01T00:00:00Z");
-    h.finish_run(
+    record(
+        &mut h,
         forged,
         "2099-01-01T00:00:00Z",
-        "ok",
         &[obs("a", "sha256:2", "2099-01-01T00:00:00Z")],
-        &[],
-    )
-    .unwrap();
+    );
     assert_eq!(
         h.last_finished_run(None).unwrap().unwrap().started_at,
         "2026-11-01T00:00:00Z"
