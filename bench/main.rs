@@ -26,7 +26,7 @@ mod common;
 /// Progress on stderr (the report goes to stdout and bench/RESULTS.md).
 macro_rules! note {
     ($($t:tt)*) => {{
-        let _ = writeln!(std::io::stderr(), $($t)*);
+        let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("{}\n", format_args!($($t)*)));
     }};
 }
 

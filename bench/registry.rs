@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::common::proxy::Proxy;
-use crate::measure::{bpdrift, lower_bound, skopeo};
+use crate::measure::{Measure, bpdrift, lower_bound, skopeo};
 use crate::verdict;
 
 /// Every N of `sizes` over `repo:t<i>` images behind `proxy`.

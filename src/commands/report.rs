@@ -367,25 +367,31 @@ fn write_report(
     report: &crate::report::fleet::FleetReport,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let mut buf = Vec::new();
-    match args.format {
-        ReportFormat::Markdown => render::fleet_markdown(report, &mut buf)?,
-        ReportFormat::Html => render::fleet_html(report, &mut buf)?,
-        ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut buf, report)?;
-            buf.push(b'\n');
+    // Rendered straight into its destination: a 10,000-service report is tens of MB.
+    let render = |w: &mut dyn Write| -> anyhow::Result<()> {
+        let mut w = io::BufWriter::with_capacity(64 * 1024, w);
+        match args.format {
+            ReportFormat::Markdown => render::fleet_markdown(report, &mut w)?,
+            ReportFormat::Html => render::fleet_html(report, &mut w)?,
+            ReportFormat::Json => {
+                serde_json::to_writer_pretty(&mut w, report)?;
+                w.write_all(b"\n")?;
+            }
         }
-    }
+        w.flush()?;
+        Ok(())
+    };
     match &args.out {
         Some(path) => {
-            std::fs::write(path, &buf).map_err(|e| {
-                anyhow::Error::new(e)
-                    .context(format!("cannot write the report to `{}`", path.display()))
-            })?;
+            let cannot = |e: anyhow::Error| {
+                e.context(format!("cannot write the report to `{}`", path.display()))
+            };
+            let mut file = std::fs::File::create(path).map_err(|e| cannot(e.into()))?;
+            render(&mut file).map_err(cannot)?;
             super::status_line(&format!("wrote {}", path.display()));
         }
         None => {
-            out.write_all(&buf)?;
+            render(out)?;
             out.flush()?;
         }
     }

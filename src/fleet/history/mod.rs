@@ -254,19 +254,22 @@ pub(crate) struct Sighting {
 }
 
 /// One image to store: its key, digest, platform and snapshot text, and its packages' text.
-pub(crate) struct NewImage<'a> {
+pub(crate) struct NewImage {
     pub(crate) key: String,
-    pub(crate) digest: &'a str,
-    pub(crate) platform: Option<&'a str>,
+    pub(crate) digest: String,
+    pub(crate) platform: Option<String>,
     pub(crate) snapshot: Option<String>,
     pub(crate) packages: Option<String>,
 }
 
+/// Images are stored in batches of this many (one transaction or statement each).
+const IMAGE_BATCH: usize = 64;
+
 /// `observations` as sightings, and the images (and packages) they name.
-pub(crate) fn split<'a>(
-    observations: &'a [Observation],
+pub(crate) fn split(
+    observations: &[Observation],
     started_at: &str,
-) -> (Vec<Sighting>, Vec<NewImage<'a>>) {
+) -> (Vec<Sighting>, Vec<NewImage>) {
     let mut sightings = Vec::with_capacity(observations.len());
     let mut images = Vec::new();
     for o in observations {
@@ -275,8 +278,8 @@ pub(crate) fn split<'a>(
             let key = image_key(d, o.platform.as_deref(), snapshot.as_deref());
             images.push(NewImage {
                 key: key.clone(),
-                digest: d,
-                platform: o.platform.as_deref(),
+                digest: d.to_string(),
+                platform: o.platform.clone(),
                 snapshot,
                 packages: o
                     .snapshot
@@ -331,6 +334,8 @@ pub(crate) struct History {
     backend: Backend,
     /// How the location is printed (no password).
     name: String,
+    /// Images waiting to be stored (see [`History::put_images`]).
+    pending: std::cell::RefCell<Vec<NewImage>>,
 }
 
 /// Now, seconds since the epoch, from this machine's clock (not `--now`): what records are
@@ -378,7 +383,11 @@ impl History {
                 None => return Ok(None),
             },
         };
-        let h = Self { backend, name };
+        let h = Self {
+            backend,
+            name,
+            pending: Default::default(),
+        };
         h.warn_distrusted().await?;
         Ok(Some(h))
     }
@@ -441,10 +450,24 @@ impl History {
         started_at: &str,
     ) -> Result<Vec<Sighting>, HistoryError> {
         let (sightings, images) = split(observations, started_at);
-        if !images.is_empty() {
-            each!(self, put_images(&images))?;
+        let full = {
+            let mut pending = self.pending.borrow_mut();
+            pending.extend(images);
+            pending.len() >= IMAGE_BATCH
+        };
+        if full {
+            self.store_pending().await?;
         }
         Ok(sightings)
+    }
+
+    /// Stores the images waiting, in one batch.
+    async fn store_pending(&self) -> Result<(), HistoryError> {
+        let batch = std::mem::take(&mut *self.pending.borrow_mut());
+        if batch.is_empty() {
+            return Ok(());
+        }
+        each!(self, put_images(&batch))
     }
 
     /// Records a run's rows and findings and marks it finished, atomically.
@@ -456,6 +479,7 @@ impl History {
         sightings: &[Sighting],
         findings: &[RecordedFinding],
     ) -> Result<(), HistoryError> {
+        self.store_pending().await?;
         match &mut self.backend {
             Backend::Sqlite(s) => s.finish_run(run_id, finished_at, status, sightings, findings),
             Backend::Oci(o) => {

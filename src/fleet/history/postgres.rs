@@ -382,13 +382,13 @@ impl Pg {
 
     /// Stores the images and packages not stored yet, sorted by key (every writer takes the
     /// same locks in the same order), outside any run's transaction.
-    pub(crate) async fn put_images(&self, images: &[NewImage<'_>]) -> Result<(), HistoryError> {
-        let mut sorted: Vec<&NewImage<'_>> = images.iter().collect();
+    pub(crate) async fn put_images(&self, images: &[NewImage]) -> Result<(), HistoryError> {
+        let mut sorted: Vec<&NewImage> = images.iter().collect();
         sorted.sort_by(|a, b| a.key.cmp(&b.key));
         sorted.dedup_by(|a, b| a.key == b.key);
         let ik: Vec<&str> = sorted.iter().map(|i| i.key.as_str()).collect();
-        let id: Vec<&str> = sorted.iter().map(|i| i.digest).collect();
-        let ip: Vec<Option<&str>> = sorted.iter().map(|i| i.platform).collect();
+        let id: Vec<&str> = sorted.iter().map(|i| i.digest.as_str()).collect();
+        let ip: Vec<Option<&str>> = sorted.iter().map(|i| i.platform.as_deref()).collect();
         let is: Vec<Option<&str>> = sorted.iter().map(|i| i.snapshot.as_deref()).collect();
         self.client
             .execute(
@@ -402,7 +402,7 @@ impl Pg {
         let mut packages: BTreeMap<&str, &str> = BTreeMap::new();
         for i in images {
             if let Some(p) = &i.packages {
-                packages.insert(i.digest, p);
+                packages.insert(i.digest.as_str(), p);
             }
         }
         if !packages.is_empty() {

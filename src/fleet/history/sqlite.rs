@@ -272,7 +272,7 @@ impl Sqlite {
 
     /// Stores the images and packages not stored yet (looked up first: a run that saw nothing
     /// new writes nothing here).
-    pub(crate) fn put_images(&self, images: &[NewImage<'_>]) -> Result<(), HistoryError> {
+    pub(crate) fn put_images(&self, images: &[NewImage]) -> Result<(), HistoryError> {
         let err = self.err("cannot record the images");
         let missing = |sql: &str, key: &str| -> rusqlite::Result<bool> {
             Ok(self
@@ -287,7 +287,7 @@ impl Sqlite {
             let image = missing("SELECT 1 FROM images WHERE key = ?1", &i.key)
                 .map_err(self.err("cannot read images"))?;
             let packages = match &i.packages {
-                Some(_) => missing("SELECT 1 FROM packages WHERE digest = ?1", i.digest)
+                Some(_) => missing("SELECT 1 FROM packages WHERE digest = ?1", &i.digest)
                     .map_err(self.err("cannot read packages"))?,
                 None => false,
             };
@@ -312,7 +312,7 @@ impl Sqlite {
                     .execute(params![i.key, i.digest, i.platform, i.snapshot])?;
                 }
                 if let (true, Some(body)) = (packages, &i.packages) {
-                    schema::put_packages(&tx, i.digest, body)?;
+                    schema::put_packages(&tx, &i.digest, body)?;
                 }
             }
             tx.commit()
