@@ -14,7 +14,6 @@ use crate::fleet::history::{Access, History, Location};
 use crate::fleet::notify::{Heartbeat, Ping, Pushgateway};
 use crate::fleet::{self, ShardArg};
 use crate::reference::Platform;
-use crate::render;
 use crate::report::metrics;
 use crate::rules::RuleSet;
 use crate::source::Fetcher;
@@ -102,6 +101,16 @@ pub(crate) enum ReportFormat {
     Json,
     /// One self-contained HTML page.
     Html,
+}
+
+impl ReportFormat {
+    fn fleet(self) -> crate::render::FleetFormat {
+        match self {
+            Self::Markdown => crate::render::FleetFormat::Markdown,
+            Self::Json => crate::render::FleetFormat::Json,
+            Self::Html => crate::render::FleetFormat::Html,
+        }
+    }
 }
 
 /// The history: `--history`, else the default file.
@@ -279,11 +288,13 @@ async fn report(
             jobs: args.registry.jobs as usize,
             group: None,
             shard: None,
+            format: args.format.fleet(),
         };
         let report = fleet::from_history(&input, &hist)
             .await?
             .ok_or_else(|| anyhow::anyhow!("history `{location}` holds no finished run yet"))?;
-        return finish(args, &report, out, summary);
+        write_report(args, &mut |w| args.format.fleet().write(&report, w), out)?;
+        return finish_loud(&report, summary);
     }
     // From the first request on (reading a history from the registry is one).
     let bar = progress_bar();
@@ -296,7 +307,7 @@ async fn report(
     let progress = progress_input(&bar);
     let group = run_group(args.run_id.as_deref());
     let shard_label = shard.map(|s| s.to_string());
-    let report = fleet::run(
+    let mut ran = fleet::run(
         fleet::RunInput {
             fleet: &fleet,
             fleet_name: &name,
@@ -307,6 +318,7 @@ async fn report(
             jobs: args.registry.jobs as usize,
             group: group.as_deref(),
             shard: shard_label.as_deref(),
+            format: args.format.fleet(),
         },
         &fetcher,
         &mut hist,
@@ -315,7 +327,8 @@ async fn report(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    write_report(args, &report, out)?;
+    write_report(args, &mut |w| ran.write(w), out)?;
+    let report = &ran.report;
     if let Some(line) = hist.publish(&fetcher).await? {
         super::status_line(&line);
     }
@@ -351,47 +364,30 @@ async fn report(
     finish_loud(&report, summary)
 }
 
-/// Writes the report where it goes, then says what must be said.
-fn finish(
-    args: &ReportArgs,
-    report: &crate::report::fleet::FleetReport,
-    out: &mut dyn Write,
-    summary: &mut Vec<String>,
-) -> anyhow::Result<Outcome> {
-    write_report(args, report, out)?;
-    finish_loud(report, summary)
-}
-
+/// Writes the report (`render` writes it into what it is given) to `--out` or `out`, through a
+/// buffer: a 10,000-service report is tens of MB, never held whole.
 fn write_report(
     args: &ReportArgs,
-    report: &crate::report::fleet::FleetReport,
+    render: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    // Rendered straight into its destination: a 10,000-service report is tens of MB.
-    let render = |w: &mut dyn Write| -> anyhow::Result<()> {
+    let mut to = |w: &mut dyn Write| -> io::Result<()> {
         let mut w = io::BufWriter::with_capacity(64 * 1024, w);
-        match args.format {
-            ReportFormat::Markdown => render::fleet_markdown(report, &mut w)?,
-            ReportFormat::Html => render::fleet_html(report, &mut w)?,
-            ReportFormat::Json => {
-                serde_json::to_writer_pretty(&mut w, report)?;
-                w.write_all(b"\n")?;
-            }
-        }
-        w.flush()?;
-        Ok(())
+        render(&mut w)?;
+        w.flush()
     };
     match &args.out {
         Some(path) => {
-            let cannot = |e: anyhow::Error| {
-                e.context(format!("cannot write the report to `{}`", path.display()))
+            let cannot = |e: io::Error| {
+                anyhow::Error::new(e)
+                    .context(format!("cannot write the report to `{}`", path.display()))
             };
-            let mut file = std::fs::File::create(path).map_err(|e| cannot(e.into()))?;
-            render(&mut file).map_err(cannot)?;
+            let mut file = std::fs::File::create(path).map_err(cannot)?;
+            to(&mut file).map_err(cannot)?;
             super::status_line(&format!("wrote {}", path.display()));
         }
         None => {
-            render(out)?;
+            to(out)?;
             out.flush()?;
         }
     }

@@ -174,8 +174,16 @@ pub(crate) async fn service(
         .put_images(&assessed.observations, started_at)
         .await?;
     let mut services = assessed.report.services;
+    let mut report = services.pop().expect("one service assessed");
+    // The timeline, this run included (recorded at the run's end, with its roles in the
+    // order the history gives them).
+    let mut timeline = history.timeline(&s.name).await?;
+    let mut now = assessed.observations.clone();
+    now.sort_by(|a, b| a.role.cmp(&b.role));
+    timeline.extend(now);
+    report.timeline = assess::timeline(&timeline);
     Ok(Done {
-        report: services.pop().expect("one service assessed"),
+        report,
         sightings,
         findings: assessed.findings,
         images,

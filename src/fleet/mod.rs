@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 
 use self::file::Fleet;
 use self::history::History;
-use crate::report::fleet::FleetReport;
+use crate::render::{FleetFormat, Row};
+use crate::report::fleet::{FleetReport, ServiceReport};
 use crate::rules::RuleSet;
 use crate::source::Fetcher;
 
@@ -45,19 +46,77 @@ pub(crate) struct RunInput<'a> {
     pub(crate) group: Option<&'a str>,
     /// `K/N` with `--shard`.
     pub(crate) shard: Option<&'a str>,
+    /// The report's format: each service's part is written as it is done.
+    pub(crate) format: FleetFormat,
+}
+
+/// A run's report as it was written: the report itself, its services reduced to what the
+/// totals, the metrics and the messages need, and its body (the services table and each
+/// service's details, in report order) kept in a temporary file.
+pub(crate) struct Ran {
+    pub(crate) report: FleetReport,
+    body: Body,
+}
+
+struct Body {
+    format: FleetFormat,
+    rows: Vec<Row>,
+    spill: std::fs::File,
+    /// Each service's details: (offset, length) in `spill`, in report order.
+    pieces: Vec<(u64, u64)>,
+}
+
+impl Ran {
+    /// Writes the whole report.
+    pub(crate) fn write(&mut self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        use std::io::{Read as _, Seek as _};
+        let Body {
+            format,
+            rows,
+            spill,
+            pieces,
+        } = &mut self.body;
+        let json = *format == FleetFormat::Json;
+        let mut details = |w: &mut dyn std::io::Write| -> std::io::Result<()> {
+            for (i, (offset, len)) in pieces.iter().enumerate() {
+                if json && i > 0 {
+                    w.write_all(b",\n")?;
+                }
+                spill.seek(std::io::SeekFrom::Start(*offset))?;
+                std::io::copy(&mut (&mut *spill).take(*len), w)?;
+            }
+            Ok(())
+        };
+        format.document(&self.report, rows, &mut details, out)
+    }
+}
+
+/// A service reduced to what the totals, the metrics and the messages read (its details are
+/// written out already).
+fn slim(mut s: ServiceReport) -> ServiceReport {
+    s.timeline = Vec::new();
+    s.drift = Vec::new();
+    s.since_last_run = Vec::new();
+    for i in &mut s.images {
+        i.buildpacks = Vec::new();
+        i.dependencies = Vec::new();
+    }
+    s
 }
 
 /// Runs the report and records it. History errors are errors (the record is the point).
 ///
 /// Services go through [`fetch::service`] `jobs` at a time, in any order: each is fetched,
-/// assessed and its images stored as soon as its own requests are answered, so requests stay
-/// in flight back to back and only the services in flight hold images.
+/// assessed, its images stored and its part of the report written as soon as its own requests
+/// are answered, so requests stay in flight back to back and the run holds the images of the
+/// services in flight and a row per service, never the fleet's images or details.
 pub(crate) async fn run(
     input: RunInput<'_>,
     fetcher: &Fetcher,
     history: &mut History,
-) -> Result<FleetReport, history::HistoryError> {
+) -> Result<Ran, RunError> {
     use futures_util::StreamExt as _;
+    use std::io::{Seek as _, Write as _};
     // The previous run is read before this one is recorded as started (another shard of this
     // run is not a previous run).
     let previous_run = history.last_finished_run(input.group).await?;
@@ -74,6 +133,9 @@ pub(crate) async fn run(
     (input.progress)(0, total, "");
     let done = std::sync::atomic::AtomicUsize::new(0);
     let progress = fetch::Progress { done: &done, total };
+    let spill = tempfile::tempfile().map_err(RunError::Spill)?;
+    let mut writer = std::io::BufWriter::new(spill);
+    let mut at = 0u64;
     let shared: &History = history;
     let mut stream = futures_util::stream::iter(input.fleet.services.iter().enumerate())
         .map(|(i, s)| {
@@ -85,20 +147,30 @@ pub(crate) async fn run(
         })
         .buffer_unordered(input.jobs.max(1));
     let mut finished = Vec::with_capacity(input.fleet.services.len());
-    while let Some((i, r)) = stream.next().await {
-        finished.push((i, r?));
-    }
-    drop(stream);
-    finished.sort_by_key(|(i, _)| *i);
-    let (mut services, mut sightings, mut findings) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut sightings, mut findings) = (Vec::new(), Vec::new());
     let (mut images, mut fetch_errors) = (0, 0);
-    for (_, d) in finished {
-        services.push(d.report);
+    while let Some((i, r)) = stream.next().await {
+        let d = r?;
+        input
+            .format
+            .detail(&d.report, &mut writer)
+            .map_err(RunError::Spill)?;
+        let end = writer.stream_position().map_err(RunError::Spill)?;
+        let piece = (at, end - at);
+        at = end;
         sightings.extend(d.sightings);
         findings.extend(d.findings);
         images += d.images;
         fetch_errors += d.fetch_errors;
+        finished.push((i, Row::of(&d.report), piece, slim(d.report)));
     }
+    drop(stream);
+    writer.flush().map_err(RunError::Spill)?;
+    let spill = writer
+        .into_inner()
+        .map_err(|e| RunError::Spill(e.into_error()))?;
+    // Report order: the worst first, fleet order within a status.
+    finished.sort_by_key(|(i, _, _, s)| (s.status, *i));
     let status = if fetch_errors > 0 { "partial" } else { "ok" };
     history
         .finish_run(run_id, &started_at, status, &sightings, &findings)
@@ -111,12 +183,35 @@ pub(crate) async fn run(
         now: input.now,
         expect_every: input.expect_every,
     };
-    let mut report = assess::assemble(&context, previous_run, services, images, fetch_errors);
-    // Timelines include this run, now recorded.
-    for s in &mut report.services {
-        s.timeline = assess::timeline(&history.timeline(&s.name).await?);
+    let mut rows = Vec::with_capacity(finished.len());
+    let mut pieces = Vec::with_capacity(finished.len());
+    let mut services = Vec::with_capacity(finished.len());
+    for (_, row, piece, s) in finished {
+        rows.push(row);
+        pieces.push(piece);
+        services.push(s);
     }
-    Ok(report)
+    let report = assess::assemble(&context, previous_run, services, images, fetch_errors);
+    Ok(Ran {
+        report,
+        body: Body {
+            format: input.format,
+            rows,
+            spill,
+            pieces,
+        },
+    })
+}
+
+/// A run that could not be recorded or written.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RunError {
+    /// The history.
+    #[error(transparent)]
+    History(#[from] history::HistoryError),
+    /// The temporary file the report's parts are kept in.
+    #[error("cannot keep the report's parts in a temporary file")]
+    Spill(#[source] std::io::Error),
 }
 
 /// `--shard K/N` as given: `K` may be `index` (from `JOB_COMPLETION_INDEX`).

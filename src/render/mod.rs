@@ -16,7 +16,7 @@ use std::io::{self, Write};
 
 use crate::report::DiffReport;
 
-pub use fleet::{fleet_html, fleet_markdown};
+pub(crate) use fleet::{FleetFormat, Row};
 pub use inspect::{inspect_json, inspect_table};
 pub use markdown::escape as markdown_escape;
 pub use memory::memory;
