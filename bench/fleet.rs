@@ -4,8 +4,8 @@
 //! keep-alive connections, two GETs per image (manifest, config), the same parallelism, the
 //! same proxy. Measured for bpdrift: the cold run and the second run (same cache and history):
 //! wall time, peak RSS, requests per image, and the history's bytes per image per run. With
-//! `BPDRIFT_BENCH_SHARDS=N` the fleet file holds N times the images and bpdrift runs
-//! `--shard 1/N` (only that shard's images exist). With `BPDRIFT_BENCH_BEFORE=BIN`, the same
+//! `BPDRIFT_BENCH_SHARDS=N`, a second case: the fleet file holds N times the images and
+//! bpdrift runs `--shard 1/N` (only that shard's images exist). With `BPDRIFT_BENCH_BEFORE=BIN`, the same
 //! runs of an older binary are measured too (before → after).
 
 use std::collections::BTreeMap;
@@ -28,7 +28,9 @@ const REPO: &str = "bench/fleet";
 fn in_first_shard(name: &str, n: u64) -> bool {
     let hex = bpdrift::sha256(name.as_bytes());
     let hex = hex.trim_start_matches("sha256:");
-    u64::from_str_radix(&hex[..16], 16).unwrap() % n == 0
+    u64::from_str_radix(&hex[..16], 16)
+        .unwrap()
+        .is_multiple_of(n)
 }
 
 /// Seeds `repo:f<i>` for each `i`: the incident image's layers once, then per image its own
@@ -195,10 +197,10 @@ pub(crate) fn case(
     targets: &mut Vec<String>,
     reg: &Registry,
     n: usize,
+    shards: u64,
     rtt: Duration,
     jobs: usize,
 ) {
-    let shards = crate::env_num("BPDRIFT_BENCH_SHARDS", 1).max(1);
     let total = n * shards as usize;
     let names: Vec<String> = (0..total).map(|i| format!("s{i}")).collect();
     let ours: Vec<usize> = (0..total)
@@ -228,7 +230,8 @@ pub(crate) fn case(
     note!("bench: fleet: the least client over {} images…", ours.len());
     let least = least_client(&proxy, &ours, jobs);
     let mut measured = Vec::new();
-    if let Ok(before) = std::env::var("BPDRIFT_BENCH_BEFORE") {
+    // An older build knows no `--shard`.
+    if let (Ok(before), 1) = (std::env::var("BPDRIFT_BENCH_BEFORE"), shards) {
         measured.push(("before", runs(&before, &proxy, &fleet_file, shards, jobs)));
     }
     let from = proxy.seen().len();

@@ -19,7 +19,7 @@
 //! peak RSS) and counts requests in the proxy's log. `BPDRIFT_BENCH_RTT_MS` (default 50) and
 //! `BPDRIFT_BENCH_JOBS` (default 32) set the delay and the parallelism.
 
-#[allow(unused_imports, dead_code)]
+#[allow(unused_imports)]
 #[path = "../tests/cli/common/mod.rs"]
 mod common;
 
@@ -133,7 +133,11 @@ fn main() {
     }
     let fleet_n = env_num("BPDRIFT_BENCH_FLEET", 10_000) as usize;
     if fleet_n > 0 {
-        fleet::case(&mut md, &mut targets, &reg, fleet_n, rtt, jobs);
+        fleet::case(&mut md, &mut targets, &reg, fleet_n, 1, rtt, jobs);
+        let shards = env_num("BPDRIFT_BENCH_SHARDS", 1);
+        if shards > 1 {
+            fleet::case(&mut md, &mut targets, &reg, fleet_n, shards, rtt, jobs);
+        }
     }
     if env_num("BPDRIFT_BENCH_DAEMON", 1) == 1 {
         daemon::case(&mut md, &mut targets);

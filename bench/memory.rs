@@ -15,7 +15,7 @@ pub(crate) fn case(md: &mut String, targets: &mut Vec<String>, reg: &Registry, p
     note!("bench: memory of a {big_mib} MiB-JRE image…");
     let total = seed_big_jvm(&reg.addr, "bench/jvm", big_mib);
     let mem = bpdrift(
-        &proxy,
+        proxy,
         vec![
             "memory".into(),
             "--no-cache".into(),

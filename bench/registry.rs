@@ -37,12 +37,12 @@ pub(crate) fn cases(
         ]);
         args.extend(images.iter().cloned());
         note!("bench: {n} images: bpdrift cold/warm…");
-        let cold = bpdrift(&proxy, args.clone());
-        let warm = bpdrift(&proxy, args.clone());
+        let cold = bpdrift(proxy, args.clone());
+        let warm = bpdrift(proxy, args.clone());
         note!("bench: {n} images: skopeo sequential…");
-        let seq = skopeo(&proxy, &images, 1);
+        let seq = skopeo(proxy, &images, 1);
         note!("bench: {n} images: skopeo parallel…");
-        let par = skopeo(&proxy, &images, jobs);
+        let par = skopeo(proxy, &images, jobs);
         // Lower bound: every request of the cold run `jobs` at a time, one RTT each — and never
         // fewer than the manifest-then-config chain of one image (there is no ping).
         let lower = lower_bound(cold.requests, jobs, rtt);
@@ -109,7 +109,7 @@ pub(crate) fn cases(
                 dir.path().join("cache").display().to_string(),
             ];
             note!("bench: {n} images: bpdrift report…");
-            let rep = bpdrift(&proxy, report_args);
+            let rep = bpdrift(proxy, report_args);
             let rep_lower = lower_bound(rep.requests, jobs, rtt);
             row(
                 md,

@@ -338,7 +338,7 @@ async fn report(
             last_success: hist.last_success().await?,
         };
         if let Some(path) = &args.metrics {
-            let text = metrics::exposition(&report, &facts);
+            let text = metrics::exposition(report, &facts);
             write_atomically(path, text.as_bytes()).map_err(|e| {
                 anyhow::Error::new(e)
                     .context(format!("cannot write the metrics to `{}`", path.display()))
@@ -353,7 +353,7 @@ async fn report(
                 last_success: success.then_some(now),
                 ..facts
             };
-            let text = metrics::exposition(&report, &facts);
+            let text = metrics::exposition(report, &facts);
             // The staleness alert on the last success is what catches a gateway that is down;
             // the report itself is not lost over it.
             if let Err(e) = p.push(text, success, shard_label.as_deref()).await {
@@ -361,7 +361,7 @@ async fn report(
             }
         }
     }
-    finish_loud(&report, summary)
+    finish_loud(report, summary)
 }
 
 /// Writes the report (`render` writes it into what it is given) to `--out` or `out`, through a

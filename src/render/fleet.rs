@@ -173,11 +173,11 @@ fn json_document(
     if rows.is_empty() {
         out.write_all(text.as_bytes())?;
     } else {
-        out.write_all(text[..open].as_bytes())?;
+        out.write_all(&text.as_bytes()[..open])?;
         out.write_all(b"[\n")?;
         details(out)?;
         out.write_all(b"\n  ]")?;
-        out.write_all(text[open + 2..].as_bytes())?;
+        out.write_all(&text.as_bytes()[open + 2..])?;
     }
     out.write_all(b"\n")
 }

@@ -652,12 +652,12 @@ deployed = "oci:testdata/images:plain-a"
     settings.bind(|| assert_snapshot!("inspect_table", run.stdout));
 }
 
+/// Requests as a monitor saw them: (method, target, body).
+type Pings = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>;
+
 /// A loopback server that records every request's method, target and body (a heartbeat
 /// monitor).
-fn recorder() -> (
-    crate::common::http::Server,
-    std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>,
-) {
+fn recorder() -> (crate::common::http::Server, Pings) {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
     let server = crate::common::http::Server::start(move |stream| {

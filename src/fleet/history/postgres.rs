@@ -75,7 +75,7 @@ const MIGRATIONS: &[&str] = &["
 "];
 
 /// The advisory lock migrations run under (any constant; "bpdrift" in ASCII).
-const LOCK: i64 = 0x6270_6472_6966_74;
+const LOCK: i64 = 0x0062_7064_7269_6674;
 
 /// A time column as RFC 3339 UTC text.
 macro_rules! rfc {
