@@ -174,7 +174,7 @@ pub(crate) async fn run(args: ReportArgs, out: &mut dyn Write) -> anyhow::Result
 
 /// The fleet file, read and validated; `None` when it has problems (printed).
 fn read_fleet(path: &Path) -> anyhow::Result<Option<fleet::file::Fleet>> {
-    let bytes = crate::limits::read_file(path, crate::limits::LAYOUT_FILE_MAX, "fleet file")
+    let bytes = crate::limits::read_file(path, crate::limits::FLEET_FILE_MAX, "fleet file")
         .map_err(|e| {
             anyhow::Error::new(e).context(format!("cannot read fleet file `{}`", path.display()))
         })?;
