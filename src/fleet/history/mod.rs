@@ -241,15 +241,19 @@ pub(crate) fn snapshot_json(o: &Observation) -> Option<String> {
 
 /// What a run records of one watched reference: a small row, its image stored apart (and
 /// once) by [`History::put_images`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The same row is a line of the registry artifact's run records.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Sighting {
     pub(crate) service: String,
     pub(crate) role: String,
     pub(crate) reference: String,
     /// The image's key ([`image_key`]); none when it could not be fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
     /// Only when it differs from the run's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) observed_at: Option<String>,
 }
 

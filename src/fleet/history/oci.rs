@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use super::sqlite::Sqlite;
@@ -181,21 +181,8 @@ pub(crate) struct RunLine {
     pub(crate) findings: Vec<RecordedFinding>,
 }
 
-/// One watched reference in one run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct SightingLine {
-    pub(crate) service: String,
-    pub(crate) role: String,
-    pub(crate) reference: String,
-    /// The image's key; none when it could not be fetched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) image: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) error: Option<String>,
-    /// Only when it differs from the run's start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) observed_at: Option<String>,
-}
+/// One watched reference in one run: the history's own small row.
+pub(crate) type SightingLine = super::Sighting;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -822,26 +809,7 @@ fn import_run(tx: &rusqlite::Transaction<'_>, run: &RunLine) -> rusqlite::Result
         return Ok(());
     }
     let id = tx.last_insert_rowid();
-    let mut ids = super::schema::Ids::default();
-    for s in &run.observations {
-        let watch = ids.watch(tx, &s.service, &s.role, &s.reference)?;
-        let image: Option<i64> = match &s.image {
-            Some(key) => tx
-                .prepare_cached("SELECT id FROM images WHERE key = ?1")?
-                .query_row([key], |r| r.get(0))
-                .optional()?,
-            None => None,
-        };
-        tx.prepare_cached(
-            "INSERT OR IGNORE INTO sightings (watch_id, run_id, image_id, error, observed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![watch, id, image, s.error, s.observed_at])?;
-    }
-    for f in &run.findings {
-        super::schema::put_finding(tx, id, f)?;
-    }
-    Ok(())
+    super::sqlite::write_rows(tx, id, &run.observations, &run.findings)
 }
 
 /// A pause of `base` plus up to `jitter` more (two writers that collided do not collide

@@ -105,17 +105,22 @@ impl Postgres {
         pg
     }
 
-    fn run(&self, program: &str, args: &[&str]) {
+    /// `program` of the server's binaries, as the server's user.
+    fn command(&self, program: &str) -> Command {
         let exe = self.bin.join(program);
-        let mut cmd = if self.as_nobody {
+        if self.as_nobody {
             let mut c = Command::new("setpriv");
             c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
                 .arg(&exe);
             c
         } else {
             Command::new(&exe)
-        };
-        let out = cmd
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let out = self
+            .command(program)
             .args(args)
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
@@ -194,16 +199,8 @@ fn is_root() -> bool {
 impl Drop for Postgres {
     fn drop(&mut self) {
         let data = self.dir.path().join("data").display().to_string();
-        let exe = self.bin.join("pg_ctl");
-        let mut cmd = if self.as_nobody {
-            let mut c = Command::new("setpriv");
-            c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
-                .arg(&exe);
-            c
-        } else {
-            Command::new(&exe)
-        };
-        let _ = cmd
+        let _ = self
+            .command("pg_ctl")
             .args(["-D", &data, "-m", "immediate", "-w", "stop"])
             .env_clear()
             .env("PATH", "/usr/bin:/bin")

@@ -202,28 +202,9 @@ fn serve(
             }
             None => {}
         }
-        let Ok(mut up) = TcpStream::connect(upstream) else {
+        let Some(response) = forward(upstream, &req) else {
             return;
         };
-        let _ = up.set_read_timeout(Some(Duration::from_secs(30)));
-        let _ = up.set_nodelay(true);
-        let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target);
-        for (k, v) in &req.headers {
-            if !k.eq_ignore_ascii_case("connection") {
-                head.push_str(&format!("{k}: {v}\r\n"));
-            }
-        }
-        head.push_str("Connection: close\r\n\r\n");
-        // One write: head and body together.
-        let mut bytes = head.into_bytes();
-        bytes.extend_from_slice(&req.body);
-        if up.write_all(&bytes).is_err() {
-            return;
-        }
-        let mut response = Vec::new();
-        if up.read_to_end(&mut response).is_err() {
-            return;
-        }
         let status = std::str::from_utf8(&response[..response.len().min(12)])
             .ok()
             .and_then(|l| l.split_whitespace().nth(1))
