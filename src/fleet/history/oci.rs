@@ -842,6 +842,29 @@ mod tests {
     }
 
     #[test]
+    fn a_version_1_layer_reads_as_lines() {
+        let r = match "127.0.0.1:5000/h:main".parse::<ImageRef>().unwrap() {
+            ImageRef::Registry(r) => r,
+            _ => unreachable!(),
+        };
+        let line = r#"{"uid":"aa","started_at":"2026-01-01T00:00:00Z","finished_at":null,"status":"ok","fleet":"f","observations":[{"observed_at":"2026-01-01T00:00:00Z","service":"s","role":"deployed","reference":"r:1","digest":"sha256:bb","platform":"linux/amd64","snapshot":{"os":"linux","buildpacks":[]},"error":null}]}"#;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(line.as_bytes()).unwrap();
+        let v1 = Descriptor {
+            media_type: LAYER_TYPE_V1.into(),
+            ..d("x", 0, &[])
+        };
+        let lines = decode(&r, &v1, &gz.finish().unwrap(), &mut (1 << 20)).unwrap();
+        let [Line::Image(image), Line::Run(run)] = lines.as_slice() else {
+            panic!("{lines:?}")
+        };
+        assert_eq!(image.digest, "sha256:bb");
+        assert_eq!(run.uid, "aa");
+        assert_eq!(run.observations[0].image.as_ref(), Some(&image.key));
+        assert_eq!(run.observations[0].observed_at, None, "the run's own time");
+    }
+
+    #[test]
     fn union_keeps_every_writer_and_drops_what_a_merge_replaced() {
         let theirs = vec![d("m", 10, &["a", "b"]), d("c", 1, &[])];
         let ours = vec![d("a", 1, &[]), d("b", 1, &[]), d("x", 1, &[])];
