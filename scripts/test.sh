@@ -24,6 +24,10 @@ command -v prometheus-pushgateway >/dev/null 2>&1 || need+=(prometheus-pushgatew
 command -v podman >/dev/null 2>&1 || need+=(podman)
 # socat terminates TLS (client certificates verified) in front of it for the tcp:// TLS test.
 command -v socat >/dev/null 2>&1 || need+=(socat)
+# The PostgreSQL history tests start a scratch cluster of Debian's server (initdb, pg_ctl).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+# The Kubernetes example is parsed as YAML by PyYAML.
+python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)
 # Terminal tests run bpdrift under a pseudo-terminal (`script`); the socket permission test runs
 # it as nobody (`setpriv`). Both are util-linux, essential on Debian, but slim images drop them.
 command -v script >/dev/null 2>&1 || need+=(bsdutils)

@@ -42,6 +42,17 @@ pub fn ahead_message(what: &str, t: i64, now: i64, by: i64) -> String {
     )
 }
 
+/// How far ahead of this machine's clock a recorded time may be and still be believed (the one
+/// allowance: [`crate::limits::CLOCK_SKEW_MAX`]). A run dated beyond it is refused on write and
+/// left out on read (with a warning), so it can never make a stopped schedule look alive
+/// (`--expect-every`).
+pub const MAX_CLOCK_SKEW: i64 = crate::limits::CLOCK_SKEW_MAX;
+
+/// Whether `at` lies beyond `now` plus [`MAX_CLOCK_SKEW`].
+pub fn in_future(at: i64, now: i64) -> bool {
+    ahead(at, now).is_some()
+}
+
 /// IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`: the form RFC 9110 requires senders to use
 /// (`httpdate` also reads the two obsolete forms).
 pub fn parse_http_date(s: &str) -> Option<SystemTime> {
@@ -74,5 +85,12 @@ mod tests {
         assert_eq!(ahead(now + 3601, now), Some(3601));
         assert_eq!(ahead(i64::MAX, i64::MIN), Some(i64::MAX));
         assert!(ahead_message("the previous run", now + 3600, now, 3600).contains("forged"));
+    }
+
+    #[test]
+    fn skew() {
+        assert!(!in_future(1000 + MAX_CLOCK_SKEW, 1000));
+        assert!(in_future(1001 + MAX_CLOCK_SKEW, 1000));
+        assert!(!in_future(0, i64::MAX));
     }
 }

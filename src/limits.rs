@@ -21,6 +21,8 @@ pub const LABEL_MAX: u64 = 4 << 20;
 pub const AUTH_RESPONSE_MAX: u64 = 1 << 20;
 /// An `index.json`, `manifest.json` or other small file of a layout or archive.
 pub const LAYOUT_FILE_MAX: u64 = 4 << 20;
+/// A fleet file: 100,000 services of a few lines each are ~10 MB.
+pub const FLEET_FILE_MAX: u64 = 32 << 20;
 /// One `env.launch`/`env` file of a buildpack layer.
 pub const ENV_FILE_MAX: u64 = 64 << 10;
 /// Entries of one jar (its central directory) that are looked at.
@@ -139,7 +141,7 @@ pub fn read_to_limit(r: impl Read, limit: u64, subject: &str) -> io::Result<Vec<
 }
 
 /// What a file that is not a regular one is, in words.
-fn file_kind(m: &std::fs::Metadata) -> &'static str {
+pub(crate) fn file_kind(m: &std::fs::Metadata) -> &'static str {
     use std::os::unix::fs::FileTypeExt as _;
     let t = m.file_type();
     if t.is_dir() {

@@ -11,7 +11,7 @@ use super::args::{
     parse_size,
 };
 use super::{Outcome, finish, load_rules};
-use crate::fleet::artifact::Store;
+use crate::fleet::history::{Access, History, Location};
 use crate::pipeline::{self, PipelineError, Request};
 use crate::reference::{ImageRef, Platform};
 use crate::render::{self, Format};
@@ -77,10 +77,14 @@ pub(crate) struct DiffArgs {
     /// platform either image has. Never the host's by default.
     #[arg(long, default_value = "linux/amd64", value_parser = parse_platform_arg)]
     pub(crate) platform: PlatformArg,
-    /// The fleet report's history (a SQLite file or `oci://REGISTRY/REPOSITORY:TAG`), to warn
-    /// with --expect-every when its schedule looks stopped.
-    #[arg(long, value_name = "FILE|oci://REF", requires = "expect_every")]
-    pub(crate) history: Option<Store>,
+    /// The fleet report's history (a SQLite file, `oci://REGISTRY/REPOSITORY:TAG` or
+    /// `postgres://…`), to warn with --expect-every when its schedule looks stopped.
+    #[arg(
+        long,
+        value_name = "FILE|oci://REF|postgres://URL",
+        requires = "expect_every"
+    )]
+    pub(crate) history: Option<Location>,
     /// With --history: warn (in the report and on stderr; never a failure) when the fleet
     /// report's last successful run is older than this, e.g. `24h`.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, requires = "history")]
@@ -254,14 +258,11 @@ fn release_source(timeout: std::time::Duration) -> pipeline::ReleaseSource {
 
 /// The staleness warning of the fleet history, if any; a history that cannot be read is a
 /// warning too (this check never fails a diff).
-async fn stale_history(store: &Store, fetcher: &Fetcher, every: i64) -> Option<String> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
+async fn stale_history(store: &Location, fetcher: &Fetcher, every: i64) -> Option<String> {
+    let now = crate::fleet::history::wall_clock();
     let name = store.to_string();
-    let last = match super::report::open_history(store, fetcher, false).await {
-        Ok(Some((hist, _remote))) => match hist.last_success() {
+    let last = match History::open(store, fetcher, Access::Read).await {
+        Ok(Some(hist)) => match hist.last_success().await {
             Ok(at) => at,
             Err(e) => return Some(format!("cannot read the fleet history: {e}")),
         },

@@ -7,8 +7,8 @@ use clap::Args;
 use super::Outcome;
 use super::args::ListFormat;
 use super::args::RegistryArgs;
-use super::report::{history_store, open_history};
-use crate::fleet::artifact::Store;
+use super::report::history_location;
+use crate::fleet::history::{Access, History, Location};
 use crate::reference::Platform;
 use crate::source::Fetcher;
 use std::collections::BTreeMap;
@@ -21,9 +21,10 @@ use crate::sanitize::visible;
 pub(crate) struct HistoryArgs {
     /// Service name from the fleet file; all services when omitted.
     pub(crate) service: Option<String>,
-    /// History: a SQLite file or `oci://REGISTRY/REPOSITORY:TAG` [default: as `report`].
-    #[arg(long, value_name = "FILE|oci://REF")]
-    pub(crate) history: Option<Store>,
+    /// History: a SQLite file, `oci://REGISTRY/REPOSITORY:TAG` or `postgres://…` [default: as
+    /// `report`].
+    #[arg(long, value_name = "FILE|oci://REF|postgres://URL")]
+    pub(crate) history: Option<Location>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub(crate) format: ListFormat,
@@ -116,23 +117,23 @@ fn warn_if_ahead(service: &str, timeline: &[Observation]) {
 
 /// Runs `bpdrift history`.
 pub(crate) async fn run(args: HistoryArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let store = history_store(&args.history)?;
+    let store = history_location(args.history.as_ref())?;
     let fetcher = Fetcher::new(&args.registry.fetch_options(&Platform::linux_amd64())?)?;
-    let Some((hist, _remote)) = open_history(&store, &fetcher, false).await? else {
+    let Some(hist) = History::open(&store, &fetcher, Access::Read).await? else {
         anyhow::bail!("no history at `{store}`: run `bpdrift report` first");
     };
     let path = store.to_string();
     let services = match &args.service {
         Some(s) => vec![s.clone()],
-        None => hist.services()?,
+        None => hist.services().await?,
     };
     let mut all = Vec::new();
     for s in &services {
-        let t = hist.timeline(s)?;
+        let t = hist.timeline(s).await?;
         if t.is_empty() {
             anyhow::bail!(
                 "no observations of service `{s}` in `{path}` (known: {})",
-                hist.services()?.join(", ")
+                hist.services().await?.join(", ")
             );
         }
         warn_if_ahead(s, &t);

@@ -37,11 +37,16 @@ pub(crate) enum Outcome {
 impl Outcome {
     /// The process exit status.
     pub(crate) fn exit_code(self) -> ExitCode {
-        ExitCode::from(match self {
+        ExitCode::from(self.code())
+    }
+
+    /// The exit status as a number (the heartbeat reports it).
+    pub(crate) fn code(self) -> u8 {
+        match self {
             Self::Clean => 0,
             Self::Flagged => 1,
             Self::Failed => 2,
-        })
+        }
     }
 
     /// `Flagged` when `flagged`, else `Clean`.

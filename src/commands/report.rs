@@ -10,12 +10,10 @@ use clap::Args;
 
 use super::args::{RegistryArgs, RuleArgs, parse_duration_arg, parse_time_arg};
 use super::{Outcome, load_rules, plural, report_message};
-use crate::fleet::artifact::{self, Store};
+use crate::fleet::history::{Access, History, Location};
 use crate::fleet::notify::{Heartbeat, Ping, Pushgateway};
-use crate::fleet::{self, history::History};
+use crate::fleet::{self, ShardArg};
 use crate::reference::Platform;
-use crate::reference::RegistryRef;
-use crate::render;
 use crate::report::metrics;
 use crate::rules::RuleSet;
 use crate::source::Fetcher;
@@ -36,19 +34,34 @@ pub(crate) struct ReportArgs {
     /// [default: the fleet file].
     #[arg(long, value_name = "PATH")]
     pub(crate) sarif_location: Option<PathBuf>,
-    /// History: a SQLite file, or `oci://REGISTRY/REPOSITORY:TAG` to keep it as an artifact in
-    /// a registry (see docs/report.md) [default: $XDG_STATE_HOME/bpdrift/history.sqlite or
+    /// History: a SQLite file, `oci://REGISTRY/REPOSITORY:TAG` (an artifact in a registry) or
+    /// `postgres://…` (PostgreSQL, for shards; libpq's PGPASSWORD, ~/.pgpass and sslmode
+    /// apply); see docs/report.md [default: $XDG_STATE_HOME/bpdrift/history.sqlite or
     /// ~/.local/state/bpdrift/history.sqlite].
-    #[arg(long, value_name = "FILE|oci://REF")]
-    pub(crate) history: Option<Store>,
+    #[arg(long, value_name = "FILE|oci://REF|postgres://URL")]
+    pub(crate) history: Option<Location>,
+    /// Watch only shard K of N of the fleet (by a stable hash of the service name; the N
+    /// shards are disjoint and together the whole fleet). `index/N` takes K from
+    /// JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's 0-based index, plus one).
+    #[arg(long, value_name = "K/N", conflicts_with = "from_history")]
+    pub(crate) shard: Option<ShardArg>,
+    /// The run id every shard of one run shares, so the history knows them as one run
+    /// [default: GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT in GitHub Actions, else this run's own].
+    #[arg(long, value_name = "ID", env = "BPDRIFT_RUN_ID")]
+    pub(crate) run_id: Option<String>,
+    /// Render the whole fleet's latest run (all its shards) from the history, fetching
+    /// nothing.
+    #[arg(long)]
+    pub(crate) from_history: bool,
     /// Alarm (and exit 1) when the previous run is older than this, e.g. `24h`, `90m`, `1d`.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub(crate) expect_every: Option<i64>,
     /// Rule selection (added to the fleet file's).
     #[command(flatten)]
     pub(crate) rules: RuleArgs,
-    /// Dead man's switch: ping this healthchecks-style URL at start (`URL/start`), on success
-    /// (`URL`) and on failure (`URL/fail`). Never printed; a failed ping is a warning.
+    /// Dead man's switch: ping this healthchecks-style URL at start (`URL/start?rid=UUID`) and
+    /// at the end with the exit status (`URL/0`, `URL/1`, `URL/2`, same `rid`) and the run's
+    /// summary as the body. Never printed; a failed or hung ping is a warning.
     #[arg(
         long,
         value_name = "URL",
@@ -56,6 +69,13 @@ pub(crate) struct ReportArgs {
         hide_env_values = true
     )]
     pub(crate) heartbeat: Option<String>,
+    /// The most the heartbeat's monitor stores of a body (healthchecks.io: 100 kB): the
+    /// summary's tail is kept.
+    #[arg(long, value_name = "BYTES", default_value_t = 100_000, hide = true)]
+    pub(crate) heartbeat_body_limit: usize,
+    /// How long one heartbeat ping may take, retries included.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, default_value = "10s", hide = true)]
+    pub(crate) heartbeat_timeout: i64,
     /// Write the run's metrics in the Prometheus text format here (for node_exporter's textfile
     /// collector), replacing the file atomically.
     #[arg(long, value_name = "FILE")]
@@ -90,119 +110,89 @@ pub(crate) enum ReportFormat {
     Sarif,
 }
 
-/// The history: `--history`, else the default file.
-pub(crate) fn history_store(given: &Option<Store>) -> anyhow::Result<Store> {
-    given
-        .clone()
-        .or_else(|| History::default_path().map(Store::File))
-        .ok_or_else(|| {
-            anyhow::anyhow!("no history location: pass --history FILE (HOME is not set)")
-        })
-}
-
-/// A history read from a registry: where to push it back, the digest it was read at, and the
-/// temporary database it was loaded into.
-pub(crate) struct Remote {
-    reference: RegistryRef,
-    base: Option<String>,
-    _dir: tempfile::TempDir,
-}
-
-/// Opens the history: the file (created when `create`), or the registry artifact loaded into a
-/// temporary database. `None` for a file that does not exist and is not to be created.
-pub(crate) async fn open_history(
-    store: &Store,
-    fetcher: &Fetcher,
-    create: bool,
-) -> anyhow::Result<Option<(History, Option<Remote>)>> {
-    // SQLite would open a FIFO or a device and hang or fail obscurely: refused first.
-    if let Store::File(path) = store
-        && let Ok(m) = std::fs::metadata(path)
-        && !m.is_file()
-    {
-        let kind = crate::limits::open_regular(path)
-            .err()
-            .and_then(|e| {
-                Some(
-                    e.get_ref()?
-                        .downcast_ref::<crate::limits::NotRegular>()?
-                        .kind,
-                )
-            })
-            .unwrap_or("not a regular file");
-        anyhow::bail!(
-            "history `{}` (--history) is {kind}, not a regular file",
-            path.display()
-        );
-    }
-    match store {
-        Store::File(path) if create => Ok(Some((History::open(path)?, None))),
-        Store::File(path) if !path.exists() => Ok(None),
-        Store::File(path) => Ok(Some((History::open_read_only(path)?, None))),
-        Store::Oci(r) => {
-            let pulled = artifact::pull(fetcher.registry(), r, create).await?;
-            if !create && pulled.digest.is_none() {
-                return Ok(None);
-            }
-            let dir = tempfile::tempdir().map_err(|e| {
-                anyhow::Error::new(e).context("cannot create a temporary directory")
-            })?;
-            let mut hist = History::open(&dir.path().join("history.sqlite"))?;
-            hist.import(&pulled.runs)?;
-            tracing::info!(
-                "read {} from `{store}`",
-                plural(pulled.runs.len(), "recorded run")
-            );
-            Ok(Some((
-                hist,
-                Some(Remote {
-                    reference: r.clone(),
-                    base: pulled.digest,
-                    _dir: dir,
-                }),
-            )))
+impl ReportFormat {
+    fn fleet(self) -> crate::render::FleetFormat {
+        match self {
+            Self::Markdown => crate::render::FleetFormat::Markdown,
+            Self::Json => crate::render::FleetFormat::Json,
+            Self::Html => crate::render::FleetFormat::Html,
+            Self::Sarif => crate::render::FleetFormat::Sarif,
         }
     }
 }
 
-/// Runs `bpdrift report`, with the heartbeat around it: `start` first, then `fail` for an
-/// error or an image that could not be fetched, else success.
+/// The history: `--history`, else the default file.
+pub(crate) fn history_location(given: Option<&Location>) -> anyhow::Result<Location> {
+    Location::or_default(given).ok_or_else(|| {
+        anyhow::anyhow!("no history location: pass --history FILE (HOME is not set)")
+    })
+}
+
+/// The run id: `--run-id`, else GitHub Actions' run id and attempt, else none (the run's own).
+fn run_group(given: Option<&str>) -> Option<String> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    given.map(str::to_string).or_else(|| {
+        var("GITHUB_RUN_ID")
+            .map(|id| format!("{id}-{}", var("GITHUB_RUN_ATTEMPT").unwrap_or("1".into())))
+    })
+}
+
+/// Runs `bpdrift report`, with the heartbeat around it: `start` (sent while the run goes on:
+/// a hung monitor never holds it up), then the exit status with the run's summary.
 pub(crate) async fn run(args: ReportArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let heartbeat = args.heartbeat.as_deref().map(Heartbeat::new).transpose()?;
+    let limit = std::time::Duration::from_secs(args.heartbeat_timeout.max(1) as u64);
+    let heartbeat = args
+        .heartbeat
+        .as_deref()
+        .map(|u| Heartbeat::new(u, limit))
+        .transpose()?;
     let pushgateway = args
         .pushgateway
         .as_deref()
         .map(Pushgateway::new)
         .transpose()?;
+    let rid = fleet::run_uuid();
+    let start = heartbeat.clone().map(|h| {
+        let rid = rid.clone();
+        tokio::spawn(async move { h.ping(Ping::Start, &rid, None).await })
+    });
+    let mut summary = Vec::new();
+    let result = report(&args, pushgateway.as_ref(), out, &mut summary).await;
     if let Some(h) = &heartbeat {
-        h.ping(Ping::Start).await;
-    }
-    let result = report(&args, pushgateway.as_ref(), out).await;
-    if let Some(h) = &heartbeat {
-        let ok = matches!(result, Ok(Outcome::Clean | Outcome::Flagged));
-        h.ping(if ok { Ping::Success } else { Ping::Fail }).await;
+        // Bounded by the ping's own time limit.
+        if let Some(start) = start {
+            let _ = start.await;
+        }
+        let code = match &result {
+            Ok(o) => o.code(),
+            Err(e) => {
+                summary.push(format!(
+                    "error: {}",
+                    crate::redact::redact_value(&format!("{e:#}"))
+                ));
+                2
+            }
+        };
+        summary.push(format!("exit status {code}"));
+        let body = fleet::notify::tail(&summary.join("\n"), args.heartbeat_body_limit);
+        h.ping(Ping::Exit(code), &rid, Some(body)).await;
     }
     result
 }
 
-async fn report(
-    args: &ReportArgs,
-    pushgateway: Option<&Pushgateway>,
-    out: &mut dyn Write,
-) -> anyhow::Result<Outcome> {
-    let started = std::time::Instant::now();
+/// The fleet file, read and validated; `None` when it has problems (printed).
+fn read_fleet(path: &Path) -> anyhow::Result<Option<fleet::file::Fleet>> {
     let named = crate::limits::Named {
         what: "fleet file",
         from: "--fleet",
-        limit: crate::limits::RULES_FILE_MAX,
+        limit: crate::limits::FLEET_FILE_MAX,
     };
-    let bytes = crate::limits::read_named(&args.fleet, named)?;
-    let text = crate::toml_file::utf8_text(&args.fleet.display().to_string(), bytes)
-        .map_err(anyhow::Error::msg)?;
-    let name = args.fleet.display().to_string();
-    let base = args.fleet.parent().unwrap_or(Path::new("."));
+    let bytes = crate::limits::read_named(path, named)?;
+    let name = path.display().to_string();
+    let text = crate::toml_file::utf8_text(&name, bytes).map_err(anyhow::Error::msg)?;
+    let base = path.parent().unwrap_or(Path::new("."));
     let file = fleet::file::parse_fleet(&name, &text, base);
-    let Some(fleet) = file.fleet.as_ref() else {
+    if file.fleet.is_none() {
         let mut err = io::stderr().lock();
         let text = file.render_diagnostics();
         let _ = err.write_all(crate::sanitize::inert_lines(&text).as_bytes());
@@ -211,10 +201,17 @@ async fn report(
             "error: {} in the fleet file",
             plural(file.diagnostics.len(), "problem")
         );
-        return Ok(Outcome::Failed);
-    };
-    // Rules per service: the run's, then the fleet's and the service's own files. Services with
-    // the same files share one set (a rule set is ~90 KB; a fleet may have a thousand services).
+    }
+    Ok(file.fleet)
+}
+
+/// Rules per service: the run's, then the fleet's and the service's own files. Services with
+/// the same files share one set (a rule set is ~90 KB; a fleet may have a thousand services).
+/// `None`: a rule file had problems (printed).
+fn service_rules(
+    args: &ReportArgs,
+    fleet: &fleet::file::Fleet,
+) -> anyhow::Result<Option<BTreeMap<String, Arc<RuleSet>>>> {
     let mut rules = BTreeMap::new();
     type Key = (Vec<PathBuf>, Vec<String>);
     let mut loaded: BTreeMap<Key, Arc<RuleSet>> = BTreeMap::new();
@@ -232,7 +229,7 @@ async fn report(
                         .filter_map(|p| crate::rules::ignore::IgnorePattern::parse(p).ok()),
                 );
                 let Some(set) = load_rules(&args_rules)? else {
-                    return Ok(Outcome::Failed);
+                    return Ok(None);
                 };
                 let set = Arc::new(set);
                 loaded.insert(key, set.clone());
@@ -241,39 +238,109 @@ async fn report(
         };
         rules.insert(s.name.clone(), set);
     }
-    let fetcher = Fetcher::new(&args.registry.fetch_options(&Platform::linux_amd64())?)?;
-    // From the first request on (reading a history from the registry is one).
-    let bar = progress_bar();
-    if let Some(b) = &bar {
-        b.set_length(fleet.services.iter().map(|s| s.images.len()).sum::<usize>() as u64);
-    }
-    let store = history_store(&args.history)?;
-    let (mut hist, remote) = open_history(&store, &fetcher, true)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("history `{store}` could not be created"))?;
-    let now = args.now.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or_default()
-    });
-    let progress = |done: usize, total: usize, what: &str| match &bar {
-        Some(b) => {
-            b.set_length(total as u64);
-            b.set_position(done as u64);
-        }
-        None if done > 0 => tracing::info!("fetched {done}/{total}: {what}"),
-        None => {}
+    Ok(Some(rules))
+}
+
+async fn report(
+    args: &ReportArgs,
+    pushgateway: Option<&Pushgateway>,
+    out: &mut dyn Write,
+    summary: &mut Vec<String>,
+) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
+    let Some(mut fleet) = read_fleet(&args.fleet)? else {
+        return Ok(Outcome::Failed);
     };
-    let report = fleet::run(
-        fleet::RunInput {
-            fleet,
+    let name = args.fleet.display().to_string();
+    let shard = args
+        .shard
+        .map(|s| s.resolve(&|k| std::env::var(k).ok()))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    if let Some(shard) = &shard {
+        let total = fleet.services.len();
+        fleet.services.retain(|s| shard.owns(&s.name));
+        tracing::info!(
+            "shard {shard}: {} of {total} services",
+            fleet.services.len()
+        );
+    }
+    let Some(rules) = service_rules(args, &fleet)? else {
+        return Ok(Outcome::Failed);
+    };
+    // Where SARIF results point, settled before anything is fetched.
+    let sarif_at = match args.format {
+        ReportFormat::Sarif => Some(super::sarif_location(
+            args.sarif_location.as_ref().unwrap_or(&args.fleet),
+        )?),
+        _ => None,
+    };
+    let fetcher = Fetcher::new(&args.registry.fetch_options(&Platform::linux_amd64())?)?;
+    let location = history_location(args.history.as_ref())?;
+    let now = args.now.unwrap_or_else(crate::fleet::history::wall_clock);
+    let progress_input = |bar: &Option<indicatif::ProgressBar>| {
+        let bar = bar.clone();
+        move |done: usize, total: usize, what: &str| match &bar {
+            Some(b) => {
+                b.set_length(total as u64);
+                b.set_position(done as u64);
+            }
+            None if done > 0 => tracing::info!("fetched {done}/{total}: {what}"),
+            None => {}
+        }
+    };
+    if args.from_history {
+        let hist = History::open(&location, &fetcher, Access::Read)
+            .await?
+            .ok_or_else(|| {
+                anyhow::anyhow!("no history at `{location}`: run `bpdrift report` first")
+            })?;
+        let progress = progress_input(&None);
+        let input = fleet::RunInput {
+            fleet: &fleet,
             fleet_name: &name,
             rules: &rules,
             now,
             expect_every: args.expect_every,
             progress: &progress,
             jobs: args.registry.jobs as usize,
+            group: None,
+            shard: None,
+            format: args.format.fleet(),
+        };
+        let report = fleet::from_history(&input, &hist)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("history `{location}` holds no finished run yet"))?;
+        if let Some(at) = &sarif_at {
+            write_report(args, &mut |w| sarif(at, &report, &rules, w), out)?;
+        } else {
+            write_report(args, &mut |w| args.format.fleet().write(&report, w), out)?;
+        }
+        return finish_loud(&report, summary);
+    }
+    // From the first request on (reading a history from the registry is one).
+    let bar = progress_bar();
+    if let Some(b) = &bar {
+        b.set_length(fleet.services.iter().map(|s| s.images.len()).sum::<usize>() as u64);
+    }
+    let mut hist = History::open(&location, &fetcher, Access::Write)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("history `{location}` could not be created"))?;
+    let progress = progress_input(&bar);
+    let group = run_group(args.run_id.as_deref());
+    let shard_label = shard.map(|s| s.to_string());
+    let mut ran = fleet::run(
+        fleet::RunInput {
+            fleet: &fleet,
+            fleet_name: &name,
+            rules: &rules,
+            now,
+            expect_every: args.expect_every,
+            progress: &progress,
+            jobs: args.registry.jobs as usize,
+            group: group.as_deref(),
+            shard: shard_label.as_deref(),
+            format: args.format.fleet(),
         },
         &fetcher,
         &mut hist,
@@ -282,71 +349,19 @@ async fn report(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let mut buf = Vec::new();
-    match args.format {
-        ReportFormat::Markdown => render::fleet_markdown(&report, &mut buf)?,
-        ReportFormat::Html => render::fleet_html(&report, &mut buf)?,
-        ReportFormat::Json => {
-            crate::sanitize::json::write(&mut buf, &report)?;
-        }
-        ReportFormat::Sarif => {
-            let location = args.sarif_location.as_ref().unwrap_or(&args.fleet);
-            let (uri, located) = super::sarif_location(location)?;
-            let mut sets: Vec<&RuleSet> = Vec::new();
-            for set in loaded.values() {
-                sets.push(set);
-            }
-            let ctx = render::SarifContext {
-                uri,
-                text: located.as_deref(),
-                rules: sets,
-            };
-            render::fleet_sarif(&report, &ctx, &mut buf)?;
-        }
+    if let Some(at) = &sarif_at {
+        write_report(args, &mut |w| sarif(at, &ran.report, &rules, w), out)?;
+    } else {
+        write_report(args, &mut |w| ran.write(w), out)?;
     }
-    match &args.out {
-        Some(path) => {
-            // As stdout would be, without colour: a file is never a terminal.
-            let text = crate::sanitize::guard::unpainted(&String::from_utf8_lossy(&buf));
-            std::fs::write(path, text).map_err(|e| {
-                anyhow::Error::new(e)
-                    .context(format!("cannot write the report to `{}`", path.display()))
-            })?;
-            super::status_line(&format!("wrote {}", path.display()));
-        }
-        None => {
-            out.write_all(&buf)?;
-            out.flush()?;
-        }
-    }
-    if let Some(remote) = &remote {
-        let pushed = artifact::push(
-            fetcher.registry(),
-            &remote.reference,
-            remote.base.clone(),
-            hist.export()?,
-        )
-        .await?;
-        let merged = match pushed.merges {
-            0 => String::new(),
-            n => format!(
-                ", merged with other runs' pushes {}",
-                if n == 1 {
-                    "once".to_string()
-                } else {
-                    format!("{n} times")
-                }
-            ),
-        };
-        super::status_line(&format!(
-            "pushed the history to {store} ({}{merged})",
-            pushed.digest
-        ));
+    let report = &ran.report;
+    if let Some(line) = hist.publish(&fetcher).await? {
+        super::status_line(&line);
     }
     if args.metrics.is_some() || pushgateway.is_some() {
         // A last success ahead of the clock (a forged history) would keep the staleness alert
         // on this metric quiet: this run's own time when it succeeded, else none.
-        let last_success = match hist.last_success()? {
+        let last_success = match hist.last_success().await? {
             Some(t) if crate::clock::ahead(t, now).is_some() => {
                 tracing::warn!(
                     "{}",
@@ -365,8 +380,8 @@ async fn report(
             duration_seconds: started.elapsed().as_secs_f64(),
             last_success,
         };
-        let text = metrics::exposition(&report, &facts);
         if let Some(path) = &args.metrics {
+            let text = metrics::exposition(report, &facts);
             write_atomically(path, text.as_bytes()).map_err(|e| {
                 anyhow::Error::new(e)
                     .context(format!("cannot write the metrics to `{}`", path.display()))
@@ -374,26 +389,124 @@ async fn report(
             super::status_line(&format!("wrote {}", path.display()));
         }
         if let Some(p) = pushgateway {
+            // The success timestamp only from a run that succeeded: a failed run updates its
+            // other series and leaves the last success where it was.
+            let success = report.summary.fetch_errors == 0;
+            let facts = metrics::RunFacts {
+                last_success: success.then_some(now),
+                ..facts
+            };
+            let text = metrics::exposition(report, &facts);
             // The staleness alert on the last success is what catches a gateway that is down;
             // the report itself is not lost over it.
-            if let Err(e) = p.push(text).await {
+            if let Err(e) = p.push(text, success, shard_label.as_deref()).await {
                 tracing::warn!("{e}");
             }
         }
     }
-    // Loud: the alarm and every failed image are said on stderr too, whatever the format.
+    finish_loud(report, summary)
+}
+
+/// The report as SARIF: its findings (which the slim report a run keeps still holds), each
+/// pointing at its service in the fleet file or `--sarif-location`, with every rule set's
+/// rules described once.
+fn sarif(
+    (uri, located): &(String, Option<String>),
+    report: &crate::report::fleet::FleetReport,
+    rules: &BTreeMap<String, Arc<RuleSet>>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut sets: Vec<&RuleSet> = Vec::new();
+    for set in rules.values() {
+        if !sets.iter().any(|s| std::ptr::eq(*s, &**set)) {
+            sets.push(set);
+        }
+    }
+    let ctx = crate::render::SarifContext {
+        uri: uri.clone(),
+        text: located.as_deref(),
+        rules: sets,
+    };
+    crate::render::fleet_sarif(report, &ctx, out)
+}
+
+/// Writes the report (`render` writes it into what it is given) to `--out` or `out`, through a
+/// buffer: a 10,000-service report is tens of MB, never held whole. A file gets what stdout
+/// would, without colour: through the same guard, so nothing unsafe a renderer missed lands
+/// in it either.
+fn write_report(
+    args: &ReportArgs,
+    render: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let mut to = |w: &mut dyn Write| -> io::Result<()> {
+        let mut w = io::BufWriter::with_capacity(64 * 1024, w);
+        render(&mut w)?;
+        w.flush()
+    };
+    match &args.out {
+        Some(path) => {
+            let cannot = |e: io::Error| {
+                anyhow::Error::new(e)
+                    .context(format!("cannot write the report to `{}`", path.display()))
+            };
+            let file = std::fs::File::create(path).map_err(cannot)?;
+            let mut guarded = crate::sanitize::guard::Guard::new(file, false);
+            to(&mut guarded).map_err(cannot)?;
+            guarded.finish().map_err(cannot)?;
+            super::status_line(&format!("wrote {}", path.display()));
+        }
+        None => {
+            to(out)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// Loud: the alarm and every failed image are said on stderr too, whatever the format; the
+/// same lines (and the totals) make the heartbeat's body.
+fn finish_loud(
+    report: &crate::report::fleet::FleetReport,
+    summary: &mut Vec<String>,
+) -> anyhow::Result<Outcome> {
+    let s = &report.summary;
+    let findings: Vec<String> = s
+        .findings
+        .iter()
+        .rev()
+        .map(|(sev, n)| format!("{n} {sev}"))
+        .collect();
+    summary.push(format!(
+        "bpdrift report of {}: {}, {}, {} not fetched, findings: {}",
+        report.fleet,
+        plural(s.services, "service"),
+        plural(s.images, "image"),
+        s.fetch_errors,
+        if findings.is_empty() {
+            "none".to_string()
+        } else {
+            findings.join(", ")
+        }
+    ));
     if let Some(a) = &report.alarm {
         report_message(&format!("missed run: {a}"));
+        summary.push(format!("missed run: {a}"));
     }
-    for s in &report.services {
-        for i in s.images.iter().filter(|i| i.error.is_some()) {
-            report_message(&format!(
+    for svc in &report.services {
+        for i in svc.images.iter().filter(|i| i.error.is_some()) {
+            let line = format!(
                 "service `{}`: {} `{}` could not be fetched: {}",
-                s.name,
+                svc.name,
                 i.role,
                 i.reference,
                 i.error.as_deref().unwrap_or_default()
-            ));
+            );
+            report_message(&line);
+            summary.push(line);
+        }
+        if svc.status != crate::report::fleet::ServiceStatus::Ok {
+            summary.push(format!("{}: {}", svc.name, svc.status));
         }
     }
     Ok(match report.exit_code() {

@@ -154,11 +154,6 @@ fn as_recorded(img: &Image) -> Image {
 /// Assesses one run.
 pub(crate) fn assess(input: &Context<'_>, observed: Observed) -> Assessed {
     let now_s = rfc3339(input.now);
-    let alarm = missed_run(
-        observed.previous_run.as_ref(),
-        input.now,
-        input.expect_every,
-    );
     let mut services = Vec::new();
     let mut observations = Vec::new();
     let mut recorded = Vec::new();
@@ -349,23 +344,43 @@ pub(crate) fn assess(input: &Context<'_>, observed: Observed) -> Assessed {
         });
     }
 
+    let images = observed.images.len();
+    let fetch_errors = observed.images.values().filter(|r| r.is_err()).count();
+    let report = assemble(input, observed.previous_run, services, images, fetch_errors);
+    Assessed {
+        report,
+        observations,
+        findings: recorded,
+    }
+}
+
+/// The report of a run from its services' reports (in fleet order): the worst first, the
+/// totals, the missed-run alarm.
+pub(crate) fn assemble(
+    input: &Context<'_>,
+    previous_run: Option<Run>,
+    mut services: Vec<ServiceReport>,
+    images: usize,
+    fetch_errors: usize,
+) -> FleetReport {
+    let alarm = missed_run(previous_run.as_ref(), input.now, input.expect_every);
     // The worst first, so a failed service is never below the fold; fleet order within a status.
     services.sort_by_key(|s| s.status);
     let mut by_sev: BTreeMap<Severity, usize> = BTreeMap::new();
     for f in services.iter().flat_map(|s| &s.findings) {
         *by_sev.entry(f.severity).or_default() += 1;
     }
-    let report = FleetReport {
+    FleetReport {
         schema_version: SCHEMA_VERSION,
         bpdrift_version: env!("CARGO_PKG_VERSION"),
-        generated_at: now_s,
+        generated_at: rfc3339(input.now),
         fleet: input.fleet_name.to_string(),
-        previous_run: observed.previous_run.map(|p| p.started_at),
+        previous_run: previous_run.map(|p| p.started_at),
         alarm,
         summary: FleetSummary {
             services: services.len(),
-            images: observed.images.len(),
-            fetch_errors: observed.images.values().filter(|r| r.is_err()).count(),
+            images,
+            fetch_errors,
             findings: by_sev,
             vanished_rollback_targets: services
                 .iter()
@@ -374,11 +389,6 @@ pub(crate) fn assess(input: &Context<'_>, observed: Observed) -> Assessed {
                 .count(),
         },
         services,
-    };
-    Assessed {
-        report,
-        observations,
-        findings: recorded,
     }
 }
 

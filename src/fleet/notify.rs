@@ -1,11 +1,15 @@
 //! Telling something outside the job how the scheduled run went, because a job that never runs
 //! cannot raise its own alarm:
 //!
-//! - a heartbeat in the convention of healthchecks-style monitors: `URL/start` when the run
-//!   starts, `URL` when it succeeds, `URL/fail` when it fails. A ping never fails the run: it is
-//!   retried (bounded) and then a warning.
-//! - the run's metrics pushed to a Prometheus Pushgateway (`PUT URL/metrics/job/bpdrift`, which
-//!   replaces the job's previous metrics).
+//! - a heartbeat in the convention of healthchecks-style monitors: `URL/start?rid=UUID` when the
+//!   run starts, `URL/<exit status>?rid=UUID` when it ends, with the run's summary as the body
+//!   (its tail, within the monitor's size limit). The run id lets the monitor pair the two and
+//!   tell a slow run from a hung one; the status says why it failed. A ping never fails the
+//!   run: it is retried within a time limit and then a warning.
+//! - the run's metrics pushed to a Prometheus Pushgateway: `PUT URL/metrics/job/bpdrift` (with
+//!   `/shard/K_of_N` for a shard) when the run succeeded, which replaces the group's metrics and
+//!   sets the last-success time; `POST` without that time when it failed, so the last success
+//!   stays where it was and the staleness alert still sees it age.
 //!
 //! Both URLs may carry a secret (a ping key, user-info): they are never printed or logged.
 //!
@@ -24,6 +28,21 @@ const RETRY: RetryPolicy = RetryPolicy {
     base_delay: Duration::from_millis(500),
     max_delay: Duration::from_secs(4),
 };
+
+/// The last `limit` bytes of `text` (at a character boundary), marked when cut: what a monitor
+/// that keeps a bounded body should keep is the end, where the outcome is.
+pub(crate) fn tail(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_string();
+    }
+    const MARK: &str = "[…]\n";
+    let keep = limit.saturating_sub(MARK.len());
+    let mut start = text.len() - keep;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("{MARK}{}", &text[start..])
+}
 
 /// A notification that could not be delivered (the URL is never part of the message).
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +80,8 @@ struct Endpoint {
     url: String,
     client: reqwest::Client,
     what: &'static str,
+    /// All attempts of one notification end within this.
+    budget: Duration,
 }
 
 impl fmt::Debug for Endpoint {
@@ -84,15 +105,38 @@ impl Endpoint {
         let client = builder
             .build()
             .map_err(|source| NotifyError::Client { what, source })?;
-        Ok(Self { url, client, what })
+        Ok(Self {
+            url,
+            client,
+            what,
+            budget: RETRY.max_time,
+        })
     }
 
-    /// Sends `method url+suffix` with `body`, retrying transport failures and 5xx/429.
+    /// Sends `method url+suffix` with `body`, retrying transport failures and 5xx/429, all
+    /// within the endpoint's time budget (a monitor that accepts and never answers costs that
+    /// much, once).
     async fn send(
         &self,
         method: reqwest::Method,
         suffix: &str,
-        body: Option<String>,
+        body: Option<(&'static str, String)>,
+    ) -> Result<(), NotifyError> {
+        match tokio::time::timeout(self.budget, self.send_unbounded(method, suffix, body)).await {
+            Ok(r) => r,
+            Err(_) => Err(NotifyError::Undelivered {
+                what: self.what,
+                reason: format!("no answer within {} s", self.budget.as_secs()),
+                attempts: 1,
+            }),
+        }
+    }
+
+    async fn send_unbounded(
+        &self,
+        method: reqwest::Method,
+        suffix: &str,
+        body: Option<(&'static str, String)>,
     ) -> Result<(), NotifyError> {
         let url = format!("{}{suffix}", self.url);
         let started = Instant::now();
@@ -100,10 +144,8 @@ impl Endpoint {
         loop {
             attempt += 1;
             let mut rb = self.client.request(method.clone(), &url);
-            if let Some(b) = &body {
-                rb = rb
-                    .header("content-type", "text/plain; version=0.0.4")
-                    .body(b.clone());
+            if let Some((ctype, b)) = &body {
+                rb = rb.header("content-type", *ctype).body(b.clone());
             }
             let (retryable, reason) = match rb.send().await {
                 Ok(r) if r.status().is_success() => return Ok(()),
@@ -143,10 +185,8 @@ impl Endpoint {
 pub(crate) enum Ping {
     /// The run starts (monitors measure the run's duration from here).
     Start,
-    /// The run finished and saw every image.
-    Success,
-    /// The run failed.
-    Fail,
+    /// The run ended with this exit status (0 clean, 1 flagged or a missed run, 2 an error).
+    Exit(u8),
 }
 
 /// A healthchecks-style heartbeat URL.
@@ -154,19 +194,23 @@ pub(crate) enum Ping {
 pub(crate) struct Heartbeat(Endpoint);
 
 impl Heartbeat {
-    /// Checks the URL and builds the client; sends nothing.
-    pub(crate) fn new(url: &str) -> Result<Self, NotifyError> {
-        Endpoint::new(url, "heartbeat", Duration::from_secs(10)).map(Self)
+    /// Checks the URL and builds the client; sends nothing. `limit`: the most one ping may
+    /// take, retries included.
+    pub(crate) fn new(url: &str, limit: Duration) -> Result<Self, NotifyError> {
+        let mut e = Endpoint::new(url, "heartbeat", limit.min(Duration::from_secs(10)))?;
+        e.budget = limit;
+        Ok(Self(e))
     }
 
-    /// Pings; a failure is a warning, never an error of the run.
-    pub(crate) async fn ping(&self, ping: Ping) {
+    /// Pings with the run id `rid` and `body`; a failure is a warning, never an error of the
+    /// run.
+    pub(crate) async fn ping(&self, ping: Ping, rid: &str, body: Option<String>) {
         let suffix = match ping {
-            Ping::Start => "/start",
-            Ping::Success => "",
-            Ping::Fail => "/fail",
+            Ping::Start => format!("/start?rid={rid}"),
+            Ping::Exit(code) => format!("/{code}?rid={rid}"),
         };
-        match self.0.send(reqwest::Method::POST, suffix, None).await {
+        let body = body.map(|b| ("text/plain; charset=utf-8", b));
+        match self.0.send(reqwest::Method::POST, &suffix, body).await {
             Ok(()) => tracing::debug!(?ping, "heartbeat sent"),
             Err(e) => tracing::warn!("{e}"),
         }
@@ -183,14 +227,46 @@ impl Pushgateway {
         Endpoint::new(url, "Pushgateway", Duration::from_secs(10)).map(Self)
     }
 
-    /// Replaces the `bpdrift` job's metrics with `exposition`.
-    pub(crate) async fn push(&self, exposition: String) -> Result<(), NotifyError> {
+    /// Pushes `exposition` to the `bpdrift` job (its `shard` group, for a shard): replacing
+    /// the group's metrics after a `success`, else updating only the series it holds.
+    pub(crate) async fn push(
+        &self,
+        exposition: String,
+        success: bool,
+        shard: Option<&str>,
+    ) -> Result<(), NotifyError> {
+        let mut path = "/metrics/job/bpdrift".to_string();
+        if let Some(s) = shard {
+            path.push_str(&format!("/shard/{}", s.replace('/', "_of_")));
+        }
+        let method = if success {
+            reqwest::Method::PUT
+        } else {
+            reqwest::Method::POST
+        };
         self.0
             .send(
-                reqwest::Method::PUT,
-                "/metrics/job/bpdrift",
-                Some(exposition),
+                method,
+                &path,
+                Some(("text/plain; version=0.0.4", exposition)),
             )
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tail_is_kept_within_the_limit() {
+        assert_eq!(tail("short", 100), "short");
+        let text = format!("{}\nexit status 2", "é".repeat(100));
+        let t = tail(&text, 40);
+        assert!(t.len() <= 40, "{}", t.len());
+        assert!(
+            t.starts_with("[…]\n") && t.ends_with("exit status 2"),
+            "{t}"
+        );
     }
 }

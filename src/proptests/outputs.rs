@@ -253,8 +253,8 @@ proptest! {
             ..Default::default()
         };
         let fleet_report = crate::fleet::assess::assess(&context, observed).report;
-        assert_inert("fleet markdown", &rendered(|b| crate::render::fleet_markdown(&fleet_report, b)))?;
-        assert_inert("fleet html", &rendered(|b| crate::render::fleet_html(&fleet_report, b)))?;
+        assert_inert("fleet markdown", &rendered(|b| crate::render::FleetFormat::Markdown.write(&fleet_report, b)))?;
+        assert_inert("fleet html", &rendered(|b| crate::render::FleetFormat::Html.write(&fleet_report, b)))?;
         assert_inert("fleet json", &rendered(|b| crate::sanitize::json::write(b, &fleet_report)))?;
     }
 }

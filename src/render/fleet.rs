@@ -27,16 +27,172 @@ fn image_cell(s: &ServiceReport, role: &str) -> Option<String> {
     })
 }
 
+/// What the services table shows of one service, in plain text (escaped as it is written):
+/// all a large report keeps of a service once its details are written out.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    name: String,
+    status: ServiceStatus,
+    /// (role, image cell), in the service's order.
+    cells: Vec<(String, String)>,
+    drift: String,
+    findings: String,
+    rollback: String,
+}
+
+impl Row {
+    /// The row of `s`.
+    pub(crate) fn of(s: &ServiceReport) -> Self {
+        Self {
+            name: s.name.clone(),
+            status: s.status,
+            cells: s
+                .images
+                .iter()
+                .filter_map(|i| Some((i.role.clone(), image_cell(s, &i.role)?)))
+                .collect(),
+            drift: drift_text(s),
+            findings: findings_text(s),
+            rollback: rollback_text(s),
+        }
+    }
+
+    fn cell(&self, role: &str) -> String {
+        self.cells
+            .iter()
+            .find(|(r, _)| r == role)
+            .map(|(_, c)| c.clone())
+            .unwrap_or_else(|| "—".into())
+    }
+}
+
 /// The roles the fleet's services watch, in the order they first appear (`deployed`,
 /// `candidate`, `nightly`…): one column each, never a fixed set.
-fn roles(r: &FleetReport) -> Vec<&str> {
+fn roles(rows: &[Row]) -> Vec<&str> {
     let mut seen: Vec<&str> = Vec::new();
-    for i in r.services.iter().flat_map(|s| &s.images) {
-        if !seen.contains(&i.role.as_str()) {
-            seen.push(&i.role);
+    for (role, _) in rows.iter().flat_map(|r| &r.cells) {
+        if !seen.contains(&role.as_str()) {
+            seen.push(role);
         }
     }
     seen
+}
+
+/// Writes the services' details in report order.
+pub(crate) type Details<'a> = dyn FnMut(&mut dyn Write) -> io::Result<()> + 'a;
+
+/// The formats a fleet report is written in, a service at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FleetFormat {
+    /// Markdown.
+    Markdown,
+    /// One HTML page.
+    Html,
+    /// JSON.
+    Json,
+    /// SARIF: written whole from the report's findings by [`super::fleet_sarif`] (which needs
+    /// the rule sets), so a run spills nothing for it.
+    Sarif,
+}
+
+impl FleetFormat {
+    /// The part of the report that is `s`'s alone (its details), as soon as `s` is done.
+    pub(crate) fn detail(self, s: &ServiceReport, out: &mut dyn Write) -> io::Result<()> {
+        match self {
+            Self::Markdown => markdown_detail(s, out),
+            Self::Html => service_html(s, out),
+            Self::Json => json_detail(s, out),
+            Self::Sarif => Ok(()),
+        }
+    }
+
+    /// The whole report: `r` (its services left out), the table `rows` (report order) and
+    /// the details written by `details`.
+    pub(crate) fn document(
+        self,
+        r: &FleetReport,
+        rows: &[Row],
+        details: &mut Details<'_>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        match self {
+            Self::Markdown => markdown_document(r, rows, details, out),
+            Self::Html => html_document(r, rows, details, out),
+            Self::Json => json_document(r, rows, details, out),
+            Self::Sarif => Err(io::Error::other(
+                "a fleet report's SARIF is written by render::fleet_sarif",
+            )),
+        }
+    }
+
+    /// A whole report in memory, written at once.
+    pub(crate) fn write(self, r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
+        let rows: Vec<Row> = r.services.iter().map(Row::of).collect();
+        let mut details = |w: &mut dyn Write| -> io::Result<()> {
+            for (i, s) in r.services.iter().enumerate() {
+                if self == Self::Json && i > 0 {
+                    w.write_all(b",\n")?;
+                }
+                self.detail(s, w)?;
+            }
+            Ok(())
+        };
+        self.document(r, &rows, &mut details, out)
+    }
+}
+
+/// `value` as bpdrift writes JSON (pretty, unsafe characters escaped), without the newline.
+fn json_text<T: serde::Serialize>(value: &T) -> io::Result<String> {
+    let mut text = crate::sanitize::json::to_string(value)?;
+    text.truncate(text.trim_end().len());
+    Ok(text)
+}
+
+/// A service as it is in the JSON report (pretty, indented as an element of `services`).
+fn json_detail(s: &ServiceReport, out: &mut dyn Write) -> io::Result<()> {
+    let text = json_text(s)?;
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            out.write_all(b"\n")?;
+        }
+        out.write_all(b"    ")?;
+        out.write_all(line.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The JSON report: exactly what [`crate::sanitize::json::write`] writes of the whole report,
+/// its services written by `details` (each an element, separated by `,\n`).
+fn json_document(
+    r: &FleetReport,
+    rows: &[Row],
+    details: &mut Details<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let head = FleetReport {
+        schema_version: r.schema_version,
+        bpdrift_version: r.bpdrift_version,
+        generated_at: r.generated_at.clone(),
+        fleet: r.fleet.clone(),
+        previous_run: r.previous_run.clone(),
+        alarm: r.alarm.clone(),
+        summary: r.summary.clone(),
+        services: Vec::new(),
+    };
+    let text = json_text(&head)?;
+    let Some(open) = text.rfind("[]") else {
+        return Err(io::Error::other("the report's JSON has no services array"));
+    };
+    if rows.is_empty() {
+        out.write_all(text.as_bytes())?;
+    } else {
+        out.write_all(&text.as_bytes()[..open])?;
+        out.write_all(b"[\n")?;
+        details(out)?;
+        out.write_all(b"\n  ]")?;
+        out.write_all(&text.as_bytes()[open + 2..])?;
+    }
+    out.write_all(b"\n")
 }
 
 /// The findings count, or "unknown" when an image could not be read: zero would be a claim.
@@ -181,8 +337,13 @@ fn package_timeline(s: &ServiceReport) -> Vec<(&TimelineEntry, String)> {
     rows.into_iter().skip(skip).collect()
 }
 
-/// Markdown.
-pub fn fleet_markdown(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
+/// Markdown (an issue body, a job summary).
+fn markdown_document(
+    r: &FleetReport,
+    rows: &[Row],
+    details: &mut Details<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(out, "## bpdrift fleet report\n")?;
     if let Some(a) = &r.alarm {
         writeln!(out, "> **🛑 Missed run:** {}\n", md(a))?;
@@ -195,99 +356,95 @@ pub fn fleet_markdown(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
         md(r.previous_run.as_deref().unwrap_or("none"))
     )?;
     writeln!(out, "**{}**\n", totals(r))?;
-    let roles = roles(r);
+    let roles = roles(rows);
     let role_heads: String = roles.iter().map(|r| format!(" {} |", md(r))).collect();
     writeln!(
         out,
         "| service | status |{role_heads} drift | findings | rollback |"
     )?;
     writeln!(out, "|---|---|{}---|---|---|", "---|".repeat(roles.len()))?;
-    for s in &r.services {
+    for s in rows {
         let cells: String = roles
             .iter()
-            .map(|role| {
-                format!(
-                    " {} |",
-                    md(&image_cell(s, role).unwrap_or_else(|| "—".into()))
-                )
-            })
+            .map(|role| format!(" {} |", md(&s.cell(role))))
             .collect();
         writeln!(
             out,
             "| {} | {} |{cells} {} | {} | {} |",
             md(&s.name),
             s.status,
-            md(&drift_text(s)),
-            findings_text(s),
-            rollback_text(s)
+            md(&s.drift),
+            s.findings,
+            s.rollback
         )?;
     }
-    for s in &r.services {
+    details(out)
+}
+
+fn markdown_detail(s: &ServiceReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "\n<details{}><summary><b>{}</b>: {}</summary>\n",
+        if s.status == ServiceStatus::Ok {
+            ""
+        } else {
+            " open"
+        },
+        md(&s.name),
+        s.status
+    )?;
+    for i in &s.images {
+        match &i.error {
+            Some(e) => writeln!(
+                out,
+                "- {} `{}`: **could not be fetched**: {}",
+                md(&i.role),
+                md(&i.reference),
+                md(e)
+            )?,
+            None => writeln!(
+                out,
+                "- {} `{}` → `{}` ({})",
+                md(&i.role),
+                md(&i.reference),
+                md(&digest_or(&i.digest)),
+                md(i.platform.as_deref().unwrap_or("?"))
+            )?,
+        }
+    }
+    for f in &s.findings {
         writeln!(
             out,
-            "\n<details{}><summary><b>{}</b>: {}</summary>\n",
-            if s.status == ServiceStatus::Ok {
-                ""
-            } else {
-                " open"
-            },
-            md(&s.name),
-            s.status
+            "- **{}** `{}` {}: {}",
+            f.severity,
+            md(&f.rule),
+            md(&f.change.subject),
+            md(&f.summary)
         )?;
-        for i in &s.images {
-            match &i.error {
-                Some(e) => writeln!(
-                    out,
-                    "- {} `{}`: **could not be fetched**: {}",
-                    md(&i.role),
-                    md(&i.reference),
-                    md(e)
-                )?,
-                None => writeln!(
-                    out,
-                    "- {} `{}` → `{}` ({})",
-                    md(&i.role),
-                    md(&i.reference),
-                    md(&digest_or(&i.digest)),
-                    md(i.platform.as_deref().unwrap_or("?"))
-                )?,
-            }
-        }
-        for f in &s.findings {
-            writeln!(
-                out,
-                "- **{}** `{}` {}: {}",
-                f.severity,
-                md(&f.rule),
-                md(&f.change.subject),
-                md(&f.summary)
-            )?;
-        }
-        for m in moves(s) {
-            writeln!(out, "- drift {}", md(&m))?;
-        }
-        for (t, p) in package_timeline(s) {
-            writeln!(
-                out,
-                "- packages {} {} `{}`: {}",
-                md(&t.at),
-                md(&t.role),
-                md(&digest_or(&t.digest)),
-                md(&p)
-            )?;
-        }
-        for t in &s.rollback {
-            writeln!(
-                out,
-                "- rollback target `{}` ({}): {}",
-                md(&t.reference),
-                t.origin,
-                t.status
-            )?;
-        }
-        writeln!(out, "\n</details>")?;
     }
-    Ok(())
+    for m in moves(s) {
+        writeln!(out, "- drift {}", md(&m))?;
+    }
+    for (t, p) in package_timeline(s) {
+        writeln!(
+            out,
+            "- packages {} {} `{}`: {}",
+            md(&t.at),
+            md(&t.role),
+            md(&digest_or(&t.digest)),
+            md(&p)
+        )?;
+    }
+    for t in &s.rollback {
+        writeln!(
+            out,
+            "- rollback target `{}` ({}): {}",
+            md(&t.reference),
+            t.origin,
+            t.status
+        )?;
+    }
+    writeln!(out, "\n</details>")
 }
 
 const CSS: &str = "
@@ -313,7 +470,12 @@ td code{overflow-wrap:anywhere}
 ";
 
 /// One self-contained HTML page.
-pub fn fleet_html(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
+fn html_document(
+    r: &FleetReport,
+    rows: &[Row],
+    details: &mut Details<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(
         out,
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">"
@@ -365,37 +527,35 @@ pub fn fleet_html(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "</section>")?;
     // On a narrow screen the services table reflows into one block per service (each cell
     // labelled by `data-label`); wider, it scrolls inside its box rather than the page.
-    let roles = roles(r);
+    let roles = roles(rows);
     let role_heads: String = roles.iter().map(|r| format!("<th>{}</th>", h(r))).collect();
     writeln!(
         out,
         "<h2>Services</h2>\n<div class=\"scroll\"><table id=\"services\"><thead><tr><th>Service</th><th>Status</th>{role_heads}<th>Drift</th><th>Findings</th><th>Rollback targets</th></tr></thead><tbody>"
     )?;
-    for s in &r.services {
+    for s in rows {
         let cells: String = roles
             .iter()
             .map(|role| {
                 format!(
                     "<td data-label=\"{}\"><code>{}</code></td>",
                     h(role),
-                    h(&image_cell(s, role).unwrap_or_else(|| "—".into()))
+                    h(&s.cell(role))
                 )
             })
             .collect();
         writeln!(
             out,
             "<tr data-service=\"{n}\" data-status=\"{st}\"><td data-label=\"service\"><a href=\"#svc-{n}\">{n}</a></td><td data-label=\"status\"><span class=\"badge {st}\">{st}</span></td>{cells}<td data-label=\"drift\">{}</td><td data-label=\"findings\">{}</td><td data-label=\"rollback targets\">{}</td></tr>",
-            h(&drift_text(s)),
-            findings_text(s),
-            h(&rollback_text(s)),
+            h(&s.drift),
+            s.findings,
+            h(&s.rollback),
             n = h(&s.name),
             st = h(s.status.as_str()),
         )?;
     }
     writeln!(out, "</tbody></table></div>")?;
-    for s in &r.services {
-        service_html(s, out)?;
-    }
+    details(out)?;
     writeln!(out, "</body>\n</html>")
 }
 

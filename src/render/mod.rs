@@ -18,7 +18,7 @@ use std::io::{self, Write};
 use crate::report::DiffReport;
 use crate::sanitize as escape;
 
-pub use fleet::{fleet_html, fleet_markdown};
+pub(crate) use fleet::{FleetFormat, Row};
 pub(crate) use history::HistoryJson;
 pub use history::history_json;
 pub(crate) use inspect::InspectJson;

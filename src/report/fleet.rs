@@ -381,4 +381,6 @@ pub(crate) struct Run {
     pub(crate) finished_at: Option<String>,
     /// `running`, `ok`, `partial`.
     pub(crate) status: String,
+    /// The run id its shards share (`--run-id`), else its own uid.
+    pub(crate) group: Option<String>,
 }

@@ -70,7 +70,6 @@ pub(crate) fn write<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io
 }
 
 /// [`write`] into a string.
-#[cfg(test)]
 pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> io::Result<String> {
     let mut buf = Vec::new();
     write(&mut buf, value)?;

@@ -6,9 +6,16 @@
 //! (a torn or tampered file is dropped and fetched again), and writers go through a temporary
 //! file and an atomic rename, so two processes sharing the directory cannot see half an entry.
 //! Default location: `$XDG_CACHE_HOME/bpdrift`, else `~/.cache/bpdrift`.
+//!
+//! Manifests, configs and tags are written by a thread of their own, off the async thread that
+//! waits on the network: a cold fleet run writes three small files per image, and creating
+//! files costs the kernel about a millisecond each on a busy disk. Until written, an entry is
+//! served from memory; the last handle to the cache waits for the writes to finish.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
 
 use super::manifest;
 
@@ -26,12 +33,137 @@ fn read_entry_text(path: &Path, limit: u64) -> Option<String> {
 #[derive(Debug, Clone)]
 pub struct Cache {
     root: PathBuf,
+    writer: Arc<Writer>,
+}
+
+/// What the writer thread is asked to do.
+enum Job {
+    Write(PathBuf, Arc<[u8]>),
+    #[cfg(test)]
+    Flush(mpsc::SyncSender<()>),
+}
+
+/// The writer thread (started on the first write) and the entries not written yet.
+#[derive(Default)]
+struct Writer {
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    pending: Arc<Mutex<HashMap<PathBuf, Arc<[u8]>>>>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Writer")
+    }
+}
+
+impl Writer {
+    /// Queues `bytes` for `path`; written inline when no thread can be started.
+    fn write(&self, path: PathBuf, bytes: &[u8]) {
+        let bytes: Arc<[u8]> = Arc::from(bytes);
+        self.pending
+            .lock()
+            .expect("pending lock")
+            .insert(path.clone(), bytes.clone());
+        let mut jobs = self.jobs.lock().expect("jobs lock");
+        if jobs.is_none() {
+            let (tx, rx) = mpsc::channel::<Job>();
+            let pending = self.pending.clone();
+            let spawned = std::thread::Builder::new()
+                .name("bpdrift-cache".into())
+                .spawn(move || {
+                    for job in rx {
+                        match job {
+                            Job::Write(path, bytes) => {
+                                if let Err(e) = write_atomic(&path, &bytes) {
+                                    tracing::warn!(path = %path.display(), error = %e, "cannot write to the cache");
+                                }
+                                let mut p = pending.lock().expect("pending lock");
+                                if p.get(&path).is_some_and(|b| Arc::ptr_eq(b, &bytes)) {
+                                    p.remove(&path);
+                                }
+                            }
+                            #[cfg(test)]
+                            Job::Flush(done) => {
+                                let _ = done.send(());
+                            }
+                        }
+                    }
+                });
+            match spawned {
+                Ok(handle) => {
+                    *self.thread.lock().expect("thread lock") = Some(handle);
+                    *jobs = Some(tx);
+                }
+                Err(_) => {
+                    drop(jobs);
+                    self.written_inline(&path, &bytes);
+                    return;
+                }
+            }
+        }
+        if let Some(tx) = jobs.as_ref()
+            && tx.send(Job::Write(path.clone(), bytes.clone())).is_err()
+        {
+            drop(jobs);
+            self.written_inline(&path, &bytes);
+        }
+    }
+
+    fn written_inline(&self, path: &Path, bytes: &Arc<[u8]>) {
+        if let Err(e) = write_atomic(path, bytes) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write to the cache");
+        }
+        self.pending.lock().expect("pending lock").remove(path);
+    }
+
+    fn pending(&self, path: &Path) -> Option<Arc<[u8]>> {
+        self.pending
+            .lock()
+            .expect("pending lock")
+            .get(path)
+            .cloned()
+    }
+
+    /// Waits until everything queued so far is written.
+    #[cfg(test)]
+    fn flush(&self) {
+        let (done, wait) = mpsc::sync_channel(1);
+        let sent = self
+            .jobs
+            .lock()
+            .expect("jobs lock")
+            .as_ref()
+            .is_some_and(|tx| tx.send(Job::Flush(done)).is_ok());
+        if sent {
+            let _ = wait.recv();
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // The channel closes, the thread writes what is queued and ends.
+        drop(self.jobs.lock().map(|mut j| j.take()));
+        if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Cache {
     /// A cache rooted at `root` (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            writer: Arc::default(),
+        }
+    }
+
+    /// Waits until every entry stored so far is on disk.
+    #[cfg(test)]
+    pub fn flush(&self) {
+        self.writer.flush();
     }
 
     /// `$XDG_CACHE_HOME/bpdrift`, else `$HOME/.cache/bpdrift`.
@@ -55,6 +187,9 @@ impl Cache {
     /// The content with this digest, verified; `None` when absent or damaged.
     pub fn get(&self, digest: &str) -> Option<Vec<u8>> {
         let path = self.blob_path(digest)?;
+        if let Some(b) = self.writer.pending(&path) {
+            return Some(b.to_vec());
+        }
         let bytes = read_entry(&path, crate::limits::CACHE_BLOB_MAX)?;
         if manifest::verify("cache entry", &bytes, digest).is_err() {
             tracing::warn!(path = %path.display(), "dropping a damaged cache entry");
@@ -71,10 +206,8 @@ impl Cache {
         if manifest::verify("cache entry", bytes, digest).is_err() {
             return;
         }
-        if let Some(path) = self.blob_path(digest)
-            && let Err(e) = write_atomic(&path, bytes)
-        {
-            tracing::warn!(path = %path.display(), error = %e, "cannot write to the cache");
+        if let Some(path) = self.blob_path(digest) {
+            self.writer.write(path, bytes);
         }
     }
 
@@ -87,16 +220,17 @@ impl Cache {
     /// The digest `registry/repository:tag` pointed to when last fetched. Mutable (tags move):
     /// only a hint that a HEAD is worth sending before a GET.
     pub fn get_tag(&self, key: &str) -> Option<String> {
-        let d = read_entry_text(&self.tag_path(key), 1 << 10)?;
+        let path = self.tag_path(key);
+        let d = match self.writer.pending(&path) {
+            Some(b) => String::from_utf8_lossy(&b).into_owned(),
+            None => read_entry_text(&path, 1 << 10)?,
+        };
         d.starts_with("sha256:").then(|| d.trim().to_string())
     }
 
     /// Remembers where a tag pointed.
     pub fn put_tag(&self, key: &str, digest: &str) {
-        let path = self.tag_path(key);
-        if let Err(e) = write_atomic(&path, digest.as_bytes()) {
-            tracing::warn!(path = %path.display(), error = %e, "cannot write to the cache");
-        }
+        self.writer.write(self.tag_path(key), digest.as_bytes());
     }
 
     fn derived_path(&self, kind: &str, digest: &str) -> Option<PathBuf> {
@@ -180,6 +314,7 @@ mod tests {
         c.put(&manifest::sha256(b"other"), b"hello");
         assert!(c.get(&manifest::sha256(b"other")).is_none());
         // …and a damaged entry is dropped on read.
+        c.flush();
         std::fs::write(c.blob_path(&digest).unwrap(), b"tampered").unwrap();
         assert!(c.get(&digest).is_none());
         assert!(!c.blob_path(&digest).unwrap().exists());

@@ -31,6 +31,7 @@ use self::auth::parse_challenge;
 pub use self::error::RegistryError;
 use self::error::unauthorized;
 pub use self::tls::TlsOptions;
+pub(crate) use self::tls::read_cas;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -48,6 +49,8 @@ use crate::net::{self, Retry, RetryPolicy, form, innermost, is_reset, retry_afte
 use crate::reference::{Platform, RegistryRef};
 
 type Shared<T> = Arc<OnceCell<T>>;
+/// Manifests kept in memory by digest within a run (see `RegistryClient::remember`).
+const SEEN_MAX: usize = 256;
 /// The media type of the manifests bpdrift pushes (its history artifact).
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 /// (registry, repository) → bearer token for pulling.
@@ -404,10 +407,15 @@ impl RegistryClient {
     }
 
     fn remember(&self, digest: &str, bytes: &[u8], content_type: Option<String>) {
-        self.seen
-            .lock()
-            .expect("seen lock")
-            .insert(digest.to_string(), (bytes.to_vec(), content_type));
+        let mut seen = self.seen.lock().expect("seen lock");
+        // Bounded: a fleet report reads thousands of manifests once each; what is worth
+        // keeping (an index read again for `--platform all`, a reference given twice) is
+        // recent.
+        if seen.len() >= SEEN_MAX {
+            seen.clear();
+        }
+        seen.insert(digest.to_string(), (bytes.to_vec(), content_type));
+        drop(seen);
         if let Some(c) = &self.cache {
             c.put(digest, bytes);
         }

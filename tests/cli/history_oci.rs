@@ -143,14 +143,14 @@ fn history_in_the_registry_outlives_the_runner_and_survives_overlapping_runs() {
             .arg(format!("docker://{}/history/fleet:main", reg.addr)),
     );
     let m: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(m["artifactType"], "application/vnd.bpdrift.history.v1");
+    assert_eq!(m["artifactType"], "application/vnd.bpdrift.history.v2");
     assert_eq!(
         m["config"]["mediaType"],
         "application/vnd.oci.empty.v1+json"
     );
     assert_eq!(
         m["layers"][0]["mediaType"],
-        "application/vnd.bpdrift.history.v1.jsonl+gzip"
+        "application/vnd.bpdrift.history.v2.jsonl+gzip"
     );
 
     // The deploy; the next run starts on a new runner (a fresh $HOME: no cache, no state).
@@ -171,11 +171,12 @@ fn history_in_the_registry_outlives_the_runner_and_survives_overlapping_runs() {
         "drift since run 1 is reported: {since:#}"
     );
 
-    // Three runs at once, all reading the same artifact: every observation survives.
+    // Four runs at once, all reading the same artifact: every run survives.
     let stamps = [
         "2026-11-22T06:00:00Z",
         "2026-11-22T06:00:01Z",
         "2026-11-22T06:00:02Z",
+        "2026-11-22T06:00:03Z",
     ];
     let homes: Vec<tempfile::TempDir> = stamps
         .iter()
@@ -215,14 +216,14 @@ fn history_in_the_registry_outlives_the_runner_and_survives_overlapping_runs() {
 
     let v = history_json(&reg, &history);
     let checkout = observations(&v, "checkout");
-    assert_eq!(checkout.len(), 5 * 2, "5 runs × 2 roles: {checkout:?}");
+    assert_eq!(checkout.len(), 6 * 2, "6 runs × 2 roles: {checkout:?}");
     for at in [T1, T2].iter().chain(&stamps) {
         assert!(
             checkout.iter().any(|(o, _)| o == at),
             "the run at {at} is on record"
         );
     }
-    assert_eq!(observations(&v, "plain").len(), 5);
+    assert_eq!(observations(&v, "plain").len(), 6);
 
     // A pull request's diff sees that the nightly stopped (the last run is days old), from the
     // registry: a warning in the report and on stderr, not a failure.
@@ -457,4 +458,87 @@ fn packages_recorded_in_the_artifact_come_back_the_next_run() {
             .all(|o| o["snapshot"]["packages"]["groups"].is_array()),
         "each digest's packages, once: {h}"
     );
+}
+
+/// Thirty runs that saw nothing new: each appends a layer of its own small rows (the images
+/// were stored by the first), merges keep the layer count bounded, and the history holds what
+/// the runs wrote, nothing twice.
+#[test]
+fn thirty_unchanged_runs_grow_the_artifact_by_their_own_rows() {
+    let reg = Registry::start();
+    let services = ["cart", "search", "billing"];
+    let mut toml = String::new();
+    for s in services {
+        reg.seed("oci:testdata/images:plain-a", &format!("{s}:prod"));
+        toml.push_str(&format!(
+            "[[service]]\nname = \"{s}\"\ndeployed = \"{}\"\n",
+            reg.image(&format!("{s}:prod"))
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.toml");
+    std::fs::write(&fleet, toml).unwrap();
+    let history = format!("oci://{}/history/fleet:main", reg.addr);
+    let mut appended = Vec::new();
+    for i in 0..30 {
+        let now = format!("2026-11-{:02}T06:00:00Z", i + 1);
+        let run = bpdrift().args(report_args(&fleet, &history, &now)).run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        // `appended a layer of N bytes, M inflated`
+        let tail = run
+            .stderr
+            .split("appended a layer of ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{}", run.stderr));
+        let mut words = tail
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|w| !w.is_empty());
+        let gz: u64 = words.next().unwrap().parse().unwrap();
+        let raw: u64 = words.next().unwrap().parse().unwrap();
+        appended.push((gz, raw));
+    }
+    let unchanged: u64 = appended[1..].iter().map(|(gz, _)| gz).sum();
+    let per_service = unchanged as f64 / 29.0 / services.len() as f64;
+    // A layer's own overhead (gzip header, the run's line) is shared by a fleet's services;
+    // three services carry it here.
+    assert!(
+        per_service <= 200.0,
+        "an unchanged run appends {per_service:.0} bytes per service: {appended:?}"
+    );
+    // What the artifact holds, inflated, against what the runs appended.
+    let out = dir.path().join("artifact");
+    let copy = Command::new("skopeo")
+        .args(["copy", "--quiet", "--src-tls-verify=false"])
+        .arg(format!("docker://{}/history/fleet:main", reg.addr))
+        .arg(format!("dir:{}", out.display()))
+        .output()
+        .unwrap();
+    assert!(
+        copy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copy.stderr)
+    );
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let layers = m["layers"].as_array().unwrap();
+    assert!(layers.len() <= 17, "merged: {} layers", layers.len());
+    let mut total = 0u64;
+    for l in layers {
+        let hex = l["digest"].as_str().unwrap().trim_start_matches("sha256:");
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(out.join(hex)).unwrap()),
+            &mut text,
+        )
+        .unwrap();
+        total += text.len() as u64;
+    }
+    let rows: u64 = appended.iter().map(|(_, raw)| raw).sum();
+    let ratio = total as f64 / rows as f64;
+    assert!(
+        (0.9..=1.1).contains(&ratio),
+        "the history holds {total} bytes, the runs wrote {rows}: {ratio:.2}"
+    );
+    let v = history_json(&reg, &history);
+    assert_eq!(observations(&v, "search").len(), 30);
 }

@@ -584,19 +584,22 @@ fn report_formats_snapshots() {
     settings.bind(|| assert_snapshot!("inspect_table", run.stdout));
 }
 
-/// A loopback server that records every request's method and path (a heartbeat monitor).
-fn recorder() -> (
-    crate::common::http::Server,
-    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-) {
+/// Requests as a monitor saw them: (method, target, body).
+type Pings = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>;
+
+/// A loopback server that records every request's method, target and body (a heartbeat
+/// monitor).
+fn recorder() -> (crate::common::http::Server, Pings) {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
     let server = crate::common::http::Server::start(move |stream| {
         let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
         if let Some(req) = crate::common::http::read_request(&mut reader) {
-            log.lock()
-                .unwrap()
-                .push(format!("{} {}", req.method, req.path()));
+            log.lock().unwrap().push((
+                req.method.clone(),
+                req.target.clone(),
+                String::from_utf8_lossy(&req.body).into_owned(),
+            ));
             let mut s = stream;
             let _ = crate::common::http::write_response(&mut s, 200, &[], b"OK");
         }
@@ -611,20 +614,50 @@ deployed = "oci:testdata/images:incident-good"
 candidate = "oci:testdata/images:incident-bad"
 "#;
 
+/// `start?rid=R`, then `/<exit status>?rid=R` with the summary: (paths, rid, body).
+fn pings(seen: &[(String, String, String)]) -> (Vec<String>, String, String) {
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let rid = seen[0]
+        .1
+        .split_once("?rid=")
+        .map(|(_, r)| r.to_string())
+        .unwrap_or_else(|| panic!("no rid: {seen:?}"));
+    assert_eq!(rid.len(), 36, "a UUID: {rid}");
+    let paths = seen
+        .iter()
+        .map(|(m, t, _)| {
+            assert_eq!(m, "POST");
+            assert!(
+                t.ends_with(&format!("?rid={rid}")),
+                "the same rid: {seen:?}"
+            );
+            t.split('?').next().unwrap().to_string()
+        })
+        .collect();
+    (paths, rid, seen[1].2.clone())
+}
+
 #[test]
-fn heartbeat_pings_start_then_success_or_fail() {
+fn heartbeat_pings_start_then_the_exit_status_with_the_summary() {
     let (server, seen) = recorder();
     let url = format!("http://{}/ping/s3cret-key", server.addr);
     let fleet = Fleet::new(LOCAL_FLEET);
     let (code, _, stderr) = fleet.run(T1, &["--heartbeat", &url, "-vv"]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(
-        *seen.lock().unwrap(),
-        ["POST /ping/s3cret-key/start", "POST /ping/s3cret-key"]
+    let (paths, rid, body) = pings(&seen.lock().unwrap());
+    assert_eq!(paths, ["/ping/s3cret-key/start", "/ping/s3cret-key/0"]);
+    assert!(
+        body.contains("1 service, 2 images, 0 not fetched"),
+        "{body}"
     );
+    assert!(body.ends_with("exit status 0"), "{body}");
     assert!(!stderr.contains("s3cret"), "the URL is a secret: {stderr}");
+    // Each run its own id.
+    seen.lock().unwrap().clear();
+    fleet.run(T2, &["--heartbeat", &url]);
+    assert_ne!(pings(&seen.lock().unwrap()).1, rid);
 
-    // An image that cannot be read: the run exits 2 and the monitor hears `fail`.
+    // An image that cannot be read: the run exits 2 and the monitor hears `2` and why.
     seen.lock().unwrap().clear();
     let broken = Fleet::new(
         r#"
@@ -635,9 +668,19 @@ deployed = "oci:testdata/no-such-layout:x"
     );
     let (code, _, stderr) = broken.run(T1, &["--heartbeat", &url]);
     assert_eq!(code, 2, "{stderr}");
-    assert_eq!(
-        *seen.lock().unwrap(),
-        ["POST /ping/s3cret-key/start", "POST /ping/s3cret-key/fail"]
+    let (paths, _, body) = pings(&seen.lock().unwrap());
+    assert_eq!(paths, ["/ping/s3cret-key/start", "/ping/s3cret-key/2"]);
+    assert!(
+        body.contains("`oci:testdata/no-such-layout:x` could not be fetched"),
+        "{body}"
+    );
+    // The body is cut to the monitor's limit, keeping its end (the outcome).
+    seen.lock().unwrap().clear();
+    broken.run(T2, &["--heartbeat", &url, "--heartbeat-body-limit", "60"]);
+    let (_, _, body) = pings(&seen.lock().unwrap());
+    assert!(
+        body.len() <= 60 && body.ends_with("exit status 2"),
+        "{body}"
     );
 
     // A monitor that is down costs a warning, never the run.
@@ -645,6 +688,41 @@ deployed = "oci:testdata/no-such-layout:x"
     let (code, _, stderr) = fleet.run(T2, &["--heartbeat", &dead]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("heartbeat was not delivered"), "{stderr}");
+}
+
+#[test]
+fn a_hung_monitor_costs_bounded_time_and_a_warning() {
+    // Accepts, reads the request, never answers.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = hung.local_addr().unwrap();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for s in hung.incoming().flatten() {
+            keep.lock().unwrap().push(s);
+        }
+    });
+    let fleet = Fleet::new(LOCAL_FLEET);
+    let started = std::time::Instant::now();
+    let (code, _, stderr) = fleet.run(
+        T1,
+        &[
+            "--heartbeat",
+            &format!("http://{addr}/ping/x"),
+            "--heartbeat-timeout",
+            "2s",
+        ],
+    );
+    let took = started.elapsed();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        took < std::time::Duration::from_secs(8),
+        "start (while the run goes on) and end cost 2 s each at most: {took:?}"
+    );
+    assert!(
+        stderr.contains("the heartbeat was not delivered: no answer within 2 s"),
+        "{stderr}"
+    );
 }
 
 fn promtool(args: &[&str], stdin: Option<&Path>) -> std::process::Output {
@@ -776,20 +854,37 @@ fn pushgateway_serves_the_pushed_series() {
     let (code, _, stderr) = fleet.run(T1, &["--pushgateway", &gw.url]);
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("not delivered"), "{stderr}");
-    let addr = gw.url.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    use std::io::{Read, Write};
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
+    let scrape = || {
+        let addr = gw.url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        use std::io::{Read, Write};
+        write!(
+            s,
+            "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        body
+    };
+    let body = scrape();
     for series in [
         "bpdrift_images_failed{instance=\"\",job=\"bpdrift\"} 0",
         "bpdrift_report_last_success_timestamp_seconds{instance=\"\",job=\"bpdrift\"} 1.7951544e+09",
         "bpdrift_rollback_targets_missing{instance=\"\",job=\"bpdrift\",service=\"local\"} 0",
+    ] {
+        assert!(body.contains(series), "{series} not in:\n{body}");
+    }
+    // A failed run a day later updates its series, and leaves the success time alone: the
+    // staleness alert sees the last success age.
+    let broken =
+        Fleet::new("[[service]]\nname = \"local\"\ndeployed = \"oci:testdata/no-such-layout:x\"\n");
+    let (code, _, stderr) = broken.run(T2, &["--pushgateway", &gw.url]);
+    assert_eq!(code, 2, "{stderr}");
+    let body = scrape();
+    for series in [
+        "bpdrift_images_failed{instance=\"\",job=\"bpdrift\"} 1",
+        "bpdrift_report_last_success_timestamp_seconds{instance=\"\",job=\"bpdrift\"} 1.7951544e+09",
     ] {
         assert!(body.contains(series), "{series} not in:\n{body}");
     }
@@ -834,4 +929,194 @@ fn progress_is_shown_on_a_terminal_only() {
         shown.contains(&format!("wrote {}", out.display())),
         "{shown}"
     );
+}
+
+/// A history written by the release before content-addressed histories (testdata/history,
+/// see its .source) is migrated in place on first open, and reads as that release read it.
+#[test]
+fn a_history_of_the_previous_release_is_migrated_in_place() {
+    let fleet = Fleet::new(
+        r#"
+[[service]]
+name = "notebook"
+deployed = "oci:testdata/images:plain-b"
+"#,
+    );
+    std::fs::copy(
+        crate::common::root().join("testdata/history/v3.sqlite"),
+        fleet.history(),
+    )
+    .unwrap();
+    let before = std::fs::metadata(fleet.history()).unwrap().len();
+    let (code, v, stderr) = fleet.run("2026-11-22T06:00:00Z", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(v["previous_run"], "2026-11-21T06:00:00Z", "{stderr}");
+    // Same digest as the last run of the old file: nothing moved since.
+    assert_eq!(service(&v, "notebook")["status"], "ok");
+    let run = bpdrift()
+        .args(["history", "--format", "json", "--history"])
+        .arg(fleet.history())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let now: Value = serde_json::from_str(&run.stdout).unwrap();
+    let then: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::common::root().join("testdata/history/v3.history.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    // What the old release recorded reads back the same (the model's newer fields aside).
+    let key = |o: &Value| {
+        (
+            o["observed_at"].to_string(),
+            o["role"].to_string(),
+            o["reference"].to_string(),
+            o["digest"].to_string(),
+            o["error"].to_string(),
+            o["snapshot"]["buildpacks"].to_string(),
+            o["snapshot"]["packages"].to_string(),
+        )
+    };
+    for old in then.as_array().unwrap() {
+        let name = &old["service"];
+        let new = now["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| &s["service"] == name)
+            .unwrap_or_else(|| panic!("{name} lost"));
+        let old_obs: Vec<_> = old["observations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(key)
+            .collect();
+        let new_obs: Vec<_> = new["observations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(key)
+            .collect();
+        assert_eq!(new_obs[..old_obs.len()], old_obs[..], "{name}");
+    }
+    // Migrated in place: each image stored once (the old file had a snapshot per row), the
+    // file compacted.
+    let c = rusqlite::Connection::open(fleet.history()).unwrap();
+    let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT COUNT(DISTINCT digest) FROM images"), 6);
+    // plain-b once as the old release described it, once as this one does.
+    assert!(count("SELECT COUNT(*) FROM images") <= 7);
+    assert_eq!(count("SELECT COUNT(*) FROM sightings"), 11);
+    assert_eq!(count("PRAGMA user_version"), 4);
+    let after = std::fs::metadata(fleet.history()).unwrap().len();
+    assert!(after <= before + 8 * 4096, "{before} → {after}");
+}
+
+/// A run dated in the future (a wrong clock, or a hand-edit) is refused on write and left out
+/// on read, named in a warning: it never makes a stopped schedule look alive.
+#[test]
+fn a_forged_future_run_is_refused_and_named_and_the_alarm_still_fires() {
+    let fleet = Fleet::new(LOCAL_FLEET);
+    let (code, _, stderr) = fleet.run(T1, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let run = bpdrift()
+        .args([
+            "report",
+            "--now",
+            "2099-01-01T00:00:00Z",
+            "--no-cache",
+            "--fleet",
+        ])
+        .arg(fleet.file())
+        .arg("--history")
+        .arg(fleet.history())
+        .run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("refusing to record a run dated 2099-01-01T00:00:00Z"),
+        "{}",
+        run.stderr
+    );
+    // The same by hand, straight into the file.
+    let c = rusqlite::Connection::open(fleet.history()).unwrap();
+    c.execute(
+        "INSERT INTO runs (started_at, finished_at, status, fleet, uid)
+         VALUES ('2099-01-01T00:00:00Z', '2099-01-01T00:00:01Z', 'ok', 'x', 'f0f0forged')",
+        [],
+    )
+    .unwrap();
+    drop(c);
+    let (code, v, stderr) = fleet.run(T2, &["--expect-every", "1h"]);
+    assert_eq!(code, 1, "the alarm fires: {stderr}");
+    assert_eq!(v["previous_run"], T1);
+    assert!(v["alarm"].as_str().unwrap().contains(T1), "{v}");
+    assert!(
+        stderr.contains("run `f0f0forged` is dated 2099-01-01T00:00:00Z, in the future"),
+        "{stderr}"
+    );
+    // And a pull request's diff still sees the schedule stopped.
+    let run = bpdrift()
+        .args([
+            "diff",
+            "--format",
+            "json",
+            "--expect-every",
+            "24h",
+            "--history",
+        ])
+        .arg(fleet.history())
+        .args([
+            "oci:testdata/images:incident-good",
+            "oci:testdata/images:incident-bad",
+        ])
+        .run();
+    assert!(run.code <= 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("warning: the fleet report's last successful run"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("f0f0forged"), "{}", run.stderr);
+}
+
+/// A history in WAL mode that another user may read but not write (its directory included):
+/// that user reads it.
+#[test]
+fn a_wal_history_reads_as_another_user_who_cannot_write() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fleet = Fleet::new(LOCAL_FLEET);
+    let (code, _, stderr) = fleet.run(T1, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let dir = fleet.dir.path();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(fleet.history(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mode: String = rusqlite::Connection::open(fleet.history())
+        .unwrap()
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let bin = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = bin.path().join("bpdrift");
+    std::fs::copy(env!("CARGO_BIN_EXE_bpdrift"), &exe).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .arg(&exe)
+        .args(["history", "local", "--format", "json", "--history"])
+        .arg(fleet.history())
+        .env_clear()
+        .env("HOME", "/nonexistent")
+        .current_dir(bin.path())
+        .output()
+        .expect("setpriv (util-linux)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["services"][0]["observations"].as_array().unwrap().len(),
+        2
+    );
+    // Nothing was written by the reader.
+    assert!(!dir.join("history.sqlite-shm").exists());
 }

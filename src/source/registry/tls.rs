@@ -164,7 +164,7 @@ fn read_pem(path: &Path, what: &str, from: &str) -> Result<Vec<u8>, String> {
 
 /// The CA certificates of a PEM file, each checked now: a file that is not one is named here,
 /// not blamed on the server's certificate at the first handshake.
-fn read_cas(path: &Path, from: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+pub(crate) fn read_cas(path: &Path, from: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     let pem = read_pem(path, "CA file", from)?;
     parse_cas(&pem).map_err(|why| format!("CA file `{}` ({from}) {why}", path.display()))
 }

@@ -8,6 +8,7 @@ pub mod github_api;
 pub mod hostile;
 pub mod http;
 pub mod podman;
+pub mod postgres;
 pub mod proxy;
 pub mod tls;
 pub mod token;

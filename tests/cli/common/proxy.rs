@@ -39,6 +39,26 @@ pub struct Proxy {
     _server: Server,
 }
 
+/// Forwards one request upstream (a connection of its own) and returns the whole response.
+fn forward(upstream: &str, req: &super::http::Request) -> Option<Vec<u8>> {
+    let mut up = TcpStream::connect(upstream).ok()?;
+    let _ = up.set_read_timeout(Some(Duration::from_secs(30)));
+    let _ = up.set_nodelay(true);
+    let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target);
+    for (k, v) in &req.headers {
+        if !k.eq_ignore_ascii_case("connection") {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(&req.body);
+    up.write_all(&bytes).ok()?;
+    let mut response = Vec::new();
+    up.read_to_end(&mut response).ok()?;
+    Some(response)
+}
+
 impl Proxy {
     /// A proxy to `upstream` (`host:port`) adding `delay` to each request.
     pub fn start(upstream: &str, delay: Duration, plan: Box<FaultPlan>) -> Self {
@@ -48,6 +68,75 @@ impl Proxy {
         let plan: Arc<FaultPlan> = Arc::from(plan);
         let server = Server::start(move |stream| {
             serve(stream, &upstream, delay, &*plan, &log);
+        });
+        Self {
+            addr: server.addr.clone(),
+            seen,
+            _server: server,
+        }
+    }
+
+    /// [`Self::start`] without faults, keeping client connections open between requests
+    /// (HTTP/1.1 keep-alive): each request still costs `delay`, a connection's setup does not.
+    /// The benchmark's fleet case, where the least client and bpdrift both reuse connections.
+    pub fn start_keep_alive(upstream: &str, delay: Duration) -> Self {
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let log = seen.clone();
+        let upstream = upstream.to_string();
+        let server = Server::start(move |client| {
+            let _ = client.set_nodelay(true);
+            let mut reader = BufReader::new(client.try_clone().expect("clone stream"));
+            let mut client = client;
+            while let Some(req) = read_request(&mut reader) {
+                std::thread::sleep(delay);
+                let Some(response) = forward(&upstream, &req) else {
+                    return;
+                };
+                let split = response
+                    .windows(4)
+                    .position(|w| w == b"\r\n\r\n")
+                    .map(|i| i + 4)
+                    .unwrap_or(response.len());
+                let head = String::from_utf8_lossy(&response[..split]).into_owned();
+                let status = head
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                log.lock().unwrap().push(Seen {
+                    method: req.method.clone(),
+                    path: req.path().to_string(),
+                    status,
+                });
+                // The upstream's answer is whole: framed by its length, it can stay open.
+                let framed = head
+                    .lines()
+                    .any(|l| l.to_ascii_lowercase().starts_with("content-length:"))
+                    || req.method == "HEAD";
+                let mut out = String::new();
+                for line in head.split("\r\n").filter(|l| !l.is_empty()) {
+                    if !line.to_ascii_lowercase().starts_with("connection:") {
+                        out.push_str(line);
+                        out.push_str("\r\n");
+                    }
+                }
+                if !framed {
+                    out.push_str("Connection: close\r\n");
+                }
+                out.push_str("\r\n");
+                let mut bytes = out.into_bytes();
+                bytes.extend_from_slice(&response[split..]);
+                if client.write_all(&bytes).is_err() || !framed {
+                    return;
+                }
+                let _ = client.flush();
+                let closing = req
+                    .header("connection")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+                if closing {
+                    return;
+                }
+            }
         });
         Self {
             addr: server.addr.clone(),
@@ -113,28 +202,9 @@ fn serve(
             }
             None => {}
         }
-        let Ok(mut up) = TcpStream::connect(upstream) else {
+        let Some(response) = forward(upstream, &req) else {
             return;
         };
-        let _ = up.set_read_timeout(Some(Duration::from_secs(30)));
-        let _ = up.set_nodelay(true);
-        let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target);
-        for (k, v) in &req.headers {
-            if !k.eq_ignore_ascii_case("connection") {
-                head.push_str(&format!("{k}: {v}\r\n"));
-            }
-        }
-        head.push_str("Connection: close\r\n\r\n");
-        // One write: head and body together.
-        let mut bytes = head.into_bytes();
-        bytes.extend_from_slice(&req.body);
-        if up.write_all(&bytes).is_err() {
-            return;
-        }
-        let mut response = Vec::new();
-        if up.read_to_end(&mut response).is_err() {
-            return;
-        }
         let status = std::str::from_utf8(&response[..response.len().min(12)])
             .ok()
             .and_then(|l| l.split_whitespace().nth(1))
