@@ -38,6 +38,9 @@ pub(crate) struct Ctx<'a> {
     pub name: &'a str,
     pub text: &'a str,
     pub diags: Vec<Diagnostic>,
+    /// Where in `text` the spans being reported start: a large fleet file is parsed in pieces,
+    /// each with spans of its own.
+    pub offset: usize,
     /// Byte offsets where lines start, computed on the first diagnostic: positions are then a
     /// binary search, not a scan from the top per problem.
     line_starts: std::cell::OnceCell<Vec<usize>>,
@@ -49,6 +52,7 @@ impl<'a> Ctx<'a> {
             name,
             text,
             diags: Vec::new(),
+            offset: 0,
             line_starts: std::cell::OnceCell::new(),
         }
     }
@@ -87,6 +91,7 @@ impl<'a> Ctx<'a> {
         label: impl Into<String>,
         notes: Vec<String>,
     ) {
+        let span = span.start + self.offset..span.end + self.offset;
         let (line, column) = self.position(span.start);
         self.diags.push(Diagnostic {
             file: self.name.to_string(),

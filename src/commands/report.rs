@@ -181,7 +181,10 @@ pub(crate) async fn run(args: ReportArgs, out: &mut dyn Write) -> anyhow::Result
 }
 
 /// The fleet file, read and validated; `None` when it has problems (printed).
-fn read_fleet(path: &Path) -> anyhow::Result<Option<fleet::file::Fleet>> {
+fn read_fleet(
+    path: &Path,
+    keep: &dyn Fn(&str) -> bool,
+) -> anyhow::Result<Option<fleet::file::Fleet>> {
     let named = crate::limits::Named {
         what: "fleet file",
         from: "--fleet",
@@ -191,7 +194,7 @@ fn read_fleet(path: &Path) -> anyhow::Result<Option<fleet::file::Fleet>> {
     let name = path.display().to_string();
     let text = crate::toml_file::utf8_text(&name, bytes).map_err(anyhow::Error::msg)?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let file = fleet::file::parse_fleet(&name, &text, base);
+    let file = fleet::file::parse_fleet_where(&name, &text, base, keep);
     if file.fleet.is_none() {
         let mut err = io::stderr().lock();
         let text = file.render_diagnostics();
@@ -248,21 +251,21 @@ async fn report(
     summary: &mut Vec<String>,
 ) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
-    let Some(mut fleet) = read_fleet(&args.fleet)? else {
-        return Ok(Outcome::Failed);
-    };
-    let name = args.fleet.display().to_string();
     let shard = args
         .shard
         .map(|s| s.resolve(&|k| std::env::var(k).ok()))
         .transpose()
         .map_err(anyhow::Error::msg)?;
+    let keep = |name: &str| shard.as_ref().is_none_or(|s| s.owns(name));
+    let Some(fleet) = read_fleet(&args.fleet, &keep)? else {
+        return Ok(Outcome::Failed);
+    };
+    let name = args.fleet.display().to_string();
     if let Some(shard) = &shard {
-        let total = fleet.services.len();
-        fleet.services.retain(|s| shard.owns(&s.name));
         tracing::info!(
-            "shard {shard}: {} of {total} services",
-            fleet.services.len()
+            "shard {shard}: {} of {} services",
+            fleet.services.len(),
+            fleet.in_file
         );
     }
     let Some(rules) = service_rules(args, &fleet)? else {

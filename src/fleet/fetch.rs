@@ -161,6 +161,7 @@ pub(crate) async fn service(
     let one = Fleet {
         services: vec![s.clone()],
         rollback_targets: input.fleet.rollback_targets,
+        in_file: 1,
     };
     let context = assess::Context {
         fleet: &one,

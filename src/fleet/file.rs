@@ -53,6 +53,9 @@ pub struct Fleet {
     pub services: Vec<Service>,
     /// How many recorded good digests are checked per service.
     pub rollback_targets: usize,
+    /// How many services the file names: more than `services` holds when a shard kept only
+    /// its own.
+    pub in_file: usize,
 }
 
 /// A parsed fleet file with every problem found.
@@ -166,194 +169,332 @@ fn reference(ctx: &mut Ctx<'_>, key: &str, v: &toml::Spanned<String>) -> Option<
 }
 
 /// Parses and validates a fleet file; rule paths are taken relative to `base` (its directory).
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn parse_fleet(name: &str, text: &str, base: &Path) -> FleetFile {
+    parse_fleet_where(name, text, base, &|_| true)
+}
+
+/// From this size on, a fleet file is parsed [`PIECE_SERVICES`] services at a time: the TOML
+/// parser's tokens and spanned tables cost about 25 times the text, 200 MB for a
+/// 100,000-service file parsed whole.
+const PIECEWISE_FROM: usize = 1 << 20;
+/// Services per piece of a large fleet file.
+const PIECE_SERVICES: usize = 1000;
+
+/// [`parse_fleet`], keeping only the services whose name `keep` accepts (a shard's): every
+/// service is still validated, so each shard reports the same problems, but a shard of a
+/// 100,000-service file holds its own tenth, not the file.
+pub fn parse_fleet_where(
+    name: &str,
+    text: &str,
+    base: &Path,
+    keep: &dyn Fn(&str) -> bool,
+) -> FleetFile {
+    let batch = if text.len() >= PIECEWISE_FROM {
+        PIECE_SERVICES
+    } else {
+        usize::MAX
+    };
+    parse_pieces(name, text, base, keep, batch)
+}
+
+/// The fleet's `[defaults]`, as each service inherits them.
+#[derive(Default)]
+struct Defaults {
+    fail: Option<FailOn>,
+    platform: Option<Platform>,
+    rules: Vec<PathBuf>,
+    rollback: Option<u64>,
+    ignore: Vec<String>,
+    sbom: Option<bool>,
+}
+
+impl Defaults {
+    fn read(ctx: &mut Ctx<'_>, d: &TableView<'_, '_>, base: &Path) -> Self {
+        d.unknown_keys(ctx, DEFAULT_KEYS, "`[defaults]`");
+        Self {
+            fail: fail_on(ctx, d).flatten(),
+            platform: platform(ctx, d).flatten(),
+            rules: rule_paths(ctx, d, base),
+            rollback: d.integer(ctx, "rollback-targets").map(|n| *n.get_ref()),
+            ignore: ignores(ctx, d),
+            sbom: d.flag(ctx, "sbom").map(|b| *b.get_ref()),
+        }
+    }
+}
+
+/// The services read so far, across the pieces of a file.
+struct Services<'k> {
+    list: Vec<Service>,
+    /// Valid services seen, kept or not.
+    in_file: usize,
+    /// Each name's first span (in the whole file), for duplicates.
+    seen: BTreeMap<String, std::ops::Range<usize>>,
+    keep: &'k dyn Fn(&str) -> bool,
+    /// Whether any piece had a `service` key.
+    any: bool,
+}
+
+fn shift(span: std::ops::Range<usize>, by: usize) -> std::ops::Range<usize> {
+    span.start + by..span.end + by
+}
+
+/// Where a fleet file can be cut into independently parsed pieces of `batch` services: the
+/// start of every `batch`-th `[[service]]` header line after the first. One piece (the whole
+/// text) when the cut could change what the file means: a multi-line string (a header line
+/// inside it is text), or a table header other than a service's own after the first service
+/// (a late `[defaults]` must be read before the services that inherit it).
+fn pieces(text: &str, batch: usize) -> Vec<std::ops::Range<usize>> {
+    let whole = std::iter::once(0..text.len()).collect();
+    if batch == usize::MAX || text.contains("\"\"\"") || text.contains("'''") {
+        return whole;
+    }
+    let mut cuts = vec![0];
+    let mut services = 0usize;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let head = line.split('#').next().unwrap_or("").trim();
+        let compact: String = head.chars().filter(|c| !c.is_whitespace()).collect();
+        if compact == "[[service]]" {
+            if services > 0 && services.is_multiple_of(batch) {
+                cuts.push(at);
+            }
+            services += 1;
+        } else if services > 0
+            && head.starts_with('[')
+            && !compact.starts_with("[service.")
+            && !compact.starts_with("[[service.")
+        {
+            return whole;
+        }
+        at += line.len();
+    }
+    cuts.push(text.len());
+    cuts.windows(2).map(|w| w[0]..w[1]).collect()
+}
+
+fn parse_pieces(
+    name: &str,
+    text: &str,
+    base: &Path,
+    keep: &dyn Fn(&str) -> bool,
+    batch: usize,
+) -> FleetFile {
     let mut ctx = Ctx::new(name, text);
-    let (root, errors) = DeTable::parse_recoverable(text);
-    for e in errors {
-        ctx.error(
-            e.span().unwrap_or(0..0),
-            format!("TOML syntax error: {}", e.message().trim()),
-            "here",
-        );
-    }
-    let root = TableView {
-        table: root.get_ref(),
-        span: root.span(),
+    let mut defaults = Defaults::default();
+    let mut acc = Services {
+        list: Vec::new(),
+        in_file: 0,
+        seen: BTreeMap::new(),
+        keep,
+        any: false,
     };
-    root.unknown_keys(&mut ctx, TOP_KEYS, "a fleet file");
-    let defaults = root.table(&mut ctx, "defaults");
-    if let Some(d) = &defaults {
-        d.unknown_keys(&mut ctx, DEFAULT_KEYS, "`[defaults]`");
+    for piece in pieces(text, batch) {
+        ctx.offset = piece.start;
+        let (root, errors) = DeTable::parse_recoverable(&text[piece]);
+        for e in errors {
+            ctx.error(
+                e.span().unwrap_or(0..0),
+                format!("TOML syntax error: {}", e.message().trim()),
+                "here",
+            );
+        }
+        let root = TableView {
+            table: root.get_ref(),
+            span: root.span(),
+        };
+        root.unknown_keys(&mut ctx, TOP_KEYS, "a fleet file");
+        if let Some(d) = root.table(&mut ctx, "defaults") {
+            defaults = Defaults::read(&mut ctx, &d, base);
+        }
+        match root.get("service").map(|v| (v.get_ref(), v.span())) {
+            None => {}
+            Some((DeValue::Array(items), _)) => {
+                acc.any = true;
+                for item in items.iter() {
+                    service(&mut ctx, item, &defaults, base, &mut acc);
+                }
+            }
+            Some((other, span)) => {
+                acc.any = true;
+                ctx.error(
+                    span,
+                    format!(
+                        "`service` must be an array of tables, found {}",
+                        crate::toml_file::type_name(other)
+                    ),
+                    "write each service as `[[service]]`",
+                );
+            }
+        }
     }
-    let (d_fail, d_platform, d_rules, d_rollback, d_ignore) = match &defaults {
-        Some(d) => (
-            fail_on(&mut ctx, d).flatten(),
-            platform(&mut ctx, d).flatten(),
-            rule_paths(&mut ctx, d, base),
-            d.integer(&mut ctx, "rollback-targets")
-                .map(|n| *n.get_ref()),
-            ignores(&mut ctx, d),
-        ),
-        None => (None, None, Vec::new(), None, Vec::new()),
-    };
-    let d_sbom = defaults
-        .as_ref()
-        .and_then(|d| d.flag(&mut ctx, "sbom"))
-        .map(|b| *b.get_ref());
-    let mut services = Vec::new();
-    let mut seen: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
-    match root.get("service").map(|v| (v.get_ref(), v.span())) {
-        None => ctx.error_with(
+    ctx.offset = 0;
+    if !acc.any {
+        ctx.error_with(
             0..0,
             "the fleet has no service",
             "add a `[[service]]` table",
             vec!["each service needs `name` and at least one image: `deployed = \"…\"`".into()],
-        ),
-        Some((DeValue::Array(items), _)) => {
-            for item in items.iter() {
-                let DeValue::Table(t) = item.get_ref() else {
-                    ctx.error(
-                        item.span(),
-                        "each `service` must be a table",
-                        "expected `[[service]]`",
-                    );
-                    continue;
-                };
-                let t = TableView {
-                    table: t,
-                    span: item.span(),
-                };
-                let before = ctx.diags.len();
-                t.unknown_keys(&mut ctx, SERVICE_KEYS, "a `[[service]]`");
-                let name = t.string(&mut ctx, "name");
-                match &name {
-                    None if t.get("name").is_none() => ctx.error(
-                        t.span.start..t.span.start + 11,
-                        "service without `name`",
-                        "add `name = \"…\"`",
-                    ),
-                    Some(n) if n.get_ref().is_empty() => {
-                        ctx.error(n.span(), "empty service name", "name it");
-                    }
-                    Some(n) => {
-                        if let Some(first) = seen.get(n.get_ref()) {
-                            let (line, col) = ctx.position(first.start);
-                            ctx.error_with(
-                                n.span(),
-                                format!("duplicate service `{}`", n.get_ref()),
-                                "named again here",
-                                vec![format!(
-                                    "first named at {name}:{line}:{col}",
-                                    name = ctx.name
-                                )],
-                            );
-                        } else {
-                            seen.insert(n.get_ref().clone(), n.span());
-                        }
-                    }
-                    None => {}
-                }
-                let mut images = Vec::new();
-                for role in ["deployed", "candidate"] {
-                    if let Some(v) = t.string(&mut ctx, role)
-                        && let Some(r) = reference(&mut ctx, role, &v)
-                    {
-                        images.push((role.to_string(), r));
-                    }
-                }
-                if let Some(extra) = t.table(&mut ctx, "images") {
-                    for (k, v) in extra.table.iter() {
-                        let role = k.get_ref().to_string();
-                        match v.get_ref() {
-                            DeValue::String(s) => {
-                                let sv = toml::Spanned::new(v.span(), s.to_string());
-                                if images.iter().any(|(r, _)| *r == role) {
-                                    ctx.error(
-                                        k.span(),
-                                        format!("role `{role}` is given twice"),
-                                        "again here",
-                                    );
-                                } else if let Some(r) = reference(&mut ctx, &role, &sv) {
-                                    images.push((role, r));
-                                }
-                            }
-                            _ => ctx.error(
-                                v.span(),
-                                format!("`images.{role}` must be an image reference string"),
-                                "expected a string",
-                            ),
-                        }
-                    }
-                }
-                if images.is_empty() && ctx.diags.len() == before {
-                    ctx.error(
-                        t.span.start..t.span.start + 11,
-                        "service watches no image",
-                        "add `deployed = \"…\"` (and `candidate`, or `[service.images]`)",
-                    );
-                }
-                let mut last_good = Vec::new();
-                for d in t.strings(&mut ctx, "last-good").unwrap_or_default() {
-                    let ok = d.get_ref().strip_prefix("sha256:").is_some_and(|h| {
-                        h.len() == 64
-                            && h.bytes()
-                                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-                    });
-                    if ok {
-                        last_good.push(d.into_inner());
-                    } else {
-                        ctx.error(
-                            d.span(),
-                            format!("`{}` is not a digest", d.get_ref()),
-                            "expected `sha256:` and 64 hex digits",
-                        );
-                    }
-                }
-                let mut rules = d_rules.clone();
-                rules.extend(rule_paths(&mut ctx, &t, base));
-                let mut ignore = d_ignore.clone();
-                ignore.extend(ignores(&mut ctx, &t));
-                let f = fail_on(&mut ctx, &t);
-                let p = platform(&mut ctx, &t);
-                let sbom = t.flag(&mut ctx, "sbom").map(|b| *b.get_ref());
-                if ctx.diags.len() > before {
-                    continue;
-                }
-                services.push(Service {
-                    name: name.map(toml::Spanned::into_inner).unwrap_or_default(),
-                    images,
-                    last_good,
-                    rules,
-                    ignore,
-                    fail_on: f.flatten().or(d_fail).unwrap_or(FailOn::Error),
-                    platform: p
-                        .flatten()
-                        .or_else(|| d_platform.clone())
-                        .unwrap_or_else(Platform::linux_amd64),
-                    sbom: sbom.or(d_sbom).unwrap_or(false),
-                });
-            }
-        }
-        Some((other, span)) => ctx.error(
-            span,
-            format!(
-                "`service` must be an array of tables, found {}",
-                crate::toml_file::type_name(other)
-            ),
-            "write each service as `[[service]]`",
-        ),
+        );
     }
     ctx.diags.sort_by_key(|d| (d.span.start, d.span.end));
+    let mut services = acc.list;
+    services.shrink_to_fit();
     let fleet = ctx.diags.is_empty().then(|| Fleet {
         services,
-        rollback_targets: d_rollback.map_or(3, |n| n as usize),
+        rollback_targets: defaults.rollback.map_or(3, |n| n as usize),
+        in_file: acc.in_file,
     });
     FleetFile {
         name: name.to_string(),
-        text: text.to_string(),
+        // Only diagnostics quote it: a valid 100,000-service file is not copied.
+        text: if ctx.diags.is_empty() {
+            String::new()
+        } else {
+            text.to_string()
+        },
         fleet,
         diagnostics: ctx.diags,
     }
+}
+
+/// One `[[service]]` item: validated, and added to `acc` when valid and kept.
+fn service(
+    ctx: &mut Ctx<'_>,
+    item: &toml::Spanned<DeValue<'_>>,
+    d: &Defaults,
+    base: &Path,
+    acc: &mut Services<'_>,
+) {
+    let DeValue::Table(t) = item.get_ref() else {
+        ctx.error(
+            item.span(),
+            "each `service` must be a table",
+            "expected `[[service]]`",
+        );
+        return;
+    };
+    let t = TableView {
+        table: t,
+        span: item.span(),
+    };
+    let before = ctx.diags.len();
+    t.unknown_keys(ctx, SERVICE_KEYS, "a `[[service]]`");
+    let name = t.string(ctx, "name");
+    match &name {
+        None if t.get("name").is_none() => ctx.error(
+            t.span.start..t.span.start + 11,
+            "service without `name`",
+            "add `name = \"…\"`",
+        ),
+        Some(n) if n.get_ref().is_empty() => {
+            ctx.error(n.span(), "empty service name", "name it");
+        }
+        Some(n) => {
+            if let Some(first) = acc.seen.get(n.get_ref()) {
+                let (line, col) = ctx.position(first.start);
+                ctx.error_with(
+                    n.span(),
+                    format!("duplicate service `{}`", n.get_ref()),
+                    "named again here",
+                    vec![format!(
+                        "first named at {name}:{line}:{col}",
+                        name = ctx.name
+                    )],
+                );
+            } else {
+                // Absolute: "first named at" is placed in the whole file.
+                acc.seen
+                    .insert(n.get_ref().clone(), shift(n.span(), ctx.offset));
+            }
+        }
+        None => {}
+    }
+    let mut images = Vec::new();
+    for role in ["deployed", "candidate"] {
+        if let Some(v) = t.string(ctx, role)
+            && let Some(r) = reference(ctx, role, &v)
+        {
+            images.push((role.to_string(), r));
+        }
+    }
+    if let Some(extra) = t.table(ctx, "images") {
+        for (k, v) in extra.table.iter() {
+            let role = k.get_ref().to_string();
+            match v.get_ref() {
+                DeValue::String(s) => {
+                    let sv = toml::Spanned::new(v.span(), s.to_string());
+                    if images.iter().any(|(r, _)| *r == role) {
+                        ctx.error(
+                            k.span(),
+                            format!("role `{role}` is given twice"),
+                            "again here",
+                        );
+                    } else if let Some(r) = reference(ctx, &role, &sv) {
+                        images.push((role, r));
+                    }
+                }
+                _ => ctx.error(
+                    v.span(),
+                    format!("`images.{role}` must be an image reference string"),
+                    "expected a string",
+                ),
+            }
+        }
+    }
+    if images.is_empty() && ctx.diags.len() == before {
+        ctx.error(
+            t.span.start..t.span.start + 11,
+            "service watches no image",
+            "add `deployed = \"…\"` (and `candidate`, or `[service.images]`)",
+        );
+    }
+    let mut last_good = Vec::new();
+    for d in t.strings(ctx, "last-good").unwrap_or_default() {
+        let ok = d.get_ref().strip_prefix("sha256:").is_some_and(|h| {
+            h.len() == 64
+                && h.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        });
+        if ok {
+            last_good.push(d.into_inner());
+        } else {
+            ctx.error(
+                d.span(),
+                format!("`{}` is not a digest", d.get_ref()),
+                "expected `sha256:` and 64 hex digits",
+            );
+        }
+    }
+    let mut rules = d.rules.clone();
+    rules.extend(rule_paths(ctx, &t, base));
+    let mut ignore = d.ignore.clone();
+    ignore.extend(ignores(ctx, &t));
+    let f = fail_on(ctx, &t);
+    let p = platform(ctx, &t);
+    let sbom = t.flag(ctx, "sbom").map(|b| *b.get_ref());
+    if ctx.diags.len() > before {
+        return;
+    }
+    acc.in_file += 1;
+    let name = name.map(toml::Spanned::into_inner).unwrap_or_default();
+    if !(acc.keep)(&name) {
+        return;
+    }
+    images.shrink_to_fit();
+    acc.list.push(Service {
+        name,
+        images,
+        last_good,
+        rules,
+        ignore,
+        fail_on: f.flatten().or(d.fail).unwrap_or(FailOn::Error),
+        platform: p
+            .flatten()
+            .or_else(|| d.platform.clone())
+            .unwrap_or_else(Platform::linux_amd64),
+        sbom: sbom.or(d.sbom).unwrap_or(false),
+    });
 }
 
 #[cfg(test)]
@@ -420,6 +561,73 @@ fail-on = "sometimes"
                 "8:14 `sha256:nope` is not a digest",
                 "9:11 unknown `fail-on` level `sometimes`",
             ]
+        );
+    }
+
+    /// A large file parsed in pieces means what it means parsed whole: the same services (a
+    /// shard's only, when asked) and the same problems at the same places, a duplicate across
+    /// pieces included; a file whose cut could change its meaning is parsed whole.
+    #[test]
+    fn pieces_parse_as_the_whole_file() {
+        let mut text = String::from("# fleet\n[defaults]\nfail-on = \"warning\"\n\n");
+        for i in 0..9 {
+            let name = if i == 7 {
+                "s1".to_string()
+            } else {
+                format!("s{i}")
+            };
+            text.push_str(&format!("[[service]]\nname = \"{name}\"\n"));
+            match i {
+                4 => text.push_str("deployd = \"x:1\"\n"),
+                5 => text.push_str("[service.images]\nnightly = \"oci:testdata/images:plain-a\"\n"),
+                _ => text.push_str("deployed = \"oci:testdata/images:plain-a\" # prod\n"),
+            }
+            text.push('\n');
+        }
+        assert_eq!(pieces(&text, 2).len(), 5);
+        let view = |f: &FleetFile| {
+            let d: Vec<String> = f
+                .diagnostics
+                .iter()
+                .map(|d| format!("{}:{} {} {:?}", d.line, d.column, d.message, d.notes))
+                .collect();
+            let s: Vec<(String, usize)> = f
+                .fleet
+                .iter()
+                .flat_map(|f| &f.services)
+                .map(|s| (s.name.clone(), s.images.len()))
+                .collect();
+            (d, s)
+        };
+        let whole = parse_pieces("f", &text, Path::new("."), &|_| true, usize::MAX);
+        let cut = parse_pieces("f", &text, Path::new("."), &|_| true, 2);
+        assert_eq!(view(&whole), view(&cut));
+        assert_eq!(whole.diagnostics.len(), 2, "{}", whole.render_diagnostics());
+        let valid = text.replace("deployd", "deployed");
+        let valid = valid.replacen("name = \"s1\"", "name = \"one\"", 1);
+        let odd = |n: &str| n.ends_with(['1', '3', '5', '7', '9']);
+        let whole = parse_pieces("f", &valid, Path::new("."), &odd, usize::MAX);
+        let cut = parse_pieces("f", &valid, Path::new("."), &odd, 2);
+        assert_eq!(view(&whole), view(&cut));
+        let fleet = cut.fleet.expect("valid");
+        assert_eq!(fleet.in_file, 9);
+        assert_eq!(
+            fleet
+                .services
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>(),
+            ["s3", "s5", "s1"]
+        );
+        assert!(fleet.services.iter().all(|s| s.fail_on == FailOn::Warning));
+        // A late `[defaults]`, or a multi-line string, keeps the file whole.
+        assert_eq!(
+            pieces(&format!("{valid}[defaults]\nsbom = true\n"), 2).len(),
+            1
+        );
+        assert_eq!(
+            pieces(&format!("x = \"\"\"\n[[service]]\n\"\"\"\n{valid}"), 2).len(),
+            1
         );
     }
 }

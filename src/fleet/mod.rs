@@ -173,7 +173,13 @@ pub(crate) async fn run(
     finished.sort_by_key(|(i, _, _, s)| (s.status, *i));
     let status = if fetch_errors > 0 { "partial" } else { "ok" };
     history
-        .finish_run(run_id, &started_at, status, &sightings, &findings)
+        .finish_run(history::RunEnd {
+            run_id,
+            finished_at: &started_at,
+            status,
+            sightings: &sightings,
+            findings: &findings,
+        })
         .await?;
     drop((sightings, findings));
     let context = assess::Context {

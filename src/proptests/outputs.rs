@@ -235,7 +235,7 @@ proptest! {
             platform: crate::reference::Platform::linux_amd64(),
             sbom: false,
         };
-        let fleet = crate::fleet::file::Fleet { services: vec![service], rollback_targets: 3 };
+        let fleet = crate::fleet::file::Fleet { services: vec![service], rollback_targets: 3, in_file: 1 };
         let rule_sets = BTreeMap::from([(name.clone(), Arc::new(rules))]);
         let context = crate::fleet::assess::Context {
             fleet: &fleet,

@@ -248,6 +248,21 @@ pub(crate) fn snapshot_json(o: &Observation) -> Option<String> {
         .and_then(|s| serde_json::to_string(&s.metadata).ok())
 }
 
+/// How a run ended: what [`History::finish_run`] records in the run's one transaction.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RunEnd<'a> {
+    /// The run, as [`History::start_run`] numbered it.
+    pub(crate) run_id: i64,
+    /// When it finished (RFC 3339).
+    pub(crate) finished_at: &'a str,
+    /// `ok` or `partial`.
+    pub(crate) status: &'a str,
+    /// One row per watched reference.
+    pub(crate) sightings: &'a [Sighting],
+    /// The findings per service.
+    pub(crate) findings: &'a [RecordedFinding],
+}
+
 /// What a run records of one watched reference: a small row, its image stored apart (and
 /// once) by [`History::put_images`].
 /// The same row is a line of the registry artifact's run records.
@@ -493,25 +508,12 @@ impl History {
     }
 
     /// Records a run's rows and findings and marks it finished, atomically.
-    pub(crate) async fn finish_run(
-        &mut self,
-        run_id: i64,
-        finished_at: &str,
-        status: &str,
-        sightings: &[Sighting],
-        findings: &[RecordedFinding],
-    ) -> Result<(), HistoryError> {
+    pub(crate) async fn finish_run(&mut self, end: RunEnd<'_>) -> Result<(), HistoryError> {
         self.store_pending().await?;
         match &mut self.backend {
-            Backend::Sqlite(s) => s.finish_run(run_id, finished_at, status, sightings, findings),
-            Backend::Oci(o) => {
-                o.local_mut()
-                    .finish_run(run_id, finished_at, status, sightings, findings)
-            }
-            Backend::Postgres(p) => {
-                p.finish_run(run_id, finished_at, status, sightings, findings)
-                    .await
-            }
+            Backend::Sqlite(s) => s.finish_run(end),
+            Backend::Oci(o) => o.local_mut().finish_run(end),
+            Backend::Postgres(p) => p.finish_run(end).await,
         }
     }
 

@@ -14,9 +14,7 @@ use std::sync::Arc;
 use tokio_postgres::types::ToSql;
 
 use super::pgconn::PgUrl;
-use super::{
-    Access, HistoryError, NewImage, Observation, RecordedFinding, Run, RunStart, Sighting,
-};
+use super::{Access, HistoryError, NewImage, Observation, RecordedFinding, Run, RunStart};
 
 /// Migrations, in order; `bpdrift_schema.version` counts how many ran.
 const MIGRATIONS: &[&str] = &["
@@ -422,21 +420,11 @@ impl Pg {
 
     /// Records a run's rows and marks it finished, in one transaction (retried when the server
     /// aborts it for a conflict with another writer).
-    pub(crate) async fn finish_run(
-        &mut self,
-        run_id: i64,
-        finished_at: &str,
-        status: &str,
-        sightings: &[Sighting],
-        findings: &[RecordedFinding],
-    ) -> Result<(), HistoryError> {
+    pub(crate) async fn finish_run(&mut self, end: super::RunEnd<'_>) -> Result<(), HistoryError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self
-                .try_finish(run_id, finished_at, status, sightings, findings)
-                .await
-            {
+            match self.try_finish(end).await {
                 Err(e) if attempt < 4 && retryable(&e) => {
                     tracing::debug!(
                         "history `{}`: retrying the run's transaction: {e}",
@@ -448,14 +436,14 @@ impl Pg {
         }
     }
 
-    async fn try_finish(
-        &mut self,
-        run_id: i64,
-        finished_at: &str,
-        status: &str,
-        sightings: &[Sighting],
-        findings: &[RecordedFinding],
-    ) -> Result<(), tokio_postgres::Error> {
+    async fn try_finish(&mut self, end: super::RunEnd<'_>) -> Result<(), tokio_postgres::Error> {
+        let super::RunEnd {
+            run_id,
+            finished_at,
+            status,
+            sightings,
+            findings,
+        } = end;
         let tx = self.client.transaction().await?;
         // Watched references, sorted: every writer takes the same locks in the same order.
         let watches: BTreeSet<(&str, &str, &str)> = sightings

@@ -321,14 +321,7 @@ impl Sqlite {
     }
 
     /// Records a run's rows and findings and marks it finished, in one transaction.
-    pub(crate) fn finish_run(
-        &mut self,
-        run_id: i64,
-        finished_at: &str,
-        status: &str,
-        sightings: &[Sighting],
-        findings: &[RecordedFinding],
-    ) -> Result<(), HistoryError> {
+    pub(crate) fn finish_run(&mut self, end: super::RunEnd<'_>) -> Result<(), HistoryError> {
         let err = self.err("cannot record the run");
         // Immediate: the write lock first (with the busy timeout), not a read that must be
         // upgraded later — which fails at once when another run wrote meanwhile.
@@ -336,10 +329,10 @@ impl Sqlite {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate);
         let result = tx.and_then(|tx| {
-            write_rows(&tx, run_id, sightings, findings)?;
+            write_rows(&tx, end.run_id, end.sightings, end.findings)?;
             tx.execute(
                 "UPDATE runs SET finished_at = ?1, status = ?2 WHERE id = ?3",
-                params![finished_at, status, run_id],
+                params![end.finished_at, end.status, end.run_id],
             )?;
             tx.commit()
         });

@@ -23,7 +23,14 @@ fn record(h: &mut Sqlite, run: i64, at: &str, observations: &[Observation]) {
         .unwrap();
     let (sightings, images) = super::super::split(observations, &started);
     h.put_images(&images).unwrap();
-    h.finish_run(run, at, "ok", &sightings, &[]).unwrap();
+    h.finish_run(super::super::RunEnd {
+        run_id: run,
+        finished_at: at,
+        status: "ok",
+        sightings: &sightings,
+        findings: &[],
+    })
+    .unwrap();
 }
 
 fn obs(service: &str, digest: &str, at: &str) -> Observation {
