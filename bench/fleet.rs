@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::common::Registry;
 use crate::common::proxy::Proxy;
 use crate::measure::{Measure, bpdrift_bin};
-use crate::seed::{blob, call, layout_manifest, upload};
+use crate::seed::{blob, layout_manifest, put_variant, upload};
 use crate::verdict;
 
 const REPO: &str = "bench/fleet";
@@ -49,21 +49,7 @@ fn seed(addr: &str, indices: &[usize]) {
                 loop {
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&i) = indices.get(k) else { break };
-                    let mut c = config.clone();
-                    c["config"]["Labels"]["bench.index"] = i.to_string().into();
-                    let bytes = serde_json::to_vec(&c).unwrap();
-                    let digest = upload(addr, REPO, &bytes);
-                    let mut m = manifest.clone();
-                    m["config"]["digest"] = digest.into();
-                    m["config"]["size"] = bytes.len().into();
-                    let (status, text) = call(
-                        addr,
-                        "PUT",
-                        &format!("/v2/{REPO}/manifests/f{i}"),
-                        "application/vnd.oci.image.manifest.v1+json",
-                        &serde_json::to_vec(&m).unwrap(),
-                    );
-                    assert_eq!(status, 201, "manifest upload failed: {text}");
+                    put_variant(addr, REPO, &format!("f{i}"), &manifest, &config, i);
                 }
             });
         }
@@ -150,21 +136,7 @@ struct Runs {
 fn runs(bin: &str, proxy: &Proxy, fleet: &std::path::Path, shards: u64, jobs: usize) -> Runs {
     let dir = tempfile::tempdir().unwrap();
     let history = dir.path().join("h.sqlite");
-    let mut args: Vec<String> = vec![
-        "report".into(),
-        "--fleet".into(),
-        fleet.display().to_string(),
-        "--history".into(),
-        history.display().to_string(),
-        "--format".into(),
-        "json".into(),
-        "--out".into(),
-        dir.path().join("report.json").display().to_string(),
-        "--jobs".into(),
-        jobs.to_string(),
-        "--cache-dir".into(),
-        dir.path().join("cache").display().to_string(),
-    ];
+    let mut args = crate::measure::report_args(fleet, dir.path(), jobs);
     if shards > 1 {
         args.extend(["--shard".into(), format!("1/{shards}")]);
     }

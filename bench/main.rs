@@ -103,6 +103,12 @@ const NOTES: &str = "
 ";
 
 fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it,
+    // and an unoptimised run must not overwrite bench/RESULTS.md with its numbers.
+    if !std::env::args().any(|a| a == "--bench") {
+        note!("bench: not run (`cargo bench --bench registry` runs it)");
+        return;
+    }
     let rtt = Duration::from_millis(env_num("BPDRIFT_BENCH_RTT_MS", 50));
     let jobs = env_num("BPDRIFT_BENCH_JOBS", 32) as usize;
     let sizes: Vec<usize> = std::env::var("BPDRIFT_BENCH_SIZES")

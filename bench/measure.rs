@@ -17,7 +17,7 @@ pub(crate) fn timed(program: &str, args: &[String]) -> (f64, u64) {
     let started = Instant::now();
     let out = Command::new("/usr/bin/time")
         .arg("-f")
-        .arg("BENCH_RSS_KB=%M")
+        .arg("BENCH_RSS_KB=%M\nBENCH_CPU=user %U s, system %S s")
         .arg(program)
         .args(args)
         .stdin(Stdio::null())
@@ -28,6 +28,11 @@ pub(crate) fn timed(program: &str, args: &[String]) -> (f64, u64) {
     let secs = started.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{program} failed: {stderr}");
+    // On stderr with the progress: on a 2-core machine the CPU a run takes is what the registry
+    // and the proxy cannot have.
+    if let Some(cpu) = stderr.lines().find_map(|l| l.strip_prefix("BENCH_CPU=")) {
+        note!("bench: {program}: {secs:.2} s wall, CPU {cpu}");
+    }
     let rss = stderr
         .lines()
         .find_map(|l| l.strip_prefix("BENCH_RSS_KB="))
@@ -124,4 +129,29 @@ pub(crate) fn median_secs(
         .collect();
     times.sort_by(f64::total_cmp);
     times[times.len() / 2]
+}
+
+/// `bpdrift report` of `fleet` into `dir` (history `h.sqlite`, JSON report, its own cache: a
+/// cold run), `jobs` at a time.
+pub(crate) fn report_args(
+    fleet: &std::path::Path,
+    dir: &std::path::Path,
+    jobs: usize,
+) -> Vec<String> {
+    let path = |name: &str| dir.join(name).display().to_string();
+    let mut args: Vec<String> = vec![
+        "report".into(),
+        "--fleet".into(),
+        fleet.display().to_string(),
+    ];
+    for (flag, value) in [
+        ("--history", path("h.sqlite")),
+        ("--format", "json".into()),
+        ("--out", path("report.json")),
+        ("--jobs", jobs.to_string()),
+        ("--cache-dir", path("cache")),
+    ] {
+        args.extend([flag.to_string(), value]);
+    }
+    args
 }

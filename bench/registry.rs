@@ -93,21 +93,7 @@ pub(crate) fn cases(
             }
             let fleet_file = dir.path().join("fleet.toml");
             std::fs::write(&fleet_file, fleet).unwrap();
-            let report_args: Vec<String> = vec![
-                "report".into(),
-                "--fleet".into(),
-                fleet_file.display().to_string(),
-                "--history".into(),
-                dir.path().join("h.sqlite").display().to_string(),
-                "--format".into(),
-                "json".into(),
-                "--out".into(),
-                dir.path().join("report.json").display().to_string(),
-                "--jobs".into(),
-                jobs.to_string(),
-                "--cache-dir".into(),
-                dir.path().join("cache").display().to_string(),
-            ];
+            let report_args = crate::measure::report_args(&fleet_file, dir.path(), jobs);
             note!("bench: {n} images: bpdrift report…");
             let rep = bpdrift(proxy, report_args);
             let rep_lower = lower_bound(rep.requests, jobs, rtt);

@@ -92,6 +92,38 @@ pub(crate) fn layout_manifest(tag: &str) -> serde_json::Value {
     serde_json::from_slice(&blob(entry["digest"].as_str().unwrap())).unwrap()
 }
 
+/// Uploads `repo:tag`: `manifest` with its own copy of `config` (labelled `bench.index = i`, so
+/// every image has a config and manifest digest of its own).
+pub(crate) fn put_variant(
+    addr: &str,
+    repo: &str,
+    tag: &str,
+    manifest: &serde_json::Value,
+    config: &serde_json::Value,
+    i: usize,
+) {
+    let mut c = config.clone();
+    c["config"]["Labels"]["bench.index"] = serde_json::Value::String(i.to_string());
+    let bytes = serde_json::to_vec(&c).unwrap();
+    let digest = upload(addr, repo, &bytes);
+    let mut m = manifest.clone();
+    m["config"]["digest"] = digest.into();
+    m["config"]["size"] = bytes.len().into();
+    put_manifest(addr, repo, tag, &m);
+}
+
+/// `PUT /v2/<repo>/manifests/<tag>` of an OCI manifest; anything but 201 fails the bench.
+pub(crate) fn put_manifest(addr: &str, repo: &str, tag: &str, manifest: &serde_json::Value) {
+    let (status, text) = call(
+        addr,
+        "PUT",
+        &format!("/v2/{repo}/manifests/{tag}"),
+        "application/vnd.oci.image.manifest.v1+json",
+        &serde_json::to_vec(manifest).unwrap(),
+    );
+    assert_eq!(status, 201, "manifest upload failed: {text}");
+}
+
 /// Seeds `n` images `repo:t<i>`: the incident image's layers once, a unique config per image.
 pub(crate) fn seed(addr: &str, repo: &str, n: usize) {
     let manifest = layout_manifest("incident-good");
@@ -101,21 +133,7 @@ pub(crate) fn seed(addr: &str, repo: &str, n: usize) {
     let config: serde_json::Value =
         serde_json::from_slice(&blob(manifest["config"]["digest"].as_str().unwrap())).unwrap();
     for i in 0..n {
-        let mut c = config.clone();
-        c["config"]["Labels"]["bench.index"] = serde_json::Value::String(i.to_string());
-        let bytes = serde_json::to_vec(&c).unwrap();
-        let digest = upload(addr, repo, &bytes);
-        let mut m = manifest.clone();
-        m["config"]["digest"] = digest.into();
-        m["config"]["size"] = bytes.len().into();
-        let (status, text) = call(
-            addr,
-            "PUT",
-            &format!("/v2/{repo}/manifests/t{i}"),
-            "application/vnd.oci.image.manifest.v1+json",
-            &serde_json::to_vec(&m).unwrap(),
-        );
-        assert_eq!(status, 201, "manifest upload failed: {text}");
+        put_variant(addr, repo, &format!("t{i}"), &manifest, &config, i);
     }
 }
 
@@ -209,14 +227,7 @@ pub(crate) fn seed_big_jvm(addr: &str, repo: &str, extra_mib: usize) -> u64 {
     let config_bytes = serde_json::to_vec(&config).unwrap();
     manifest["config"]["digest"] = upload(addr, repo, &config_bytes).into();
     manifest["config"]["size"] = config_bytes.len().into();
-    let (status, text) = call(
-        addr,
-        "PUT",
-        &format!("/v2/{repo}/manifests/big"),
-        "application/vnd.oci.image.manifest.v1+json",
-        &serde_json::to_vec(&manifest).unwrap(),
-    );
-    assert_eq!(status, 201, "manifest upload failed: {text}");
+    put_manifest(addr, repo, "big", &manifest);
     manifest["layers"]
         .as_array()
         .unwrap()

@@ -35,7 +35,11 @@ pub fn overall_verdict(entries: &[PlatformEntry]) -> String {
     for (v, ps) in verdicts {
         parts.push(format!("{}: {v}", ps.join(", ")));
     }
-    format!("{} platforms: {}", entries.len(), parts.join(" | "))
+    format!(
+        "{}: {}",
+        crate::text::plural(entries.len(), "platform", "platforms"),
+        parts.join(" | ")
+    )
 }
 
 /// `diff --platform all --format json`.

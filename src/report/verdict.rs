@@ -111,6 +111,14 @@ pub(super) fn run_image_line(parts: &PartsDiff) -> Option<String> {
             .unwrap_or_else(|| "none".into())
     };
     Some(match r.how {
+        // The label names the same top layer while the layers under it differ (a label copied
+        // between platforms, or rewritten): "X → X" would read as no change.
+        RunImageMove::Rebased if r.top_layer_before == r.top_layer_after => format!(
+            "run image layers changed under the same recorded top layer {} ({} of {} base layers differ)",
+            short(&r.top_layer_after),
+            r.base_layers_changed,
+            r.base_layers
+        ),
         RunImageMove::Rebased if r.base_layers > 0 => format!(
             "run image rebased (top layer {} → {}; {} of {} base layers differ)",
             short(&r.top_layer_before),
