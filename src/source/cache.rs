@@ -8,9 +8,12 @@
 //! Default location: `$XDG_CACHE_HOME/bpdrift`, else `~/.cache/bpdrift`.
 //!
 //! Manifests, configs and tags are written by a thread of their own, off the async thread that
-//! waits on the network: a cold fleet run writes three small files per image, and creating
-//! files costs the kernel about a millisecond each on a busy disk. Until written, an entry is
-//! served from memory; the last handle to the cache waits for the writes to finish.
+//! waits on the network. Creating a file is the expensive part of a cold fleet run (the
+//! kernel's inode allocation was a third of bpdrift's CPU on a 3,000-image run; on an ext4
+//! without a journal every creation also scans recently deleted inodes), so an image costs one
+//! new file: its manifest and config together under `images/` (an index or a lone blob still
+//! has a file of its own under `blobs/`), and tags are lines appended to one `tags.log`. Until
+//! written, an entry is served from memory; the last handle to the cache waits for the writes.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -34,11 +37,30 @@ fn read_entry_text(path: &Path, limit: u64) -> Option<String> {
 pub struct Cache {
     root: PathBuf,
     writer: Arc<Writer>,
+    /// Image manifests waiting for their config, by manifest digest (see `hold_manifest`).
+    held: Arc<Mutex<HashMap<String, Arc<[u8]>>>>,
+    /// The tag log, read once (see `get_tag`), with this run's own tags.
+    tags: Arc<std::sync::OnceLock<Mutex<HashMap<String, String>>>>,
 }
+
+/// Manifests held for their config at most (a config that never comes, a failed fetch, leaves
+/// its manifest here; past this many the oldest are forgotten: a refetch, nothing worse).
+const HELD_MAX: usize = 4096;
+/// The tag log is rewritten with one line per tag when it grows past this.
+const TAG_LOG_COMPACT: u64 = 8 << 20;
+/// … and never read past this.
+const TAG_LOG_MAX: u64 = 32 << 20;
+/// An `images/` entry's parts: the manifest, and the config's digest and bytes.
+type ImageEntry = (Vec<u8>, (String, Vec<u8>));
+/// The first line of an `images/` entry: its format, then the manifest's length and the
+/// config's digest; the manifest and the config follow.
+const IMAGE_ENTRY: &str = "bpdrift-image 1";
 
 /// What the writer thread is asked to do.
 enum Job {
     Write(PathBuf, Arc<[u8]>),
+    /// A line appended to the tag log (one `write`, so concurrent writers' lines never mix).
+    Append(PathBuf, String),
     #[cfg(test)]
     Flush(mpsc::SyncSender<()>),
 }
@@ -74,6 +96,7 @@ impl Writer {
                 .spawn(move || {
                     for job in rx {
                         match job {
+                            Job::Append(path, line) => append(&path, &line),
                             Job::Write(path, bytes) => {
                                 if let Err(e) = write_atomic(&path, &bytes) {
                                     tracing::warn!(path = %path.display(), error = %e, "cannot write to the cache");
@@ -107,6 +130,22 @@ impl Writer {
         {
             drop(jobs);
             self.written_inline(&path, &bytes);
+        }
+    }
+
+    /// Queues a line for the end of `path` (written inline when the thread is not running:
+    /// a tag line only ever follows an entry write, which starts it).
+    fn append(&self, path: PathBuf, line: String) {
+        let jobs = self.jobs.lock().expect("jobs lock");
+        match jobs.as_ref() {
+            Some(tx) => {
+                if let Err(mpsc::SendError(Job::Append(path, line))) =
+                    tx.send(Job::Append(path, line))
+                {
+                    append(&path, &line);
+                }
+            }
+            None => append(&path, &line),
         }
     }
 
@@ -157,6 +196,8 @@ impl Cache {
         Self {
             root: root.into(),
             writer: Arc::default(),
+            held: Arc::default(),
+            tags: Arc::default(),
         }
     }
 
@@ -190,6 +231,12 @@ impl Cache {
         if let Some(b) = self.writer.pending(&path) {
             return Some(b.to_vec());
         }
+        if let Some(b) = self.held.lock().expect("held lock").get(digest) {
+            return Some(b.to_vec());
+        }
+        if let Some((manifest, _)) = self.image(digest) {
+            return Some(manifest);
+        }
         let bytes = read_entry(&path, crate::limits::CACHE_BLOB_MAX)?;
         if manifest::verify("cache entry", &bytes, digest).is_err() {
             tracing::warn!(path = %path.display(), "dropping a damaged cache entry");
@@ -211,26 +258,125 @@ impl Cache {
         }
     }
 
-    fn tag_path(&self, key: &str) -> PathBuf {
-        // Tags contain `/` and `:`; their hash is a safe, fixed-length file name.
-        let hex = manifest::sha256(key.as_bytes());
-        self.root.join("tags").join(&hex["sha256:".len()..])
+    /// Keeps an image manifest (verified) in memory until its config comes (`put_config`), to
+    /// store both in one file; served by `get` meanwhile.
+    pub fn hold_manifest(&self, digest: &str, bytes: &[u8]) {
+        if manifest::verify("cache entry", bytes, digest).is_err() {
+            return;
+        }
+        let mut held = self.held.lock().expect("held lock");
+        if held.len() >= HELD_MAX {
+            held.clear();
+        }
+        held.insert(digest.to_string(), Arc::from(bytes));
+    }
+
+    /// Stores the config of the image manifest `manifest_digest`: with the manifest in one
+    /// `images/` entry when the manifest is held, else as a blob of its own.
+    pub fn put_config(&self, manifest_digest: &str, config_digest: &str, config: &[u8]) {
+        if manifest::verify("cache entry", config, config_digest).is_err() {
+            return;
+        }
+        let held = self.held.lock().expect("held lock").remove(manifest_digest);
+        let (Some(m), Some(path)) = (held, self.image_path(manifest_digest)) else {
+            return self.put(config_digest, config);
+        };
+        let mut entry = format!("{IMAGE_ENTRY}\n{} {config_digest}\n", m.len()).into_bytes();
+        entry.extend_from_slice(&m);
+        entry.extend_from_slice(config);
+        self.writer.write(path, &entry);
+    }
+
+    /// The config `config_digest` of the image manifest `manifest_digest`, verified.
+    pub fn get_config(&self, manifest_digest: &str, config_digest: &str) -> Option<Vec<u8>> {
+        match self.image(manifest_digest) {
+            Some((_, (d, config))) if d == config_digest => Some(config),
+            _ => self.get(config_digest),
+        }
+    }
+
+    fn image_path(&self, digest: &str) -> Option<PathBuf> {
+        let (alg, hex) = digest.split_once(':')?;
+        let ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
+        (ok(alg) && ok(hex)).then(|| self.root.join("images").join(alg).join(hex))
+    }
+
+    /// An `images/` entry: the manifest, and the config's digest and bytes, both verified; a
+    /// damaged entry is dropped.
+    fn image(&self, digest: &str) -> Option<ImageEntry> {
+        let path = self.image_path(digest)?;
+        let entry = match self.writer.pending(&path) {
+            Some(b) => b.to_vec(),
+            None => read_entry(
+                &path,
+                crate::limits::CACHE_BLOB_MAX.saturating_add(crate::limits::CONFIG_MAX),
+            )?,
+        };
+        let parsed = parse_image(&entry).filter(|(m, (d, c))| {
+            manifest::verify("cache entry", m, digest).is_ok()
+                && manifest::verify("cache entry", c, d).is_ok()
+        });
+        if parsed.is_none() {
+            tracing::warn!(path = %path.display(), "dropping a damaged cache entry");
+            let _ = std::fs::remove_file(&path);
+        }
+        parsed
+    }
+
+    fn tag_log(&self) -> PathBuf {
+        self.root.join("tags.log")
+    }
+
+    /// The tag log as a map, read on first use: `registry/repository:tag digest` lines, the
+    /// last line of a tag wins. A damaged line (a torn write) is skipped.
+    fn tags(&self) -> &Mutex<HashMap<String, String>> {
+        self.tags.get_or_init(|| {
+            let path = self.tag_log();
+            let text = read_entry(&path, TAG_LOG_MAX).unwrap_or_default();
+            let mut map = HashMap::new();
+            for line in String::from_utf8_lossy(&text).lines() {
+                if let Some((k, d)) = line.split_once(' ')
+                    && d.starts_with("sha256:")
+                    && d.len() == "sha256:".len() + 64
+                {
+                    map.insert(k.to_string(), d.to_string());
+                }
+            }
+            // Compacted by whoever reads it grown: a line another process appends meanwhile
+            // may be lost, which costs that tag one GET instead of a HEAD.
+            if text.len() as u64 > TAG_LOG_COMPACT {
+                let mut lines: Vec<String> =
+                    map.iter().map(|(k, d)| format!("{k} {d}\n")).collect();
+                lines.sort();
+                if let Err(e) = write_atomic(&path, lines.concat().as_bytes()) {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot write to the cache");
+                }
+            }
+            Mutex::new(map)
+        })
     }
 
     /// The digest `registry/repository:tag` pointed to when last fetched. Mutable (tags move):
     /// only a hint that a HEAD is worth sending before a GET.
     pub fn get_tag(&self, key: &str) -> Option<String> {
-        let path = self.tag_path(key);
-        let d = match self.writer.pending(&path) {
-            Some(b) => String::from_utf8_lossy(&b).into_owned(),
-            None => read_entry_text(&path, 1 << 10)?,
-        };
-        d.starts_with("sha256:").then(|| d.trim().to_string())
+        self.tags().lock().expect("tags lock").get(key).cloned()
     }
 
     /// Remembers where a tag pointed.
     pub fn put_tag(&self, key: &str, digest: &str) {
-        self.writer.write(self.tag_path(key), digest.as_bytes());
+        // A reference never holds whitespace; a key that did could forge a line.
+        if key.is_empty() || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return;
+        }
+        let known = self
+            .tags()
+            .lock()
+            .expect("tags lock")
+            .insert(key.to_string(), digest.to_string());
+        if known.as_deref() != Some(digest) {
+            self.writer
+                .append(self.tag_log(), format!("{key} {digest}\n"));
+        }
     }
 
     fn derived_path(&self, kind: &str, digest: &str) -> Option<PathBuf> {
@@ -285,6 +431,36 @@ impl Cache {
     }
 }
 
+/// An `images/` entry's parts: the manifest, and the config's digest and bytes.
+fn parse_image(entry: &[u8]) -> Option<ImageEntry> {
+    let rest = entry
+        .strip_prefix(IMAGE_ENTRY.as_bytes())?
+        .strip_prefix(b"\n")?;
+    let nl = rest.iter().position(|&b| b == b'\n')?;
+    let head = std::str::from_utf8(&rest[..nl]).ok()?;
+    let (len, digest) = head.split_once(' ')?;
+    let len: usize = len.parse().ok()?;
+    let body = &rest[nl + 1..];
+    let (m, c) = (body.get(..len)?, body.get(len..)?);
+    Some((m.to_vec(), (digest.to_string(), c.to_vec())))
+}
+
+/// Appends `line` to `path` in one `write` (`O_APPEND`: lines of concurrent processes never
+/// interleave on a local file system).
+fn append(path: &Path, line: &str) {
+    let res = (|| {
+        std::fs::create_dir_all(path.parent().expect("cache paths have a parent"))?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        f.write_all(line.as_bytes())
+    })();
+    if let Err(e) = res {
+        tracing::warn!(path = %path.display(), error = %e, "cannot write to the cache");
+    }
+}
+
 /// Writes through a unique temporary file in the same directory (random name, created with
 /// `O_EXCL` by the `tempfile` crate, removed on every failure), then renames it into place.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -318,6 +494,89 @@ mod tests {
         std::fs::write(c.blob_path(&digest).unwrap(), b"tampered").unwrap();
         assert!(c.get(&digest).is_none());
         assert!(!c.blob_path(&digest).unwrap().exists());
+    }
+
+    /// Every file under `dir`, relative.
+    fn files(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    todo.push(p);
+                } else {
+                    out.push(p.strip_prefix(dir).unwrap().display().to_string());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn an_image_is_one_file_and_a_tag_one_line() {
+        let d = tempfile::tempdir().unwrap();
+        let (m, c) = (&b"{\"manifest\":1}"[..], &b"{\"config\":1}"[..]);
+        let (md, cd) = (manifest::sha256(m), manifest::sha256(c));
+        {
+            let cache = Cache::new(d.path());
+            cache.hold_manifest(&md, m);
+            assert_eq!(
+                cache.get(&md).as_deref(),
+                Some(m),
+                "held: served from memory"
+            );
+            cache.put_config(&md, &cd, c);
+            cache.put_tag("r.example/app:1", &md);
+            cache.put_tag("r.example/app:1", &md);
+            cache.put_tag("r.example/app:2", &md);
+            cache.put_tag("bad key", &md);
+        }
+        assert_eq!(
+            files(d.path()),
+            vec![
+                format!("images/sha256/{}", &md[7..]),
+                "tags.log".to_string()
+            ]
+        );
+        let log = std::fs::read_to_string(d.path().join("tags.log")).unwrap();
+        assert_eq!(log.lines().count(), 2, "{log}");
+        // A torn line (a crash mid-write) and a forged one are skipped.
+        std::fs::write(
+            d.path().join("tags.log"),
+            format!("{log}r.example/app:3 sha256:12\nr.example/app:4"),
+        )
+        .unwrap();
+        let cache = Cache::new(d.path());
+        assert_eq!(cache.get(&md).as_deref(), Some(m));
+        assert_eq!(cache.get_config(&md, &cd).as_deref(), Some(c));
+        assert_eq!(cache.get_tag("r.example/app:2"), Some(md.clone()));
+        assert_eq!(cache.get_tag("r.example/app:3"), None);
+        assert_eq!(cache.get_tag("r.example/app:4"), None);
+        // A config asked for under another digest is not this entry's.
+        assert_eq!(cache.get_config(&md, &manifest::sha256(b"x")), None);
+        // A damaged entry is dropped on read.
+        let path = d.path().join("images/sha256").join(&md[7..]);
+        let mut bytes = std::fs::read(&path).unwrap();
+        *bytes.last_mut().unwrap() ^= 1;
+        std::fs::write(&path, bytes).unwrap();
+        assert_eq!(Cache::new(d.path()).get_config(&md, &cd), None);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_config_without_its_manifest_is_a_blob() {
+        let d = tempfile::tempdir().unwrap();
+        let c = &b"{}"[..];
+        let cd = manifest::sha256(c);
+        Cache::new(d.path()).put_config(&manifest::sha256(b"m"), &cd, c);
+        assert_eq!(
+            Cache::new(d.path())
+                .get_config(&manifest::sha256(b"m"), &cd)
+                .as_deref(),
+            Some(c)
+        );
     }
 
     #[test]

@@ -406,7 +406,9 @@ impl RegistryClient {
         Some((bytes, None))
     }
 
-    fn remember(&self, digest: &str, bytes: &[u8], content_type: Option<String>) {
+    /// Keeps a manifest for this run and stores it in the cache (an image manifest with its
+    /// config, when that comes: one file per image).
+    fn remember(&self, digest: &str, bytes: &[u8], content_type: Option<String>, image: bool) {
         let mut seen = self.seen.lock().expect("seen lock");
         // Bounded: a fleet report reads thousands of manifests once each; what is worth
         // keeping (an index read again for `--platform all`, a reference given twice) is
@@ -416,8 +418,10 @@ impl RegistryClient {
         }
         seen.insert(digest.to_string(), (bytes.to_vec(), content_type));
         drop(seen);
-        if let Some(c) = &self.cache {
-            c.put(digest, bytes);
+        match &self.cache {
+            Some(c) if image => c.hold_manifest(digest, bytes),
+            Some(c) => c.put(digest, bytes),
+            None => {}
         }
     }
 
@@ -465,20 +469,26 @@ impl RegistryClient {
             .and_then(|h| h.to_str().ok())
             .map(str::to_string);
         let parsed = manifest::parse(&a.body, ct.as_deref()).map_err(|e| Self::bad(r, e))?;
-        self.remember(&digest, &a.body, ct);
+        self.remember(&digest, &a.body, ct, matches!(parsed, Manifest::Image(_)));
         if !by_digest && let Some(c) = &self.cache {
             c.put_tag(&tag_key, &digest);
         }
         Ok((digest, parsed))
     }
 
+    /// The config `digest` of the image manifest `manifest_digest`.
     async fn config(
         &self,
         r: &RegistryRef,
+        manifest_digest: &str,
         digest: &str,
         size: i64,
     ) -> Result<Vec<u8>, SourceError> {
-        if let Some(bytes) = self.cache.as_ref().and_then(|c| c.get(digest)) {
+        if let Some(bytes) = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.get_config(manifest_digest, digest))
+        {
             return Ok(bytes);
         }
         // Up to the size the manifest declares (a config is never streamed past it).
@@ -490,7 +500,7 @@ impl RegistryClient {
             .await?;
         manifest::verify("config", &a.body, digest).map_err(|e| Self::bad(r, e))?;
         if let Some(c) = &self.cache {
-            c.put(digest, &a.body);
+            c.put_config(manifest_digest, digest, &a.body);
         }
         Ok(a.body)
     }
@@ -534,7 +544,7 @@ impl RegistryClient {
             }
         };
         let config = self
-            .config(r, &image.config.digest, image.config.size)
+            .config(r, &digest, &image.config.digest, image.config.size)
             .await?;
         Ok(Fetched {
             digest: Some(digest),
