@@ -58,6 +58,11 @@ pub(crate) fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "**missed**" }
 }
 
+/// A target line for a ratio that must stay at or under `goal`.
+pub(crate) fn ratio_target(what: &str, ratio: f64, goal: f64, digits: usize) -> String {
+    format!("{what}: {ratio:.digits$}× — {}", verdict(ratio <= goal))
+}
+
 /// What bounds the results, so a miss can be read for what it is.
 const NOTES: &str = "
 ## Notes

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::common::proxy::Proxy;
 use crate::measure::{Measure, bpdrift, lower_bound, skopeo};
-use crate::verdict;
+use crate::{ratio_target, verdict};
 
 /// Every N of `sizes` over `repo:t<i>` images behind `proxy`.
 pub(crate) fn cases(
@@ -120,28 +120,24 @@ pub(crate) fn cases(
             }
         }
         if n == 2 {
-            targets.push(format!(
-                "two-image diff ≤ 0.35× two sequential skopeo calls: {:.2}× — {}",
-                cold.secs / seq.secs,
-                verdict(cold.secs / seq.secs <= 0.35)
-            ));
-            targets.push(format!(
-                "two-image diff ≤ 1.15× its 2-RTT lower bound: {:.2}× — {}",
-                cold.secs / lower,
-                verdict(cold.secs / lower <= 1.15)
-            ));
+            let (skopeo, bound) = (cold.secs / seq.secs, cold.secs / lower);
+            for (what, ratio, goal) in [
+                (
+                    "two-image diff ≤ 0.35× two sequential skopeo calls",
+                    skopeo,
+                    0.35,
+                ),
+                ("two-image diff ≤ 1.15× its 2-RTT lower bound", bound, 1.15),
+            ] {
+                targets.push(ratio_target(what, ratio, goal, 2));
+            }
         }
         if n >= 1000 {
-            targets.push(format!(
-                "{n} images ≤ 0.05× sequential skopeo: {:.3}× — {}",
-                cold.secs / seq.secs,
-                verdict(cold.secs / seq.secs <= 0.05)
-            ));
-            targets.push(format!(
-                "{n} images ≤ 1.5× the round-trip lower bound: {:.2}× — {}",
-                cold.secs / lower,
-                verdict(cold.secs / lower <= 1.5)
-            ));
+            let (skopeo, bound) = (cold.secs / seq.secs, cold.secs / lower);
+            let what = format!("{n} images ≤ 0.05× sequential skopeo");
+            targets.push(ratio_target(&what, skopeo, 0.05, 3));
+            let what = format!("{n} images ≤ 1.5× the round-trip lower bound");
+            targets.push(ratio_target(&what, bound, 1.5, 2));
             targets.push(format!(
                 "peak RSS ≤ 50 MB for {n} images: {:.1} MB — {}",
                 cold.rss_kb.max(warm.rss_kb) as f64 / 1024.0,

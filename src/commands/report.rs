@@ -62,12 +62,8 @@ pub(crate) struct ReportArgs {
     /// Dead man's switch: ping this healthchecks-style URL at start (`URL/start?rid=UUID`) and
     /// at the end with the exit status (`URL/0`, `URL/1`, `URL/2`, same `rid`) and the run's
     /// summary as the body. Never printed; a failed or hung ping is a warning.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "BPDRIFT_HEARTBEAT_URL",
-        hide_env_values = true
-    )]
+    #[arg(long, value_name = "URL")]
+    #[arg(env = "BPDRIFT_HEARTBEAT_URL", hide_env_values = true)]
     pub(crate) heartbeat: Option<String>,
     /// The most the heartbeat's monitor stores of a body (healthchecks.io: 100 kB): the
     /// summary's tail is kept.
@@ -81,12 +77,8 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) metrics: Option<PathBuf>,
     /// Push the same metrics to this Prometheus Pushgateway (job `bpdrift`). Never printed.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "BPDRIFT_PUSHGATEWAY_URL",
-        hide_env_values = true
-    )]
+    #[arg(long, value_name = "URL")]
+    #[arg(env = "BPDRIFT_PUSHGATEWAY_URL", hide_env_values = true)]
     pub(crate) pushgateway: Option<String>,
     /// The time of this run (RFC 3339), for reproducible reports and tests.
     #[arg(long, hide = true, value_parser = parse_time_arg)]
@@ -292,26 +284,27 @@ async fn report(
             None => {}
         }
     };
+    // What both kinds of run read; a fleet run adds its progress, group and shard.
+    let quiet = progress_input(&None);
+    let base = fleet::RunInput {
+        fleet: &fleet,
+        fleet_name: &name,
+        rules: &rules,
+        now,
+        expect_every: args.expect_every,
+        progress: &quiet,
+        jobs: args.registry.jobs as usize,
+        group: None,
+        shard: None,
+        format: args.format.fleet(),
+    };
     if args.from_history {
         let hist = History::open(&location, &fetcher, Access::Read)
             .await?
             .ok_or_else(|| {
                 anyhow::anyhow!("no history at `{location}`: run `bpdrift report` first")
             })?;
-        let progress = progress_input(&None);
-        let input = fleet::RunInput {
-            fleet: &fleet,
-            fleet_name: &name,
-            rules: &rules,
-            now,
-            expect_every: args.expect_every,
-            progress: &progress,
-            jobs: args.registry.jobs as usize,
-            group: None,
-            shard: None,
-            format: args.format.fleet(),
-        };
-        let report = fleet::from_history(&input, &hist)
+        let report = fleet::from_history(&base, &hist)
             .await?
             .ok_or_else(|| anyhow::anyhow!("history `{location}` holds no finished run yet"))?;
         if let Some(at) = &sarif_at {
@@ -334,16 +327,10 @@ async fn report(
     let shard_label = shard.map(|s| s.to_string());
     let mut ran = fleet::run(
         fleet::RunInput {
-            fleet: &fleet,
-            fleet_name: &name,
-            rules: &rules,
-            now,
-            expect_every: args.expect_every,
             progress: &progress,
-            jobs: args.registry.jobs as usize,
             group: group.as_deref(),
             shard: shard_label.as_deref(),
-            format: args.format.fleet(),
+            ..base
         },
         &fetcher,
         &mut hist,

@@ -50,6 +50,19 @@ pub(crate) struct RunInput<'a> {
     pub(crate) format: FleetFormat,
 }
 
+impl<'a> RunInput<'a> {
+    /// What the assessment reads of it.
+    fn context(&self) -> assess::Context<'a> {
+        assess::Context {
+            fleet: self.fleet,
+            fleet_name: self.fleet_name,
+            rules: self.rules,
+            now: self.now,
+            expect_every: self.expect_every,
+        }
+    }
+}
+
 /// A run's report as it was written: the report itself, its services reduced to what the
 /// totals, the metrics and the messages need, and its body (the services table and each
 /// service's details, in report order) kept in a temporary file.
@@ -182,13 +195,7 @@ pub(crate) async fn run(
         })
         .await?;
     drop((sightings, findings));
-    let context = assess::Context {
-        fleet: input.fleet,
-        fleet_name: input.fleet_name,
-        rules: input.rules,
-        now: input.now,
-        expect_every: input.expect_every,
-    };
+    let context = input.context();
     let mut rows = Vec::with_capacity(finished.len());
     let mut pieces = Vec::with_capacity(finished.len());
     let mut services = Vec::with_capacity(finished.len());
@@ -441,13 +448,7 @@ pub(crate) async fn from_history(
                 .collect(),
         );
     }
-    let context = assess::Context {
-        fleet: input.fleet,
-        fleet_name: input.fleet_name,
-        rules: input.rules,
-        now: input.now,
-        expect_every: input.expect_every,
-    };
+    let context = input.context();
     let mut report = assess::assess(&context, observed).report;
     for s in &mut report.services {
         s.timeline = assess::timeline(&history.timeline(&s.name).await?);

@@ -3,7 +3,7 @@
 use insta::assert_snapshot;
 use serde_json::Value;
 
-use crate::common::{bpdrift, settings};
+use crate::common::{bpdrift, finding_rules, settings};
 
 const GOOD: &str = "oci:testdata/images:incident-good";
 const BAD: &str = "oci:testdata/images:incident-bad";
@@ -252,12 +252,7 @@ fn petclinic_2020_to_2021_flags_major_bumps() {
 fn removed_buildpacks_are_flagged() {
     let (code, v) = json(&["--fail-on", "warning", GOOD, "oci:testdata/images:heroku"]);
     assert_eq!(code, 1);
-    let rules: Vec<&str> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap())
-        .collect();
+    let rules = finding_rules(&v);
     assert_eq!(
         rules.iter().filter(|r| **r == "buildpack-removed").count(),
         6

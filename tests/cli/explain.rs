@@ -7,7 +7,7 @@
 use insta::assert_snapshot;
 use serde_json::{Value, json};
 
-use crate::common::{bpdrift, diff_json, find_change, oci, settings};
+use crate::common::{bpdrift, diff_json, find_change, finding_rules, oci, settings};
 
 #[test]
 fn rebuild_reasons_in_kpacks_words() {
@@ -101,12 +101,7 @@ fn a_rebase_is_called_one_with_what_pack_rebase_would_need() {
 #[test]
 fn rules_that_do_not_apply_are_counted_not_listed() {
     let v = diff_json("incident-good", "incident-bad", &[]);
-    let rules: Vec<&str> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap())
-        .collect();
+    let rules = finding_rules(&v);
     assert!(!rules.contains(&"libjvm-java18-cacerts-off"), "{rules:?}");
     assert_eq!(v["summary"]["not_applicable"], 1);
     assert!(v.get("not_applicable").is_none(), "listed only with --all");

@@ -384,13 +384,7 @@ fn computed_findings_are_listed_and_overridable() {
     let run = bpdrift()
         .args(["rules", "check", bad.to_str().unwrap()])
         .run();
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("unknown computed finding `memory-needs-mor`"),
-        "{}",
-        run.stderr
-    );
+    run.assert_error("unknown computed finding `memory-needs-mor`");
     assert!(run.stderr.contains("did you mean `memory-needs-more`?"));
 }
 

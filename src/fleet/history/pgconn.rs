@@ -368,7 +368,10 @@ fn client_config(mode: Mode, root: Option<&Path>) -> Result<rustls::ClientConfig
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("cannot set up TLS: {e}"))?;
     let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> = match (mode, root) {
-        (Mode::Prefer | Mode::Require, _) => Arc::new(Unverified(provider)),
+        (Mode::Prefer | Mode::Require, _) => Arc::new(Relaxed {
+            provider: provider.clone(),
+            chain: None,
+        }),
         (_, Some(root)) => {
             let mut roots = rustls::RootCertStore::empty();
             for c in crate::source::registry::read_cas(root, "sslrootcert")? {
@@ -389,7 +392,10 @@ fn client_config(mode: Mode, root: Option<&Path>) -> Result<rustls::ClientConfig
         ),
     };
     let verifier = if mode == Mode::VerifyCa {
-        Arc::new(AnyName(verifier)) as Arc<dyn rustls::client::danger::ServerCertVerifier>
+        Arc::new(Relaxed {
+            provider,
+            chain: Some(verifier),
+        }) as Arc<dyn rustls::client::danger::ServerCertVerifier>
     } else {
         verifier
     };
@@ -399,75 +405,32 @@ fn client_config(mode: Mode, root: Option<&Path>) -> Result<rustls::ClientConfig
         .with_no_client_auth())
 }
 
-/// `prefer`/`require` without a root certificate: encrypted, not verified (libpq's meaning).
+/// libpq's weaker modes: `prefer`/`require` (`chain: None`) encrypt without verifying;
+/// `verify-ca` verifies the chain, not the name. Handshake signatures are always checked.
 #[derive(Debug)]
-struct Unverified(Arc<rustls::crypto::CryptoProvider>);
-
-/// `verify-ca`: the chain is verified, the name is not.
-#[derive(Debug)]
-struct AnyName(Arc<dyn rustls::client::danger::ServerCertVerifier>);
-
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-
-impl rustls::client::danger::ServerCertVerifier for Unverified {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+struct Relaxed {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    chain: Option<Arc<dyn rustls::client::danger::ServerCertVerifier>>,
 }
 
-impl rustls::client::danger::ServerCertVerifier for AnyName {
+use rustls::DigitallySignedStruct as Dss;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified};
+use rustls::pki_types::{CertificateDer as Der, ServerName, UnixTime};
+type Signature = Result<HandshakeSignatureValid, rustls::Error>;
+
+impl rustls::client::danger::ServerCertVerifier for Relaxed {
     fn verify_server_cert(
         &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
+        end_entity: &Der<'_>,
+        intermediates: &[Der<'_>],
         server_name: &ServerName<'_>,
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
             | Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::NotValidForNameContext { .. },
@@ -476,26 +439,22 @@ impl rustls::client::danger::ServerCertVerifier for AnyName {
         }
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+    fn verify_tls12_signature(&self, m: &[u8], c: &Der<'_>, d: &Dss) -> Signature {
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.algorithms())
     }
 
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+    fn verify_tls13_signature(&self, m: &[u8], c: &Der<'_>, d: &Dss) -> Signature {
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.algorithms())
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.algorithms().supported_schemes()
+    }
+}
+
+impl Relaxed {
+    fn algorithms(&self) -> rustls::crypto::WebPkiSupportedAlgorithms {
+        self.provider.signature_verification_algorithms
     }
 }
 

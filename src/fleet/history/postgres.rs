@@ -86,6 +86,19 @@ macro_rules! rfc {
     };
 }
 
+/// A run's columns in the order `row_to_run` reads them, from `bpdrift_runs r`.
+macro_rules! select_runs {
+    () => {
+        concat!(
+            "SELECT id, ",
+            rfc!("started_at"),
+            ", ",
+            rfc!("finished_at"),
+            ", status, COALESCE(run_group, uid) FROM bpdrift_runs r"
+        )
+    };
+}
+
 /// Believed runs (`$cutoff` is the parameter's number).
 macro_rules! trusted {
     ($n:literal) => {
@@ -331,12 +344,8 @@ impl Pg {
             .client
             .query_opt(
                 concat!(
-                    "SELECT id, ",
-                    rfc!("started_at"),
-                    ", ",
-                    rfc!("finished_at"),
-                    ", status, COALESCE(run_group, uid) FROM bpdrift_runs r
-                     WHERE status != 'running' AND ",
+                    select_runs!(),
+                    " WHERE status != 'running' AND ",
                     trusted!(1),
                     " AND ($2::text IS NULL OR COALESCE(run_group, uid) != $2::text)
                      ORDER BY started_at DESC, id DESC LIMIT 1"
@@ -655,12 +664,8 @@ impl Pg {
             .client
             .query(
                 concat!(
-                    "SELECT id, ",
-                    rfc!("started_at"),
-                    ", ",
-                    rfc!("finished_at"),
-                    ", status, COALESCE(run_group, uid) FROM bpdrift_runs r
-                     WHERE COALESCE(run_group, uid) = $1 AND status != 'running' AND ",
+                    select_runs!(),
+                    " WHERE COALESCE(run_group, uid) = $1 AND status != 'running' AND ",
                     trusted!(2),
                     " ORDER BY id"
                 ),

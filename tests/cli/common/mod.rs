@@ -39,6 +39,25 @@ impl Run {
             self.code, self.stdout, self.stderr
         )
     }
+
+    /// An error (exit code 2) whose message says `what`.
+    pub fn assert_error(&self, what: &str) {
+        assert_eq!(self.code, 2, "{}", self.stderr);
+        assert!(
+            self.stderr.contains(what),
+            "{what:?} not in: {}",
+            self.stderr
+        );
+    }
+}
+
+/// The rule ids of a JSON report's findings, in order.
+pub fn finding_rules(v: &serde_json::Value) -> Vec<&str> {
+    let findings = v["findings"].as_array().expect("findings");
+    findings
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect()
 }
 
 /// A bpdrift invocation with a clean environment: no user docker config, no log filter.
