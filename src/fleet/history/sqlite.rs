@@ -385,6 +385,9 @@ impl Sqlite {
         role: &str,
         limit: usize,
     ) -> Result<Vec<(String, String)>, HistoryError> {
+        // The limit is written into the statement, not bound: SQLite recompiles a statement
+        // whose LIMIT parameter is bound again (it plans with the value), which was most of
+        // the SQLite time of a fleet run. One limit per run, so one cached statement.
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
@@ -392,14 +395,13 @@ impl Sqlite {
                  FROM sightings s JOIN watches w ON w.id = s.watch_id
                  JOIN runs r ON r.id = s.run_id JOIN images i ON i.id = s.image_id
                  WHERE w.service = :service AND w.role = :role AND {TRUSTED}
-                 GROUP BY i.digest ORDER BY last DESC LIMIT :limit"
+                 GROUP BY i.digest ORDER BY last DESC LIMIT {limit}"
             ))
             .map_err(self.err("cannot read observations"))?;
         let rows = stmt
             .query_map(
                 rusqlite::named_params! {
-                    ":service": service, ":role": role, ":limit": limit as i64,
-                    ":cutoff": self.cutoff,
+                    ":service": service, ":role": role, ":cutoff": self.cutoff,
                 },
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
