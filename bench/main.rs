@@ -103,14 +103,15 @@ const NOTES: &str = "
   nothing is shared between them. History bytes are the SQLite file's growth in the run.
 - **A fleet file of 100,000 services** (7.6 MB) is parsed 1,000 services at a time, and a
   shard keeps only its own services, with their spans (every problem still gets a
-  line:column): a shard's peak RSS 242.6 → 54.2 MB.
+  line:column): a shard's peak RSS 242.6 → 53.7 MB.
 - **Where a cold fleet run's time goes beyond the least client** (`perf`, 3,000 images): the
   largest part of bpdrift's CPU was the kernel allocating inodes for cache entries (on this
   machine's ext4, which has no journal, every file creation also scans recently deleted
   inodes: `find_inode_bit` → `recently_deleted`; the bench deletes each run's directory). The
   cache now writes one file per image (manifest and config together; tags are lines of one
-  log): system CPU 1.30 → 0.88 s for 3,000 images. What remains is SQLite (~13 % of
-  bpdrift's CPU, part of it re-preparing statements) and allocation. A two-thread runtime for
+  log): system CPU 1.30 → 0.88 s for 3,000 images. SQLite was next (13 % of bpdrift's CPU):
+  it recompiled the rollback-target query on every call because its LIMIT was a bound
+  parameter; written into the statement, SQLite is 6 %. A two-thread runtime for
   `report` measured slower (1.18× against 1.11×) and was not kept. Cold ratios
   at 3,000 images ranged from 1.01× to 1.30× over seven runs of nearly the same build.
 - The machine is shared with other builds (2 cores); wall times carry that noise.
