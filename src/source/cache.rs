@@ -336,8 +336,7 @@ impl Cache {
             let mut map = HashMap::new();
             for line in String::from_utf8_lossy(&text).lines() {
                 if let Some((k, d)) = line.split_once(' ')
-                    && d.starts_with("sha256:")
-                    && d.len() == "sha256:".len() + 64
+                    && is_sha256(d)
                 {
                     map.insert(k.to_string(), d.to_string());
                 }
@@ -364,8 +363,12 @@ impl Cache {
 
     /// Remembers where a tag pointed.
     pub fn put_tag(&self, key: &str, digest: &str) {
-        // A reference never holds whitespace; a key that did could forge a line.
-        if key.is_empty() || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // A reference never holds whitespace, a digest is `sha256:` and 64 hex digits: nothing
+        // else is written, so no line can be forged.
+        if key.is_empty()
+            || key.chars().any(|c| c.is_whitespace() || c.is_control())
+            || !is_sha256(digest)
+        {
             return;
         }
         let known = self
@@ -429,6 +432,15 @@ impl Cache {
             tracing::warn!(path = %path.display(), error = %e, "cannot write to the cache");
         }
     }
+}
+
+/// `sha256:` and 64 lowercase hex digits.
+fn is_sha256(d: &str) -> bool {
+    d.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// An `images/` entry's parts: the manifest, and the config's digest and bytes.
@@ -532,6 +544,7 @@ mod tests {
             cache.put_tag("r.example/app:1", &md);
             cache.put_tag("r.example/app:2", &md);
             cache.put_tag("bad key", &md);
+            cache.put_tag("r.example/app:5", "sha256:12\nr.example/app:6 sha256:00");
         }
         assert_eq!(
             files(d.path()),
