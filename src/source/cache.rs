@@ -458,14 +458,20 @@ fn parse_image(entry: &[u8]) -> Option<ImageEntry> {
 }
 
 /// Appends `line` to `path` in one `write` (`O_APPEND`: lines of concurrent processes never
-/// interleave on a local file system).
+/// interleave on a local file system). Only to a regular file: a FIFO put there would block the
+/// open until a reader came (`O_NONBLOCK` makes it fail instead), a link is not followed.
 fn append(path: &Path, line: &str) {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let res = (|| {
         std::fs::create_dir_all(path.parent().expect("cache paths have a parent"))?;
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_NOCTTY)
             .open(path)?;
+        if !f.metadata()?.is_file() {
+            return Err(std::io::Error::other("not a regular file"));
+        }
         f.write_all(line.as_bytes())
     })();
     if let Err(e) = res {
@@ -576,6 +582,25 @@ mod tests {
         std::fs::write(&path, bytes).unwrap();
         assert_eq!(Cache::new(d.path()).get_config(&md, &cd), None);
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_tag_log_that_is_not_a_file_is_left_alone() {
+        let d = tempfile::tempdir().unwrap();
+        let log = d.path().join("tags.log");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&log)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let started = std::time::Instant::now();
+        {
+            let cache = Cache::new(d.path());
+            assert_eq!(cache.get_tag("r.example/app:1"), None);
+            cache.put_tag("r.example/app:1", &manifest::sha256(b"m"));
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(!std::fs::metadata(&log).unwrap().is_file());
     }
 
     #[test]
