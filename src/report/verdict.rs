@@ -588,3 +588,44 @@ pub(super) fn summarize(
         rebase: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attribution::{RunImageChange, RunImageMove};
+
+    fn moved(top_before: &str, top_after: &str) -> PartsDiff {
+        PartsDiff {
+            parts: Vec::new(),
+            run_image: Some(RunImageChange {
+                how: RunImageMove::Rebased,
+                image_before: None,
+                image_after: None,
+                top_layer_before: Some(top_before.into()),
+                top_layer_after: Some(top_after.into()),
+                base_layers_changed: 2,
+                base_layers: 3,
+            }),
+        }
+    }
+
+    /// The same recorded top layer over changed base layers is not worded as a move "X → X".
+    #[test]
+    fn a_rebase_under_the_same_top_layer_names_it_once() {
+        let top = format!("sha256:{}", "a".repeat(64));
+        let other = format!("sha256:{}", "b".repeat(64));
+        let same = run_image_line(&moved(&top, &top)).unwrap();
+        assert!(
+            same.starts_with("run image layers changed under the same recorded top layer"),
+            "{same}"
+        );
+        assert!(same.ends_with("(2 of 3 base layers differ)"), "{same}");
+        assert!(!same.contains('→'), "{same}");
+        let rebased = run_image_line(&moved(&top, &other)).unwrap();
+        assert!(
+            rebased.starts_with("run image rebased (top layer "),
+            "{rebased}"
+        );
+        assert!(rebased.contains('→'), "{rebased}");
+    }
+}

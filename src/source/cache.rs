@@ -226,16 +226,22 @@ impl Cache {
     }
 
     /// The content with this digest, verified; `None` when absent or damaged.
+    /// A manifest is held, in an `images/` entry or a blob of its own; anything else is a blob.
     pub fn get(&self, digest: &str) -> Option<Vec<u8>> {
-        let path = self.blob_path(digest)?;
-        if let Some(b) = self.writer.pending(&path) {
-            return Some(b.to_vec());
-        }
         if let Some(b) = self.held.lock().expect("held lock").get(digest) {
             return Some(b.to_vec());
         }
         if let Some((manifest, _)) = self.image(digest) {
             return Some(manifest);
+        }
+        self.blob(digest)
+    }
+
+    /// A blob of its own (`blobs/`), verified.
+    fn blob(&self, digest: &str) -> Option<Vec<u8>> {
+        let path = self.blob_path(digest)?;
+        if let Some(b) = self.writer.pending(&path) {
+            return Some(b.to_vec());
         }
         let bytes = read_entry(&path, crate::limits::CACHE_BLOB_MAX)?;
         if manifest::verify("cache entry", &bytes, digest).is_err() {
@@ -291,7 +297,8 @@ impl Cache {
     pub fn get_config(&self, manifest_digest: &str, config_digest: &str) -> Option<Vec<u8>> {
         match self.image(manifest_digest) {
             Some((_, (d, config))) if d == config_digest => Some(config),
-            _ => self.get(config_digest),
+            // Stored alone (its manifest was not held), or by an older bpdrift.
+            _ => self.blob(config_digest),
         }
     }
 

@@ -17,6 +17,12 @@ struct Fleet {
 }
 
 impl Fleet {
+    /// A fleet of one service deploying `image`.
+    fn one(name: &str, image: &str) -> Self {
+        Self::new(&format!(
+            "[[service]]\nname = \"{name}\"\ndeployed = \"{image}\"\n"
+        ))
+    }
     fn new(toml: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("fleet.toml"), toml).unwrap();
@@ -499,13 +505,7 @@ fn html_report_renders_in_chromium() {
 
 #[test]
 fn overlapping_runs_share_the_history_safely() {
-    let fleet = Fleet::new(
-        r#"
-[[service]]
-name = "local"
-deployed = "oci:testdata/images:incident-good"
-"#,
-    );
+    let fleet = Fleet::one("local", "oci:testdata/images:incident-good");
     let spawn = |now: &str| {
         Command::new(env!("CARGO_BIN_EXE_bpdrift"))
             .current_dir(crate::common::root())
@@ -659,13 +659,7 @@ fn heartbeat_pings_start_then_the_exit_status_with_the_summary() {
 
     // An image that cannot be read: the run exits 2 and the monitor hears `2` and why.
     seen.lock().unwrap().clear();
-    let broken = Fleet::new(
-        r#"
-[[service]]
-name = "gone"
-deployed = "oci:testdata/no-such-layout:x"
-"#,
-    );
+    let broken = Fleet::one("gone", "oci:testdata/no-such-layout:x");
     let (code, _, stderr) = broken.run(T1, &["--heartbeat", &url]);
     assert_eq!(code, 2, "{stderr}");
     let (paths, _, body) = pings(&seen.lock().unwrap());
@@ -935,13 +929,7 @@ fn progress_is_shown_on_a_terminal_only() {
 /// see its .source) is migrated in place on first open, and reads as that release read it.
 #[test]
 fn a_history_of_the_previous_release_is_migrated_in_place() {
-    let fleet = Fleet::new(
-        r#"
-[[service]]
-name = "notebook"
-deployed = "oci:testdata/images:plain-b"
-"#,
-    );
+    let fleet = Fleet::one("notebook", "oci:testdata/images:plain-b");
     std::fs::copy(
         crate::common::root().join("testdata/history/v3.sqlite"),
         fleet.history(),
